@@ -1,0 +1,54 @@
+"""Every error parcrawl raises, and the exit code each one means for the command line.
+
+ParcrawlError                  base; ``exit_code`` says how the CLI ends
+├── UsageError (2)             the user's input is wrong: fix it and run again
+│   ├── ConfigError (2)        a setting or job file does not validate
+│   └── InputError (2)         a seed file is missing or unreadable
+├── OutputError (1)            an output cannot be opened or written (disk full, permissions)
+└── FetchError (recorded)      one URL could not be fetched; becomes that URL's record,
+                               never stops the crawl. ``code`` is a short stable word.
+"""
+
+from __future__ import annotations
+
+
+class ParcrawlError(Exception):
+    """Base of parcrawl's own errors; the message is one line meant for the user."""
+
+    exit_code = 1
+
+
+class UsageError(ParcrawlError):
+    """The user's input (arguments, files) is wrong."""
+
+    exit_code = 2
+
+
+class ConfigError(UsageError):
+    """A setting does not validate; the message names the setting's path."""
+
+
+class InputError(UsageError):
+    """A seed file cannot be read."""
+
+
+class OutputError(ParcrawlError):
+    """An output cannot be opened or written.
+
+    Raised before the crawl starts (exit 2: a usage problem such as a missing folder)
+    or during it (exit 1: disk full, I/O error).
+    """
+
+    def __init__(self, message: str, *, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class FetchError(ParcrawlError):
+    """One URL's fetch failed; ``code`` is a stable short word such as ``timeout`` or ``dns``."""
+
+    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status

@@ -1,0 +1,218 @@
+"""The fetcher: one shared ``httpx.AsyncClient`` turning requests into ``FetchResult``s.
+
+It never raises for a URL's own failure: DNS, refused connections, timeouts, TLS and HTTP
+errors all come back as a result carrying a ``FetchFailure``. httpx exceptions stop here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import time
+from datetime import UTC, datetime
+from types import TracebackType
+
+import httpx
+
+from crawler.errors import FetchError
+from crawler.models import FetchFailure, FetchRequest, FetchResult, Headers, is_html_type
+from crawler.settings import FetchSettings
+
+log = logging.getLogger(__name__)
+
+DNS_FAILURE_HINTS = (
+    "name or service not known",
+    "nodename nor servname",
+    "temporary failure in name resolution",
+    "no address associated",
+    "getaddrinfo failed",
+)
+
+
+class Fetcher:
+    """Fetches one URL at a time per call; many calls run concurrently on one client.
+
+    Args:
+        settings: timeouts, limits and the User-Agent.
+        client: an ``httpx.AsyncClient`` to use instead of building one (tests, custom
+            proxies); the caller then owns and closes it.
+        transport: an httpx transport for the client this fetcher builds
+            (``httpx.MockTransport`` in tests).
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._settings = settings
+        self._owns_client = client is None
+        self._client = client or build_client(settings, transport=transport)
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client if this fetcher built it."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        """Fetch ``request``; every failure is returned inside the result, never raised."""
+        fetched_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        started = time.perf_counter()
+        final_url, status, content_type = request.url, None, None
+        headers: Headers = ()
+        body, size = b"", None
+        failure: FetchFailure | None = None
+        try:
+            async with asyncio.timeout(self._settings.timeout_s):
+                async with self._client.stream("GET", request.url) as response:
+                    final_url = str(response.url)
+                    status = response.status_code
+                    headers = _plain_headers(response.headers)
+                    content_type = response.headers.get("content-type")
+                    size = _declared_length(response.headers)
+                    body, size = await self._read(response, size)
+        except FetchError as exc:
+            failure = FetchFailure(exc.code, exc.message)
+        except TimeoutError:
+            limit = self._settings.timeout_s
+            failure = FetchFailure("timeout", f"no complete response in {limit:g} s")
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            failure = classify_httpx_error(exc)
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+        if failure is not None:
+            log.info("fetch failed %s: %s %s", request.url, failure.code, failure.message)
+        return FetchResult(
+            request=request,
+            final_url=final_url,
+            status=status,
+            headers=headers,
+            content_type=content_type,
+            body=body,
+            size=size,
+            elapsed_ms=elapsed_ms,
+            fetched_at=fetched_at,
+            failure=failure,
+        )
+
+    async def _read(
+        self, response: httpx.Response, declared: int | None
+    ) -> tuple[bytes, int | None]:
+        """The body worth keeping and the response size; raises FetchError for HTTP errors.
+
+        Only HTML is kept; for anything else the size is the declared length, or counted
+        while discarding the bytes.
+        """
+        status = response.status_code
+        if status >= 400:
+            reason = f"HTTP {status} {response.reason_phrase}".strip()
+            raise FetchError(f"http_{status // 100}xx", reason, status=status)
+        if is_html_type(response.headers.get("content-type")):
+            body = await self._read_body(response)
+            return body, len(body)
+        return b"", declared if declared is not None else await self._count(response)
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        limit = self._settings.max_bytes
+        chunks: list[bytes] = []
+        received = 0
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            if received > limit:
+                raise FetchError("too_large", f"body exceeds max_bytes ({limit} bytes)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _count(self, response: httpx.Response) -> int:
+        """Size of a body we do not keep, read at most up to the byte limit."""
+        limit = self._settings.max_bytes
+        received = 0
+        async for chunk in response.aiter_raw():
+            received += len(chunk)
+            if received > limit:
+                raise FetchError("too_large", f"body exceeds max_bytes ({limit} bytes)")
+        return received
+
+
+def build_client(
+    settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """The shared client: pooled keep-alive connections sized to the crawl's concurrency."""
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout_s,
+        read=settings.read_timeout_s,
+        write=settings.read_timeout_s,
+        pool=settings.timeout_s,
+    )
+    limits = httpx.Limits(
+        max_connections=settings.concurrency,
+        max_keepalive_connections=settings.concurrency,
+    )
+    return httpx.AsyncClient(
+        follow_redirects=True,
+        max_redirects=settings.max_redirects,
+        timeout=timeout,
+        limits=limits,
+        headers={"User-Agent": settings.user_agent},
+        transport=transport,
+    )
+
+
+def classify_httpx_error(exc: httpx.HTTPError | httpx.InvalidURL) -> FetchFailure:
+    """Map an httpx exception to a stable failure code and a short message."""
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchFailure("timeout", message)
+    if isinstance(exc, httpx.TooManyRedirects):
+        return FetchFailure("too_many_redirects", message)
+    if isinstance(exc, httpx.ConnectError):
+        lowered = message.lower()
+        if any(hint in lowered for hint in DNS_FAILURE_HINTS):
+            return FetchFailure("dns", message)
+        if _caused_by_ssl(exc) or "ssl" in lowered or "certificate" in lowered:
+            return FetchFailure("tls", message)
+        return FetchFailure("connect", message)
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return FetchFailure("invalid_url", message)
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
+        return FetchFailure("protocol", message)
+    if isinstance(exc, httpx.DecodingError):
+        return FetchFailure("decode", message)
+    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
+        return FetchFailure("read", message)
+    return FetchFailure("network", message)
+
+
+def _caused_by_ssl(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _plain_headers(headers: httpx.Headers) -> Headers:
+    return tuple((name.lower(), value) for name, value in headers.multi_items())
+
+
+def _declared_length(headers: httpx.Headers) -> int | None:
+    value = headers.get("content-length")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)

@@ -1,0 +1,151 @@
+"""The plain data that crosses the process boundary: requests, fetch results and records.
+
+Everything here pickles cheaply (str, bytes, int, tuples, dicts): no httpx or bs4 objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NotRequired, TypedDict
+
+Headers = tuple[tuple[str, str], ...]
+"""Response headers as (lower-case name, value) pairs, in the order received."""
+
+
+@dataclass(frozen=True, slots=True)
+class FetchRequest:
+    """One URL to fetch, with where it came from."""
+
+    url: str
+    depth: int = 0
+    referrer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FetchFailure:
+    """Why a URL produced no usable page: a stable ``code`` and a human ``message``."""
+
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What the fetcher got for one request: the raw body and the response facts.
+
+    ``body`` is empty when nothing needed reading (errors, non-HTML); ``size`` is still the
+    response's size when known.
+    """
+
+    request: FetchRequest
+    final_url: str
+    status: int | None
+    headers: Headers
+    content_type: str | None
+    body: bytes
+    size: int | None
+    elapsed_ms: float
+    fetched_at: str
+    failure: FetchFailure | None = None
+
+    @property
+    def is_html(self) -> bool:
+        """True when the body is an HTML page worth parsing."""
+        return self.failure is None and is_html_type(self.content_type)
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (lower-case), or None."""
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def is_html_type(content_type: str | None) -> bool:
+    """True for HTML and XHTML media types, ignoring parameters such as charset."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() in HTML_TYPES
+
+
+class PageFields(TypedDict):
+    """What parsing one HTML page yields."""
+
+    title: str | None
+    description: str | None
+    lang: str | None
+    canonical: str | None
+    text: str | None
+    word_count: int | None
+    links: list[str] | None
+    sha256: str | None
+
+
+class Record(PageFields):
+    """One line of output: the fetch facts of a URL and, for HTML pages, its parsed fields.
+
+    Field names are stable; later features add keys, never rename them.
+    """
+
+    url: str
+    final_url: str | None
+    status: int | None
+    content_type: str | None
+    bytes: int | None
+    elapsed_ms: float | None
+    fetched_at: str | None
+    depth: int
+    referrer: str | None
+    error: dict[str, str] | None
+    fields: NotRequired[dict[str, Any]]
+
+
+EMPTY_PAGE_FIELDS = PageFields(
+    title=None,
+    description=None,
+    lang=None,
+    canonical=None,
+    text=None,
+    word_count=None,
+    links=None,
+    sha256=None,
+)
+
+
+def record_from(
+    result: FetchResult,
+    page: PageFields = EMPTY_PAGE_FIELDS,
+    failure: FetchFailure | None = None,
+) -> Record:
+    """Build the output record of ``result``, with parsed ``page`` fields when there are some.
+
+    ``failure`` overrides the fetch's own failure (a page that fetched but failed to parse).
+    """
+    failure = failure or result.failure
+    request = result.request
+    return Record(
+        url=request.url,
+        final_url=result.final_url,
+        status=result.status,
+        content_type=result.content_type,
+        bytes=result.size,
+        elapsed_ms=result.elapsed_ms,
+        fetched_at=result.fetched_at,
+        depth=request.depth,
+        referrer=request.referrer,
+        title=page["title"],
+        description=page["description"],
+        lang=page["lang"],
+        canonical=page["canonical"],
+        text=page["text"],
+        word_count=page["word_count"],
+        links=page["links"],
+        sha256=page["sha256"],
+        error=failure.as_dict() if failure else None,
+    )

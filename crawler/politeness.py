@@ -1,0 +1,54 @@
+"""Per-host politeness: how many requests a host may have in flight and when the next may start.
+
+A ``HostSlot`` only keeps the numbers; the frontier decides which host goes next.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from dataclasses import dataclass, field
+
+from crawler.models import FetchRequest
+
+
+@dataclass(slots=True)
+class HostSlot:
+    """One host's queue and politeness state.
+
+    ``delay_s`` is the minimum time between the starts of two requests to the host; the
+    actual gap is drawn from [0.5, 1.5] x delay_s, as Scrapy does, so requests do not
+    beat in lockstep.
+    """
+
+    key: str
+    max_active: int
+    delay_s: float = 0.0
+    queue: deque[FetchRequest] = field(default_factory=deque)
+    active: int = 0
+    next_start: float = 0.0
+    scheduled: bool = False
+
+    def can_start(self) -> bool:
+        """True when the host has work and a free request slot (time aside)."""
+        return bool(self.queue) and self.active < self.max_active
+
+    def start(self, now: float, rng: random.Random) -> FetchRequest:
+        """Take the next request and note the time the one after may start."""
+        self.active += 1
+        if self.delay_s > 0:
+            self.next_start = now + self.delay_s * rng.uniform(0.5, 1.5)
+        return self.queue.popleft()
+
+    def finish(self) -> None:
+        """A request to this host completed (successfully or not)."""
+        self.active -= 1
+
+    def hold_until(self, when: float) -> None:
+        """Start nothing before ``when`` (a Retry-After or a back-off)."""
+        self.next_start = max(self.next_start, when)
+
+    @property
+    def idle(self) -> bool:
+        """True when the slot holds nothing and can be forgotten."""
+        return not self.queue and self.active == 0

@@ -1,0 +1,75 @@
+"""Counters and timings of one crawl: what the progress bars show and the summary prints.
+
+Plain numbers only, updated from the event loop; formatting for people is ``summary_lines``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Stats:
+    """Live counts of a crawl; read at any time, final once the crawl returns."""
+
+    total: int | None = None
+    """Seeds expected, when known in advance (for the progress ETA)."""
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+    fetched: int = 0
+    fetch_ok: int = 0
+    bytes: int = 0
+    parsed: int = 0
+    written: int = 0
+    invalid_seeds: int = 0
+    duplicate_seeds: int = 0
+    parse_cpu_s: float = 0.0
+    errors: Counter[str] = field(default_factory=Counter)
+    worker_pids: set[int] = field(default_factory=set)
+    interrupted: bool = False
+
+    @property
+    def elapsed_s(self) -> float:
+        """Wall time from start to finish (or to now, while running)."""
+        end = self.finished if self.finished is not None else time.monotonic()
+        return max(end - self.started, 1e-9)
+
+    @property
+    def error_count(self) -> int:
+        """URLs whose record carries an error."""
+        return sum(self.errors.values())
+
+    def summary_lines(self) -> list[str]:
+        """A short human summary: pages, errors by kind, bytes, time and rates."""
+        elapsed = self.elapsed_s
+        lines = [
+            f"{'interrupted' if self.interrupted else 'done'} in {elapsed:.1f} s: "
+            f"{self.written} records written, {self.fetch_ok} pages ok, "
+            f"{self.error_count} errors",
+            f"fetch: {self.fetched} responses, {_human_bytes(self.bytes)}, "
+            f"{self.fetched / elapsed:.1f} pages/s",
+            f"parse: {self.parsed} pages, {self.parsed / elapsed:.1f} pages/s"
+            + (f", {self.parse_cpu_s:.1f} s CPU in workers" if self.parse_cpu_s else ""),
+        ]
+        if self.errors:
+            kinds = ", ".join(f"{code} {n}" for code, n in self.errors.most_common())
+            lines.append(f"errors: {kinds}")
+        skipped = []
+        if self.invalid_seeds:
+            skipped.append(f"{self.invalid_seeds} invalid")
+        if self.duplicate_seeds:
+            skipped.append(f"{self.duplicate_seeds} duplicate")
+        if skipped:
+            lines.append("seeds skipped: " + ", ".join(skipped))
+        return lines
+
+
+def _human_bytes(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{count} B"
+        size /= 1024
+    return f"{count} B"

@@ -1,0 +1,81 @@
+"""The JSON Lines sink: one record per line, to a file or stdout, written with aiofiles.
+
+Each batch becomes one unbuffered write of whole lines, so an interrupted crawl leaves no
+partial line behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import aiofiles.os
+
+from crawler.errors import OutputError
+from crawler.models import Record
+
+STDOUT = "-"
+
+
+def encode_records(records: Sequence[Record]) -> bytes:
+    """The JSON Lines bytes of ``records``: UTF-8, one compact object per line."""
+    return "".join(
+        json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in records
+    ).encode("utf-8", "replace")
+
+
+class JsonlSink:
+    """Writes records as JSON Lines to ``path`` (``-`` for stdout), truncating it first."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._file: Any = None
+
+    @property
+    def to_stdout(self) -> bool:
+        """True when records go to standard output."""
+        return self.path == STDOUT
+
+    async def open(self) -> None:
+        """Open the output; a missing folder or no permission is a usage error (exit 2)."""
+        try:
+            if self.to_stdout:
+                self._file = await aiofiles.open(
+                    sys.stdout.fileno(), "wb", buffering=0, closefd=False
+                )
+            else:
+                self._file = await aiofiles.open(self.path, "wb", buffering=0)
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise OutputError(f"cannot write {self.path}: {reason}", exit_code=2) from exc
+
+    async def write(self, records: Sequence[Record]) -> None:
+        """Append ``records``; a failing disk (full, I/O error) raises ``OutputError``."""
+        if not records:
+            return
+        data = encode_records(records)
+        try:
+            written = 0
+            while written < len(data):  # raw writes may be short on pipes
+                count = await self._file.write(data[written:])
+                written += count or 0
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise OutputError(f"cannot write {self.path}: {reason}") from exc
+
+    async def close(self) -> None:
+        """Close the file (stdout stays open)."""
+        if self._file is not None:
+            file, self._file = self._file, None
+            try:
+                if not self.to_stdout:
+                    await file.flush()
+                    await aiofiles.os.wrap(os.fsync)(file.fileno())
+                await file.close()
+            except OSError as exc:
+                raise OutputError(f"cannot finish {self.path}: {exc.strerror or exc}") from exc
