@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 from tqdm import tqdm
 
 from crawler import __version__
-from crawler.demo_site import SiteServer, SyntheticSite
+from crawler.demo_server import SiteServer
+from crawler.demo_site import SyntheticSite
 from crawler.engine import Engine
 from crawler.errors import ParcrawlError, UsageError
 from crawler.fetcher import Fetcher
@@ -39,7 +40,7 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit 2, without the usage dump."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        self.exit(2, f"parcrawl: error: {message} (see {self.prog} --help)\n")
 
 
 def _positive_int(text: str) -> int:
@@ -162,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParcrawlError as exc:
         _error(str(exc))
         return exc.exit_code
+    except KeyboardInterrupt:  # before the crawl's own handlers are installed, or after
+        _error("interrupted")
+        return EXIT_INTERRUPTED
 
 
 def _run_crawl(args: argparse.Namespace, settings: Settings) -> int:

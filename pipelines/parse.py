@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urljoin
 
 from bs4 import BeautifulSoup, Tag
@@ -15,8 +16,8 @@ from w3lib.encoding import html_to_unicode
 
 from crawler.models import PageFields
 
-INVISIBLE_TAGS = ("script", "style", "noscript", "template")
-LINK_TAGS = ("a", "area")
+INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template"})
+LINK_TAGS = frozenset({"a", "area"})
 SKIPPED_LINK_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "ftp:", "file:")
 
 
@@ -35,23 +36,65 @@ def parse_page(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
     """
     _, markup = html_to_unicode(headers.get("content-type"), body)
     soup = BeautifulSoup(markup, "lxml")
-    base = _base_url(soup, url)
-    for tag in soup.find_all(INVISIBLE_TAGS):
+    tags = _TagsOfInterest.collect(soup)
+    for tag in tags.invisible:
         tag.decompose()
-    html = soup.find("html")
-    lang = _attr(html, "lang") if isinstance(html, Tag) else None
+    base = _base_url(tags.base, url)
+    lang = _attr(tags.html, "lang") if tags.html is not None else None
     visible = soup.body if soup.body is not None else soup
     words = visible.get_text(" ").split()
     return PageFields(
-        title=_title(soup),
-        description=_meta_description(soup),
+        title=_title(tags.title),
+        description=_meta_description(tags.metas),
         lang=lang.strip() or None if lang else None,
-        canonical=_canonical(soup, base),
+        canonical=_canonical(tags.link_tags, base),
         text=" ".join(words),
         word_count=len(words),
-        links=_links(soup.find_all(LINK_TAGS, href=True), base),
+        links=_links(tags.anchors, base),
         sha256=hashlib.sha256(body).hexdigest(),
     )
+
+
+@dataclass(slots=True)
+class _TagsOfInterest:
+    """The tags parse_page reads, gathered in one walk of the tree.
+
+    One walk instead of a ``find``/``find_all`` per field: each search walks the whole
+    tree, and on a 30 KB page those walks cost a third of the parse.
+    """
+
+    html: Tag | None = None
+    title: Tag | None = None
+    base: Tag | None = None
+    metas: list[Tag] = field(default_factory=list)
+    link_tags: list[Tag] = field(default_factory=list)
+    anchors: list[Tag] = field(default_factory=list)
+    invisible: list[Tag] = field(default_factory=list)
+
+    @classmethod
+    def collect(cls, soup: BeautifulSoup) -> _TagsOfInterest:
+        found = cls()
+        for node in soup.descendants:
+            if type(node) is not Tag:
+                continue
+            name = node.name
+            if name in LINK_TAGS:
+                if "href" in node.attrs:
+                    found.anchors.append(node)
+            elif name in INVISIBLE_TAGS:
+                found.invisible.append(node)
+            elif name == "meta":
+                found.metas.append(node)
+            elif name == "link":
+                found.link_tags.append(node)
+            elif name == "title":
+                found.title = found.title or node
+            elif name == "base":
+                if found.base is None and "href" in node.attrs:
+                    found.base = node
+            elif name == "html":
+                found.html = found.html or node
+        return found
 
 
 def _attr(tag: Tag, name: str) -> str | None:
@@ -61,25 +104,23 @@ def _attr(tag: Tag, name: str) -> str | None:
     return value if isinstance(value, str) else " ".join(value)
 
 
-def _base_url(soup: BeautifulSoup, url: str) -> str:
-    base = soup.find("base", href=True)
-    if isinstance(base, Tag):
+def _base_url(base: Tag | None, url: str) -> str:
+    if base is not None:
         href = _attr(base, "href")
         if href and href.strip():
             return urljoin(url, href.strip())
     return url
 
 
-def _title(soup: BeautifulSoup) -> str | None:
-    title = soup.find("title")
-    if not isinstance(title, Tag):
+def _title(title: Tag | None) -> str | None:
+    if title is None:
         return None
     text = " ".join(title.get_text().split())
     return text or None
 
 
-def _meta_description(soup: BeautifulSoup) -> str | None:
-    for meta in soup.find_all("meta", attrs={"name": True, "content": True}):
+def _meta_description(metas: Iterable[Tag]) -> str | None:
+    for meta in metas:
         name = _attr(meta, "name")
         if name and name.strip().lower() == "description":
             content = " ".join((_attr(meta, "content") or "").split())
@@ -87,8 +128,8 @@ def _meta_description(soup: BeautifulSoup) -> str | None:
     return None
 
 
-def _canonical(soup: BeautifulSoup, base: str) -> str | None:
-    for link in soup.find_all("link", rel=True, href=True):
+def _canonical(link_tags: Iterable[Tag], base: str) -> str | None:
+    for link in link_tags:
         rel = link.get("rel")
         rels = rel if isinstance(rel, list) else str(rel).split()
         if any(value.lower() == "canonical" for value in rels):

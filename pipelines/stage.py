@@ -10,6 +10,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -64,7 +65,18 @@ def default_executor(workers: int) -> Executor:
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pipelines.stage"])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=ignore_interrupts
+    )
+
+
+def ignore_interrupts() -> None:
+    """Worker initializer: leave Ctrl-C to the main process.
+
+    The terminal sends SIGINT to the whole process group; a worker that took it would
+    die mid-batch, while the main process wants to finish the pages in flight.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class ProcessStage:

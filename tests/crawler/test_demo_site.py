@@ -15,7 +15,8 @@ import psutil
 import pytest
 from bs4 import BeautifulSoup
 
-from crawler.demo_site import HTML_CONTENT_TYPE, SiteServer, SyntheticSite
+from crawler.demo_server import SiteServer
+from crawler.demo_site import HTML_CONTENT_TYPE, SyntheticSite
 
 BASE = "http://site.test"
 

@@ -1,0 +1,338 @@
+"""Tests for crawler.frontier: dedup, end of crawl, per-host limits, back-pressure, delays."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import pytest
+
+from crawler.frontier import Frontier
+from crawler.models import FetchRequest
+
+A = "http://a.example"
+B = "http://b.example"
+
+BLOCKED_S = 0.05
+"""How long a call must stay pending to count as blocked; only ever a lower bound."""
+
+SOON_S = 5.0
+"""Upper bound for a call that should return promptly (generous for a busy machine)."""
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class MidpointRandom(random.Random):
+    """An rng whose jitter is always the midpoint: the delay exactly as configured."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return (a + b) / 2
+
+
+def req(url: str) -> FetchRequest:
+    return FetchRequest(url)
+
+
+async def blocks(task: asyncio.Future[Any]) -> bool:
+    """True when ``task`` is still pending after BLOCKED_S (it is not cancelled)."""
+    done, _ = await asyncio.wait({task}, timeout=BLOCKED_S)
+    return not done
+
+
+async def get_soon(frontier: Frontier) -> FetchRequest | None:
+    return await asyncio.wait_for(frontier.get(), SOON_S)
+
+
+# -- dedup ---------------------------------------------------------------------------
+
+
+async def test_add_rejects_canonical_duplicates() -> None:
+    frontier = Frontier(per_host=1)
+    assert frontier.add(req(f"{A}/page?x=1&y=2")) is True
+    assert frontier.add(req(f"{A}/page?x=1&y=2#frag")) is False
+    assert frontier.add(req(f"{A}/page?y=2&x=1")) is False
+    assert frontier.add(req("http://A.EXAMPLE:80/page?x=1&y=2")) is False
+    assert frontier.add(req(f"{A}/other")) is True
+    assert frontier.pending == 2
+    assert frontier.seen_count == 2
+
+
+async def test_put_rejects_canonical_duplicates() -> None:
+    frontier = Frontier(per_host=1)
+    assert await frontier.put(req(f"{A}/p")) is True
+    assert await frontier.put(req(f"{A}:80/p#top")) is False
+    assert frontier.pending == 1
+
+
+async def test_mark_seen_blocks_later_add() -> None:
+    frontier = Frontier(per_host=1)
+    assert frontier.mark_seen(f"{A}/already") is True
+    assert frontier.mark_seen(f"{A}/already#x") is False
+    assert frontier.add(req(f"{A}/already")) is False
+    assert frontier.pending == 0
+
+
+async def test_each_queued_url_is_handed_out_once() -> None:
+    frontier = Frontier(per_host=10)
+    urls = [f"{A}/{n}" for n in range(5)] + [f"{B}/{n}" for n in range(5)]
+    for url in urls + urls:
+        frontier.add(req(url))
+    frontier.close_input()
+    got = []
+    while (request := await get_soon(frontier)) is not None:
+        got.append(request.url)
+        frontier.release(request)
+        frontier.complete()
+    assert sorted(got) == sorted(urls)
+
+
+# -- end of the crawl ----------------------------------------------------------------
+
+
+async def test_get_returns_none_when_input_closed_and_nothing_left() -> None:
+    frontier = Frontier(per_host=1)
+    frontier.close_input()
+    assert await get_soon(frontier) is None
+
+
+async def test_close_input_wakes_a_waiting_get() -> None:
+    frontier = Frontier(per_host=1)
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)
+    frontier.close_input()
+    assert await asyncio.wait_for(waiting, SOON_S) is None
+
+
+async def test_get_waits_while_a_request_is_outstanding() -> None:
+    frontier = Frontier(per_host=1)
+    frontier.add(req(f"{A}/1"))
+    frontier.close_input()
+    request = await get_soon(frontier)
+    assert request is not None
+    frontier.release(request)
+
+    # Handed out but not complete: its links may still come, so the crawl is not over.
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)
+    assert frontier.outstanding == 1
+
+    frontier.complete()
+    assert await asyncio.wait_for(waiting, SOON_S) is None
+    assert frontier.outstanding == 0
+
+
+async def test_link_added_by_an_outstanding_request_is_handed_out() -> None:
+    frontier = Frontier(per_host=1)
+    frontier.add(req(f"{A}/1"))
+    frontier.close_input()
+    first = await get_soon(frontier)
+    assert first is not None
+
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)
+    frontier.add(req(f"{B}/found-on-1"))
+    frontier.release(first)
+    frontier.complete()
+
+    found = await asyncio.wait_for(waiting, SOON_S)
+    assert found is not None
+    assert found.url == f"{B}/found-on-1"
+
+
+# -- per-host concurrency ------------------------------------------------------------
+
+
+async def test_host_at_its_limit_does_not_block_other_hosts() -> None:
+    frontier = Frontier(per_host=2)
+    for n in range(10):
+        frontier.add(req(f"{A}/{n}"))
+    first = await get_soon(frontier)
+    second = await get_soon(frontier)
+    assert first is not None
+    assert second is not None
+    assert {first.url, second.url} == {f"{A}/0", f"{A}/1"}
+
+    frontier.add(req(f"{B}/only"))
+    other = await get_soon(frontier)
+    assert other is not None
+    assert other.url == f"{B}/only"
+
+    # Host A is still at its limit of 2: nothing more may go until one finishes.
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)
+    frontier.release(first)
+    third = await asyncio.wait_for(waiting, SOON_S)
+    assert third is not None
+    assert third.url == f"{A}/2"
+
+
+async def test_hosts_take_turns() -> None:
+    frontier = Frontier(per_host=100)
+    for n in range(3):
+        frontier.add(req(f"{A}/{n}"))
+    for n in range(3):
+        frontier.add(req(f"{B}/{n}"))
+    hosts = []
+    for _ in range(4):
+        request = await get_soon(frontier)
+        assert request is not None
+        hosts.append(request.url.split("/")[2])
+    assert hosts == ["a.example", "b.example", "a.example", "b.example"]
+
+
+# -- back-pressure -------------------------------------------------------------------
+
+
+async def test_put_blocks_at_max_pending_until_one_is_taken() -> None:
+    frontier = Frontier(per_host=10, max_pending=2)
+    assert await frontier.put(req(f"{A}/1"))
+    assert await frontier.put(req(f"{A}/2"))
+
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.put(req(f"{A}/3")), BLOCKED_S)
+    assert frontier.pending == 2
+
+    putting = asyncio.ensure_future(frontier.put(req(f"{A}/3")))
+    assert await blocks(putting)
+    assert await get_soon(frontier) is not None
+    assert await asyncio.wait_for(putting, SOON_S) is True
+    assert frontier.pending == 2
+
+
+# -- stop ----------------------------------------------------------------------------
+
+
+async def test_stop_makes_get_return_none_with_work_queued() -> None:
+    frontier = Frontier(per_host=1)
+    frontier.add(req(f"{A}/1"))
+    frontier.stop()
+    assert await get_soon(frontier) is None
+
+
+async def test_stop_wakes_a_waiting_get_and_a_blocked_put() -> None:
+    frontier = Frontier(per_host=1, max_pending=1)
+    await frontier.put(req(f"{A}/1"))
+    first = await get_soon(frontier)
+    assert first is not None
+    await frontier.put(req(f"{A}/2"))
+
+    getting = asyncio.ensure_future(frontier.get())  # host A at its limit
+    putting = asyncio.ensure_future(frontier.put(req(f"{A}/3")))  # queue full
+    assert await blocks(getting)
+    assert await blocks(putting)
+
+    frontier.stop()
+    assert await asyncio.wait_for(getting, SOON_S) is None
+    assert await asyncio.wait_for(putting, SOON_S) is False
+
+
+# -- delay and holds -----------------------------------------------------------------
+
+
+async def test_delay_spaces_requests_to_one_host() -> None:
+    clock = FakeClock()
+    frontier = Frontier(per_host=10, delay_s=2.0, clock=clock, rng=MidpointRandom())
+    frontier.add(req(f"{A}/1"))
+    frontier.add(req(f"{A}/2"))
+    frontier.add(req(f"{B}/1"))
+
+    first = await get_soon(frontier)
+    assert first is not None
+    assert first.url == f"{A}/1"
+    # Host A must wait; host B need not.
+    other = await get_soon(frontier)
+    assert other is not None
+    assert other.url == f"{B}/1"
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.get(), BLOCKED_S)
+
+    clock.now = 1.9
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.get(), BLOCKED_S)
+
+    clock.now = 2.0
+    second = await get_soon(frontier)
+    assert second is not None
+    assert second.url == f"{A}/2"
+
+
+async def test_delay_is_jittered_between_half_and_one_and_a_half() -> None:
+    clock = FakeClock()
+    frontier = Frontier(per_host=10, delay_s=2.0, clock=clock, rng=random.Random(7))
+    frontier.add(req(f"{A}/1"))
+    frontier.add(req(f"{A}/2"))
+    assert await get_soon(frontier) is not None
+
+    clock.now = 0.99  # below 0.5 x delay_s: never allowed
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.get(), BLOCKED_S)
+    clock.now = 3.0  # 1.5 x delay_s: always allowed
+    assert await get_soon(frontier) is not None
+
+
+async def test_delay_survives_the_host_going_idle() -> None:
+    clock = FakeClock()
+    frontier = Frontier(per_host=10, delay_s=2.0, clock=clock, rng=MidpointRandom())
+    frontier.add(req(f"{A}/1"))
+    first = await get_soon(frontier)
+    assert first is not None
+    frontier.release(first)
+    frontier.complete()
+
+    # A link to the same host found a moment later must still wait out the delay.
+    clock.now = 0.5
+    frontier.add(req(f"{A}/2"))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.get(), BLOCKED_S)
+    clock.now = 2.0
+    second = await get_soon(frontier)
+    assert second is not None
+    assert second.url == f"{A}/2"
+
+
+async def test_hold_keeps_a_ready_host_waiting_until_the_given_time() -> None:
+    clock = FakeClock()
+    frontier = Frontier(per_host=10, clock=clock)
+    frontier.add(req(f"{A}/1"))
+    frontier.add(req(f"{B}/1"))
+    frontier.hold(f"{A}/anything", until=5.0)
+
+    other = await get_soon(frontier)
+    assert other is not None
+    assert other.url == f"{B}/1"
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.get(), BLOCKED_S)
+
+    clock.now = 5.0
+    held = await get_soon(frontier)
+    assert held is not None
+    assert held.url == f"{A}/1"
+
+
+async def test_hold_during_a_fetch_delays_the_next_request() -> None:
+    clock = FakeClock()
+    frontier = Frontier(per_host=10, clock=clock)
+    frontier.add(req(f"{A}/1"))
+    frontier.add(req(f"{A}/2"))
+    first = await get_soon(frontier)
+    assert first is not None
+    # As after a 503 with Retry-After: hold, then release the slot.
+    frontier.hold(first.url, until=30.0)
+    frontier.release(first)
+
+    clock.now = 29.0
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.get(), BLOCKED_S)
+    clock.now = 30.0
+    second = await get_soon(frontier)
+    assert second is not None
+    assert second.url == f"{A}/2"

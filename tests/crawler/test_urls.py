@@ -1,0 +1,153 @@
+"""Tests for crawler.urls: which seeds are accepted, the canonical dedup key and the host key."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from crawler.urls import InvalidUrl, canonical_url, host_key, normalize_seed
+
+# -- normalize_seed ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("http://example.com/page", "http://example.com/page"),
+        ("https://example.com/a?b=1", "https://example.com/a?b=1"),
+        ("  https://example.com/padded  \n", "https://example.com/padded"),
+        ("HTTPS://example.com:8443/x", "https://example.com:8443/x"),
+        ("http://bücher.example/", "http://xn--bcher-kva.example/"),
+        ("http://example.com/a b/c", "http://example.com/a%20b/c"),
+        ("https://example.com/päth?q=ü", "https://example.com/p%C3%A4th?q=%C3%BC"),
+    ],
+)
+def test_normalize_seed_accepts_http_and_https(text: str, expected: str) -> None:
+    assert normalize_seed(text) == expected
+
+
+def test_normalize_seed_result_is_ascii() -> None:
+    url = normalize_seed("http://bücher.example/straße mit leerzeichen?ä=ö")
+    assert url.isascii()
+    assert " " not in url
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("ftp://example.com/file.txt", "http(s)"),
+        ("mailto:someone@example.com", "http(s)"),
+        ("javascript:alert(1)", "http(s)"),
+        ("file:///etc/passwd", "http(s)"),
+        ("//example.com/no-scheme", "http(s)"),
+        ("example.com/no-scheme", "http(s)"),
+        ("garbage", "http(s)"),
+        ("", "http(s)"),
+        ("http://", "no host"),
+        ("http:///path/only", "no host"),
+        ("http://example.com:99999/", "not a valid URL"),
+        ("http://example.com:abc/", "not a valid URL"),
+        ("http://[::1/", "not a valid URL"),
+    ],
+)
+def test_normalize_seed_rejects_non_crawlable(text: str, reason: str) -> None:
+    with pytest.raises(InvalidUrl, match=re.escape(reason)):
+        normalize_seed(text)
+
+
+def test_invalid_url_is_a_value_error_naming_the_input() -> None:
+    with pytest.raises(ValueError, match=re.escape("ftp://example.com/x")):
+        normalize_seed("ftp://example.com/x")
+
+
+# -- canonical_url -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("HTTP://Example.COM/Path", "http://example.com/Path"),
+        ("http://example.com", "http://example.com/"),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("https://example.com:443/a", "https://example.com/a"),
+        ("http://example.com:8080/a", "http://example.com:8080/a"),
+        ("https://example.com:80/a", "https://example.com:80/a"),
+        ("http://example.com:443/a", "http://example.com:443/a"),
+        ("http://example.com/a#section-2", "http://example.com/a"),
+        ("http://example.com/a?b=2&a=1&c=3", "http://example.com/a?a=1&b=2&c=3"),
+        ("http://example.com/%7euser", "http://example.com/~user"),
+        ("http://example.com/%7Euser", "http://example.com/~user"),
+        ("http://example.com/a%2fb", "http://example.com/a%2Fb"),
+        ("http://example.com/a b", "http://example.com/a%20b"),
+        ("http://bücher.example/", "http://xn--bcher-kva.example/"),
+        ("http://user:pw@example.com:80/", "http://user:pw@example.com/"),
+        ("http://[::1]:80/x", "http://[::1]/x"),
+    ],
+)
+def test_canonical_url(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_canonical_url_keeps_port_of_other_schemes() -> None:
+    assert canonical_url("ftp://example.com:21/f") == "ftp://example.com:21/f"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "http://example.com/a?x=1&y=2",
+        "HTTP://EXAMPLE.COM/a?x=1&y=2",
+        "http://example.com:80/a?x=1&y=2",
+        "http://example.com/a?y=2&x=1",
+        "http://example.com/a?x=1&y=2#frag",
+        "http://example.com/%61?x=1&y=2",
+    ],
+)
+def test_spellings_of_one_page_share_a_canonical_url(spelling: str) -> None:
+    assert canonical_url(spelling) == canonical_url("http://example.com/a?x=1&y=2")
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("http://example.com/a", "https://example.com/a"),
+        ("http://example.com/a", "http://example.com:8080/a"),
+        ("http://example.com/a", "http://example.com/A"),
+        ("http://example.com/a?x=1", "http://example.com/a?x=2"),
+        ("http://example.com/a", "http://example.org/a"),
+    ],
+)
+def test_different_pages_keep_different_canonical_urls(one: str, other: str) -> None:
+    assert canonical_url(one) != canonical_url(other)
+
+
+# -- host_key ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://example.org/a", "http://example.org:80"),
+        ("https://example.org/a", "https://example.org:443"),
+        ("https://Example.ORG:443/b?c#d", "https://example.org:443"),
+        ("HTTP://EXAMPLE.ORG/", "http://example.org:80"),
+        ("http://example.org:8080/", "http://example.org:8080"),
+    ],
+)
+def test_host_key(url: str, expected: str) -> None:
+    assert host_key(url) == expected
+
+
+def test_host_key_is_shared_by_explicit_and_default_port() -> None:
+    assert host_key("http://example.org/x") == host_key("http://example.org:80/y")
+
+
+def test_host_key_separates_scheme_and_port() -> None:
+    keys = {
+        host_key("http://example.org/"),
+        host_key("https://example.org/"),
+        host_key("http://example.org:8080/"),
+        host_key("http://www.example.org/"),
+    }
+    assert len(keys) == 4

@@ -1,0 +1,38 @@
+"""Run the real engine from a test in one call and get its records back."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from crawler.engine import Engine
+from crawler.fetcher import Fetcher
+from crawler.models import Record
+from crawler.settings import build_settings
+from crawler.stats import Stats
+from pipelines.parse import parse_page
+from pipelines.sinks.memory import MemorySink
+from pipelines.stage import ParseFn, ProcessStage
+
+
+async def _seeds(urls: Sequence[str]) -> AsyncIterator[str]:
+    for url in urls:
+        yield url
+
+
+async def run_crawl(
+    urls: Sequence[str], *, parse: ParseFn = parse_page, **settings: Any
+) -> tuple[list[Record], Stats]:
+    """Crawl ``urls`` with the real engine and return its records and stats.
+
+    ``settings`` are nested setting values, e.g. ``fetch={"concurrency": 4}``.
+    """
+    config = build_settings(settings)
+    sink = MemorySink()
+    async with (
+        Fetcher(config.fetch) as fetcher,
+        ProcessStage(config.process.workers, parse=parse) as stage,
+    ):
+        engine = Engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
+        stats = await engine.run(_seeds(urls))
+    return sink.records, stats
