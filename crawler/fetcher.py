@@ -10,16 +10,24 @@ import asyncio
 import logging
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
 from crawler.errors import FetchError
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Headers, is_html_type
 from crawler.settings import FetchSettings
+from crawler.urls import canonical_url
 
 log = logging.getLogger(__name__)
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+RedirectCheck = Callable[[str], Awaitable[FetchFailure | None]]
+"""Vets a redirect target before it is fetched: None to follow, or why not."""
 
 DNS_FAILURE_HINTS = (
     "name or service not known",
@@ -68,23 +76,22 @@ class Fetcher:
         if self._owns_client:
             await self._client.aclose()
 
-    async def fetch(self, request: FetchRequest) -> FetchResult:
-        """Fetch ``request``; every failure is returned inside the result, never raised."""
+    async def fetch(
+        self, request: FetchRequest, *, check_redirect: RedirectCheck | None = None
+    ) -> FetchResult:
+        """Fetch ``request``; every failure is returned inside the result, never raised.
+
+        Redirects are followed here, hop by hop, rather than by httpx, so that each target
+        can be vetted by ``check_redirect`` (scope, robots.txt, already crawled) and loops
+        are caught.
+        """
         fetched_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         started = time.perf_counter()
-        final_url, status, content_type = request.url, None, None
-        headers: Headers = ()
-        body, size = b"", None
+        exchange = _Exchange(request.url)
         failure: FetchFailure | None = None
         try:
             async with asyncio.timeout(self._settings.timeout_s):
-                async with self._client.stream("GET", request.url) as response:
-                    final_url = str(response.url)
-                    status = response.status_code
-                    headers = _plain_headers(response.headers)
-                    content_type = response.headers.get("content-type")
-                    size = _declared_length(response.headers)
-                    body, size = await self._read(response, size)
+                await self._follow(exchange, check_redirect)
         except FetchError as exc:
             failure = FetchFailure(exc.code, exc.message)
         except TimeoutError:
@@ -97,16 +104,61 @@ class Fetcher:
             log.info("fetch failed %s: %s %s", request.url, failure.code, failure.message)
         return FetchResult(
             request=request,
-            final_url=final_url,
-            status=status,
-            headers=headers,
-            content_type=content_type,
-            body=body,
-            size=size,
+            final_url=exchange.url,
+            status=exchange.status,
+            headers=exchange.headers,
+            content_type=exchange.content_type,
+            body=exchange.body,
+            size=exchange.size,
             elapsed_ms=elapsed_ms,
             fetched_at=fetched_at,
             failure=failure,
         )
+
+    async def fetch_resource(
+        self, url: str, *, max_bytes: int, max_redirects: int = 5
+    ) -> tuple[int | None, bytes]:
+        """GET a small auxiliary file (robots.txt, a sitemap): its status and body.
+
+        Never raises: a network failure or timeout is status None; a redirect chain longer
+        than ``max_redirects`` ends at the last redirect's status. A body over ``max_bytes``
+        is cut there (RFC 9309 asks to parse at least 500 KiB of robots.txt, not to fail).
+        """
+        try:
+            async with asyncio.timeout(self._settings.timeout_s):
+                for _ in range(max_redirects + 1):
+                    async with self._client.stream("GET", url) as response:
+                        target = _redirect_target(response)
+                        if target is None:
+                            if response.status_code >= 400:
+                                return response.status_code, b""
+                            return response.status_code, await _read_prefix(response, max_bytes)
+                        status = response.status_code
+                    url = target
+                return status, b""
+        except (FetchError, TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
+            log.info("could not fetch %s: %s", url, exc)
+            return None, b""
+
+    async def _follow(self, exchange: _Exchange, check_redirect: RedirectCheck | None) -> None:
+        visited = {canonical_url(exchange.url)}
+        while True:
+            async with self._client.stream("GET", exchange.url) as response:
+                exchange.saw(response)
+                target = _redirect_target(response)
+                if target is None:
+                    exchange.body, exchange.size = await self._read(response, exchange.size)
+                    return
+            if len(visited) > self._settings.max_redirects:
+                limit = self._settings.max_redirects
+                raise FetchError("too_many_redirects", f"more than {limit} redirects")
+            key = canonical_url(target)
+            if key in visited:
+                raise FetchError("redirect_loop", f"redirect loop back to {target}")
+            visited.add(key)
+            exchange.url = target
+            if check_redirect is not None and (refusal := await check_redirect(target)):
+                raise FetchError(refusal.code, refusal.message)
 
     async def _read(
         self, response: httpx.Response, declared: int | None
@@ -123,7 +175,11 @@ class Fetcher:
         if is_html_type(response.headers.get("content-type")):
             body = await self._read_body(response)
             return body, len(body)
-        return b"", declared if declared is not None else await self._count(response)
+        if declared is not None:
+            if declared > self._settings.max_bytes:
+                raise self._too_large()
+            return b"", declared
+        return b"", await self._count(response)
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         limit = self._settings.max_bytes
@@ -132,7 +188,7 @@ class Fetcher:
         async for chunk in response.aiter_bytes():
             received += len(chunk)
             if received > limit:
-                raise FetchError("too_large", f"body exceeds max_bytes ({limit} bytes)")
+                raise self._too_large()
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -143,8 +199,57 @@ class Fetcher:
         async for chunk in response.aiter_raw():
             received += len(chunk)
             if received > limit:
-                raise FetchError("too_large", f"body exceeds max_bytes ({limit} bytes)")
+                raise self._too_large()
         return received
+
+    def _too_large(self) -> FetchError:
+        limit = self._settings.max_bytes
+        return FetchError("too_large", f"body exceeds max_bytes ({limit} bytes)")
+
+
+class _Exchange:
+    """What is known so far about one fetch, hop by hop, for the record even if it fails."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.status: int | None = None
+        self.headers: Headers = ()
+        self.content_type: str | None = None
+        self.body = b""
+        self.size: int | None = None
+
+    def saw(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        self.headers = _plain_headers(response.headers)
+        self.content_type = response.headers.get("content-type")
+        self.size = _declared_length(response.headers)
+
+
+def _redirect_target(response: httpx.Response) -> str | None:
+    """The absolute URL a redirect points to, or None when ``response`` is no redirect."""
+    if response.status_code not in REDIRECT_STATUSES:
+        return None
+    location = response.headers.get("location", "").strip()
+    if not location:
+        return None
+    try:
+        target: str = urldefrag(urljoin(str(response.url), str(location))).url
+    except ValueError as exc:
+        raise FetchError("bad_redirect", f"unusable Location header {location!r}") from exc
+    if urlsplit(target).scheme not in ("http", "https"):
+        raise FetchError("bad_redirect", f"redirect to a non-http(s) URL: {target}")
+    return target
+
+
+async def _read_prefix(response: httpx.Response, max_bytes: int) -> bytes:
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        received += len(chunk)
+        if received >= max_bytes:
+            break
+    return b"".join(chunks)[:max_bytes]
 
 
 def build_client(
@@ -162,8 +267,7 @@ def build_client(
         max_keepalive_connections=settings.concurrency,
     )
     return httpx.AsyncClient(
-        follow_redirects=True,
-        max_redirects=settings.max_redirects,
+        follow_redirects=False,  # the fetcher follows them itself, vetting each hop
         timeout=timeout,
         limits=limits,
         headers={"User-Agent": settings.user_agent},

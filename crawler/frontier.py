@@ -1,7 +1,8 @@
 """The frontier: URLs waiting to be fetched, the seen set, and which host may go next.
 
 Hosts take turns (round robin); a host at its concurrency limit or inside its delay waits
-without holding a fetch slot, so one slow host never blocks the others.
+without holding a fetch slot, so one slow host never blocks the others. A window of
+requests lives in memory; the rest, and the seen set, live in a ``FrontierStore``.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import hashlib
 import heapq
 import random
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from itertools import count
 
+from crawler.frontier_store import FrontierStore, MemoryFrontierStore
 from crawler.models import FetchRequest
 from crawler.politeness import HostSlot
 from crawler.urls import canonical_url, host_key
@@ -22,14 +24,22 @@ from crawler.urls import canonical_url, host_key
 IDLE_POLL_S = 1.0
 """Upper bound on any wait in ``get``: a lost wake-up costs at most this much."""
 
+RECENT_KEYS = 200_000
+"""Seen keys remembered in memory, so links repeated on every page skip the store."""
+
+
+def url_key(url: str) -> bytes:
+    """The 16-byte seen-set key of ``url``: a digest of its canonical form."""
+    return hashlib.blake2b(canonical_url(url).encode(), digest_size=16).digest()
+
 
 class Frontier:
     """A polite, bounded queue of requests, drained by the fetch tasks.
 
-    ``add`` deduplicates by canonical URL; ``put`` also waits while ``max_pending``
-    requests are queued, so a huge seed list is read only as fast as it is crawled.
-    The crawl is over when input is closed and nothing is queued or outstanding
-    (taken by ``get`` and not yet ``complete``-d).
+    ``add``/``add_many`` deduplicate by canonical URL; ``put`` also waits while
+    ``max_pending`` requests are queued, so a huge seed list is read only as fast as it is
+    crawled. The crawl is over when input is closed and nothing is queued or outstanding
+    (taken by ``get`` and not yet ``complete``-d), or when ``max_requests`` were handed out.
     """
 
     def __init__(
@@ -37,41 +47,60 @@ class Frontier:
         *,
         per_host: int,
         delay_s: float = 0.0,
+        store: FrontierStore | None = None,
+        memory_window: int = 10_000,
         max_pending: int = 10_000,
+        max_requests: int | None = None,
+        max_per_host: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         self._per_host = per_host
         self._delay_s = delay_s
+        self._store = store or MemoryFrontierStore()
+        self._window = memory_window
         self._max_pending = max_pending
+        self._max_requests = max_requests
+        self._max_per_host = max_per_host
         self._clock = clock
         self._rng = rng or random.Random()
         self._slots: dict[str, HostSlot] = {}
+        self._started_per_host: Counter[str] = Counter()
         self._ready: deque[HostSlot] = deque()
         self._timed: list[tuple[float, int, HostSlot]] = []
         self._tiebreak = count()
-        self._seen: set[bytes] = set()
+        self._recent: set[bytes] = set()
+        self._recent_old: set[bytes] = set()
+        self._in_memory = 0
         self._pending = 0
         self._outstanding = 0
+        self._handed_out = 0
         self._input_closed = False
         self._stopped = False
         self._changed = asyncio.Event()
+        self.skipped: Counter[str] = Counter()
 
     # -- feeding ---------------------------------------------------------------------
 
     def add(self, request: FetchRequest) -> bool:
         """Queue ``request`` unless its canonical URL was seen; True when queued."""
-        if not self.mark_seen(request.url):
-            return False
-        key = host_key(request.url)
-        slot = self._slots.get(key)
-        if slot is None:
-            slot = HostSlot(key=key, max_active=self._per_host, delay_s=self._delay_s)
-            self._slots[key] = slot
-        slot.queue.append(request)
-        self._pending += 1
-        self._schedule(slot)
-        return True
+        return bool(self.add_many([request]))
+
+    def add_many(self, requests: Sequence[FetchRequest]) -> list[FetchRequest]:
+        """Queue the requests whose canonical URLs were never seen; returns those."""
+        candidates: dict[bytes, FetchRequest] = {}
+        for request in requests:
+            key = url_key(request.url)
+            if key not in candidates and not self._recently_seen(key):
+                candidates[key] = request
+        if not candidates:
+            return []
+        fresh = self._store.mark_seen(list(candidates))
+        for key in candidates:
+            self._remember(key)
+        accepted = [request for key, request in candidates.items() if key in fresh]
+        self._enqueue(accepted)
+        return accepted
 
     async def put(self, request: FetchRequest) -> bool:
         """Like ``add``, but first wait until fewer than ``max_pending`` requests are queued."""
@@ -82,12 +111,12 @@ class Frontier:
         return self.add(request)
 
     def mark_seen(self, url: str) -> bool:
-        """Record ``url`` (canonically) as seen; False when it already was."""
-        digest = hashlib.blake2b(canonical_url(url).encode(), digest_size=16).digest()
-        if digest in self._seen:
+        """Record ``url`` (canonically) as seen without queueing it; False when it was."""
+        key = url_key(url)
+        if self._recently_seen(key):
             return False
-        self._seen.add(digest)
-        return True
+        self._remember(key)
+        return bool(self._store.mark_seen([key]))
 
     def close_input(self) -> None:
         """No more seeds will come: the crawl ends once the queue drains."""
@@ -104,7 +133,7 @@ class Frontier:
     async def get(self) -> FetchRequest | None:
         """The next request whose host may be contacted now; None once the crawl is over."""
         while True:
-            if self._stopped:
+            if self._stopped or self._limit_reached():
                 return None
             now = self._clock()
             self._promote(now)
@@ -115,9 +144,14 @@ class Frontier:
                     continue
                 slot.scheduled = False
                 request = slot.start(now, self._rng)
+                self._in_memory -= 1
                 self._pending -= 1
                 self._outstanding += 1
+                self._handed_out += 1
+                self._started_per_host[slot.key] += 1
+                self._drop_if_host_full(slot)
                 self._schedule(slot)
+                self._refill()
                 self._notify()
                 return request
             if self._input_closed and self._pending == 0 and self._outstanding == 0:
@@ -135,6 +169,7 @@ class Frontier:
             del self._slots[slot.key]
         else:
             self._schedule(slot)
+        self._notify()
 
     def complete(self, count: int = 1) -> None:
         """``count`` requests are fully handled (record written, links added)."""
@@ -143,15 +178,18 @@ class Frontier:
 
     def hold(self, url: str, until: float) -> None:
         """Contact the host of ``url`` no sooner than ``until`` (clock time)."""
-        slot = self._slots.get(host_key(url))
-        if slot is not None:
-            slot.hold_until(until)
+        self._slot_for(host_key(url)).hold_until(until)
+
+    def set_delay(self, url: str, delay_s: float) -> None:
+        """Space requests to the host of ``url`` at least ``delay_s`` apart (Crawl-delay)."""
+        slot = self._slot_for(host_key(url))
+        slot.delay_s = max(slot.delay_s, delay_s)
 
     # -- introspection ---------------------------------------------------------------
 
     @property
     def pending(self) -> int:
-        """Requests queued and not yet handed out."""
+        """Requests queued (in memory or in the store) and not yet handed out."""
         return self._pending
 
     @property
@@ -162,9 +200,71 @@ class Frontier:
     @property
     def seen_count(self) -> int:
         """Distinct canonical URLs seen so far."""
-        return len(self._seen)
+        return self._store.seen_count()
+
+    @property
+    def limit_reached(self) -> bool:
+        """True once ``max_requests`` requests were handed out."""
+        return self._limit_reached()
 
     # -- internals -------------------------------------------------------------------
+
+    def _slot_for(self, key: str) -> HostSlot:
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = HostSlot(key=key, max_active=self._per_host, delay_s=self._delay_s)
+            self._slots[key] = slot
+        return slot
+
+    def _enqueue(self, requests: list[FetchRequest]) -> None:
+        if not requests:
+            return
+        self._pending += len(requests)
+        room = 0 if self._store.queued() else max(self._window - self._in_memory, 0)
+        for request in requests[:room]:
+            self._to_slot(request)
+        if len(requests) > room:
+            self._store.push(requests[room:])
+        self._notify()
+
+    def _refill(self) -> None:
+        if self._in_memory >= self._window // 2 or not self._store.queued():
+            return
+        for request in self._store.pop(self._window - self._in_memory):
+            self._to_slot(request)
+
+    def _to_slot(self, request: FetchRequest) -> None:
+        key = host_key(request.url)
+        if self._max_per_host is not None and self._started_per_host[key] >= self._max_per_host:
+            self.skipped["max_pages_per_host"] += 1
+            self._pending -= 1
+            return
+        slot = self._slot_for(key)
+        slot.queue.append(request)
+        self._in_memory += 1
+        self._schedule(slot)
+
+    def _drop_if_host_full(self, slot: HostSlot) -> None:
+        if self._max_per_host is None or self._started_per_host[slot.key] < self._max_per_host:
+            return
+        dropped = len(slot.queue)
+        slot.queue.clear()
+        self._in_memory -= dropped
+        self._pending -= dropped
+        self.skipped["max_pages_per_host"] += dropped
+
+    def _limit_reached(self) -> bool:
+        return self._max_requests is not None and self._handed_out >= self._max_requests
+
+    def _recently_seen(self, key: bytes) -> bool:
+        return key in self._recent or key in self._recent_old
+
+    def _remember(self, key: bytes) -> None:
+        # Two generations: a cheap approximation of "the most recent RECENT_KEYS keys".
+        if len(self._recent) >= RECENT_KEYS:
+            self._recent_old = self._recent
+            self._recent = set()
+        self._recent.add(key)
 
     def _schedule(self, slot: HostSlot) -> None:
         if slot.scheduled or not slot.can_start():

@@ -83,7 +83,7 @@ async def _url_lines(path: Path | str) -> AsyncIterator[tuple[int, str]]:
     try:
         stdin = str(path) == STDIN
         async with aiofiles.open(
-            0 if stdin else path, encoding="utf-8", errors="replace", closefd=not stdin
+            0 if stdin else path, encoding="utf-8-sig", errors="replace", closefd=not stdin
         ) as file:
             number = 0
             rest = ""

@@ -14,10 +14,21 @@ from crawler import __version__
 from crawler.errors import ConfigError
 
 DEFAULT_USER_AGENT = f"parcrawl/{__version__}"
+DEFAULT_SKIP_EXTENSIONS = (
+    # documents, images, audio, video, archives, binaries, fonts, styles and scripts
+    "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "odp", "rtf", "epub",
+    "jpg", "jpeg", "png", "gif", "bmp", "webp", "svg", "ico", "tif", "tiff", "avif", "heic",
+    "mp3", "wav", "ogg", "flac", "m4a", "aac", "mp4", "m4v", "mov", "avi", "mkv", "webm",
+    "wmv", "flv", "zip", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "iso", "dmg", "exe",
+    "msi", "deb", "rpm", "apk", "bin", "jar", "woff", "woff2", "ttf", "otf", "eot", "css",
+    "js", "json", "xml", "csv", "rss", "atom",
+)  # fmt: skip
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: a job file's `max_bytes = true` or `per_host = "4"` is a mistake to report,
+    # not a value to coerce.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class FetchSettings(_Section):
@@ -31,6 +42,44 @@ class FetchSettings(_Section):
     max_redirects: int = Field(10, ge=0, le=100)
     max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest body read, in bytes.")
     user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1)
+
+
+class ScopeSettings(_Section):
+    """Which discovered URLs are followed: domains, patterns, limits and crawler-trap guards."""
+
+    allow_domains: list[str] = Field(
+        default_factory=list,
+        description="Domains to stay on (subdomains included); empty: the seeds' hosts.",
+    )
+    deny_domains: list[str] = Field(default_factory=list, description="Domains never fetched.")
+    include: list[str] = Field(default_factory=list, description="Regexes a URL must match one of.")
+    exclude: list[str] = Field(default_factory=list, description="Regexes no URL may match.")
+    max_depth: int | None = Field(None, ge=0, description="Link hops from a seed; None: no limit.")
+    max_pages: int | None = Field(None, ge=1, description="Pages fetched in all; None: no limit.")
+    max_pages_per_host: int | None = Field(None, ge=1)
+    max_duration_s: float | None = Field(None, gt=0, description="Stop the crawl after this long.")
+    skip_extensions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_SKIP_EXTENSIONS),
+        description="Link targets with these file extensions are not followed.",
+    )
+    max_url_length: int = Field(2048, ge=16)
+    max_repeated_segments: int = Field(
+        3, ge=1, description="A path segment repeated more often than this is a trap."
+    )
+    max_query_variants: int = Field(
+        200, ge=1, description="Distinct query strings followed per path."
+    )
+
+
+class RobotsSettings(_Section):
+    """robots.txt (RFC 9309): obeyed by default."""
+
+    obey: bool = True
+    max_crawl_delay_s: float = Field(30.0, ge=0, description="Cap on a site's Crawl-delay.")
+    retry_after_error_s: float = Field(
+        60.0, gt=0, description="A robots.txt that failed (5xx, network) is retried after this."
+    )
+    max_bytes: int = Field(512 * 1024, ge=1024, description="Largest robots.txt read.")
 
 
 class ProcessSettings(_Section):
@@ -49,6 +98,8 @@ class Settings(_Section):
     """Everything a crawl needs to know besides its seeds and outputs."""
 
     fetch: FetchSettings = Field(default_factory=FetchSettings)
+    scope: ScopeSettings = Field(default_factory=ScopeSettings)
+    robots: RobotsSettings = Field(default_factory=RobotsSettings)
     process: ProcessSettings = Field(default_factory=ProcessSettings)
 
 

@@ -11,6 +11,7 @@ from w3lib.url import canonicalize_url, safe_url_string
 
 CRAWLABLE_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
+FORBIDDEN_HOST_CHARS = frozenset("<>\\^|\"'`{}")
 
 
 class InvalidUrl(ValueError):
@@ -33,6 +34,8 @@ def normalize_seed(text: str) -> str:
         raise InvalidUrl(f"not an http(s) URL: {candidate!r}")
     if not parts.hostname:
         raise InvalidUrl(f"URL has no host: {candidate!r}")
+    if any(char.isspace() or char in FORBIDDEN_HOST_CHARS for char in parts.hostname):
+        raise InvalidUrl(f"URL host is not valid: {candidate!r}")
     del port
     try:
         return str(safe_url_string(candidate))
@@ -70,5 +73,19 @@ def host_key(url: str) -> str:
         port = parts.port or DEFAULT_PORTS.get(scheme, 0)
     except ValueError:
         port = 0
-    host = (parts.hostname or "").lower()
-    return f"{scheme}://{host}:{port}"
+    return f"{scheme}://{ascii_host(parts.hostname or '')}:{port}"
+
+
+def ascii_host(host: str) -> str:
+    """``host`` lower-cased, in its ASCII (IDNA) spelling, without a trailing dot.
+
+    Links straight from a page may spell a host in Unicode; seeds are already ASCII. Both
+    must land on one politeness slot and one scope decision.
+    """
+    host = host.lower().rstrip(".")
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host

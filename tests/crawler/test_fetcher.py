@@ -13,7 +13,7 @@ import respx
 
 from crawler.fetcher import Fetcher
 from crawler.frontier import Frontier
-from crawler.models import FetchRequest, FetchResult
+from crawler.models import FetchFailure, FetchRequest, FetchResult
 from crawler.settings import FetchSettings
 from crawler.urls import host_key
 
@@ -139,12 +139,42 @@ async def test_more_redirects_than_allowed_is_a_failure(router: respx.MockRouter
     assert result.failure.code == "too_many_redirects"
 
 
-async def test_redirect_loop_is_a_failure(router: respx.MockRouter) -> None:
-    router.get(f"{SITE}/a").respond(302, headers={"Location": f"{SITE}/b"})
-    router.get(f"{SITE}/b").respond(302, headers={"Location": f"{SITE}/a"})
+async def test_redirect_loop_is_detected_at_once(router: respx.MockRouter) -> None:
+    first = router.get(f"{SITE}/a").respond(302, headers={"Location": f"{SITE}/b"})
+    router.get(f"{SITE}/b").respond(302, headers={"Location": f"{SITE}/a#again"})
     result = await fetch(f"{SITE}/a")
     assert result.failure is not None
-    assert result.failure.code == "too_many_redirects"
+    assert result.failure.code == "redirect_loop"
+    assert result.status == 302
+    assert first.call_count == 1  # not fetched again before the loop was noticed
+
+
+async def test_each_redirect_hop_is_vetted(router: respx.MockRouter) -> None:
+    router.get(f"{SITE}/a").respond(301, headers={"Location": "/b"})
+    router.get(f"{SITE}/b").respond(302, headers={"Location": "http://elsewhere.test/c"})
+    elsewhere = router.get("http://elsewhere.test/c").respond(200, html="<p>no</p>")
+    vetted: list[str] = []
+
+    async def only_same_site(target: str) -> FetchFailure | None:
+        vetted.append(target)
+        if target.startswith(SITE):
+            return None
+        return FetchFailure("out_of_scope", f"redirect to {target} leaves the site")
+
+    async with Fetcher(FetchSettings()) as fetcher:
+        result = await fetcher.fetch(FetchRequest(f"{SITE}/a"), check_redirect=only_same_site)
+    assert vetted == [f"{SITE}/b", "http://elsewhere.test/c"]
+    assert result.failure is not None
+    assert result.failure.code == "out_of_scope"
+    assert result.final_url == "http://elsewhere.test/c"
+    assert not elsewhere.called
+
+
+async def test_redirect_to_a_non_http_scheme_is_refused(router: respx.MockRouter) -> None:
+    router.get(f"{SITE}/a").respond(302, headers={"Location": "ftp://files.test/x"})
+    result = await fetch(f"{SITE}/a")
+    assert result.failure is not None
+    assert result.failure.code == "bad_redirect"
 
 
 # -- network errors ------------------------------------------------------------------
