@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler import __version__
 from crawler.demo_site import SyntheticSite
 from tests.support.routes import RouteServer, page
 
@@ -149,11 +150,5 @@ def _wait_for_lines(path: Path, count: int, timeout_s: float = 30.0) -> None:
     raise AssertionError(f"{path} never reached {count} lines")
 
 
-def test_running_as_a_script_and_as_console_entry_agree():
-    assert parcrawl("--version").stdout.strip() == f"parcrawl {_version()}"
-
-
-def _version() -> str:
-    from crawler import __version__
-
-    return __version__
+def test_version_names_the_package_version():
+    assert parcrawl("--version").stdout.strip() == f"parcrawl {__version__}"
