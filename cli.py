@@ -22,6 +22,7 @@ from crawler.demo_site import SyntheticSite
 from crawler.engine import Engine
 from crawler.errors import ParcrawlError, UsageError
 from crawler.fetcher import Fetcher
+from crawler.scope import Scope
 from crawler.seeds import STDIN, SeedReader, count_seed_lines
 from crawler.settings import Settings, build_settings
 from crawler.stats import Stats
@@ -64,6 +65,16 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
 
 
+def _non_negative_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text!r}")
+    return value
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -84,8 +95,24 @@ FETCH_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "fetch.max_bytes": (("--max-bytes",), {"type": _positive_int, "metavar": "N"}),
     "fetch.max_redirects": (("--max-redirects",), {"type": _non_negative_int, "metavar": "N"}),
     "fetch.user_agent": (("--user-agent",), {"metavar": "UA"}),
+    "fetch.delay_s": (("--delay",), {"type": _non_negative_seconds, "metavar": "S"}),
     "process.workers": (("--workers", "-w"), {"type": _non_negative_int, "metavar": "N"}),
     "process.batch_size": (("--batch-size",), {"type": _positive_int, "metavar": "N"}),
+    "follow": (("--follow",), {"action": "store_const", "const": True}),
+    "scope.max_depth": (("--max-depth",), {"type": _non_negative_int, "metavar": "N"}),
+    "scope.allow_domains": (("--allow-domain",), {"action": "append", "metavar": "DOMAIN"}),
+    "scope.deny_domains": (("--deny-domain",), {"action": "append", "metavar": "DOMAIN"}),
+    "scope.include": (("--include",), {"action": "append", "metavar": "REGEX"}),
+    "scope.exclude": (("--exclude",), {"action": "append", "metavar": "REGEX"}),
+    "scope.max_pages": (("--max-pages",), {"type": _positive_int, "metavar": "N"}),
+    "scope.max_pages_per_host": (
+        ("--max-pages-per-host",),
+        {"type": _positive_int, "metavar": "N"},
+    ),
+    "scope.max_duration_s": (("--max-duration",), {"type": _seconds, "metavar": "S"}),
+    "sitemaps": (("--sitemaps",), {"action": "store_const", "const": True}),
+    "robots.obey": (("--ignore-robots",), {"action": "store_const", "const": False}),
+    "log_skipped": (("--log-skipped",), {"action": "store_const", "const": True}),
 }
 OPTION_HELP = {
     "fetch.concurrency": "requests in flight across all hosts (default 16)",
@@ -98,6 +125,19 @@ OPTION_HELP = {
     "fetch.user_agent": f"User-Agent header (default parcrawl/{__version__})",
     "process.workers": "parse processes; 0 parses in the main process (default: CPU count)",
     "process.batch_size": "pages sent to a worker at once (default 16)",
+    "fetch.delay_s": "least seconds between two requests to one host, jittered (default 0)",
+    "follow": "follow links found on pages: crawl the seeds' sites",
+    "scope.max_depth": "link hops from a seed to follow (default: no limit)",
+    "scope.allow_domains": "stay on this domain and its subdomains (repeatable; default: seeds)",
+    "scope.deny_domains": "never fetch from this domain or its subdomains (repeatable)",
+    "scope.include": "follow only URLs matching one of these regexes (repeatable)",
+    "scope.exclude": "never follow URLs matching this regex (repeatable)",
+    "scope.max_pages": "stop after fetching this many pages",
+    "scope.max_pages_per_host": "fetch at most this many pages from one host",
+    "scope.max_duration_s": "stop the crawl after this many seconds",
+    "sitemaps": "also seed from the seed hosts' sitemaps (robots.txt Sitemap: lines, /sitemap.xml)",
+    "robots.obey": "do not fetch or obey robots.txt (be sure you may crawl these sites)",
+    "log_skipped": "log every URL skipped (robots.txt, scope, traps) with the reason",
 }
 
 
@@ -146,9 +186,14 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         value = getattr(args, path)
         if value is None:
             continue
-        section, key = path.split(".")
-        values.setdefault(section, {})[key] = value
-    return build_settings(values)
+        if "." in path:
+            section, key = path.split(".")
+            values.setdefault(section, {})[key] = value
+        else:
+            values[path] = value
+    settings = build_settings(values)
+    Scope.validate(settings.scope)
+    return settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -157,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(verbose=args.verbose)
     try:
         settings = settings_from_args(args)
+        if not settings.robots.obey:
+            log.warning("robots.txt is ignored: make sure you may crawl these sites this way")
         if args.command == "demo":
             return _run_demo(args, settings)
         return _run_crawl(args, settings)
@@ -181,7 +228,9 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     with SiteServer(site) as server:
         if not args.quiet:
             _note(f"serving a {args.pages}-page demo site at {server.base_url}")
-        seeds = SeedReader(site.urls(server.base_url))
+        # A site crawl starts from the home page; a list crawl takes every URL the site has.
+        start = [server.url("/")] if settings.follow else site.urls(server.base_url)
+        seeds = SeedReader(start)
         code = _crawl(seeds, settings, output=args.output, quiet=args.quiet)
     if not args.quiet:
         _note(f"records written to {args.output}")

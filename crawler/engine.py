@@ -10,20 +10,35 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterable, Sequence
+from functools import partial
+from urllib.parse import urlsplit
 
+from crawler.admission import Admission
 from crawler.errors import ParcrawlError
 from crawler.fetcher import Fetcher
 from crawler.frontier import Frontier
-from crawler.models import FetchRequest, FetchResult, Record, record_from
+from crawler.frontier_store import SqliteFrontierStore
+from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
+from crawler.politeness import parse_retry_after
+from crawler.robots import RobotsCache, RobotsResponse
+from crawler.scope import Scope
 from crawler.settings import Settings
+from crawler.sitemaps import SitemapResponse, iter_sitemap_urls
 from crawler.stats import Stats
+from crawler.urls import host_key
 from pipelines.sinks import Sink
 from pipelines.stage import ProcessStage
 
 log = logging.getLogger(__name__)
 
+SITEMAP_MAX_BYTES = 50 * 1024 * 1024
+"""The sitemaps.org limit for one (uncompressed) sitemap file."""
+
 STOP_GRACE_S = 3.0
 """After a stop request, in-flight fetches get this long to finish before being cancelled."""
+
+HOLD_STATUSES = frozenset({429, 503})
+"""Answers that mean "slow down": the host is held (Retry-After, or exponential back-off)."""
 
 _END = None
 
@@ -33,7 +48,9 @@ class Engine:
 
     Collaborators are injected so tests can pass fakes: the fetcher (and through it the
     HTTP client or transport), the process stage (and through it the executor), the
-    sinks and the stats.
+    sinks and the stats. The frontier and admission rules default to what ``settings``
+    asks for: a SQLite-backed frontier, scope rules when following links, robots.txt
+    unless told to ignore it.
     """
 
     def __init__(
@@ -51,9 +68,32 @@ class Engine:
         self._fetcher = fetcher
         self._stage = stage
         self._sinks = list(sinks)
-        self._frontier = frontier or Frontier(
-            per_host=settings.fetch.per_host,
-            max_pending=max(1_000, settings.fetch.concurrency * 4),
+        self._owned_store: SqliteFrontierStore | None = None
+        if frontier is None:
+            self._owned_store = SqliteFrontierStore()
+            frontier = Frontier(
+                per_host=settings.fetch.per_host,
+                delay_s=settings.fetch.delay_s,
+                store=self._owned_store,
+                max_pending=max(1_000, settings.fetch.concurrency * 4),
+                max_requests=settings.scope.max_pages,
+                max_per_host=settings.scope.max_pages_per_host,
+            )
+        self._frontier = frontier
+        self._robots = (
+            RobotsCache(
+                self._fetch_robots,
+                user_agent=settings.fetch.user_agent,
+                settings=settings.robots,
+            )
+            if settings.robots.obey
+            else None
+        )
+        self._admission = Admission(
+            scope=Scope(settings.scope) if settings.follow else None,
+            robots=self._robots,
+            frontier=frontier,
+            log_skipped=settings.log_skipped,
         )
         batch = settings.process.batch_size
         lanes = max(stage.workers, 1)
@@ -68,12 +108,16 @@ class Engine:
         """The crawl's frontier (read-only use: counts for progress)."""
         return self._frontier
 
-    def stop(self) -> None:
-        """Stop taking new URLs; what is in flight finishes (or is cancelled after a grace)."""
+    def stop(self, reason: str = "interrupted") -> None:
+        """Stop taking new URLs; what is in flight finishes (or is cancelled after a grace).
+
+        ``reason`` other than "interrupted" (e.g. "max_duration") ends the crawl normally.
+        """
         if self._stopping:
             return
         self._stopping = True
-        self.stats.interrupted = True
+        self.stats.stop_reason = reason
+        self.stats.interrupted = reason == "interrupted"
         self._frontier.stop()
         asyncio.get_running_loop().call_later(STOP_GRACE_S, self._cancel_fetches)
 
@@ -85,6 +129,11 @@ class Engine:
             InputError: a seed file became unreadable.
         """
         opened: list[Sink] = []
+        loop = asyncio.get_running_loop()
+        max_duration_s = self.settings.scope.max_duration_s
+        timer = (
+            loop.call_later(max_duration_s, self.stop, "max_duration") if max_duration_s else None
+        )
         try:
             for sink in self._sinks:
                 await sink.open()
@@ -97,7 +146,16 @@ class Engine:
         except BaseExceptionGroup as group_error:
             raise _first_parcrawl_error(group_error) from None
         finally:
+            if timer is not None:
+                timer.cancel()
             self.stats.finished = time.monotonic()
+            self.stats.skipped.update(self._admission.skipped)
+            self.stats.skipped.update(self._frontier.skipped)
+            self.stats.seen = self._frontier.seen_count
+            if self._frontier.limit_reached and self.stats.stop_reason is None:
+                self.stats.stop_reason = "max_pages"
+            if self._owned_store is not None:
+                self._owned_store.close()
             for sink in opened:
                 await sink.close()
         return self.stats
@@ -105,14 +163,39 @@ class Engine:
     # -- stages ----------------------------------------------------------------------
 
     async def _feed(self, seeds: AsyncIterable[str]) -> None:
+        seed_hosts: dict[str, str] = {}
         async for url in seeds:
             if self._stopping:
                 break
+            self._admission.add_seed(url)
+            seed_hosts.setdefault(host_key(url), url)
             if not await self._frontier.put(FetchRequest(url)):
                 if self._stopping:
                     break
                 self.stats.duplicate_seeds += 1
+        if self.settings.sitemaps and not self._stopping:
+            for seed in seed_hosts.values():
+                await self._feed_sitemaps(seed)
         self._frontier.close_input()
+
+    async def _feed_sitemaps(self, seed: str) -> None:
+        """Seed from the sitemaps robots.txt names for ``seed``'s host, or /sitemap.xml."""
+        origin = host_key(seed)
+        starts = await self._robots.sitemaps(seed) if self._robots is not None else []
+        if not starts:
+            starts = [seed_root(seed) + "/sitemap.xml"]
+
+        def report(sitemap_url: str, reason: str) -> None:
+            self.stats.errors["sitemap"] += 1
+            log.warning("sitemap %s skipped: %s", sitemap_url, reason)
+
+        async for url in iter_sitemap_urls(starts, self._fetch_sitemap, on_error=report):
+            if self._stopping:
+                return
+            if not self._admission.seed_in_scope(url):
+                continue
+            if await self._frontier.put(FetchRequest(url, 0, f"sitemap of {origin}")):
+                self.stats.sitemap_urls += 1
 
     async def _fetch_all(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -124,13 +207,39 @@ class Engine:
 
     async def _fetch_loop(self) -> None:
         frontier = self._frontier
+        admission = self._admission
         while (request := await frontier.get()) is not None:
+            verdict = await admission.may_fetch(request)
+            if verdict is False:
+                frontier.release(request, fetched=False)
+                frontier.complete()
+                continue
+            if isinstance(verdict, FetchFailure):
+                frontier.release(request, fetched=False)
+                self.stats.errors[verdict.code] += 1
+                await self._parse_queue.put(FetchResult.unfetched(request, verdict))
+                continue
             try:
-                result = await self._fetcher.fetch(request)
+                result = await self._fetcher.fetch(
+                    request, check_redirect=partial(admission.vet_redirect, request)
+                )
             finally:
                 frontier.release(request)
+            self._heed_host(result)
             self._count_fetch(result)
             await self._parse_queue.put(result)
+
+    def _heed_host(self, result: FetchResult) -> None:
+        """Slow down for a host that says so (429/503); reset once it answers normally."""
+        url = result.final_url
+        if result.status in HOLD_STATUSES:
+            retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
+            hold_s = self._frontier.back_off(
+                url, retry_after_s, cap_s=self.settings.fetch.max_hold_s
+            )
+            log.info("%s answered %s: holding its host for %.1f s", url, result.status, hold_s)
+        elif result.status is not None:
+            self._frontier.recovered(url)
 
     async def _dispatch(self) -> None:
         """Group fetched pages into batches for the workers; pass the rest straight on."""
@@ -175,6 +284,9 @@ class Engine:
                 error = record["error"]
                 if error is not None and error["code"] in ("parse_error", "parse_crash"):
                     self.stats.errors[error["code"]] += 1
+            if self._admission.follows_links and not self._stopping:
+                links = self._admission.links_to_follow(records)
+                self.stats.discovered += len(self._frontier.add_many(links))
             self._frontier.complete(len(records))
         self.stats.parse_cpu_s = self._stage.cpu_s
         self.stats.worker_pids |= self._stage.worker_pids
@@ -190,10 +302,27 @@ class Engine:
         else:
             stats.errors[result.failure.code] += 1
 
+    async def _fetch_robots(self, url: str) -> RobotsResponse:
+        status, body = await self._fetcher.fetch_resource(
+            url, max_bytes=self.settings.robots.max_bytes
+        )
+        return RobotsResponse(status, body)
+
+    async def _fetch_sitemap(self, url: str) -> SitemapResponse:
+        # One byte over the sitemap limit, so the parser sees it is too large and says so.
+        status, body = await self._fetcher.fetch_resource(url, max_bytes=SITEMAP_MAX_BYTES + 1)
+        return SitemapResponse(status, body)
+
     def _cancel_fetches(self) -> None:
         for task in self._fetch_tasks:
             if not task.done():
                 task.cancel()
+
+
+def seed_root(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``, as written (no path)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _first_parcrawl_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -24,6 +24,9 @@ from crawler.urls import canonical_url, host_key
 IDLE_POLL_S = 1.0
 """Upper bound on any wait in ``get``: a lost wake-up costs at most this much."""
 
+BACKOFF_BASE_S = 1.0
+"""First hold after a 429/503 without Retry-After; doubles with each one after."""
+
 RECENT_KEYS = 200_000
 """Seen keys remembered in memory, so links repeated on every page skip the store."""
 
@@ -65,6 +68,7 @@ class Frontier:
         self._clock = clock
         self._rng = rng or random.Random()
         self._slots: dict[str, HostSlot] = {}
+        self._host_delays: dict[str, float] = {}
         self._started_per_host: Counter[str] = Counter()
         self._ready: deque[HostSlot] = deque()
         self._timed: list[tuple[float, int, HostSlot]] = []
@@ -161,11 +165,19 @@ class Frontier:
                 timeout = min(timeout, max(self._timed[0][0] - now, 0.0))
             await self._wait(timeout)
 
-    def release(self, request: FetchRequest) -> None:
-        """The fetch of ``request`` finished: its host slot is free again."""
-        slot = self._slots[host_key(request.url)]
+    def release(self, request: FetchRequest, *, fetched: bool = True) -> None:
+        """The fetch of ``request`` finished: its host slot is free again.
+
+        ``fetched=False`` (robots.txt said no) gives back its place under ``max_requests``
+        and the per-host page limit: those count pages fetched, not URLs considered.
+        """
+        key = host_key(request.url)
+        slot = self._slots[key]
         slot.finish()
-        if slot.idle and slot.next_start <= self._clock():
+        if not fetched:
+            self._handed_out -= 1
+            self._started_per_host[key] -= 1
+        if slot.idle and slot.next_start <= self._clock() and not slot.backoff_level:
             del self._slots[slot.key]
         else:
             self._schedule(slot)
@@ -182,8 +194,30 @@ class Frontier:
 
     def set_delay(self, url: str, delay_s: float) -> None:
         """Space requests to the host of ``url`` at least ``delay_s`` apart (Crawl-delay)."""
+        key = host_key(url)
+        delay_s = max(self._delay_s, delay_s)
+        self._host_delays[key] = delay_s
+        self._slot_for(key).delay_s = delay_s
+
+    def back_off(self, url: str, retry_after_s: float | None, *, cap_s: float) -> float:
+        """The host of ``url`` answered 429/503: hold it; returns how long, in seconds.
+
+        ``Retry-After`` is honoured up to ``cap_s``; without it the hold grows
+        exponentially with each refusal in a row, with jitter.
+        """
         slot = self._slot_for(host_key(url))
-        slot.delay_s = max(slot.delay_s, delay_s)
+        now = self._clock()
+        if retry_after_s is not None:
+            hold_s = min(retry_after_s, cap_s)
+            slot.hold_until(now + hold_s)
+            return hold_s
+        return slot.back_off(now, self._rng, base_s=BACKOFF_BASE_S, cap_s=cap_s)
+
+    def recovered(self, url: str) -> None:
+        """The host of ``url`` answered normally: its back-off starts over."""
+        slot = self._slots.get(host_key(url))
+        if slot is not None:
+            slot.backoff_level = 0
 
     # -- introspection ---------------------------------------------------------------
 
@@ -212,7 +246,8 @@ class Frontier:
     def _slot_for(self, key: str) -> HostSlot:
         slot = self._slots.get(key)
         if slot is None:
-            slot = HostSlot(key=key, max_active=self._per_host, delay_s=self._delay_s)
+            delay_s = self._host_delays.get(key, self._delay_s)
+            slot = HostSlot(key=key, max_active=self._per_host, delay_s=delay_s)
             self._slots[key] = slot
         return slot
 

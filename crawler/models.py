@@ -6,6 +6,7 @@ Everything here pickles cheaply (str, bytes, int, tuples, dicts): no httpx or bs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
 
 Headers = tuple[tuple[str, str], ...]
@@ -50,6 +51,12 @@ class FetchResult:
     elapsed_ms: float
     fetched_at: str
     failure: FetchFailure | None = None
+
+    @classmethod
+    def unfetched(cls, request: FetchRequest, failure: FetchFailure) -> FetchResult:
+        """The result of a request refused before any byte was sent."""
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return cls(request, request.url, None, (), None, b"", None, 0.0, now, failure)
 
     @property
     def is_html(self) -> bool:

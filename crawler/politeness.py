@@ -5,9 +5,11 @@ A ``HostSlot`` only keeps the numbers; the frontier decides which host goes next
 
 from __future__ import annotations
 
+import email.utils
 import random
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from crawler.models import FetchRequest
 
@@ -28,6 +30,7 @@ class HostSlot:
     active: int = 0
     next_start: float = 0.0
     scheduled: bool = False
+    backoff_level: int = 0
 
     def can_start(self) -> bool:
         """True when the host has work and a free request slot (time aside)."""
@@ -48,7 +51,34 @@ class HostSlot:
         """Start nothing before ``when`` (a Retry-After or a back-off)."""
         self.next_start = max(self.next_start, when)
 
+    def back_off(self, now: float, rng: random.Random, *, base_s: float, cap_s: float) -> float:
+        """Hold the host for an exponentially growing, jittered time; returns the hold."""
+        self.backoff_level += 1
+        ceiling = min(cap_s, base_s * 2 ** min(self.backoff_level - 1, 30))
+        hold_s = rng.uniform(ceiling / 2, ceiling)
+        self.hold_until(now + hold_s)
+        return hold_s
+
     @property
     def idle(self) -> bool:
         """True when the slot holds nothing and can be forgotten."""
         return not self.queue and self.active == 0
+
+
+def parse_retry_after(value: str | None, *, now_epoch_s: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date).
+
+    None when absent or unreadable; never negative.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(when.timestamp() - now_epoch_s, 0.0)

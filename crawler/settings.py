@@ -42,6 +42,12 @@ class FetchSettings(_Section):
     max_redirects: int = Field(10, ge=0, le=100)
     max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest body read, in bytes.")
     user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1)
+    delay_s: float = Field(
+        0.0, ge=0, description="Least time between two requests to one host (jittered x0.5-1.5)."
+    )
+    max_hold_s: float = Field(
+        600.0, gt=0, description="Cap on how long a 429/503 (Retry-After) holds a host."
+    )
 
 
 class ScopeSettings(_Section):
@@ -96,6 +102,13 @@ class ProcessSettings(_Section):
 
 class Settings(_Section):
     """Everything a crawl needs to know besides its seeds and outputs."""
+
+    follow: bool = Field(False, description="Follow links found on pages (a site crawl).")
+    sitemaps: bool = Field(
+        False,
+        description="Also seed from the seed hosts' sitemaps (robots.txt, /sitemap.xml).",
+    )
+    log_skipped: bool = Field(False, description="Log every URL skipped, with the reason.")
 
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     scope: ScopeSettings = Field(default_factory=ScopeSettings)

@@ -26,7 +26,14 @@ class Stats:
     invalid_seeds: int = 0
     duplicate_seeds: int = 0
     parse_cpu_s: float = 0.0
+    discovered: int = 0
+    """Links queued for fetching (new, in scope)."""
+    sitemap_urls: int = 0
+    seen: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    """URLs not fetched, by reason: robots, offsite, depth, query_variants, ..."""
+    stop_reason: str | None = None
     worker_pids: set[int] = field(default_factory=set)
     interrupted: bool = False
 
@@ -56,6 +63,16 @@ class Stats:
         if self.errors:
             kinds = ", ".join(f"{code} {n}" for code, n in self.errors.most_common())
             lines.append(f"errors: {kinds}")
+        if self.discovered or self.sitemap_urls:
+            lines.append(
+                f"links: {self.discovered} queued, {self.seen} distinct URLs seen"
+                + (f", {self.sitemap_urls} from sitemaps" if self.sitemap_urls else "")
+            )
+        if self.skipped:
+            kinds = ", ".join(f"{code} {n}" for code, n in self.skipped.most_common())
+            lines.append(f"skipped: {kinds}")
+        if self.stop_reason and self.stop_reason != "interrupted":
+            lines.append(f"stopped early: {self.stop_reason.replace('_', ' ')} reached")
         skipped = []
         if self.invalid_seeds:
             skipped.append(f"{self.invalid_seeds} invalid")

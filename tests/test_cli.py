@@ -68,7 +68,7 @@ def test_url_list_with_comments_blanks_duplicates_and_a_bad_line(tmp_path):
         )
         out = tmp_path / "out.jsonl"
         result = parcrawl("crawl", "-i", str(urls), "-o", str(out), "-w", "0")
-        assert sorted(server.requests) == ["/a", "/b"]
+        assert sorted(server.page_requests) == ["/a", "/b"]
     assert result.returncode == 0, result.stderr
     assert sorted(r["title"] for r in read_jsonl(out)) == ["A", "B"]
     assert f"{urls}:4: not an http(s) URL: 'ftp://nope/' (skipped)" in result.stderr

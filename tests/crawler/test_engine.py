@@ -54,7 +54,7 @@ async def test_duplicate_spellings_of_a_seed_are_fetched_once():
             server.url("/a?x=1&y=2#frag"),
         ]
         records, stats = await run_crawl(urls, process={"workers": 0})
-        assert server.requests == ["/a", "/a?y=2&x=1"]
+        assert server.page_requests == ["/a", "/a?y=2&x=1"]
     assert sorted(r["url"] for r in records) == [server.url("/a"), server.url("/a?y=2&x=1")]
     assert stats.duplicate_seeds == 2
 
@@ -127,7 +127,15 @@ async def test_a_parse_function_that_raises_costs_only_its_page():
 
 async def test_unreachable_hosts_become_error_records():
     # Port 9 on loopback: nothing listens there, so the connection is refused at once.
-    records, stats = await run_crawl(["http://127.0.0.1:9/nothing"], process={"workers": 0})
+    url = "http://127.0.0.1:9/nothing"
+    records, stats = await run_crawl([url], process={"workers": 0}, robots={"obey": False})
     assert records[0]["error"]["code"] == "connect"
     assert records[0]["status"] is None
     assert stats.errors["connect"] == 1
+
+
+async def test_a_host_whose_robots_txt_is_unreachable_is_not_crawled_but_reported():
+    records, stats = await run_crawl(["http://127.0.0.1:9/nothing"], process={"workers": 0})
+    assert [r["error"]["code"] for r in records] == ["robots_unavailable"]
+    assert "http://127.0.0.1:9/robots.txt" in records[0]["error"]["message"]
+    assert stats.errors["robots_unavailable"] == 1

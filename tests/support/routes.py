@@ -54,6 +54,11 @@ class RouteServer:
     def url(self, path: str) -> str:
         return self.base_url + path
 
+    @property
+    def page_requests(self) -> list[str]:
+        """Requested paths other than /robots.txt, in order."""
+        return [path for path in self.requests if path != "/robots.txt"]
+
     def __enter__(self) -> RouteServer:
         self._server = _Server(self)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

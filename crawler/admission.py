@@ -1,0 +1,135 @@
+"""Admission: which URLs a crawl may fetch, at each of the three doors a URL comes through.
+
+Links found on pages (scope), each request as its turn comes (robots.txt), and each redirect
+hop (scope, robots.txt, already crawled). It counts and optionally logs every refusal; it
+does not queue or fetch anything itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+
+from crawler.frontier import Frontier
+from crawler.models import FetchFailure, FetchRequest, Record
+from crawler.robots import RobotsCache, RobotsVerdict
+from crawler.scope import Scope
+
+log = logging.getLogger(__name__)
+
+
+class Admission:
+    """Decides for the engine; ``skipped`` counts refusals by reason code.
+
+    Args:
+        scope: link rules; None for a URL-list crawl, where seeds are taken as given and
+            redirects may go anywhere.
+        robots: the robots.txt cache; None when robots.txt is ignored.
+        frontier: for the seen set (a redirect to an already-crawled URL stops there) and
+            to apply a host's Crawl-delay.
+        log_skipped: log every refused URL with its reason.
+    """
+
+    def __init__(
+        self,
+        *,
+        scope: Scope | None,
+        robots: RobotsCache | None,
+        frontier: Frontier,
+        log_skipped: bool = False,
+    ) -> None:
+        self._scope = scope
+        self._robots = robots
+        self._frontier = frontier
+        self._log_skipped = log_skipped
+        self._delay_known: set[str] = set()
+        self.skipped: Counter[str] = Counter()
+
+    @property
+    def follows_links(self) -> bool:
+        """True for a site crawl: links found on pages are queued."""
+        return self._scope is not None
+
+    def add_seed(self, url: str) -> None:
+        """A seed's host is in scope by default."""
+        if self._scope is not None:
+            self._scope.add_seed(url)
+
+    def seed_in_scope(self, url: str) -> bool:
+        """A seed from a sitemap must be in scope like a link (deny rules, patterns)."""
+        return self._scope is None or self._admit(self._scope.check(url, 0), url)
+
+    def links_to_follow(self, records: Iterable[Record]) -> list[FetchRequest]:
+        """The in-scope links of ``records``, as requests one hop deeper."""
+        scope = self._scope
+        if scope is None:
+            return []
+        requests = []
+        for record in records:
+            links = record["links"]
+            if not links:
+                continue
+            depth = record["depth"] + 1
+            referrer = record["url"]
+            for link in links:
+                reason = scope.check(link, depth)
+                if reason is None:
+                    requests.append(FetchRequest(link, depth, referrer))
+                else:
+                    self._skip(reason, link)
+        return requests
+
+    async def may_fetch(self, request: FetchRequest) -> bool | FetchFailure:
+        """Whether robots.txt lets ``request`` through (fetching robots.txt first if needed).
+
+        True: fetch it. False: a rule forbids it; it is counted and skipped. A failure: the
+        host's robots.txt could not be read, so the host is off limits for now; the URL
+        gets a record saying so, since it was not refused by the site's own rules.
+        """
+        robots = self._robots
+        if robots is None:
+            return True
+        verdict = await robots.verdict(request.url)
+        if verdict is RobotsVerdict.DISALLOWED:
+            self._skip("robots", request.url)
+            return False
+        if verdict is RobotsVerdict.UNAVAILABLE:
+            where = robots.robots_url(request.url)
+            return FetchFailure(
+                "robots_unavailable", f"{where} could not be fetched, so its host is not crawled"
+            )
+        await self._apply_crawl_delay(robots, request.url)
+        return True
+
+    async def vet_redirect(self, request: FetchRequest, target: str) -> FetchFailure | None:
+        """None when the redirect from ``request`` to ``target`` may be followed."""
+        if self._scope is not None:
+            reason = self._scope.check(target, request.depth)
+            if reason is not None:
+                return FetchFailure("redirect_out_of_scope", f"redirect to {target}: {reason}")
+        if self._robots is not None and not await self._robots.allowed(target):
+            return FetchFailure("robots_disallowed", f"redirect to {target}: robots.txt")
+        if not self._frontier.mark_seen(target):
+            return FetchFailure("duplicate", f"redirect to {target}, crawled already")
+        return None
+
+    def _admit(self, reason: str | None, url: str) -> bool:
+        if reason is None:
+            return True
+        self._skip(reason, url)
+        return False
+
+    def _skip(self, reason: str, url: str) -> None:
+        self.skipped[str(reason)] += 1
+        if self._log_skipped:
+            log.warning("skipped %s: %s", url, reason)
+
+    async def _apply_crawl_delay(self, robots: RobotsCache, url: str) -> None:
+        key = robots.robots_url(url)
+        if key in self._delay_known:
+            return
+        self._delay_known.add(key)
+        delay_s = await robots.crawl_delay_s(url)
+        if delay_s:
+            self._frontier.set_delay(url, delay_s)
