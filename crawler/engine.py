@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterable, Sequence
 from functools import partial
 from urllib.parse import urlsplit
@@ -212,7 +213,7 @@ class Engine:
             verdict = await admission.may_fetch(request)
             if verdict is False:
                 frontier.release(request, fetched=False)
-                frontier.complete()
+                frontier.complete(depth=request.depth)
                 continue
             if isinstance(verdict, FetchFailure):
                 frontier.release(request, fetched=False)
@@ -287,7 +288,8 @@ class Engine:
             if self._admission.follows_links and not self._stopping:
                 links = self._admission.links_to_follow(records)
                 self.stats.discovered += len(self._frontier.add_many(links))
-            self._frontier.complete(len(records))
+            for depth, count in Counter(record["depth"] for record in records).items():
+                self._frontier.complete(count, depth=depth)
         self.stats.parse_cpu_s = self._stage.cpu_s
         self.stats.worker_pids |= self._stage.worker_pids
 

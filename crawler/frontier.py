@@ -73,6 +73,8 @@ class Frontier:
         self._ready: deque[HostSlot] = deque()
         self._timed: list[tuple[float, int, HostSlot]] = []
         self._tiebreak = count()
+        self._levels: Counter[int] = Counter()
+        self._waiting_for_level: list[HostSlot] = []
         self._recent: set[bytes] = set()
         self._recent_old: set[bytes] = set()
         self._in_memory = 0
@@ -146,6 +148,9 @@ class Frontier:
                 if slot.next_start > now:  # held after it became ready
                     heapq.heappush(self._timed, (slot.next_start, next(self._tiebreak), slot))
                     continue
+                if slot.queue[0].depth > self._current_level():
+                    self._waiting_for_level.append(slot)  # stays "scheduled" while it waits
+                    continue
                 slot.scheduled = False
                 request = slot.start(now, self._rng)
                 self._in_memory -= 1
@@ -160,6 +165,10 @@ class Frontier:
                 return request
             if self._input_closed and self._pending == 0 and self._outstanding == 0:
                 return None
+            if self._waiting_for_level and self._store_has_level(self._current_level()):
+                # Every host in memory waits for a shallower level that sits in the store.
+                self._refill(force=True)
+                continue
             timeout = IDLE_POLL_S
             if self._timed:
                 timeout = min(timeout, max(self._timed[0][0] - now, 0.0))
@@ -183,9 +192,10 @@ class Frontier:
             self._schedule(slot)
         self._notify()
 
-    def complete(self, count: int = 1) -> None:
-        """``count`` requests are fully handled (record written, links added)."""
+    def complete(self, count: int = 1, *, depth: int = 0) -> None:
+        """``count`` requests of ``depth`` are fully handled (record written, links added)."""
         self._outstanding -= count
+        self._leave_level(depth, count)
         self._notify()
 
     def hold(self, url: str, until: float) -> None:
@@ -255,6 +265,7 @@ class Frontier:
         if not requests:
             return
         self._pending += len(requests)
+        self._levels.update(request.depth for request in requests)
         room = 0 if self._store.queued() else max(self._window - self._in_memory, 0)
         for request in requests[:room]:
             self._to_slot(request)
@@ -262,10 +273,16 @@ class Frontier:
             self._store.push(requests[room:])
         self._notify()
 
-    def _refill(self) -> None:
-        if self._in_memory >= self._window // 2 or not self._store.queued():
+    def _refill(self, *, force: bool = False) -> None:
+        if not self._store.queued():
             return
-        for request in self._store.pop(self._window - self._in_memory):
+        if force:
+            room = max(self._window // 10, 1)
+        elif self._in_memory < self._window // 2:
+            room = self._window - self._in_memory
+        else:
+            return
+        for request in self._store.pop(room):
             self._to_slot(request)
 
     def _to_slot(self, request: FetchRequest) -> None:
@@ -273,9 +290,10 @@ class Frontier:
         if self._max_per_host is not None and self._started_per_host[key] >= self._max_per_host:
             self.skipped["max_pages_per_host"] += 1
             self._pending -= 1
+            self._leave_level(request.depth)
             return
         slot = self._slot_for(key)
-        slot.queue.append(request)
+        slot.add(request)
         self._in_memory += 1
         self._schedule(slot)
 
@@ -283,10 +301,36 @@ class Frontier:
         if self._max_per_host is None or self._started_per_host[slot.key] < self._max_per_host:
             return
         dropped = len(slot.queue)
+        for request in slot.queue:
+            self._leave_level(request.depth)
         slot.queue.clear()
         self._in_memory -= dropped
         self._pending -= dropped
         self.skipped["max_pages_per_host"] += dropped
+
+    def _store_has_level(self, level: int) -> bool:
+        shallowest = self._store.min_depth()
+        return shallowest is not None and shallowest <= level
+
+    def _current_level(self) -> int:
+        """The smallest depth still queued or in flight: breadth-first means none deeper goes."""
+        return min(self._levels, default=0)
+
+    def _leave_level(self, depth: int, count: int = 1) -> None:
+        """``count`` requests of ``depth`` are gone; when a level empties, the next may start.
+
+        Holding depth d+1 back until depth d is done makes every record's depth its true
+        link distance, so ``max_depth`` is exact even with many pages in flight.
+        """
+        remaining = self._levels[depth] - count
+        if remaining > 0:
+            self._levels[depth] = remaining
+            return
+        del self._levels[depth]
+        waiting, self._waiting_for_level = self._waiting_for_level, []
+        for slot in waiting:
+            slot.scheduled = False
+            self._schedule(slot)
 
     def _limit_reached(self) -> bool:
         return self._max_requests is not None and self._handed_out >= self._max_requests

@@ -7,9 +7,10 @@ not RAM. Scheduling (which host goes next) is the frontier's job, not the store'
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import sqlite3
 import tempfile
-from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -32,15 +33,19 @@ class FrontierStore(Protocol):
         ...
 
     def push(self, requests: Iterable[FetchRequest]) -> None:
-        """Queue ``requests`` after everything queued so far."""
+        """Queue ``requests``."""
         ...
 
     def pop(self, limit: int) -> list[FetchRequest]:
-        """Take up to ``limit`` requests from the front of the queue."""
+        """Take up to ``limit`` requests, shallowest depth first, then first queued first."""
         ...
 
     def queued(self) -> int:
         """How many requests wait in the queue."""
+        ...
+
+    def min_depth(self) -> int | None:
+        """The depth of the shallowest queued request; None when the queue is empty."""
         ...
 
     def close(self) -> None:
@@ -49,11 +54,12 @@ class FrontierStore(Protocol):
 
 
 class MemoryFrontierStore:
-    """Everything in Python sets and deques: fastest, and bounded only by the crawl's size."""
+    """Everything in a Python set and heap: fastest, and bounded only by the crawl's size."""
 
     def __init__(self) -> None:
         self._seen: set[bytes] = set()
-        self._queue: deque[FetchRequest] = deque()
+        self._queue: list[tuple[int, int, FetchRequest]] = []
+        self._order = itertools.count()
 
     def mark_seen(self, keys: Sequence[bytes]) -> set[bytes]:
         fresh = {key for key in keys if key not in self._seen}
@@ -64,14 +70,18 @@ class MemoryFrontierStore:
         return len(self._seen)
 
     def push(self, requests: Iterable[FetchRequest]) -> None:
-        self._queue.extend(requests)
+        for request in requests:
+            heapq.heappush(self._queue, (request.depth, next(self._order), request))
 
     def pop(self, limit: int) -> list[FetchRequest]:
         count = min(limit, len(self._queue))
-        return [self._queue.popleft() for _ in range(count)]
+        return [heapq.heappop(self._queue)[2] for _ in range(count)]
 
     def queued(self) -> int:
         return len(self._queue)
+
+    def min_depth(self) -> int | None:
+        return self._queue[0][0] if self._queue else None
 
     def close(self) -> None:
         self._seen.clear()
@@ -104,6 +114,7 @@ class SqliteFrontierStore:
                 seq INTEGER PRIMARY KEY, url TEXT NOT NULL, depth INTEGER NOT NULL,
                 referrer TEXT
             );
+            CREATE INDEX IF NOT EXISTS queue_order ON queue (depth, seq);
             """
         )
         self._seen_count = self._db.execute("SELECT count(*) FROM seen").fetchone()[0]
@@ -139,16 +150,23 @@ class SqliteFrontierStore:
             return []
         with self._transaction():
             rows = self._db.execute(
-                "DELETE FROM queue WHERE seq IN (SELECT seq FROM queue ORDER BY seq LIMIT ?) "
-                "RETURNING seq, url, depth, referrer",
+                "DELETE FROM queue WHERE seq IN "
+                "(SELECT seq FROM queue ORDER BY depth, seq LIMIT ?) "
+                "RETURNING depth, seq, url, referrer",
                 (limit,),
             ).fetchall()
         self._queued -= len(rows)
         rows.sort()  # RETURNING gives no order guarantee
-        return [FetchRequest(url, depth, referrer) for _, url, depth, referrer in rows]
+        return [FetchRequest(url, depth, referrer) for depth, _, url, referrer in rows]
 
     def queued(self) -> int:
         return int(self._queued)
+
+    def min_depth(self) -> int | None:
+        if not self._queued:
+            return None
+        row = self._db.execute("SELECT min(depth) FROM queue").fetchone()
+        return None if row[0] is None else int(row[0])
 
     def close(self) -> None:
         self._db.close()

@@ -32,6 +32,21 @@ class HostSlot:
     scheduled: bool = False
     backoff_level: int = 0
 
+    def add(self, request: FetchRequest) -> None:
+        """Queue ``request``, keeping the queue ordered by depth (shallowest first).
+
+        Links arrive in depth order already; only a seed read late, after deeper links
+        were queued, goes in ahead of them.
+        """
+        queue = self.queue
+        if not queue or queue[-1].depth <= request.depth:
+            queue.append(request)
+            return
+        index = len(queue)
+        while index > 0 and queue[index - 1].depth > request.depth:
+            index -= 1
+        queue.insert(index, request)
+
     def can_start(self) -> bool:
         """True when the host has work and a free request slot (time aside)."""
         return bool(self.queue) and self.active < self.max_active
