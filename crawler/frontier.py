@@ -207,7 +207,7 @@ class Frontier:
         key = host_key(url)
         delay_s = max(self._delay_s, delay_s)
         self._host_delays[key] = delay_s
-        self._slot_for(key).delay_s = delay_s
+        self._slot_for(key).slow_to(delay_s)
 
     def back_off(self, url: str, retry_after_s: float | None, *, cap_s: float) -> float:
         """The host of ``url`` answered 429/503: hold it; returns how long, in seconds.

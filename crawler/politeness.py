@@ -19,8 +19,8 @@ class HostSlot:
     """One host's queue and politeness state.
 
     ``delay_s`` is the minimum time between the starts of two requests to the host; the
-    actual gap is drawn from [0.5, 1.5] x delay_s, as Scrapy does, so requests do not
-    beat in lockstep.
+    actual gap is drawn from [1, 1.5] x delay_s, so requests do not beat in lockstep and a
+    site's Crawl-delay is never undercut.
     """
 
     key: str
@@ -31,6 +31,7 @@ class HostSlot:
     next_start: float = 0.0
     scheduled: bool = False
     backoff_level: int = 0
+    last_start: float | None = None
 
     def add(self, request: FetchRequest) -> None:
         """Queue ``request``, keeping the queue ordered by depth (shallowest first).
@@ -54,9 +55,16 @@ class HostSlot:
     def start(self, now: float, rng: random.Random) -> FetchRequest:
         """Take the next request and note the time the one after may start."""
         self.active += 1
+        self.last_start = now
         if self.delay_s > 0:
-            self.next_start = now + self.delay_s * rng.uniform(0.5, 1.5)
+            self.next_start = now + self.delay_s * rng.uniform(1.0, 1.5)
         return self.queue.popleft()
+
+    def slow_to(self, delay_s: float) -> None:
+        """From now on keep ``delay_s`` between starts, counting from the last start too."""
+        self.delay_s = delay_s
+        if self.last_start is not None:
+            self.hold_until(self.last_start + delay_s)
 
     def finish(self) -> None:
         """A request to this host completed (successfully or not)."""

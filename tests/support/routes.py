@@ -42,6 +42,7 @@ class RouteServer:
     def __init__(self, routes: dict[str, Route] | None = None) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[str] = []
+        self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -75,6 +76,7 @@ class RouteServer:
     def reply_for(self, raw_path: str) -> Reply:
         with self._lock:
             self.requests.append(raw_path)
+            self.request_times.append((time.monotonic(), raw_path))
         path = urlsplit(raw_path).path
         route = self.routes.get(raw_path) or self.routes.get(path)
         if route is None:
