@@ -96,8 +96,8 @@ FETCH_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "fetch.max_redirects": (("--max-redirects",), {"type": _non_negative_int, "metavar": "N"}),
     "fetch.user_agent": (("--user-agent",), {"metavar": "UA"}),
     "fetch.delay_s": (("--delay",), {"type": _non_negative_seconds, "metavar": "S"}),
-    "process.workers": (("--workers", "-w"), {"type": _non_negative_int, "metavar": "N"}),
-    "process.batch_size": (("--batch-size",), {"type": _positive_int, "metavar": "N"}),
+    "workers": (("--workers", "-w"), {"type": _non_negative_int, "metavar": "N"}),
+    "batch_size": (("--batch-size",), {"type": _positive_int, "metavar": "N"}),
     "follow": (("--follow",), {"action": "store_const", "const": True}),
     "scope.max_depth": (("--max-depth",), {"type": _non_negative_int, "metavar": "N"}),
     "scope.allow_domains": (("--allow-domain",), {"action": "append", "metavar": "DOMAIN"}),
@@ -123,8 +123,8 @@ OPTION_HELP = {
     "fetch.max_bytes": "largest body read, in bytes (default 10 MiB)",
     "fetch.max_redirects": "redirects followed per URL (default 10)",
     "fetch.user_agent": f"User-Agent header (default parcrawl/{__version__})",
-    "process.workers": "parse processes; 0 parses in the main process (default: CPU count)",
-    "process.batch_size": "pages sent to a worker at once (default 16)",
+    "workers": "parse processes; 0 parses in the main process (default: CPU count)",
+    "batch_size": "pages sent to a worker at once (default 16)",
     "fetch.delay_s": "least seconds between two requests to one host, jittered (default 0)",
     "follow": "follow links found on pages: crawl the seeds' sites",
     "scope.max_depth": "link hops from a seed to follow (default: no limit)",
@@ -252,7 +252,7 @@ async def _crawl_async(seeds: SeedReader, settings: Settings, *, output: str, qu
     stats = Stats(total=total)
     async with (
         Fetcher(settings.fetch) as fetcher,
-        ProcessStage(settings.process.workers) as stage,
+        ProcessStage(settings.workers) as stage,
     ):
         sinks = [JsonlSink(output)]
         engine = Engine(settings, fetcher=fetcher, stage=stage, sinks=sinks, stats=stats)

@@ -2,9 +2,11 @@
 
 Serves the synthetic demo site (``crawler.demo_site.SyntheticSite``) from nginx on 127.0.0.1
 and runs each contender as its own subprocess: parcrawl ``--workers 0`` (inline parse) and
-``--workers 2``, a naive asyncio+httpx+bs4 crawler, Scrapy (when installed), wget2 (fetch
-only, when installed), and ``parse_page`` over the pages on disk in one and two processes
-(the parse limit, no network).
+``--workers 2`` given every URL in a list, the same two given only the start page with
+``--follow`` (``follow-w0``, ``follow-w2``: discovery, dedupe, scope and robots.txt included),
+a naive asyncio+httpx+bs4 crawler, Scrapy (when installed), wget2 (fetch only, when
+installed), and ``parse_page`` over the pages on disk in one and two processes (the parse
+limit, no network).
 
 How to read it: ``rate`` is HTML pages parsed per second of wall time (start-up included) for
 the crawlers, pages per second of the timed parse for the parse limits, and URLs fetched per
@@ -13,7 +15,10 @@ sampled every 0.05 s (pages shared after fork count once per process, so it over
 pool). ``CPU s`` is user+system of that tree; ``nginx CPU s`` is the server's share, and
 ``other CPU s`` is busy CPU time on the machine outside both: when it is large, something else
 was running and the numbers are noisy. The ratios compare rates (and peak RSS) from this one
-run; the targets beside them are information and never change the exit code.
+run; the targets beside them are information and never change the exit code. A follow crawl
+should write one line per HTML page and 404 link of the site (all are reachable from the
+start page, except the PDF/CSV/PNG files, skipped by extension); it is flagged broken only when
+fewer lines than the site's HTML pages have status 200, and another line count is a note.
 
 Usage: ``python benchmarks/bench_crawl.py [--pages 2000] [--runs 1] [--only NAME,...]
 [--json FILE]``. Exits 1 when something broke (nginx did not start, a contender exited
@@ -62,7 +67,19 @@ SCRAPY = "scrapy"
 WGET2 = "wget2"
 PARSE_1 = "parse-1core"
 PARSE_2 = "parse-2core"
-ALL_BENCHES = (PARCRAWL_W0, PARCRAWL_W2, NAIVE, SCRAPY, WGET2, PARSE_1, PARSE_2)
+FOLLOW_W0 = "follow-w0"
+FOLLOW_W2 = "follow-w2"
+ALL_BENCHES = (
+    PARCRAWL_W0,
+    PARCRAWL_W2,
+    FOLLOW_W0,
+    FOLLOW_W2,
+    NAIVE,
+    SCRAPY,
+    WGET2,
+    PARSE_1,
+    PARSE_2,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +93,7 @@ class Bench:
     output: Path | None = None  # JSONL whose lines are counted, one per URL
     ok_exit_codes: tuple[int, ...] = (0,)
     timed_by_itself: bool = False  # prints {"parse_s": ...}: rate from that, not wall time
+    follows_links: bool = False  # starts from "/" alone: checked by its 200s, not its lines
 
 
 @dataclass(slots=True)
@@ -95,6 +113,7 @@ class Result:
     other_cpu_s: float = 0.0
     exit_code: int | None = None
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def broke(self) -> bool:
@@ -347,13 +366,33 @@ def measure(
     result.rate = bench.items / seconds if seconds > 0 else 0.0
     if bench.output is not None:
         result.lines, result.ok_lines = count_records(bench.output)
-        if result.lines != expected.urls:
+        if bench.follows_links:
+            check_follow_crawl(result, expected)
+        elif result.lines != expected.urls:
             result.problems.append(
                 f"wrote {result.lines} records for {expected.urls} URLs (must be equal)"
             )
         elif result.ok_lines != expected.ok:
             result.problems.append(f"{result.ok_lines} records with status 200, {expected.ok} due")
     return result
+
+
+def check_follow_crawl(result: Result, expected: Site) -> None:
+    """A link-following crawl must reach every HTML page; other differences are notes.
+
+    It should write the HTML pages and the 404 links, not the PDF/CSV/PNG files: those are
+    skipped by extension (``scope.skip_extensions``) when following links.
+    """
+    lines, ok = result.lines or 0, result.ok_lines or 0
+    html = len(expected.html_paths)
+    due = html + expected.urls - expected.ok
+    if ok < html:
+        result.problems.append(f"{ok} records with status 200, fewer than the {html} HTML pages")
+    elif lines != due:
+        result.notes.append(
+            f"wrote {lines} records ({ok} with status 200); {due} due: {html} HTML pages "
+            f"and {expected.urls - expected.ok} 404 links"
+        )
 
 
 def count_records(path: Path) -> tuple[int, int]:
@@ -395,6 +434,22 @@ def build_benches(
             benches.append(
                 Bench(name, [*command, "--workers", workers, "-q"], HTML_RATE, html, output)
             )
+        elif name in (FOLLOW_W0, FOLLOW_W2):
+            if parcrawl is None:
+                notes.append(f"{name}: skipped, no `parcrawl` command (pip install -e .)")
+                continue
+            workers = "0" if name == FOLLOW_W0 else "2"
+            command = [parcrawl, "crawl", f"{base_url}/", "--follow", "-o", str(output), "-q"]
+            benches.append(
+                Bench(
+                    name,
+                    [*command, "--workers", workers],
+                    HTML_RATE,
+                    html,
+                    output,
+                    follows_links=True,
+                )
+            )
         elif name == NAIVE:
             command = [python, str(HERE / "naive_crawler.py"), str(urls_file), str(output)]
             benches.append(Bench(name, command, HTML_RATE, html, output))
@@ -433,6 +488,8 @@ def build_benches(
 RATIOS: tuple[tuple[str, str, str, float | None], ...] = (
     # (label, numerator, denominator, target throughput ratio)
     ("workers=2 / workers=0", PARCRAWL_W2, PARCRAWL_W0, 1.6),
+    ("follow-w2 / follow-w0", FOLLOW_W2, FOLLOW_W0, None),
+    ("follow-w2 / workers=2 (list)", FOLLOW_W2, PARCRAWL_W2, None),
     ("workers=2 / naive", PARCRAWL_W2, NAIVE, None),
     ("workers=2 / scrapy", PARCRAWL_W2, SCRAPY, None),
     ("workers=2 / two-core parse limit", PARCRAWL_W2, PARSE_2, None),
@@ -593,6 +650,9 @@ def run(args: argparse.Namespace, *, nginx: str, tmp: Path) -> int:
                 runs[bench.name].append(result)
     chosen = {name: representative(results) for name, results in runs.items() if results}
     print_table(chosen, runs)
+    notes += [
+        f"{run.name}: {note}" for results in runs.values() for run in results for note in run.notes
+    ]
     for note in notes:
         print(f"note: {note}")
     problems = [

@@ -96,7 +96,7 @@ class Engine:
             frontier=frontier,
             log_skipped=settings.log_skipped,
         )
-        batch = settings.process.batch_size
+        batch = settings.batch_size
         lanes = max(stage.workers, 1)
         self._parse_queue: asyncio.Queue[FetchResult | None] = asyncio.Queue(batch * lanes * 2)
         self._output_queue: asyncio.Queue[list[Record] | None] = asyncio.Queue(lanes * 4)
@@ -245,7 +245,7 @@ class Engine:
     async def _dispatch(self) -> None:
         """Group fetched pages into batches for the workers; pass the rest straight on."""
         queue = self._parse_queue
-        limit = self.settings.process.batch_size
+        limit = self.settings.batch_size
         ended = False
         async with asyncio.TaskGroup() as group:
             while not ended:

@@ -88,9 +88,76 @@ class RobotsSettings(_Section):
     max_bytes: int = Field(512 * 1024, ge=1024, description="Largest robots.txt read.")
 
 
-class ProcessSettings(_Section):
-    """How pages are parsed: the worker processes and the batches sent to them."""
+class FieldRule(_Section):
+    """One extracted field: a CSS selector, and what to take from what it matches."""
 
+    css: str = Field(min_length=1, description="CSS selector (soupsieve).")
+    attr: str | None = Field(None, description="Take this attribute instead of the text.")
+    all: bool = Field(False, description="A list of every match instead of the first.")
+    regex: str | None = Field(
+        None, description="Keep the first capture group (or the whole match) of this regex."
+    )
+    default: str | int | float | bool | list[str] | None = Field(
+        None, description="The value when nothing matches."
+    )
+
+
+class ExtractRule(_Section):
+    """Fields extracted only from pages whose URL matches ``match`` (a regex, searched)."""
+
+    match: str = Field(min_length=1)
+    fields: dict[str, FieldRule] = Field(default_factory=dict)
+
+
+class ExtractSettings(_Section):
+    """Named fields pulled from every page (``fields``) or from matching pages (``rules``)."""
+
+    fields: dict[str, FieldRule] = Field(default_factory=dict)
+    rules: list[ExtractRule] = Field(default_factory=list)
+
+
+class StepSettings(BaseModel):
+    """One processing step: ``use`` names it (built-in, or ``module:function``); every
+    other key is an option passed to it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+
+    use: str = Field(min_length=1)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The step's own options: every key but ``use``."""
+        return dict(self.model_extra or {})
+
+
+class CsvOutput(_Section):
+    """A CSV file of chosen record columns (dotted names reach into ``fields``)."""
+
+    path: str = Field(min_length=1)
+    columns: list[str] = Field(
+        default_factory=lambda: ["url", "status", "title", "word_count", "error.code"],
+        min_length=1,
+    )
+
+
+class OutputSettings(_Section):
+    """Where records go; several at once is fine. None of them: JSON Lines on stdout."""
+
+    jsonl: str | None = Field(None, description="JSON Lines file ('-' for stdout).")
+    csv: CsvOutput | None = None
+    sqlite: str | None = Field(None, description="SQLite file; records upserted by URL.")
+
+
+class Settings(_Section):
+    """Everything a crawl needs to know: the job file's schema, the CLI's and the API's.
+
+    Every key has its default here; ``config/default.toml`` lists them all.
+    """
+
+    seeds: list[str] = Field(default_factory=list, description="URLs to start from.")
+    seeds_file: list[str] = Field(
+        default_factory=list, description="Files of URLs, one per line ('-' for stdin)."
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,
@@ -98,11 +165,6 @@ class ProcessSettings(_Section):
         description="Parse processes; 0 parses inline in the event loop.",
     )
     batch_size: int = Field(16, ge=1, le=10_000, description="Pages sent to a worker at once.")
-
-
-class Settings(_Section):
-    """Everything a crawl needs to know besides its seeds and outputs."""
-
     follow: bool = Field(False, description="Follow links found on pages (a site crawl).")
     sitemaps: bool = Field(
         False,
@@ -113,7 +175,9 @@ class Settings(_Section):
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     scope: ScopeSettings = Field(default_factory=ScopeSettings)
     robots: RobotsSettings = Field(default_factory=RobotsSettings)
-    process: ProcessSettings = Field(default_factory=ProcessSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    steps: list[StepSettings] = Field(default_factory=list)
 
 
 def build_settings(values: dict[str, Any]) -> Settings:

@@ -17,7 +17,7 @@ VOLATILE = ("elapsed_ms", "fetched_at")
 
 async def test_every_url_of_the_site_becomes_exactly_one_record(demo_server, demo_site):
     urls = demo_site.urls(demo_server.base_url)
-    records, stats = await run_crawl(urls, process={"workers": 2})
+    records, stats = await run_crawl(urls, workers=2)
 
     assert Counter(r["url"] for r in records) == Counter(urls)
     by_url = {r["url"]: r for r in records}
@@ -53,7 +53,7 @@ async def test_duplicate_spellings_of_a_seed_are_fetched_once():
             server.url("/a?y=2&x=1"),
             server.url("/a?x=1&y=2#frag"),
         ]
-        records, stats = await run_crawl(urls, process={"workers": 0})
+        records, stats = await run_crawl(urls, workers=0)
         assert sorted(server.page_requests) == ["/a", "/a?y=2&x=1"]
     assert sorted(r["url"] for r in records) == [server.url("/a"), server.url("/a?y=2&x=1")]
     assert stats.duplicate_seeds == 2
@@ -66,7 +66,7 @@ async def test_slow_pages_are_fetched_concurrently():
         records, _ = await run_crawl(
             [server.url(p) for p in site.html_paths()],
             fetch={"concurrency": 20, "per_host": 20},
-            process={"workers": 0},
+            workers=0,
         )
         elapsed = time.monotonic() - started
     assert len(records) == 20
@@ -76,7 +76,7 @@ async def test_slow_pages_are_fetched_concurrently():
 
 async def test_pages_are_parsed_in_several_worker_processes(demo_server, demo_site):
     urls = [demo_server.url(p) for p in demo_site.html_paths()]
-    records, stats = await run_crawl(urls, process={"workers": 2, "batch_size": 2})
+    records, stats = await run_crawl(urls, workers=2, batch_size=2)
     assert len(records) == len(urls)
     assert len(stats.worker_pids) == 2
     assert os.getpid() not in stats.worker_pids
@@ -84,8 +84,8 @@ async def test_pages_are_parsed_in_several_worker_processes(demo_server, demo_si
 
 async def test_inline_and_worker_parsing_give_the_same_records(demo_server, demo_site):
     urls = demo_site.urls(demo_server.base_url)
-    inline, _ = await run_crawl(urls, process={"workers": 0})
-    pooled, _ = await run_crawl(urls, process={"workers": 2})
+    inline, _ = await run_crawl(urls, workers=0)
+    pooled, _ = await run_crawl(urls, workers=2)
 
     def comparable(records):
         return {r["url"]: {k: v for k, v in r.items() if k not in VOLATILE} for r in records}
@@ -98,7 +98,7 @@ async def test_a_page_that_kills_its_worker_is_recorded_and_the_crawl_goes_on():
     routes[f"/{CRASH_MARKER}"] = page("<title>deadly</title>")
     with RouteServer(routes) as server:
         urls = [server.url(path) for path in routes]
-        records, stats = await run_crawl(urls, parse=parse_or_die, process={"workers": 2})
+        records, stats = await run_crawl(urls, parse=parse_or_die, workers=2)
 
     by_url = {r["url"]: r for r in records}
     assert len(records) == len(urls)
@@ -115,7 +115,7 @@ async def test_a_parse_function_that_raises_costs_only_its_page():
     routes[f"/{RAISE_MARKER}"] = page("<title>buggy</title>")
     with RouteServer(routes) as server:
         urls = [server.url(path) for path in routes]
-        records, stats = await run_crawl(urls, parse=parse_or_raise, process={"workers": 2})
+        records, stats = await run_crawl(urls, parse=parse_or_raise, workers=2)
 
     by_url = {r["url"]: r for r in records}
     failed = by_url[server.url(f"/{RAISE_MARKER}")]
@@ -128,14 +128,14 @@ async def test_a_parse_function_that_raises_costs_only_its_page():
 async def test_unreachable_hosts_become_error_records():
     # Port 9 on loopback: nothing listens there, so the connection is refused at once.
     url = "http://127.0.0.1:9/nothing"
-    records, stats = await run_crawl([url], process={"workers": 0}, robots={"obey": False})
+    records, stats = await run_crawl([url], workers=0, robots={"obey": False})
     assert records[0]["error"]["code"] == "connect"
     assert records[0]["status"] is None
     assert stats.errors["connect"] == 1
 
 
 async def test_a_host_whose_robots_txt_is_unreachable_is_not_crawled_but_reported():
-    records, stats = await run_crawl(["http://127.0.0.1:9/nothing"], process={"workers": 0})
+    records, stats = await run_crawl(["http://127.0.0.1:9/nothing"], workers=0)
     assert [r["error"]["code"] for r in records] == ["robots_unavailable"]
     assert "http://127.0.0.1:9/robots.txt" in records[0]["error"]["message"]
     assert stats.errors["robots_unavailable"] == 1

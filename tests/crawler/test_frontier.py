@@ -31,11 +31,11 @@ class FakeClock:
         return self.now
 
 
-class MidpointRandom(random.Random):
-    """An rng whose jitter is always the midpoint: the delay exactly as configured."""
+class LowestRandom(random.Random):
+    """An rng whose jitter is always the lowest: the delay exactly as configured."""
 
     def uniform(self, a: float, b: float) -> float:
-        return (a + b) / 2
+        return a
 
 
 def req(url: str) -> FetchRequest:
@@ -240,7 +240,7 @@ async def test_stop_wakes_a_waiting_get_and_a_blocked_put() -> None:
 
 async def test_delay_spaces_requests_to_one_host() -> None:
     clock = FakeClock()
-    frontier = Frontier(per_host=10, delay_s=2.0, clock=clock, rng=MidpointRandom())
+    frontier = Frontier(per_host=10, delay_s=2.0, clock=clock, rng=LowestRandom())
     frontier.add(req(f"{A}/1"))
     frontier.add(req(f"{A}/2"))
     frontier.add(req(f"{B}/1"))
@@ -265,14 +265,14 @@ async def test_delay_spaces_requests_to_one_host() -> None:
     assert second.url == f"{A}/2"
 
 
-async def test_delay_is_jittered_between_half_and_one_and_a_half() -> None:
+async def test_delay_is_jittered_between_one_and_one_and_a_half() -> None:
     clock = FakeClock()
     frontier = Frontier(per_host=10, delay_s=2.0, clock=clock, rng=random.Random(7))
     frontier.add(req(f"{A}/1"))
     frontier.add(req(f"{A}/2"))
     assert await get_soon(frontier) is not None
 
-    clock.now = 0.99  # below 0.5 x delay_s: never allowed
+    clock.now = 1.99  # below delay_s: never allowed, the delay is a minimum
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(frontier.get(), BLOCKED_S)
     clock.now = 3.0  # 1.5 x delay_s: always allowed
@@ -281,7 +281,7 @@ async def test_delay_is_jittered_between_half_and_one_and_a_half() -> None:
 
 async def test_delay_survives_the_host_going_idle() -> None:
     clock = FakeClock()
-    frontier = Frontier(per_host=10, delay_s=2.0, clock=clock, rng=MidpointRandom())
+    frontier = Frontier(per_host=10, delay_s=2.0, clock=clock, rng=LowestRandom())
     frontier.add(req(f"{A}/1"))
     first = await get_soon(frontier)
     assert first is not None

@@ -28,8 +28,8 @@ def test_defaults() -> None:
     assert fetch.connect_timeout_s > 0
     assert fetch.read_timeout_s > 0
     assert "parcrawl" in fetch.user_agent
-    assert settings.process.workers >= 0
-    assert settings.process.batch_size >= 1
+    assert settings.workers >= 0
+    assert settings.batch_size >= 1
 
 
 def test_values_override_defaults_and_leave_the_rest() -> None:
@@ -47,8 +47,8 @@ def test_values_override_defaults_and_leave_the_rest() -> None:
         ({"fetch": {"concurrency": 0}}, "fetch.concurrency: must be >= 1, got 0"),
         ({"fetch": {"concurrency": 20_000}}, "fetch.concurrency: must be <= 10000, got 20000"),
         ({"fetch": {"max_redirects": -1}}, "fetch.max_redirects: must be >= 0, got -1"),
-        ({"process": {"workers": -1}}, "process.workers: must be >= 0, got -1"),
-        ({"process": {"batch_size": 0}}, "process.batch_size: must be >= 1, got 0"),
+        ({"workers": -1}, "workers: must be >= 0, got -1"),
+        ({"batch_size": 0}, "batch_size: must be >= 1, got 0"),
     ],
 )
 def test_bound_errors_name_the_key_path(values: dict[str, Any], message: str) -> None:
@@ -73,7 +73,7 @@ def test_wrong_type_names_key_and_value() -> None:
     [
         ({"fetch": {"per_hots": 3}}, "fetch.per_hots: unknown setting"),
         ({"fecth": {"per_host": 3}}, "fecth: unknown setting"),
-        ({"process": {"threads": 3}}, "process.threads: unknown setting"),
+        ({"threads": 3}, "threads: unknown setting"),
     ],
 )
 def test_unknown_keys_are_rejected(values: dict[str, Any], message: str) -> None:

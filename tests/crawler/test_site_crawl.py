@@ -38,7 +38,7 @@ async def test_a_site_crawl_fetches_exactly_the_reachable_pages_once():
     expected = bfs_depths(site)
     with SiteServer(site) as server:
         records, stats = await run_crawl(
-            [server.url("/")], follow=True, process={"workers": 2}, fetch={"concurrency": 8}
+            [server.url("/")], follow=True, workers=2, fetch={"concurrency": 8}
         )
         base = server.base_url
     urls = Counter(r["url"] for r in records)
@@ -59,7 +59,7 @@ async def test_max_depth_is_exact():
     assert len(expected) < len(bfs_depths(site))  # the limit really cuts something
     with SiteServer(site) as server:
         records, stats = await run_crawl(
-            [server.url("/")], follow=True, scope={"max_depth": 2}, process={"workers": 2}
+            [server.url("/")], follow=True, scope={"max_depth": 2}, workers=2
         )
         base = server.base_url
     assert {r["url"]: r["depth"] for r in records} == {
@@ -81,7 +81,7 @@ async def test_spellings_of_one_page_and_a_redirect_to_it_are_fetched_once():
             200, html="<title>P</title>"
         )
         router.get(f"{site}/old").respond(301, headers={"Location": "/p?b=2&a=1"})
-        records, _ = await run_crawl([f"{site}/"], follow=True, process={"workers": 0})
+        records, _ = await run_crawl([f"{site}/"], follow=True, workers=0)
     assert target.call_count == 1
     by_url = {r["url"]: r for r in records}
     assert len(records) == 3  # /, /p and /old
@@ -105,7 +105,7 @@ async def test_robots_txt_disallowed_paths_are_never_requested():
         "/private/a": page("secret"),
     }
     with RouteServer(routes) as server:
-        records, stats = await run_crawl([server.url("/")], follow=True, process={"workers": 0})
+        records, stats = await run_crawl([server.url("/")], follow=True, workers=0)
         requested = list(server.requests)
     assert not [path for path in requested if path.startswith("/private")]
     assert requested.count("/robots.txt") == 1
@@ -121,9 +121,7 @@ async def test_crawl_delay_spaces_requests_to_the_host():
         **{f"/p{n}": page(f"<title>{n}</title>") for n in range(4)},
     }
     with RouteServer(routes) as server:
-        await run_crawl(
-            [server.url("/")], follow=True, process={"workers": 0}, fetch={"per_host": 4}
-        )
+        await run_crawl([server.url("/")], follow=True, workers=0, fetch={"per_host": 4})
         times = [t for t, path in server.request_times if path != "/robots.txt"]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(times) == 5
@@ -133,13 +131,13 @@ async def test_crawl_delay_spaces_requests_to_the_host():
 async def test_a_robots_txt_server_error_blocks_the_host_and_a_404_allows_it():
     blocked = {"/robots.txt": lambda _p: Reply(status=503), "/": page("<a href='/x'>x</a>")}
     with RouteServer(blocked) as server:
-        records, _ = await run_crawl([server.url("/")], follow=True, process={"workers": 0})
+        records, _ = await run_crawl([server.url("/")], follow=True, workers=0)
         assert server.requests == ["/robots.txt"]
     assert [r["error"]["code"] for r in records] == ["robots_unavailable"]
 
     allowed = {"/": page("<a href='/x'>x</a>"), "/x": page("<title>x</title>")}
     with RouteServer(allowed) as server:  # no /robots.txt route: 404
-        records, _ = await run_crawl([server.url("/")], follow=True, process={"workers": 0})
+        records, _ = await run_crawl([server.url("/")], follow=True, workers=0)
     assert sorted(r["url"] for r in records) == [server.url("/"), server.url("/x")]
 
 
@@ -154,7 +152,7 @@ async def test_an_infinite_calendar_ends_with_a_bounded_number_of_pages():
             [server.url("/cal")],
             follow=True,
             scope={"max_query_variants": 25},
-            process={"workers": 0},
+            workers=0,
         )
     assert len(records) == 26  # the seed, then 25 query variants of /cal
     assert stats.skipped["query_variants"] > 0
@@ -164,7 +162,7 @@ async def test_max_pages_stops_the_crawl():
     site = SyntheticSite(pages=200)
     with SiteServer(site) as server:
         records, stats = await run_crawl(
-            [server.url("/")], follow=True, scope={"max_pages": 30}, process={"workers": 2}
+            [server.url("/")], follow=True, scope={"max_pages": 30}, workers=2
         )
     assert len(records) == 30
     assert stats.stop_reason == "max_pages"
@@ -188,7 +186,7 @@ async def test_a_sitemap_index_with_a_gzipped_child_seeds_the_crawl():
         gzipped = gzip.compress(child.format(base=base).encode())
         routes["/child.xml.gz"] = lambda _p: Reply(body=gzipped, content_type="application/gzip")
         server.routes.update(routes)
-        records, stats = await run_crawl([server.url("/")], sitemaps=True, process={"workers": 0})
+        records, stats = await run_crawl([server.url("/")], sitemaps=True, workers=0)
     assert sorted(r["title"] for r in records) == ["S", "home"]
     assert stats.sitemap_urls == 1
 
@@ -206,7 +204,7 @@ async def test_a_hostile_sitemap_is_rejected_and_the_crawl_goes_on():
         "/sitemap.xml": page(bomb, content_type="application/xml"),
     }
     with RouteServer(routes) as server:
-        records, stats = await run_crawl([server.url("/")], sitemaps=True, process={"workers": 0})
+        records, stats = await run_crawl([server.url("/")], sitemaps=True, workers=0)
     assert [r["title"] for r in records] == ["home"]
     assert stats.errors["sitemap"] == 1
 
@@ -223,7 +221,7 @@ async def test_retry_after_holds_one_host_while_others_go_on():
         RouteServer({f"/b{n}": page("b", delay_s=0.1) for n in range(8)}) as other,
     ):
         urls = [held.url("/busy"), held.url("/a")] + [other.url(f"/b{n}") for n in range(8)]
-        records, _ = await run_crawl(urls, process={"workers": 0}, fetch={"per_host": 1})
+        records, _ = await run_crawl(urls, workers=0, fetch={"per_host": 1})
         held_times = [t for t, path in held.request_times if path != "/robots.txt"]
         other_times = [t for t, path in other.request_times if path != "/robots.txt"]
     assert len(records) == 10

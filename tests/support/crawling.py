@@ -31,7 +31,7 @@ async def run_crawl(
     sink = MemorySink()
     async with (
         Fetcher(config.fetch) as fetcher,
-        ProcessStage(config.process.workers, parse=parse) as stage,
+        ProcessStage(config.workers, parse=parse) as stage,
     ):
         engine = Engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
         stats = await engine.run(_seeds(urls))
