@@ -11,23 +11,21 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 from tqdm import tqdm
 
 from crawler import __version__
+from crawler.api import Crawl, make_settings
 from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
-from crawler.engine import Engine
-from crawler.errors import ParcrawlError, UsageError
-from crawler.fetcher import Fetcher
+from crawler.errors import ConfigError, ParcrawlError, UsageError
+from crawler.jobfile import JobFile, load_job
 from crawler.scope import Scope
-from crawler.seeds import STDIN, SeedReader, count_seed_lines
+from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
 from crawler.stats import Stats
-from pipelines.sinks.jsonl import STDOUT, JsonlSink
-from pipelines.stage import ProcessStage
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -161,9 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="a file of URLs, one per line ('-' for stdin); repeatable",
     )
     crawl.add_argument(
-        "-o", "--output", default=STDOUT, metavar="FILE", help="JSONL output ('-' = stdout)"
+        "-o", "--output", default=None, metavar="FILE", help="JSONL output (default: stdout)"
     )
     _add_common(crawl)
+
+    run = commands.add_parser("run", help="run the crawl a job file describes")
+    run.add_argument("job", metavar="JOB.toml", help="the job file")
+    run.add_argument("-o", "--output", default=None, metavar="FILE", help="JSONL output")
+    _add_common(run)
+
+    check = commands.add_parser("check", help="validate a job file and print its settings")
+    check.add_argument("job", metavar="JOB.toml", help="the job file")
+    check.add_argument("-o", "--output", default=None, metavar="FILE", help="JSONL output")
+    _add_common(check)
 
     demo = commands.add_parser("demo", help="crawl a generated site served on 127.0.0.1")
     demo.add_argument("--pages", type=_positive_int, default=500, metavar="N")
@@ -179,9 +187,15 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log every failed fetch")
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """The settings the flags ask for; unset flags keep their defaults."""
+def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the flags set, as nested job-file keys; unset flags are left out."""
     values: dict[str, Any] = {}
+    if getattr(args, "output", None):
+        values["output"] = {"jsonl": args.output}
+    if getattr(args, "urls", None):
+        values["seeds"] = list(args.urls)
+    if getattr(args, "input", None):
+        values["seeds_file"] = list(args.input)
     for path in FETCH_OPTIONS:
         value = getattr(args, path)
         if value is None:
@@ -191,9 +205,24 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
             values.setdefault(section, {})[key] = value
         else:
             values[path] = value
-    settings = build_settings(values)
+    return values
+
+
+def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | None]:
+    """The settings to crawl with: the job file's (for run/check) under the flags' overrides."""
+    overrides = overrides_from_args(args)
+    job = load_job(args.job, overrides) if hasattr(args, "job") else None
+    settings = job.settings if job is not None else build_settings(overrides)
+    try:
+        validate_rules(settings)
+    except ConfigError as exc:
+        raise ConfigError(f"{job.path}: {exc}" if job is not None else str(exc)) from exc
+    return settings, job
+
+
+def validate_rules(settings: Settings) -> None:
+    """Check what the schema cannot: regexes compile, steps import (ConfigError if not)."""
     Scope.validate(settings.scope)
-    return settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,12 +230,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(verbose=args.verbose)
     try:
-        settings = settings_from_args(args)
+        settings, job = settings_from_args(args)
+        if args.command == "check":
+            assert job is not None
+            print(job.effective_toml(), end="")
+            _note(f"{args.job}: valid")
+            return EXIT_OK
         if not settings.robots.obey:
             log.warning("robots.txt is ignored: make sure you may crawl these sites this way")
         if args.command == "demo":
             return _run_demo(args, settings)
-        return _run_crawl(args, settings)
+        return _run_crawl(settings, quiet=args.quiet)
     except ParcrawlError as exc:
         _error(str(exc))
         return exc.exit_code
@@ -215,75 +249,63 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
-def _run_crawl(args: argparse.Namespace, settings: Settings) -> int:
-    if not args.urls and not args.input:
+def _run_crawl(settings: Settings, *, quiet: bool) -> int:
+    if not settings.seeds and not settings.seeds_file:
         raise UsageError("give URLs to crawl, or a URL list with -i FILE")
-    seeds = SeedReader(args.urls, args.input)
-    seeds.check()
-    return _crawl(seeds, settings, output=args.output, quiet=args.quiet)
+    return _crawl(settings, quiet=quiet)
 
 
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     site = SyntheticSite(pages=args.pages)
+    output = settings.output.jsonl or DEMO_OUTPUT
     with SiteServer(site) as server:
         if not args.quiet:
             _note(f"serving a {args.pages}-page demo site at {server.base_url}")
         # A site crawl starts from the home page; a list crawl takes every URL the site has.
         start = [server.url("/")] if settings.follow else site.urls(server.base_url)
-        seeds = SeedReader(start)
-        code = _crawl(seeds, settings, output=args.output, quiet=args.quiet)
+        demo = make_settings(settings, seeds=start, output={"jsonl": output})
+        code = _crawl(demo, quiet=args.quiet)
     if not args.quiet:
-        _note(f"records written to {args.output}")
+        _note(f"records written to {output}")
     return code
 
 
-def _crawl(seeds: SeedReader, settings: Settings, *, output: str, quiet: bool) -> int:
-    stats = asyncio.run(_crawl_async(seeds, settings, output=output, quiet=quiet))
+def _crawl(settings: Settings, *, quiet: bool) -> int:
+    stats = asyncio.run(_crawl_async(settings, quiet=quiet))
     if not quiet:
         for line in stats.summary_lines():
             _note(line)
     return EXIT_INTERRUPTED if stats.interrupted else EXIT_OK
 
 
-async def _crawl_async(seeds: SeedReader, settings: Settings, *, output: str, quiet: bool) -> Stats:
-    total = None
-    if STDIN not in [str(path) for path in seeds.files]:
-        total = len(seeds.urls) + await count_seed_lines(seeds.files)
-    stats = Stats(total=total)
-    async with (
-        Fetcher(settings.fetch) as fetcher,
-        ProcessStage(settings.workers) as stage,
-    ):
-        sinks = [JsonlSink(output)]
-        engine = Engine(settings, fetcher=fetcher, stage=stage, sinks=sinks, stats=stats)
-        crawl = asyncio.create_task(engine.run(_counting(seeds, stats)))
-        with _signals_stop(engine, crawl), _progress(stats, quiet=quiet):
-            try:
-                await crawl
-            except asyncio.CancelledError:
-                stats.interrupted = True
-    stats.invalid_seeds = seeds.invalid
+async def _crawl_async(settings: Settings, *, quiet: bool) -> Stats:
+    stats = Stats()
+    job = Crawl(settings, stats=stats)
+    job.check()
+    if STDIN not in settings.seeds_file:
+        stats.total = len(settings.seeds) + await count_seed_lines(settings.seeds_file)
+    crawl = asyncio.create_task(job.run())
+    with _signals_stop(job, crawl, stats), _progress(stats, quiet=quiet):
+        try:
+            await crawl
+        except asyncio.CancelledError:
+            stats.interrupted = True
     return stats
 
 
-async def _counting(seeds: SeedReader, stats: Stats) -> AsyncIterable[str]:
-    async for url in seeds:
-        yield url
-    stats.invalid_seeds = seeds.invalid
-
-
 @contextlib.contextmanager
-def _signals_stop(engine: Engine, crawl: asyncio.Task[Stats]) -> Iterator[None]:
+def _signals_stop(job: Crawl, crawl: asyncio.Task[Stats], stats: Stats) -> Iterator[None]:
     """First Ctrl-C (or SIGTERM): finish in-flight pages and stop. Second: stop now."""
     loop = asyncio.get_running_loop()
 
     def on_signal() -> None:
-        if engine.stats.interrupted:
+        if stats.interrupted:
             _note("stopping now")
             crawl.cancel()
             return
         _note("stopping: finishing pages in flight (Ctrl-C again to stop now)")
-        engine.stop()
+        stats.interrupted = True
+        job.stop()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal)

@@ -16,9 +16,9 @@ pool). ``CPU s`` is user+system of that tree; ``nginx CPU s`` is the server's sh
 ``other CPU s`` is busy CPU time on the machine outside both: when it is large, something else
 was running and the numbers are noisy. The ratios compare rates (and peak RSS) from this one
 run; the targets beside them are information and never change the exit code. A follow crawl
-should write one line per HTML page and 404 link of the site (all are reachable from the
-start page, except the PDF/CSV/PNG files, skipped by extension); it is flagged broken only when
-fewer lines than the site's HTML pages have status 200, and another line count is a note.
+should write one line per HTML page and per 404 link, all reachable from the start page (the
+PDF/CSV/PNG files are skipped by extension when following links); it is flagged broken only
+when fewer lines than the site's HTML pages have status 200, and another line count is a note.
 
 Usage: ``python benchmarks/bench_crawl.py [--pages 2000] [--runs 1] [--only NAME,...]
 [--json FILE]``. Exits 1 when something broke (nginx did not start, a contender exited

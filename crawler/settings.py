@@ -196,7 +196,7 @@ def describe_validation_error(exc: ValidationError) -> str:
     """One line per problem: ``fetch.per_host: must be >= 1, got 0``."""
     lines = []
     for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        path = key_path(error["loc"])
         message = _plain_message(error)
         if error["type"] == "extra_forbidden":
             lines.append(f"{path}: unknown setting")
@@ -205,6 +205,14 @@ def describe_validation_error(exc: ValidationError) -> str:
         else:
             lines.append(f"{path}: {message}, got {error.get('input')!r}")
     return "; ".join(lines)
+
+
+def key_path(location: tuple[int | str, ...]) -> str:
+    """A job-file key path as users write it: ``steps[1].use``, ``fetch.per_host``."""
+    path = ""
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
 
 
 def _plain_message(error: Any) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from crawler.models import Record
+from crawler.settings import OutputSettings
 
 
 class Sink(Protocol):
@@ -22,3 +23,28 @@ class Sink(Protocol):
 
     async def close(self) -> None:
         """Finish the destination; safe to call twice and after a failed ``open``."""
+
+
+def sinks_for(output: OutputSettings, *, default_stdout: bool = True) -> list[Sink]:
+    """The sinks ``output`` asks for; JSON Lines on stdout when it asks for none.
+
+    Imports are local so that a JSONL-only crawl never loads the CSV or SQLite code.
+    """
+    sinks: list[Sink] = []
+    if output.jsonl:
+        from pipelines.sinks.jsonl import JsonlSink  # noqa: PLC0415
+
+        sinks.append(JsonlSink(output.jsonl))
+    if output.csv is not None:
+        from pipelines.sinks.csv import CsvSink  # noqa: PLC0415
+
+        sinks.append(CsvSink(output.csv.path, output.csv.columns))
+    if output.sqlite:
+        from pipelines.sinks.sqlite import SqliteSink  # noqa: PLC0415
+
+        sinks.append(SqliteSink(output.sqlite))
+    if not sinks and default_stdout:
+        from pipelines.sinks.jsonl import STDOUT, JsonlSink  # noqa: PLC0415
+
+        sinks.append(JsonlSink(STDOUT))
+    return sinks

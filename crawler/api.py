@@ -1,0 +1,234 @@
+"""The Python API: run a crawl from code, to the end (``crawl``) or record by record (``acrawl``).
+
+The CLI is a thin layer over ``Crawl``. Nothing here is global: every crawl has its own
+client, worker pool, frontier and stats, so several can run one after another or at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from crawler.engine import Engine
+from crawler.errors import UsageError
+from crawler.fetcher import Fetcher
+from crawler.jobfile import merge
+from crawler.models import Record
+from crawler.seeds import SeedReader
+from crawler.settings import Settings, build_settings
+from crawler.stats import Stats
+from pipelines.parse import parse_page
+from pipelines.sinks import Sink, sinks_for
+from pipelines.sinks.memory import MemorySink
+from pipelines.stage import ExecutorFactory, ParseFn, ProcessStage, default_executor
+
+Seeds = Iterable[str] | AsyncIterable[str]
+
+_END = object()
+
+
+def make_settings(settings: Settings | None = None, **overrides: Any) -> Settings:
+    """``settings`` (or the defaults) with ``overrides`` laid over them, validated again.
+
+    Overrides use the job file's keys: ``make_settings(workers=0, fetch={"per_host": 2})``.
+
+    Raises:
+        ConfigError: an override the schema refuses, naming its key path.
+    """
+    base = settings.model_dump(exclude_unset=True) if settings is not None else {}
+    return build_settings(merge(base, overrides)) if overrides else settings or build_settings({})
+
+
+class Crawl:
+    """One crawl: build it, ``await run()`` it once, ``stop()`` it from a signal handler.
+
+    Args:
+        settings: the crawl's settings; its ``seeds`` and ``seeds_file`` are crawled too.
+        seeds: more seed URLs (any iterable, sync or async).
+        sinks: where records go; default: what ``settings.output`` names, or none at all
+            when ``default_stdout`` is false.
+        stats: a Stats to fill in (e.g. to watch progress); default: a new one.
+        transport: an httpx transport for the crawl's client (``httpx.MockTransport``).
+        client: a ready ``httpx.AsyncClient`` to use instead (you close it).
+        parse: the page parse function (default ``pipelines.parse.parse_page``); it must be
+            importable by name, since worker processes run it.
+        executor_factory: builds the process stage's executor from a worker count.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        seeds: Seeds = (),
+        sinks: Sequence[Sink] | None = None,
+        default_stdout: bool = True,
+        stats: Stats | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        client: httpx.AsyncClient | None = None,
+        parse: ParseFn = parse_page,
+        executor_factory: ExecutorFactory = default_executor,
+    ) -> None:
+        self.settings = settings
+        self.stats = stats or Stats()
+        self._seed_reader = SeedReader(settings.seeds, settings.seeds_file)
+        self._extra_seeds = seeds
+        self._sinks = (
+            list(sinks)
+            if sinks is not None
+            else sinks_for(settings.output, default_stdout=default_stdout)
+        )
+        self._transport = transport
+        self._client = client
+        self._parse = parse
+        self._executor_factory = executor_factory
+        self._engine: Engine | None = None
+        self._stop_requested = False
+
+    def check(self) -> None:
+        """Fail early (``InputError``) on seed files that cannot be read."""
+        self._seed_reader.check()
+
+    def stop(self) -> None:
+        """Finish the pages in flight, write them, and end (like Ctrl-C)."""
+        self._stop_requested = True
+        if self._engine is not None:
+            self._engine.stop()
+
+    async def run(self) -> Stats:
+        """Run the crawl to its end; returns its stats.
+
+        Raises:
+            InputError: a seed file cannot be read.
+            OutputError: an output cannot be opened or written.
+        """
+        self.check()
+        settings = self.settings
+        async with (
+            Fetcher(settings.fetch, client=self._client, transport=self._transport) as fetcher,
+            ProcessStage(
+                settings.workers, parse=self._parse, executor_factory=self._executor_factory
+            ) as stage,
+        ):
+            engine = Engine(
+                settings, fetcher=fetcher, stage=stage, sinks=self._sinks, stats=self.stats
+            )
+            self._engine = engine
+            if self._stop_requested:
+                engine.stop()
+            try:
+                return await engine.run(self._all_seeds())
+            finally:
+                self.stats.invalid_seeds = self._seed_reader.invalid
+
+    async def _all_seeds(self) -> AsyncIterator[str]:
+        extra = self._extra_seeds
+        if isinstance(extra, AsyncIterable):
+            async for url in extra:
+                yield url
+        else:
+            for url in SeedReader(list(extra)).urls:
+                yield url
+        async for url in self._seed_reader:
+            yield url
+
+
+@dataclass(frozen=True)
+class CrawlResult:
+    """What ``crawl`` returns: every record, in the order written, and the stats."""
+
+    records: list[Record]
+    stats: Stats
+
+    def by_url(self) -> dict[str, Record]:
+        """The records keyed by requested URL."""
+        return {record["url"]: record for record in self.records}
+
+
+def crawl(
+    seeds: Seeds | str = (),
+    settings: Settings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    parse: ParseFn = parse_page,
+    **overrides: Any,
+) -> CrawlResult:
+    """Crawl to the end and return the records (also written to any outputs configured).
+
+    ``crawl("https://example.org/", follow=True, scope={"max_pages": 50})``. Inside a
+    running event loop (Jupyter, async tests) use ``acrawl`` instead.
+
+    Raises:
+        ConfigError: invalid settings or overrides.
+        UsageError: called from inside a running event loop.
+    """
+    config = make_settings(settings, **overrides)
+    with contextlib.suppress(RuntimeError):
+        asyncio.get_running_loop()
+        raise UsageError("crawl() cannot run inside a running event loop: use acrawl()")
+    memory = MemorySink()
+    sinks = [memory, *sinks_for(config.output, default_stdout=False)]
+    job = Crawl(config, seeds=_as_seeds(seeds), sinks=sinks, transport=transport, parse=parse)
+    stats = asyncio.run(job.run())
+    return CrawlResult(memory.records, stats)
+
+
+async def acrawl(
+    seeds: Seeds | str = (),
+    settings: Settings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    parse: ParseFn = parse_page,
+    stats: Stats | None = None,
+    **overrides: Any,
+) -> AsyncIterator[Record]:
+    """Yield records as they complete, in the running event loop.
+
+    Leaving the ``async for`` early stops the crawl (pages in flight are dropped). Records
+    also go to any outputs configured in ``settings.output``.
+
+    Raises:
+        ConfigError: invalid settings or overrides.
+    """
+    config = make_settings(settings, **overrides)
+    handoff: asyncio.Queue[object] = asyncio.Queue(maxsize=max(64, config.batch_size * 4))
+    sinks = [_QueueSink(handoff), *sinks_for(config.output, default_stdout=False)]
+    job = Crawl(
+        config, seeds=_as_seeds(seeds), sinks=sinks, stats=stats, transport=transport, parse=parse
+    )
+    task = asyncio.create_task(job.run())
+    try:
+        while (item := await handoff.get()) is not _END:
+            yield item  # type: ignore[misc]  # only records and _END are queued
+        await task
+    finally:
+        if not task.done():
+            job.stop()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _as_seeds(seeds: Seeds | str) -> Seeds:
+    return [seeds] if isinstance(seeds, str) else seeds
+
+
+class _QueueSink:
+    """Hands records to ``acrawl``'s consumer through a bounded queue (backpressure)."""
+
+    def __init__(self, queue: asyncio.Queue[object]) -> None:
+        self._queue = queue
+
+    async def open(self) -> None:
+        """Nothing to prepare."""
+
+    async def write(self, records: Sequence[Record]) -> None:
+        for record in records:
+            await self._queue.put(record)
+
+    async def close(self) -> None:
+        await self._queue.put(_END)

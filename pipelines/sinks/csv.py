@@ -1,0 +1,164 @@
+"""The CSV sink: chosen record columns, one row per record, written via a ``.partial`` file.
+
+Rows go to ``<name>.partial`` as they come and land on the target only in ``close()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import aiofiles
+import aiofiles.os
+
+from crawler.errors import OutputError
+from crawler.models import Record
+
+PARTIAL_SUFFIX = ".partial"
+ENCODING = "utf-8"
+
+
+def column_value(record: Mapping[str, Any], column: str) -> str:
+    """The CSV text of ``column`` in ``record``; dotted names reach into nested dicts.
+
+    A missing key (or a dotted name through a None) is empty, like None itself.
+    """
+    value: Any = record
+    for key in column.split("."):
+        if not isinstance(value, dict):
+            return ""
+        value = value.get(key)
+    return cell_text(value)
+
+
+def cell_text(value: Any) -> str:
+    """One cell: None is empty, bools are ``true``/``false``, lists and dicts are JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):  # before int: bool is an int subclass
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def encode_rows(rows: Sequence[Sequence[str]]) -> str:
+    """The CSV text of ``rows``: RFC 4180 quoting, CRLF line ends."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+class CsvSink:
+    """Writes the ``columns`` of every record to the CSV file ``path``, replacing it on close.
+
+    Until ``close()``, rows live in ``<path>.partial`` beside the target, so a crash never
+    leaves a half-written target; the previous target, if any, stays as it was. Each batch
+    is one write of whole rows followed by a flush, so if the process is killed (SIGKILL)
+    the ``.partial`` file still holds the header and every row of each batch written so far.
+    """
+
+    def __init__(self, path: str | Path, columns: Sequence[str]) -> None:
+        if not columns:
+            raise ValueError("CsvSink needs at least one column")
+        self.path = Path(path)
+        self.partial_path = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
+        self.columns = tuple(columns)
+        self._file: Any = None
+        self._failed = False
+        # Bytes known to hold whole rows; a failed write is cut back to this on close.
+        self._good_size = 0
+
+    async def open(self) -> None:
+        """Create ``<path>.partial`` and write the header row.
+
+        Raises:
+            OutputError: exit 2 when the folder is missing, not writable, or the target
+                is a directory.
+        """
+        if await aiofiles.os.path.isdir(self.path):
+            raise OutputError(f"cannot write {self.path}: is a directory", exit_code=2)
+        try:
+            self._file = await aiofiles.open(
+                self.partial_path, "w", encoding=ENCODING, errors="replace", newline=""
+            )
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write {self.path}: {exc.strerror or exc}", exit_code=2
+            ) from exc
+        try:
+            await self._write_text(encode_rows([self.columns]))
+        except OutputError as exc:
+            await self._discard()
+            raise OutputError(str(exc), exit_code=2) from exc
+
+    async def write(self, records: Sequence[Record]) -> None:
+        """Append one row per record.
+
+        Raises:
+            OutputError: exit 1 when the disk fails (full, I/O error).
+        """
+        if not records:
+            return
+        if self._file is None:
+            raise OutputError(f"cannot write {self.path}: the CSV sink is not open")
+        if self._failed:
+            # Appending after a failed write would follow a half row; the crawl must stop.
+            raise OutputError(f"cannot write {self.path}: an earlier write failed")
+        rows = [[column_value(record, column) for column in self.columns] for record in records]
+        await self._write_text(encode_rows(rows))
+
+    async def close(self) -> None:
+        """Move the rows written so far onto the target; a no-op when not open.
+
+        Raises:
+            OutputError: exit 1 when the file cannot be finished or renamed; the rows then
+                stay in ``<path>.partial``.
+        """
+        if self._file is None:
+            return
+        file, self._file = self._file, None
+        # After a failed write, half a row may be on disk or still buffered (so closing can
+        # fail again); the truncate drops it, so only whole rows reach the target.
+        with contextlib.suppress(OSError):
+            await file.close()
+        try:
+            await aiofiles.os.wrap(_truncate_and_sync)(self.partial_path, self._good_size)
+            await aiofiles.os.replace(self.partial_path, self.path)
+        except OSError as exc:
+            raise OutputError(f"cannot finish {self.path}: {exc.strerror or exc}") from exc
+
+    async def _write_text(self, text: str) -> None:
+        try:
+            await self._file.write(text)
+            # The flush makes the batch one write to the OS: rows never straddle batches.
+            await self._file.flush()
+        except OSError as exc:
+            self._failed = True
+            raise OutputError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        self._good_size += len(text.encode(ENCODING, "replace"))
+
+    async def _discard(self) -> None:
+        file, self._file = self._file, None
+        # Already failing: the open error is the one to tell.
+        with contextlib.suppress(OSError):
+            await file.close()
+        with contextlib.suppress(OSError):
+            await aiofiles.os.remove(self.partial_path)
+
+
+def _truncate_and_sync(path: Path, size: int) -> None:
+    # The fsync before the rename: otherwise a power cut could leave an empty target.
+    with path.open("r+b") as file:
+        if os.fstat(file.fileno()).st_size != size:
+            file.truncate(size)
+        os.fsync(file.fileno())

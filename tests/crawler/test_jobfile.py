@@ -1,0 +1,125 @@
+"""Job files as a user writes them: loading, overrides, paths, secrets, and precise errors."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.errors import ConfigError
+from crawler.jobfile import load_job
+from crawler.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+CONFIGS = sorted((REPO / "config").rglob("*.toml"))
+
+
+def parcrawl(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        **kwargs,
+    )
+
+
+def write(tmp_path: Path, text: str, name: str = "job.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_every_bundled_job_file_passes_check(config):
+    result = parcrawl("check", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "valid" in result.stderr
+
+
+def test_the_bundled_examples_exist():
+    names = {path.name for path in CONFIGS}
+    assert "default.toml" in names
+    assert len(names) >= 3
+
+
+def test_default_toml_lists_every_setting_with_its_default():
+    text = (REPO / "config" / "default.toml").read_text()
+    defaults = Settings().model_dump()
+    for section, value in defaults.items():
+        keys = value.keys() if isinstance(value, dict) else [section]
+        for key in keys:
+            assert re.search(rf"^#? ?{key} = ", text, re.MULTILINE), f"{section}.{key} missing"
+    loaded = load_job(REPO / "config" / "default.toml").settings
+    assert loaded.model_dump(exclude={"workers"}) == Settings().model_dump(exclude={"workers"})
+
+
+def test_command_line_flags_override_the_file(tmp_path):
+    job = write(
+        tmp_path, "seeds = ['http://127.0.0.1:9/']\n[fetch]\nper_host = 2\nconcurrency = 5\n"
+    )
+    settings = load_job(job, {"fetch": {"per_host": 7}}).settings
+    assert settings.fetch.per_host == 7
+    assert settings.fetch.concurrency == 5
+    result = parcrawl("check", str(job), "--per-host", "9")
+    assert "per_host = 9" in result.stdout
+
+
+def test_relative_paths_resolve_against_the_job_files_folder(tmp_path):
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    job = write(folder, "seeds_file = ['urls.txt']\n[output]\njsonl = 'out/pages.jsonl'\n")
+    settings = load_job(job).settings
+    assert settings.seeds_file == [str(folder / "urls.txt")]
+    assert settings.output.jsonl == str(folder / "out" / "pages.jsonl")
+
+
+def test_secrets_come_from_the_environment_and_are_never_printed(tmp_path, monkeypatch):
+    monkeypatch.setenv("CRAWL_UA", "secret-agent-77")
+    job = write(tmp_path, "[fetch]\nuser_agent = 'bot ${CRAWL_UA}'\n")
+    assert load_job(job).settings.fetch.user_agent == "bot secret-agent-77"
+    result = parcrawl("check", str(job), env={"CRAWL_UA": "secret-agent-77", "PATH": ""})
+    assert result.returncode == 0, result.stderr
+    assert "secret-agent-77" not in result.stdout + result.stderr
+    assert "${CRAWL_UA}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[fetch]\nper_host = 0\n", "fetch.per_host: must be >= 1, got 0"),
+        ("[fetch]\nper_hots = 2\n", "fetch.per_hots: unknown setting"),
+        ("[fetch]\nmax_bytes = true\n", "fetch.max_bytes: input should be a valid integer"),
+        ("[scope]\nmax_depth = -1\n", "scope.max_depth: must be >= 0, got -1"),
+        ("[scope]\nexclude = ['(unclosed']\n", "scope.exclude[0]: not a valid regex"),
+        ("workers = 'many'\n", "workers: input should be a valid integer"),
+        ("follow = yes\n", "not valid TOML"),
+        ("[fetch]\nuser_agent = '${PARCRAWL_TEST_UNSET_VAR}'\n", "environment variable"),
+        ("[[steps]]\nmin = 3\n", "steps[0].use: required"),
+        ("[output]\ncsv = { columns = ['url'] }\n", "output.csv.path: required"),
+    ],
+)
+def test_a_bad_job_file_names_the_key_and_exits_2(tmp_path, text, message):
+    job = write(tmp_path, text)
+    result = parcrawl("run", str(job))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert lines[0].startswith(f"parcrawl: error: {job}: ")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_job_file_is_one_line(tmp_path):
+    result = parcrawl("run", str(tmp_path / "nope.toml"))
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"parcrawl: error: job file not found: {tmp_path / 'nope.toml'}"
+
+
+def test_load_job_raises_config_error_for_bad_values(tmp_path):
+    with pytest.raises(ConfigError, match=r"fetch\.concurrency: must be >= 1, got 0"):
+        load_job(write(tmp_path, "[fetch]\nconcurrency = 0\n"))
