@@ -87,9 +87,10 @@ class MockSite:
     def install(self, router: respx.MockRouter) -> MockSite:
         """Route every request to this site's host through ``router`` (respx)."""
         host = urlsplit(self.base_url)
-        router.route(scheme=host.scheme, host=host.hostname, port=host.port).mock(
-            side_effect=self.handler
-        )
+        pattern: dict[str, Any] = {"scheme": host.scheme, "host": host.hostname}
+        if host.port is not None:
+            pattern["port"] = host.port
+        router.route(**pattern).mock(side_effect=self.handler)
         return self
 
     def serve(self) -> LiveSite:

@@ -223,7 +223,7 @@ def test_settings_from_a_job_file_shape() -> None:
             "extract.rules[0].match: not a valid regex: ",
         ),
         (
-            {"rules": RULES[:1] + [{"match": ".", "fields": {"x": {"css": "a[href"}}}]},
+            {"rules": [*RULES[:1], {"match": ".", "fields": {"x": {"css": "a[href"}}}]},
             "extract.rules[1].fields.x.css: not a valid CSS selector: ",
         ),
     ],

@@ -1,9 +1,10 @@
-"""Tests for pipelines.steps: built-in and user steps on realistic records, as a job file sets them."""
+"""Tests for pipelines.steps: built-in and user steps on realistic records from a job file."""
 
 from __future__ import annotations
 
-import hashlib
+import multiprocessing
 import pickle
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import pytest
@@ -150,7 +151,7 @@ def test_trim_cuts_record_keys_and_dotted_fields() -> None:
     assert out is not None
     assert out["text"] == "a very"
     assert out["fields"] == {"summary": "abcdef", "n": 12345, "bullets": ["short", "much t"]}
-    assert out["word_count"] == 5  # the page's facts are not recomputed
+    assert out["word_count"] == 6  # the page's facts are not recomputed
 
 
 # -- simhash ---------------------------------------------------------------------------
@@ -244,10 +245,9 @@ def test_drop_duplicates_is_a_main_process_step_workers_skip() -> None:
 
 def test_duplicate_filter_sees_repeated_hashes() -> None:
     seen = DuplicateFilter()
-    first = page("http://a.test/", "same")["sha256"]
-    copy = page("http://a.test/", "same")["sha256"]
-    other = page("http://a.test/", "different")["sha256"]
-    assert first is not None and copy is not None and other is not None
+    first, copy, other = (
+        str(page("http://a.test/", body)["sha256"]) for body in ("same", "same", "different")
+    )
     assert [seen.seen(first), seen.seen(other), seen.seen(copy)] == [False, False, True]
     assert len(seen) == 2
 
@@ -269,7 +269,7 @@ def test_user_step_without_options_is_called_with_the_record_only() -> None:
 
 
 def test_raising_step_gives_step_error_and_skips_later_steps() -> None:
-    config = [
+    config: list[dict[str, Any]] = [
         {"use": f"{USER}:tag", "label": "before"},
         {"use": f"{USER}:explode_on_marker"},
         {"use": f"{USER}:tag", "label": "after"},
@@ -327,6 +327,18 @@ def test_steps_pickle_round_trip_and_run() -> None:
     assert out["text"] == "pric"
     assert out["simhash"] == simhash("pric")  # type: ignore[typeddict-item]
     assert run_steps(clone, page("http://a.test/private/1", "w")) is None
+
+
+def test_steps_run_in_a_fresh_worker_process() -> None:
+    built = steps({"use": f"{USER}:clean_prices", "currency": "EUR"}, {"use": "simhash"})
+    record = page("http://a.test/p", "priced page", fields={"price": "5,50"})
+    # spawn: the worker imports the user's module itself, as a forkserver worker would
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        out = pool.submit(run_steps, built, record).result(timeout=60)
+    assert out is not None
+    assert out["fields"] == {"price": 5.5, "currency": "EUR"}
+    assert out["simhash"] == simhash("priced page")  # type: ignore[typeddict-item]
 
 
 def test_step_error_pickles() -> None:
@@ -430,10 +442,4 @@ def test_steps_from_a_job_file_shape() -> None:
     out = run_steps(build_steps(settings.steps), page("http://a.test/", "two words"))
     assert out is not None
     assert out["tags"] == ["kept"]  # type: ignore[typeddict-item]
-    assert out["sha256"] == hashlib.sha256(out_body("two words")).hexdigest()
-
-
-def out_body(body: str) -> bytes:
-    return (
-        f"<html lang='en'><head><title>T</title></head><body><p>{body}</p></body></html>"
-    ).encode()
+    assert run_steps(build_steps(settings.steps), page("http://a.test/", "one")) is None

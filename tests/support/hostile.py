@@ -52,15 +52,15 @@ def _html(title: str, paragraphs: str, lang: str) -> str:
 
 FRENCH_TEXT = (
     "Le théâtre municipal a rouvert ses portes vendredi soir après dix-huit mois de "
-    "travaux. « C’est une renaissance », a déclaré la maire, qui a salué le travail des "
+    "travaux. « C'est une renaissance », a déclaré la maire, qui a salué le travail des "
     "artisans : les fauteuils en velours rouge ont été restaurés un à un, la façade a "
-    "retrouvé ses ornements dorés et l’acoustique, jugée médiocre depuis des décennies, "
+    "retrouvé ses ornements dorés et l'acoustique, jugée médiocre depuis des décennies, "
     "a été entièrement repensée. Le public, venu nombreux malgré la pluie, a découvert un "
     "programme éclectique mêlant opéra, danse contemporaine et théâtre de rue. Les billets "
-    "pour la saison d’été sont déjà presque épuisés — une réussite que personne n’osait "
+    "pour la saison d'été sont déjà presque épuisés — une réussite que personne n'osait "
     "espérer au début du chantier, lorsque des fissures inquiétantes avaient été "
     "découvertes sous la scène. Prochain rendez-vous : le festival de jazz, fin août."
-)
+).replace("'", "\u2019")  # typographic apostrophes: 0x92 in windows-1252, not in latin-1
 
 KOREAN_TEXT = (
     "서울시는 내년부터 시내버스 노선을 대폭 개편한다고 밝혔다. 시는 출퇴근 시간대 혼잡을 "
@@ -149,7 +149,7 @@ class HostileServer:
         self._counts: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
         self._thread: threading.Thread | None = None
         self._port = 0
 
@@ -174,7 +174,8 @@ class HostileServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._loop is not None and self._thread is not None
+        assert self._loop is not None
+        assert self._thread is not None
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(STOP_TIMEOUT_S)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(STOP_TIMEOUT_S)
@@ -204,17 +205,19 @@ class HostileServer:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._tasks.add(task)  # type: ignore[arg-type]
+        self._tasks.add(task)
         try:
             path = await _read_request(reader)
             if path is not None:
                 self.log.append(Hit(path, time.monotonic()))
                 await self._dispatch(path, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
-            pass  # the client hung up, or the server is stopping
+            writer.close()  # unlike abort(), sends what is still buffered first
+            await writer.wait_closed()
+        except (ConnectionError, ValueError, asyncio.CancelledError):
+            pass  # the client hung up or sent junk, or the server is stopping
         finally:
-            self._tasks.discard(task)  # type: ignore[arg-type]
-            writer.transport.abort()
+            self._tasks.discard(task)
+            writer.transport.abort()  # a no-op once closed; otherwise stop at once
 
     async def _dispatch(self, path: str, writer: asyncio.StreamWriter) -> None:
         for pattern, handler in ROUTES:
@@ -223,7 +226,7 @@ class HostileServer:
                 return
         await respond(writer, 404, b"<h1>not found</h1>")
 
-    def _bump(self, key: str) -> int:
+    def bump(self, key: str) -> int:
         """Count a request to ``key``; returns how many there have been, this one included."""
         self._counts[key] = self._counts.get(key, 0) + 1
         return self._counts[key]
@@ -268,7 +271,7 @@ def _page(title: str) -> bytes:
 
 
 async def _flaky(server: HostileServer, match: re.Match[str], writer: asyncio.StreamWriter) -> None:
-    if server._bump(match.group(0)) <= 2:
+    if server.bump(match.group(0)) <= 2:
         await respond(writer, 503, b"<h1>try again</h1>")
     else:
         await respond(writer, 200, _page(f"flaky {match.group(1)}"))
@@ -277,7 +280,7 @@ async def _flaky(server: HostileServer, match: re.Match[str], writer: asyncio.St
 async def _retry_after(
     server: HostileServer, match: re.Match[str], writer: asyncio.StreamWriter
 ) -> None:
-    if server._bump(match.group(0)) == 1:
+    if server.bump(match.group(0)) == 1:
         await respond(writer, 429, b"<h1>slow down</h1>", [("Retry-After", "2")])
     else:
         await respond(writer, 200, _page(f"retry-after {match.group(1)}"))

@@ -1,0 +1,117 @@
+"""The Python API and the testing kit, used only through their public names, as a user would."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from crawler.api import acrawl, crawl, make_settings
+from crawler.errors import ConfigError, UsageError
+from crawler.testing import MockPage, MockSite, crawl_site
+
+PAGES = {
+    "/": "<title>Home</title><a href='/a'>A</a> <a href='/b?x=1'>B</a>",
+    "/a": "<title>A</title><p>alpha words here</p><a href='/'>home</a>",
+    "/b?x=1": "<title>B</title><p>beta</p><a href='/gone'>gone</a>",
+    "/robots.txt": MockPage("User-agent: *\nDisallow: /secret\n", content_type="text/plain"),
+}
+
+
+def comparable(records: dict) -> dict:
+    """Records keyed by path, without what differs between runs and hosts."""
+    out = {}
+    for url, record in records.items():
+        path = url.split("/", 3)[3] if url.count("/") >= 3 else ""
+        out["/" + path] = (record["status"], record["title"], record["text"], record["depth"])
+    return out
+
+
+def test_two_crawls_in_a_row_in_one_process():
+    site = MockSite(PAGES)
+    first = crawl_site(site, follow=True, workers=0)
+    second = crawl_site(site, follow=True, workers=2)
+    assert comparable(first) == comparable(second)
+    assert set(first) == {site.url("/"), site.url("/a"), site.url("/b?x=1"), site.url("/gone")}
+    assert first[site.url("/gone")]["error"]["code"] == "http_4xx"
+
+
+async def test_acrawl_yields_records_inside_a_running_event_loop():
+    site = MockSite(PAGES)
+    titles = [
+        r["title"]
+        async for r in acrawl(site.url("/"), follow=True, workers=0, transport=site.transport())
+    ]
+    assert sorted(t for t in titles if t) == ["A", "B", "Home"]
+
+
+async def test_two_crawls_at_once_in_one_loop_keep_their_own_records():
+    one = MockSite({"/": "<title>one</title>"}, base_url="http://one.test")
+    two = MockSite({"/": "<title>two</title>"}, base_url="http://two.test")
+
+    async def titles(site: MockSite) -> list[str]:
+        return [
+            r["title"] async for r in acrawl(site.url("/"), workers=0, transport=site.transport())
+        ]
+
+    assert await asyncio.gather(titles(one), titles(two)) == [["one"], ["two"]]
+
+
+async def test_leaving_acrawl_early_stops_the_crawl():
+    pages = {"/": "".join(f"<a href='/p{n}'>{n}</a>" for n in range(200))}
+    pages.update({f"/p{n}": f"<title>{n}</title>" for n in range(200)})
+    site = MockSite(pages)
+    seen = 0
+    async for _record in acrawl(site.url("/"), follow=True, workers=0, transport=site.transport()):
+        seen += 1
+        if seen == 5:
+            break
+    await asyncio.sleep(0.2)
+    count = len(site.requests)
+    await asyncio.sleep(0.3)
+    assert len(site.requests) == count < 150  # nothing more is fetched after the break
+
+
+def test_respx_mocks_work_with_worker_processes_and_nothing_reaches_a_socket(
+    mock_site, monkeypatch
+):
+    real_connect = socket.socket.connect
+
+    def no_network(sock: socket.socket, address: object) -> object:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"a test tried to reach the network: {address}")
+        return real_connect(sock, address)  # worker processes talk over Unix sockets
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    site = mock_site(PAGES)
+    result = crawl(site.url("/"), follow=True, workers=2, batch_size=1)
+    titles = sorted(r["title"] for r in result.records if r["title"])
+    assert titles == ["A", "B", "Home"]
+    assert len(result.stats.worker_pids) >= 1
+    assert "/secret" not in site.requests
+
+
+def test_a_site_served_live_gives_the_same_records_as_mocked(live_site):
+    mocked = crawl_site(MockSite(PAGES), follow=True, workers=0)
+    live = crawl_site(live_site(PAGES), follow=True, workers=0)
+    assert comparable(live) == comparable(mocked)
+
+
+def test_settings_errors_from_the_api_are_the_job_files_errors():
+    with pytest.raises(ConfigError, match=r"fetch\.per_host: must be >= 1, got 0"):
+        crawl("http://site.test/", fetch={"per_host": 0})
+    with pytest.raises(ConfigError, match=r"scope\.bogus: unknown setting"):
+        make_settings(scope={"bogus": 1})
+
+
+async def test_crawl_inside_a_running_loop_says_to_use_acrawl():
+    with pytest.raises(UsageError, match="acrawl"):
+        crawl("http://site.test/")
+
+
+def test_an_injected_transport_is_used_for_every_request():
+    site = MockSite({"/": "<title>via transport</title>"})
+    result = crawl(site.url("/"), transport=site.transport(), workers=0)
+    assert [r["title"] for r in result.records] == ["via transport"]
+    assert site.requests == ["/robots.txt", "/"]
