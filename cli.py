@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from tqdm import tqdm
@@ -26,6 +27,8 @@ from crawler.scope import Scope
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
 from crawler.stats import Stats
+from pipelines.extract import Extractor
+from pipelines.steps import validate_steps
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
@@ -212,6 +215,11 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | No
     """The settings to crawl with: the job file's (for run/check) under the flags' overrides."""
     overrides = overrides_from_args(args)
     job = load_job(args.job, overrides) if hasattr(args, "job") else None
+    # User steps ("mypackage.steps:clean") import from the job's folder or the current one,
+    # as `python -m` would; worker processes inherit this path.
+    for folder in (Path.cwd(), job.path.parent.resolve() if job else None):
+        if folder is not None and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
     settings = job.settings if job is not None else build_settings(overrides)
     try:
         validate_rules(settings)
@@ -223,6 +231,8 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | No
 def validate_rules(settings: Settings) -> None:
     """Check what the schema cannot: regexes compile, steps import (ConfigError if not)."""
     Scope.validate(settings.scope)
+    Extractor.validate(settings.extract)
+    validate_steps(settings.steps)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

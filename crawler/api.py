@@ -23,9 +23,10 @@ from crawler.seeds import SeedReader
 from crawler.settings import Settings, build_settings
 from crawler.stats import Stats
 from pipelines.parse import parse_page
+from pipelines.processor import PageProcessor, ParseFn
 from pipelines.sinks import Sink, sinks_for
 from pipelines.sinks.memory import MemorySink
-from pipelines.stage import ExecutorFactory, ParseFn, ProcessStage, default_executor
+from pipelines.stage import ExecutorFactory, ProcessStage, default_executor
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
@@ -111,7 +112,11 @@ class Crawl:
         async with (
             Fetcher(settings.fetch, client=self._client, transport=self._transport) as fetcher,
             ProcessStage(
-                settings.workers, parse=self._parse, executor_factory=self._executor_factory
+                settings.workers,
+                processor=PageProcessor.from_settings(
+                    settings.extract, settings.steps, parse=self._parse
+                ),
+                executor_factory=self._executor_factory,
             ) as stage,
         ):
             engine = Engine(

@@ -27,6 +27,7 @@ from crawler.settings import Settings
 from crawler.sitemaps import SitemapResponse, iter_sitemap_urls
 from crawler.stats import Stats
 from crawler.urls import host_key
+from pipelines.dedupe import CrawlDedupe
 from pipelines.sinks import Sink
 from pipelines.stage import ProcessStage
 
@@ -37,6 +38,9 @@ SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 
 STOP_GRACE_S = 3.0
 """After a stop request, in-flight fetches get this long to finish before being cancelled."""
+
+WORKER_ERRORS = frozenset({"parse_error", "parse_crash", "step_error"})
+"""Error codes a record gets in the process stage (fetch errors are counted when fetched)."""
 
 HOLD_STATUSES = frozenset({429, 503})
 """Answers that mean "slow down": the host is held (Retry-After, or exponential back-off)."""
@@ -99,7 +103,11 @@ class Engine:
         batch = settings.batch_size
         lanes = max(stage.workers, 1)
         self._parse_queue: asyncio.Queue[FetchResult | None] = asyncio.Queue(batch * lanes * 2)
-        self._output_queue: asyncio.Queue[list[Record] | None] = asyncio.Queue(lanes * 4)
+        # Each item: (records to write, records dropped by a step: links and completion only).
+        self._output_queue: asyncio.Queue[tuple[list[Record], list[Record]] | None] = (
+            asyncio.Queue(lanes * 4)
+        )
+        self._dedupe = CrawlDedupe(settings.steps)
         self._batches_in_flight = asyncio.Semaphore(lanes * 2)
         self._fetch_tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -262,7 +270,7 @@ class Engine:
                 pages = [result for result in batch if result.is_html]
                 others = [record_from(result) for result in batch if not result.is_html]
                 if others:
-                    await self._output_queue.put(others)
+                    await self._output_queue.put((others, []))
                 if pages:
                     await self._batches_in_flight.acquire()
                     group.create_task(self._process(pages))
@@ -270,28 +278,37 @@ class Engine:
 
     async def _process(self, pages: list[FetchResult]) -> None:
         try:
-            records = await self._stage.process(pages)
+            outcome = await self._stage.process(pages)
         finally:
             self._batches_in_flight.release()
-        self.stats.parsed += len(records)
-        await self._output_queue.put(records)
+        self.stats.parsed += len(pages)
+        await self._output_queue.put((outcome.records, outcome.dropped))
 
     async def _write(self) -> None:
-        while (records := await self._output_queue.get()) is not _END:
+        stats = self.stats
+        while (item := await self._output_queue.get()) is not _END:
+            records, dropped = item
+            if self._dedupe.active:
+                records, duplicates = self._dedupe.apply(records)
+                stats.skipped["duplicate_content"] += len(duplicates)
+                dropped = dropped + duplicates
             for sink in self._sinks:
                 await sink.write(records)
-            self.stats.written += len(records)
+            stats.written += len(records)
+            stats.dropped += len(dropped)
             for record in records:
                 error = record["error"]
-                if error is not None and error["code"] in ("parse_error", "parse_crash"):
-                    self.stats.errors[error["code"]] += 1
+                if error is not None and error["code"] in WORKER_ERRORS:
+                    stats.errors[error["code"]] += 1
             if self._admission.follows_links and not self._stopping:
-                links = self._admission.links_to_follow(records)
-                self.stats.discovered += len(self._frontier.add_many(links))
-            for depth, count in Counter(record["depth"] for record in records).items():
+                links = self._admission.links_to_follow([*records, *dropped])
+                stats.discovered += len(self._frontier.add_many(links))
+            done = Counter(record["depth"] for record in records)
+            done.update(record["depth"] for record in dropped)
+            for depth, count in done.items():
                 self._frontier.complete(count, depth=depth)
-        self.stats.parse_cpu_s = self._stage.cpu_s
-        self.stats.worker_pids |= self._stage.worker_pids
+        stats.parse_cpu_s = self._stage.cpu_s
+        stats.worker_pids |= self._stage.worker_pids
 
     # -- helpers ---------------------------------------------------------------------
 

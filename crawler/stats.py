@@ -23,6 +23,8 @@ class Stats:
     bytes: int = 0
     parsed: int = 0
     written: int = 0
+    dropped: int = 0
+    """Pages a processing step dropped (not written)."""
     invalid_seeds: int = 0
     duplicate_seeds: int = 0
     parse_cpu_s: float = 0.0
@@ -63,6 +65,8 @@ class Stats:
         if self.errors:
             kinds = ", ".join(f"{code} {n}" for code, n in self.errors.most_common())
             lines.append(f"errors: {kinds}")
+        if self.dropped:
+            lines.append(f"dropped by steps: {self.dropped} pages")
         if self.discovered or self.sitemap_urls:
             lines.append(
                 f"links: {self.discovered} queued, {self.seen} distinct URLs seen"

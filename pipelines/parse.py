@@ -34,6 +34,16 @@ def parse_page(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
         The parsed fields; ``links`` are absolute http(s) URLs without fragments, in page
         order, each once.
     """
+    return parse_document(url, body, headers)[0]
+
+
+def parse_document(
+    url: str, body: bytes, headers: Mapping[str, str]
+) -> tuple[PageFields, BeautifulSoup]:
+    """Like ``parse_page``, also returning the tree (scripts and styles removed).
+
+    The tree is for extraction rules that run in the same worker; it never leaves it.
+    """
     _, markup = html_to_unicode(headers.get("content-type"), body)
     soup = BeautifulSoup(markup, "lxml")
     tags = _TagsOfInterest.collect(soup)
@@ -43,7 +53,7 @@ def parse_page(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
     lang = _attr(tags.html, "lang") if tags.html is not None else None
     visible = soup.body if soup.body is not None else soup
     words = visible.get_text(" ").split()
-    return PageFields(
+    fields = PageFields(
         title=_title(tags.title),
         description=_meta_description(tags.metas),
         lang=lang.strip() or None if lang else None,
@@ -53,6 +63,7 @@ def parse_page(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
         links=_links(tags.anchors, base),
         sha256=hashlib.sha256(body).hexdigest(),
     )
+    return fields, soup
 
 
 @dataclass(slots=True)

@@ -12,49 +12,47 @@ import multiprocessing
 import os
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import TracebackType
 
-from crawler.models import FetchFailure, FetchResult, PageFields, Record, record_from
+from crawler.models import FetchFailure, FetchResult, Record, record_from
 from pipelines.parse import parse_page
+from pipelines.processor import PageProcessor, ParseFn
 
 log = logging.getLogger(__name__)
 
-ParseFn = Callable[[str, bytes, Mapping[str, str]], PageFields]
 ExecutorFactory = Callable[[int], Executor]
 
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
-    """What a worker sends back for one batch: the records, its CPU time and who it was."""
+    """What a worker sends back for one batch.
+
+    ``records`` are to be written; ``dropped`` are pages a step dropped, as parsed, kept
+    for their links and so the crawl can count them done. Also its CPU time and its pid.
+    """
 
     records: list[Record]
+    dropped: list[Record]
     cpu_s: float
     pid: int
 
 
-def process_batch(parse: ParseFn, results: Sequence[FetchResult]) -> BatchOutcome:
-    """Parse every page of ``results`` into a record; runs inside a worker process.
-
-    A page whose parse raises becomes a record with error ``parse_error``; the rest of the
-    batch goes on.
-    """
+def process_batch(processor: PageProcessor, results: Sequence[FetchResult]) -> BatchOutcome:
+    """Process every page of ``results``; runs inside a worker process."""
     started = time.process_time()
-    records = [_parse_one(parse, result) for result in results]
-    return BatchOutcome(records, time.process_time() - started, os.getpid())
-
-
-def _parse_one(parse: ParseFn, result: FetchResult) -> Record:
-    try:
-        page = parse(result.final_url, result.body, dict(result.headers))
-    except Exception as exc:  # the boundary: a parse bug costs one record, not the batch
-        message = f"{type(exc).__name__}: {exc}"
-        log.warning("parse failed %s: %s", result.request.url, message)
-        return record_from(result, failure=FetchFailure("parse_error", message))
-    return record_from(result, page)
+    records: list[Record] = []
+    dropped: list[Record] = []
+    for result in results:
+        processed = processor(result)
+        if processed.record is None:
+            dropped.append(processed.links_from)
+        else:
+            records.append(processed.record)
+    return BatchOutcome(records, dropped, time.process_time() - started, os.getpid())
 
 
 def default_executor(workers: int) -> Executor:
@@ -93,10 +91,11 @@ class ProcessStage:
         workers: int,
         *,
         parse: ParseFn = parse_page,
+        processor: PageProcessor | None = None,
         executor_factory: ExecutorFactory = default_executor,
     ) -> None:
         self.workers = workers
-        self._parse = parse
+        self._processor = processor or PageProcessor(parse)
         self._factory = executor_factory
         self._executor: Executor | None = None
         self._quarantine: Executor | None = None
@@ -134,27 +133,25 @@ class ProcessStage:
                 executor.shutdown(wait=True, cancel_futures=True)
         self._executor = self._quarantine = None
 
-    async def process(self, batch: Sequence[FetchResult]) -> list[Record]:
-        """Parse ``batch`` into records, one per page, whatever happens to the workers."""
-        if not batch:
-            return []
+    async def process(self, batch: Sequence[FetchResult]) -> BatchOutcome:
+        """Process ``batch``: a record (or a drop) per page, whatever happens to the workers."""
         if self.inline:
-            return self._account(process_batch(self._parse, batch))
+            return self._account(process_batch(self._processor, batch))
         executor = self._executor
         if executor is None:
             raise RuntimeError("ProcessStage.process called before start()")
         loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(executor, process_batch, self._parse, batch)
+            outcome = await loop.run_in_executor(executor, process_batch, self._processor, batch)
         except BrokenProcessPool:
             self._replace_broken(executor)
             return await self._process_one_by_one(batch)
         return self._account(outcome)
 
-    def _account(self, outcome: BatchOutcome) -> list[Record]:
+    def _account(self, outcome: BatchOutcome) -> BatchOutcome:
         self.cpu_s += outcome.cpu_s
         self.worker_pids.add(outcome.pid)
-        return outcome.records
+        return outcome
 
     def _replace_broken(self, broken: Executor) -> None:
         if self._executor is broken:
@@ -162,9 +159,10 @@ class ProcessStage:
             broken.shutdown(wait=False, cancel_futures=True)
             self._executor = self._factory(self.workers)
 
-    async def _process_one_by_one(self, batch: Sequence[FetchResult]) -> list[Record]:
+    async def _process_one_by_one(self, batch: Sequence[FetchResult]) -> BatchOutcome:
         loop = asyncio.get_running_loop()
         records: list[Record] = []
+        dropped: list[Record] = []
         async with self._quarantine_lock:
             for result in batch:
                 if self._quarantine is None:
@@ -172,7 +170,7 @@ class ProcessStage:
                 quarantine = self._quarantine
                 try:
                     outcome = await loop.run_in_executor(
-                        quarantine, process_batch, self._parse, [result]
+                        quarantine, process_batch, self._processor, [result]
                     )
                 except BrokenProcessPool:
                     quarantine.shutdown(wait=False, cancel_futures=True)
@@ -182,5 +180,7 @@ class ProcessStage:
                     failure = FetchFailure("parse_crash", "the parse worker died on this page")
                     records.append(record_from(result, failure=failure))
                 else:
-                    records.extend(self._account(outcome))
-        return records
+                    self._account(outcome)
+                    records.extend(outcome.records)
+                    dropped.extend(outcome.dropped)
+        return BatchOutcome(records, dropped, 0.0, os.getpid())
