@@ -289,12 +289,11 @@ class _BrotliStage:
             if self._pending:
                 raise DecodeError("data after the end of the br stream")
             return b""
+        data = b""
+        # Until it can accept more, it holds output and must be drained with empty input;
+        # even when it can, it may still hold output, so an empty call is never skipped.
         if decompressor.can_accept_more_data():
-            if not self._pending:
-                return b""
             data, self._pending = self._pending, b""
-        else:
-            data = b""  # it still holds output: only empty input is allowed until drained
         try:
             out: bytes = decompressor.process(data, output_buffer_limit=max_length)
         except brotli.error as exc:

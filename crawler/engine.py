@@ -104,8 +104,8 @@ class Engine:
         lanes = max(stage.workers, 1)
         self._parse_queue: asyncio.Queue[FetchResult | None] = asyncio.Queue(batch * lanes * 2)
         # Each item: (records to write, records dropped by a step: links and completion only).
-        self._output_queue: asyncio.Queue[tuple[list[Record], list[Record]] | None] = (
-            asyncio.Queue(lanes * 4)
+        self._output_queue: asyncio.Queue[tuple[list[Record], list[Record]] | None] = asyncio.Queue(
+            lanes * 4
         )
         self._dedupe = CrawlDedupe(settings.steps)
         self._batches_in_flight = asyncio.Semaphore(lanes * 2)

@@ -86,7 +86,7 @@ def test_output_to_stdout_is_pure_jsonl():
     ("args", "message"),
     [
         (["crawl", "-i", "/no/such/urls.txt"], "input file not found: /no/such/urls.txt"),
-        (["crawl", "http://127.0.0.1:9/", "-o", "/no/such/dir/out.jsonl"], "cannot write"),
+        (["crawl", "http://127.0.0.1:9/", "-o", "a-file/out.jsonl"], "cannot write a-file/out"),
         (["crawl", "http://127.0.0.1:9/", "--concurrency", "0"], "--concurrency"),
         (["crawl", "http://127.0.0.1:9/", "--workers", "-1"], "--workers"),
         (["crawl", "http://127.0.0.1:9/", "--timeout", "soon"], "--timeout"),
@@ -95,6 +95,7 @@ def test_output_to_stdout_is_pure_jsonl():
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
+    (tmp_path / "a-file").write_text("a file where a folder should be")
     result = parcrawl(*args, cwd=tmp_path)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()

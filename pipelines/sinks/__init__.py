@@ -6,8 +6,12 @@ Sinks run in the main process's event loop and write without blocking it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
 
+import aiofiles.os
+
+from crawler.errors import OutputError
 from crawler.models import Record
 from crawler.settings import OutputSettings
 
@@ -23,6 +27,20 @@ class Sink(Protocol):
 
     async def close(self) -> None:
         """Finish the destination; safe to call twice and after a failed ``open``."""
+
+
+async def make_parent_folder(path: str | Path) -> None:
+    """Create the folder an output file goes in, as ``mkdir -p`` would.
+
+    Raises:
+        OutputError: exit 2, naming the path, when the folder cannot be made (a file in
+            the way, no permission).
+    """
+    parent = Path(path).parent
+    try:
+        await aiofiles.os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}", exit_code=2) from exc
 
 
 def sinks_for(output: OutputSettings, *, default_stdout: bool = True) -> list[Sink]:

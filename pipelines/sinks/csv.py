@@ -19,6 +19,7 @@ import aiofiles.os
 
 from crawler.errors import OutputError
 from crawler.models import Record
+from pipelines.sinks import make_parent_folder
 
 PARTIAL_SUFFIX = ".partial"
 ENCODING = "utf-8"
@@ -87,6 +88,7 @@ class CsvSink:
         """
         if await aiofiles.os.path.isdir(self.path):
             raise OutputError(f"cannot write {self.path}: is a directory", exit_code=2)
+        await make_parent_folder(self.path)
         try:
             self._file = await aiofiles.open(
                 self.partial_path, "w", encoding=ENCODING, errors="replace", newline=""

@@ -18,6 +18,7 @@ import aiofiles.os
 
 from crawler.errors import OutputError
 from crawler.models import Record
+from pipelines.sinks import make_parent_folder
 
 STDOUT = "-"
 
@@ -49,6 +50,7 @@ class JsonlSink:
                     sys.stdout.fileno(), "wb", buffering=0, closefd=False
                 )
             else:
+                await make_parent_folder(self.path)
                 self._file = await aiofiles.open(self.path, "wb", buffering=0)
         except OSError as exc:
             reason = exc.strerror or str(exc)

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from crawler.errors import OutputError
 from crawler.models import Record
+from pipelines.sinks import make_parent_folder
 
 T = TypeVar("T")
 
@@ -113,6 +114,7 @@ class SqliteSink:
         Raises:
             OutputError: exit 2 when the file cannot be opened or is not a parcrawl database.
         """
+        await make_parent_folder(self.path)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-sink")
         try:
             await self._run(self._connect)

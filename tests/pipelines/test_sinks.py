@@ -422,15 +422,11 @@ async def test_closing_twice_or_unopened_is_fine(tmp_path: Path, kind: str) -> N
 
 
 @pytest.mark.parametrize("kind", ["csv", "sqlite"])
-@pytest.mark.parametrize(
-    "where",
-    ["missing folder", "folder is a file", "target is a folder"],
-)
+@pytest.mark.parametrize("where", ["folder is a file", "target is a folder"])
 async def test_unwritable_path_is_exit_2_naming_it(tmp_path: Path, kind: str, where: str) -> None:
     (tmp_path / "a-file").write_text("x", encoding="utf-8")
     (tmp_path / "a-folder").mkdir()
     path = {
-        "missing folder": tmp_path / "missing" / f"out.{kind}",
         "folder is a file": tmp_path / "a-file" / f"out.{kind}",
         "target is a folder": tmp_path / "a-folder",
     }[where]
@@ -442,6 +438,15 @@ async def test_unwritable_path_is_exit_2_naming_it(tmp_path: Path, kind: str, wh
     assert str(path) in str(caught.value)
     await sink.close()  # safe after a failed open
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "a-folder"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "sqlite"])
+async def test_a_missing_output_folder_is_created(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "out" / "nightly" / f"pages.{kind}"
+    sink = FILE_SINKS[kind](path)
+    await write_all(sink, sample_records())
+    await sink.close()
+    assert len(urls_in(kind, path)) == 4
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")

@@ -158,6 +158,10 @@ class HostileServer:
         """Requested paths, in order."""
         return [hit.path for hit in self.log]
 
+    @property
+    def port(self) -> int:
+        return self._port
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self._port}{path}"
 
