@@ -12,6 +12,7 @@ import socketserver
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -20,7 +21,9 @@ import httpx
 import pytest
 
 from crawler.api import CrawlResult, crawl
-from crawler.models import Record
+from crawler.models import FetchRequest, FetchResult, Record
+from crawler.settings import Settings, build_settings
+from pipelines.processor import PageProcessor
 
 if TYPE_CHECKING:
     import respx
@@ -167,6 +170,36 @@ class _LiveHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # tests read the site's request log instead
+
+
+def process_html(
+    html: str | bytes,
+    settings: Settings | None = None,
+    *,
+    url: str = DEFAULT_BASE_URL + "/",
+    content_type: str = "text/html; charset=utf-8",
+) -> Record | None:
+    """Run a job's parse, extraction rules and steps on one page, with no network at all.
+
+    Returns the record as the crawl would write it, or None when a step drops the page.
+    ``settings`` is typically ``load_job("job.toml").settings``.
+    """
+    config = settings or build_settings({})
+    processor = PageProcessor.from_settings(config.extract, config.steps)
+    body = html.encode() if isinstance(html, str) else html
+    fetched_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    result = FetchResult(
+        request=FetchRequest(url),
+        final_url=url,
+        status=200,
+        headers=(("content-type", content_type),),
+        content_type=content_type,
+        body=body,
+        size=len(body),
+        elapsed_ms=0.0,
+        fetched_at=fetched_at,
+    )
+    return processor(result).record
 
 
 def crawl_site(site: MockSite | LiveSite, start: str = "/", **settings: Any) -> dict[str, Record]:
