@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 
+from crawler.addresses import AddressGuard
 from crawler.frontier import Frontier
 from crawler.models import FetchFailure, FetchRequest, Record
 from crawler.robots import RobotsCache, RobotsVerdict
@@ -37,9 +38,11 @@ class Admission:
         scope: Scope | None,
         robots: RobotsCache | None,
         frontier: Frontier,
+        guard: AddressGuard | None = None,
         log_skipped: bool = False,
     ) -> None:
         self._scope = scope
+        self._guard = guard
         self._robots = robots
         self._frontier = frontier
         self._log_skipped = log_skipped
@@ -52,9 +55,11 @@ class Admission:
         return self._scope is not None
 
     def add_seed(self, url: str) -> None:
-        """A seed's host is in scope by default."""
+        """A seed's host is in scope by default (and a private seed allows private hosts)."""
         if self._scope is not None:
             self._scope.add_seed(url)
+        if self._guard is not None:
+            self._guard.note_seed(url)
 
     def seed_in_scope(self, url: str) -> bool:
         """A seed from a sitemap must be in scope like a link (deny rules, patterns)."""
@@ -87,6 +92,8 @@ class Admission:
         host's robots.txt could not be read, so the host is off limits for now; the URL
         gets a record saying so, since it was not refused by the site's own rules.
         """
+        if self._guard is not None and (reason := self._guard.refusal(request.url)):
+            return FetchFailure("private_address", reason)
         robots = self._robots
         if robots is None:
             return True
@@ -104,6 +111,8 @@ class Admission:
 
     async def vet_redirect(self, request: FetchRequest, target: str) -> FetchFailure | None:
         """None when the redirect from ``request`` to ``target`` may be followed."""
+        if self._guard is not None and (reason := self._guard.refusal(target)):
+            return FetchFailure("private_address", f"redirect to {target}: {reason}")
         if self._scope is not None:
             reason = self._scope.check(target, request.depth)
             if reason is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterable, Sequence
@@ -98,6 +99,7 @@ class Engine:
             scope=Scope(settings.scope) if settings.follow else None,
             robots=self._robots,
             frontier=frontier,
+            guard=fetcher.address_guard,
             log_skipped=settings.log_skipped,
         )
         batch = settings.batch_size
@@ -110,6 +112,7 @@ class Engine:
         self._dedupe = CrawlDedupe(settings.steps)
         self._batches_in_flight = asyncio.Semaphore(lanes * 2)
         self._fetch_tasks: list[asyncio.Task[None]] = []
+        self._rng = random.Random()
         self._stopping = False
 
     @property
@@ -235,8 +238,33 @@ class Engine:
             finally:
                 frontier.release(request)
             self._heed_host(result)
+            if (delay_s := self._retry_delay(result)) is not None:
+                frontier.retry(request, delay_s)
+                self.stats.retries += 1
+                log.info("retrying %s in %.1f s (%s)", request.url, delay_s, _why(result))
+                continue
             self._count_fetch(result)
             await self._parse_queue.put(result)
+
+    def _retry_delay(self, result: FetchResult) -> float | None:
+        """Seconds until the next attempt of ``result``'s request, or None: no retry.
+
+        Retry-After is honoured (capped); otherwise exponential back-off with full jitter.
+        """
+        fetch = self.settings.fetch
+        if result.request.attempt > fetch.retries or self._stopping:
+            return None
+        failure = result.failure
+        retryable = result.status in fetch.retry_statuses or (
+            result.status is None and failure is not None and failure.code in fetch.retry_errors
+        )
+        if not retryable:
+            return None
+        retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
+        if retry_after_s is not None:
+            return min(retry_after_s, fetch.max_hold_s)
+        ceiling = min(fetch.retry_backoff_s * 2 ** (result.request.attempt - 1), fetch.max_hold_s)
+        return self._rng.uniform(0, ceiling)
 
     def _heed_host(self, result: FetchResult) -> None:
         """Slow down for a host that says so (429/503); reset once it answers normally."""
@@ -267,8 +295,8 @@ class Engine:
                     if len(batch) >= limit or queue.empty():
                         break
                     item = queue.get_nowait()
-                pages = [result for result in batch if result.is_html]
-                others = [record_from(result) for result in batch if not result.is_html]
+                pages = [result for result in batch if result.parseable]
+                others = [record_from(result) for result in batch if not result.parseable]
                 if others:
                     await self._output_queue.put((others, []))
                 if pages:
@@ -336,6 +364,12 @@ class Engine:
         for task in self._fetch_tasks:
             if not task.done():
                 task.cancel()
+
+
+def _why(result: FetchResult) -> str:
+    if result.failure is not None:
+        return result.failure.code
+    return f"HTTP {result.status}"
 
 
 def seed_root(url: str) -> str:

@@ -10,15 +10,23 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from types import TracebackType
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import httpx
 
+from crawler.addresses import PRIVATE_REFUSAL, AddressGuard, guarded_transport
+from crawler.decoding import (
+    BodyTooLarge,
+    BoundedDecoder,
+    DecodeError,
+    UnsupportedEncoding,
+    accept_encoding,
+)
 from crawler.errors import FetchError
-from crawler.models import FetchFailure, FetchRequest, FetchResult, Headers, is_html_type
+from crawler.models import FetchFailure, FetchRequest, FetchResult, Headers, media_type
 from crawler.settings import FetchSettings
 from crawler.urls import canonical_url
 
@@ -57,8 +65,14 @@ class Fetcher:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._settings = settings
+        self._max_bytes = settings.max_bytes
+        self._accept = frozenset(media_type(kind) for kind in settings.accept_types)
         self._owns_client = client is None
-        self._client = client or build_client(settings, transport=transport)
+        # Only a client of our own making connects through the address guard; an injected
+        # client or transport (a proxy, a mock) decides where its connections go.
+        self.address_guard = AddressGuard(allow_private=settings.allow_private)
+        guard = self.address_guard if client is None and transport is None else None
+        self._client = client or build_client(settings, transport=transport, guard=guard)
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -113,6 +127,7 @@ class Fetcher:
             elapsed_ms=elapsed_ms,
             fetched_at=fetched_at,
             failure=failure,
+            body_kept=exchange.body_kept and failure is None,
         )
 
     async def fetch_resource(
@@ -148,6 +163,7 @@ class Fetcher:
                 target = _redirect_target(response)
                 if target is None:
                     exchange.body, exchange.size = await self._read(response, exchange.size)
+                    exchange.body_kept = media_type(exchange.content_type) in self._accept
                     return
             if len(visited) > self._settings.max_redirects:
                 limit = self._settings.max_redirects
@@ -165,42 +181,35 @@ class Fetcher:
     ) -> tuple[bytes, int | None]:
         """The body worth keeping and the response size; raises FetchError for HTTP errors.
 
-        Only HTML is kept; for anything else the size is the declared length, or counted
-        while discarding the bytes.
+        Only accepted media types (HTML by default) are read; for anything else the size
+        is the declared length and nothing more is downloaded.
         """
         status = response.status_code
         if status >= 400:
             reason = f"HTTP {status} {response.reason_phrase}".strip()
             raise FetchError(f"http_{status // 100}xx", reason, status=status)
-        if is_html_type(response.headers.get("content-type")):
+        if media_type(response.headers.get("content-type")) in self._accept:
             body = await self._read_body(response)
             return body, len(body)
-        if declared is not None:
-            if declared > self._settings.max_bytes:
-                raise self._too_large()
-            return b"", declared
-        return b"", await self._count(response)
+        if declared is not None and declared > self._settings.max_bytes:
+            raise self._too_large()
+        return b"", declared
 
     async def _read_body(self, response: httpx.Response) -> bytes:
-        limit = self._settings.max_bytes
-        chunks: list[bytes] = []
-        received = 0
-        async for chunk in response.aiter_bytes():
-            received += len(chunk)
-            if received > limit:
-                raise self._too_large()
-            chunks.append(chunk)
-        return b"".join(chunks)
+        """The decoded body, never more than max_bytes of it, however it is compressed.
 
-    async def _count(self, response: httpx.Response) -> int:
-        """Size of a body we do not keep, read at most up to the byte limit."""
-        limit = self._settings.max_bytes
-        received = 0
-        async for chunk in response.aiter_raw():
-            received += len(chunk)
-            if received > limit:
-                raise self._too_large()
-        return received
+        The raw stream goes through our own bounded decoder: httpx's decoders have no
+        output bound, and a stacked gzip bomb expands a 2 KB chunk to a gigabyte.
+        """
+        try:
+            decoder = _decoder_for(response, self._max_bytes)
+            chunks = [decoder.feed(chunk) async for chunk in _raw_chunks(response)]
+            chunks.append(decoder.flush())
+        except BodyTooLarge:
+            raise self._too_large() from None
+        except (DecodeError, UnsupportedEncoding) as exc:
+            raise FetchError("decode", f"cannot decode the body: {exc}") from exc
+        return b"".join(chunks)
 
     def _too_large(self) -> FetchError:
         limit = self._settings.max_bytes
@@ -217,6 +226,7 @@ class _Exchange:
         self.content_type: str | None = None
         self.body = b""
         self.size: int | None = None
+        self.body_kept = False
 
     def saw(self, response: httpx.Response) -> None:
         self.status = response.status_code
@@ -241,6 +251,21 @@ def _redirect_target(response: httpx.Response) -> str | None:
     return target
 
 
+def _decoder_for(response: httpx.Response, max_bytes: int) -> BoundedDecoder:
+    # A mock transport hands over the whole body, already decoded by httpx: only count it.
+    encoding = None if response.is_stream_consumed else response.headers.get("content-encoding")
+    return BoundedDecoder(encoding, max_bytes)
+
+
+async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as sent (still content-encoded, unless a mock decoded it), chunk by chunk."""
+    if response.is_stream_consumed:
+        yield response.content
+        return
+    async for chunk in response.aiter_raw():
+        yield chunk
+
+
 async def _read_prefix(response: httpx.Response, max_bytes: int) -> bytes:
     chunks: list[bytes] = []
     received = 0
@@ -253,9 +278,16 @@ async def _read_prefix(response: httpx.Response, max_bytes: int) -> bytes:
 
 
 def build_client(
-    settings: FetchSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: FetchSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    guard: AddressGuard | None = None,
 ) -> httpx.AsyncClient:
-    """The shared client: pooled keep-alive connections sized to the crawl's concurrency."""
+    """The shared client: pooled keep-alive connections sized to the crawl's concurrency.
+
+    Without an injected ``transport``, connections go through ``guard`` (no private
+    addresses from public seeds).
+    """
     timeout = httpx.Timeout(
         connect=settings.connect_timeout_s,
         read=settings.read_timeout_s,
@@ -266,11 +298,13 @@ def build_client(
         max_connections=settings.concurrency,
         max_keepalive_connections=settings.concurrency,
     )
+    if transport is None and guard is not None:
+        transport = guarded_transport(guard, limits=limits)
     return httpx.AsyncClient(
         follow_redirects=False,  # the fetcher follows them itself, vetting each hop
         timeout=timeout,
         limits=limits,
-        headers={"User-Agent": settings.user_agent},
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": accept_encoding()},
         transport=transport,
     )
 
@@ -284,6 +318,8 @@ def classify_httpx_error(exc: httpx.HTTPError | httpx.InvalidURL) -> FetchFailur
         return FetchFailure("too_many_redirects", message)
     if isinstance(exc, httpx.ConnectError):
         lowered = message.lower()
+        if PRIVATE_REFUSAL in lowered:
+            return FetchFailure("private_address", message)
         if any(hint in lowered for hint in DNS_FAILURE_HINTS):
             return FetchFailure("dns", message)
         if _caused_by_ssl(exc) or "ssl" in lowered or "certificate" in lowered:

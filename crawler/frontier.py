@@ -73,6 +73,7 @@ class Frontier:
         self._ready: deque[HostSlot] = deque()
         self._timed: list[tuple[float, int, HostSlot]] = []
         self._tiebreak = count()
+        self._retries: list[tuple[float, int, FetchRequest]] = []
         self._levels: Counter[int] = Counter()
         self._waiting_for_level: list[HostSlot] = []
         self._recent: set[bytes] = set()
@@ -142,6 +143,7 @@ class Frontier:
             if self._stopped or self._limit_reached():
                 return None
             now = self._clock()
+            self._promote_retries(now)
             self._promote(now)
             if self._ready:
                 slot = self._ready.popleft()
@@ -170,8 +172,9 @@ class Frontier:
                 self._refill(force=True)
                 continue
             timeout = IDLE_POLL_S
-            if self._timed:
-                timeout = min(timeout, max(self._timed[0][0] - now, 0.0))
+            for waiting in (self._timed, self._retries):
+                if waiting:
+                    timeout = min(timeout, max(waiting[0][0] - now, 0.0))
             await self._wait(timeout)
 
     def release(self, request: FetchRequest, *, fetched: bool = True) -> None:
@@ -190,6 +193,20 @@ class Frontier:
             del self._slots[slot.key]
         else:
             self._schedule(slot)
+        self._notify()
+
+    def retry(self, request: FetchRequest, delay_s: float) -> None:
+        """Queue ``request``'s next attempt, due in ``delay_s``; it stays in its level.
+
+        The waiting is the frontier's, not a fetch task's: the slot is free meanwhile.
+        """
+        due = self._clock() + delay_s
+        heapq.heappush(self._retries, (due, next(self._tiebreak), request.retried()))
+        self._outstanding -= 1
+        self._pending += 1
+        # Page limits count pages, not attempts: the next attempt takes this one's place.
+        self._handed_out -= 1
+        self._started_per_host[host_key(request.url)] -= 1
         self._notify()
 
     def complete(self, count: int = 1, *, depth: int = 0) -> None:
@@ -285,9 +302,10 @@ class Frontier:
         for request in self._store.pop(room):
             self._to_slot(request)
 
-    def _to_slot(self, request: FetchRequest) -> None:
+    def _to_slot(self, request: FetchRequest, *, retry: bool = False) -> None:
         key = host_key(request.url)
-        if self._max_per_host is not None and self._started_per_host[key] >= self._max_per_host:
+        limit = self._max_per_host
+        if not retry and limit is not None and self._started_per_host[key] >= limit:
             self.skipped["max_pages_per_host"] += 1
             self._pending -= 1
             self._leave_level(request.depth)
@@ -354,6 +372,11 @@ class Frontier:
         else:
             heapq.heappush(self._timed, (slot.next_start, next(self._tiebreak), slot))
         self._notify()
+
+    def _promote_retries(self, now: float) -> None:
+        while self._retries and self._retries[0][0] <= now:
+            _, _, request = heapq.heappop(self._retries)
+            self._to_slot(request, retry=True)
 
     def _promote(self, now: float) -> None:
         while self._timed and self._timed[0][0] <= now:

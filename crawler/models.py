@@ -15,11 +15,16 @@ Headers = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True, slots=True)
 class FetchRequest:
-    """One URL to fetch, with where it came from."""
+    """One URL to fetch, with where it came from and which attempt this is (1 = first)."""
 
     url: str
     depth: int = 0
     referrer: str | None = None
+    attempt: int = 1
+
+    def retried(self) -> FetchRequest:
+        """The same request, one attempt later."""
+        return FetchRequest(self.url, self.depth, self.referrer, self.attempt + 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,8 @@ class FetchResult:
     elapsed_ms: float
     fetched_at: str
     failure: FetchFailure | None = None
+    body_kept: bool = False
+    """True when the body was read for parsing (an accepted media type)."""
 
     @classmethod
     def unfetched(cls, request: FetchRequest, failure: FetchFailure) -> FetchResult:
@@ -59,9 +66,9 @@ class FetchResult:
         return cls(request, request.url, None, (), None, b"", None, 0.0, now, failure)
 
     @property
-    def is_html(self) -> bool:
-        """True when the body is an HTML page worth parsing."""
-        return self.failure is None and is_html_type(self.content_type)
+    def parseable(self) -> bool:
+        """True when the body was read whole and should go to the parse workers."""
+        return self.failure is None and self.body_kept
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (lower-case), or None."""
@@ -71,14 +78,9 @@ class FetchResult:
         return None
 
 
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-
-
-def is_html_type(content_type: str | None) -> bool:
-    """True for HTML and XHTML media types, ignoring parameters such as charset."""
-    if not content_type:
-        return False
-    return content_type.split(";", 1)[0].strip().lower() in HTML_TYPES
+def media_type(content_type: str | None) -> str:
+    """The bare, lower-case media type of a Content-Type value ("" when absent)."""
+    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 class PageFields(TypedDict):
@@ -109,6 +111,7 @@ class Record(PageFields):
     fetched_at: str | None
     depth: int
     referrer: str | None
+    attempts: int
     error: dict[str, str] | None
     fields: NotRequired[dict[str, Any]]
 
@@ -146,6 +149,7 @@ def record_from(
         fetched_at=result.fetched_at,
         depth=request.depth,
         referrer=request.referrer,
+        attempts=request.attempt,
         title=page["title"],
         description=page["description"],
         lang=page["lang"],

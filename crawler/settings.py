@@ -48,6 +48,26 @@ class FetchSettings(_Section):
     max_hold_s: float = Field(
         600.0, gt=0, description="Cap on how long a 429/503 (Retry-After) holds a host."
     )
+    retries: int = Field(3, ge=0, le=100, description="Further attempts after a failure.")
+    retry_statuses: list[int] = Field(
+        default_factory=lambda: [408, 429, 500, 502, 503, 504],
+        description="HTTP statuses worth another attempt.",
+    )
+    retry_errors: list[str] = Field(
+        default_factory=lambda: ["timeout", "connect", "read", "protocol"],
+        description="Network error codes worth another attempt.",
+    )
+    retry_backoff_s: float = Field(
+        1.0, gt=0, description="Back-off base: attempt n waits up to base x 2^(n-1), jittered."
+    )
+    accept_types: list[str] = Field(
+        default_factory=lambda: ["text/html", "application/xhtml+xml"],
+        description="Media types whose bodies are read and parsed; others: type and size only.",
+    )
+    allow_private: bool = Field(
+        False,
+        description="Fetch private, loopback and link-local addresses even from a public seed.",
+    )
 
 
 class ScopeSettings(_Section):

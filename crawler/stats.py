@@ -20,6 +20,8 @@ class Stats:
     finished: float | None = None
     fetched: int = 0
     fetch_ok: int = 0
+    retries: int = 0
+    """Attempts rescheduled after a retryable failure."""
     bytes: int = 0
     parsed: int = 0
     written: int = 0
@@ -58,7 +60,8 @@ class Stats:
             f"{self.written} records written, {self.fetch_ok} pages ok, "
             f"{self.error_count} errors",
             f"fetch: {self.fetched} responses, {_human_bytes(self.bytes)}, "
-            f"{self.fetched / elapsed:.1f} pages/s",
+            f"{self.fetched / elapsed:.1f} pages/s"
+            + (f", {self.retries} retries" if self.retries else ""),
             f"parse: {self.parsed} pages, {self.parsed / elapsed:.1f} pages/s"
             + (f", {self.parse_cpu_s:.1f} s CPU in workers" if self.parse_cpu_s else ""),
         ]

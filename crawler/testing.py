@@ -198,6 +198,7 @@ def process_html(
         size=len(body),
         elapsed_ms=0.0,
         fetched_at=fetched_at,
+        body_kept=True,
     )
     return processor(result).record
 

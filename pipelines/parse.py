@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urldefrag, urljoin
 
 from bs4 import BeautifulSoup, Tag
-from w3lib.encoding import html_to_unicode
 
 from crawler.models import PageFields
+from pipelines.charset import decode_html
 
 INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template"})
 LINK_TAGS = frozenset({"a", "area"})
@@ -44,7 +44,7 @@ def parse_document(
 
     The tree is for extraction rules that run in the same worker; it never leaves it.
     """
-    _, markup = html_to_unicode(headers.get("content-type"), body)
+    markup, _ = decode_html(body, headers.get("content-type"))
     soup = BeautifulSoup(markup, "lxml")
     tags = _TagsOfInterest.collect(soup)
     for tag in tags.invisible:

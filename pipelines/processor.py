@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bs4 import BeautifulSoup
-from w3lib.encoding import html_to_unicode
 
 from crawler.models import FetchFailure, FetchResult, PageFields, Record, record_from
 from crawler.settings import ExtractSettings, StepSettings
+from pipelines.charset import decode_html
 from pipelines.extract import Extractor
 from pipelines.parse import parse_document, parse_page
 from pipelines.steps import NamedStep, build_steps, run_steps
@@ -72,7 +72,7 @@ class PageProcessor:
         record = record_from(result, page)
         if self.extractor is not None:
             if soup is None:
-                _, markup = html_to_unicode(headers.get("content-type"), result.body)
+                markup, _ = decode_html(result.body, headers.get("content-type"))
                 soup = BeautifulSoup(markup, "lxml")
             record["fields"] = self.extractor.fields_for(result.final_url, soup)
         if not self.steps:

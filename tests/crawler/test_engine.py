@@ -128,10 +128,14 @@ async def test_a_parse_function_that_raises_costs_only_its_page():
 async def test_unreachable_hosts_become_error_records():
     # Port 9 on loopback: nothing listens there, so the connection is refused at once.
     url = "http://127.0.0.1:9/nothing"
-    records, stats = await run_crawl([url], workers=0, robots={"obey": False})
+    records, stats = await run_crawl(
+        [url], workers=0, robots={"obey": False}, fetch={"retry_backoff_s": 0.01}
+    )
     assert records[0]["error"]["code"] == "connect"
     assert records[0]["status"] is None
+    assert records[0]["attempts"] == 4  # the first try and 3 retries
     assert stats.errors["connect"] == 1
+    assert stats.retries == 3
 
 
 async def test_a_host_whose_robots_txt_is_unreachable_is_not_crawled_but_reported():

@@ -54,7 +54,7 @@ async def test_html_page_keeps_body_and_response_facts(router: respx.MockRouter)
     assert result.body == PAGE
     assert result.size == len(PAGE)
     assert result.content_type == HTML
-    assert result.is_html
+    assert result.parseable
     assert result.final_url == f"{SITE}/page"
     assert result.request.url == f"{SITE}/page"
     assert result.header("content-type") == HTML
@@ -107,7 +107,7 @@ async def test_http_error_status_is_a_failure(
     assert str(status) in result.failure.message
     assert result.status == status
     assert result.body == b""
-    assert not result.is_html
+    assert not result.parseable
 
 
 # -- redirects -----------------------------------------------------------------------
@@ -291,12 +291,16 @@ async def test_non_html_keeps_no_body_but_declared_size(router: respx.MockRouter
     assert result.body == b""
     assert result.size == len(pdf)
     assert result.content_type == "application/pdf"
-    assert not result.is_html
+    assert not result.parseable
 
 
-async def test_non_html_without_content_length_is_counted() -> None:
+async def test_non_html_without_content_length_is_not_downloaded() -> None:
+    sent = 0
+
     async def chunks() -> AsyncIterator[bytes]:
-        for _ in range(7):
+        nonlocal sent
+        for _ in range(1000):
+            sent += 1
             yield b"z" * 1000
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -307,7 +311,18 @@ async def test_non_html_without_content_length_is_counted() -> None:
     assert result.header("content-length") is None
     assert result.failure is None
     assert result.body == b""
-    assert result.size == 7000
+    assert result.size is None  # unknown, and not worth a megabyte of download to learn
+    assert sent <= 1
+
+
+async def test_accepted_types_are_configurable(router: respx.MockRouter) -> None:
+    router.get(f"{SITE}/feed").respond(
+        200, content=b"<rss/>", headers={"Content-Type": "application/rss+xml"}
+    )
+    async with Fetcher(FetchSettings(accept_types=["application/rss+xml"])) as fetcher:
+        result = await fetcher.fetch(FetchRequest(f"{SITE}/feed"))
+    assert result.parseable
+    assert result.body == b"<rss/>"
 
 
 async def test_xhtml_is_kept_as_html(router: respx.MockRouter) -> None:
@@ -315,7 +330,7 @@ async def test_xhtml_is_kept_as_html(router: respx.MockRouter) -> None:
         200, content=PAGE, headers={"Content-Type": "application/xhtml+xml"}
     )
     result = await fetch(f"{SITE}/x")
-    assert result.is_html
+    assert result.parseable
     assert result.body == PAGE
 
 

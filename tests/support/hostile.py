@@ -106,16 +106,15 @@ ENCODED_PAGES: dict[str, EncodedPage] = {
 @functools.cache
 def gzip_bomb(decoded_bytes: int = BOMB_DECODED_BYTES, layers: int = 1) -> bytes:
     """Zeros gzipped ``layers`` times; built streaming, so memory stays at the compressed size."""
+    if layers > 1:
+        return gzip_bytes(gzip_bomb(decoded_bytes, layers - 1))
     compressor = zlib.compressobj(6, zlib.DEFLATED, zlib.MAX_WBITS | 16)
     zeros = bytes(1 << 20)
     parts = []
     for start in range(0, decoded_bytes, len(zeros)):
         parts.append(compressor.compress(zeros[: decoded_bytes - start]))
     parts.append(compressor.flush())
-    body = b"".join(parts)
-    for _ in range(layers - 1):
-        body = gzip_bytes(body)
-    return body
+    return b"".join(parts)
 
 
 def gzip_bytes(data: bytes) -> bytes:
