@@ -8,7 +8,6 @@ requests lives in memory; the rest, and the seen set, live in a ``FrontierStore`
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import heapq
 import random
 import time
@@ -16,10 +15,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from itertools import count
 
-from crawler.frontier_store import FrontierStore, MemoryFrontierStore
+from crawler.frontier_store import FrontierStore, MemoryFrontierStore, Outcome
 from crawler.models import FetchRequest
 from crawler.politeness import HostSlot
-from crawler.urls import canonical_url, host_key
+from crawler.urls import host_key, url_key
 
 IDLE_POLL_S = 1.0
 """Upper bound on any wait in ``get``: a lost wake-up costs at most this much."""
@@ -29,11 +28,6 @@ BACKOFF_BASE_S = 1.0
 
 RECENT_KEYS = 200_000
 """Seen keys remembered in memory, so links repeated on every page skip the store."""
-
-
-def url_key(url: str) -> bytes:
-    """The 16-byte seen-set key of ``url``: a digest of its canonical form."""
-    return hashlib.blake2b(canonical_url(url).encode(), digest_size=16).digest()
 
 
 class Frontier:
@@ -86,6 +80,9 @@ class Frontier:
         self._stopped = False
         self._changed = asyncio.Event()
         self.skipped: Counter[str] = Counter()
+        # A resumed crawl starts with what its state file had not finished.
+        self._levels.update(self._store.unfinished_levels())
+        self._pending = sum(self._levels.values())
 
     # -- feeding ---------------------------------------------------------------------
 
@@ -145,6 +142,8 @@ class Frontier:
             now = self._clock()
             self._promote_retries(now)
             self._promote(now)
+            if not self._ready:
+                self._refill()
             if self._ready:
                 slot = self._ready.popleft()
                 if slot.next_start > now:  # held after it became ready
@@ -208,6 +207,14 @@ class Frontier:
         self._handed_out -= 1
         self._started_per_host[host_key(request.url)] -= 1
         self._notify()
+
+    def finished(self, outcomes: Sequence[Outcome]) -> None:
+        """These requests ended for good: a durable store forgets them (call ``complete`` too)."""
+        self._store.mark_done(outcomes)
+
+    def commit(self) -> None:
+        """Make the frontier's changes so far durable (with a durable store)."""
+        self._store.commit()
 
     def complete(self, count: int = 1, *, depth: int = 0) -> None:
         """``count`` requests of ``depth`` are fully handled (record written, links added)."""
@@ -283,6 +290,11 @@ class Frontier:
             return
         self._pending += len(requests)
         self._levels.update(request.depth for request in requests)
+        if self._store.durable:  # every request is written down before it is scheduled
+            self._store.push(requests)
+            self._refill()
+            self._notify()
+            return
         room = 0 if self._store.queued() else max(self._window - self._in_memory, 0)
         for request in requests[:room]:
             self._to_slot(request)

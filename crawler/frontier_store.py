@@ -7,22 +7,41 @@ not RAM. Scheduling (which host goes next) is the frontier's job, not the store'
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import sqlite3
 import tempfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from crawler.models import FetchRequest
+from crawler.urls import url_key
 
 SQLITE_BATCH = 400
 """Rows per statement: well under SQLite's limit of 32,766 bound variables."""
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How one URL ended, as a durable store keeps it for resume and ``parcrawl status``."""
+
+    url: str
+    host: str
+    status: int | None
+    error: str | None
+
+
 class FrontierStore(Protocol):
-    """The seen set (by 16-byte URL digest) and a FIFO queue of requests waiting their turn."""
+    """The seen set (by 16-byte URL digest) and a queue of requests waiting their turn.
+
+    A ``durable`` store keeps every request until it is marked done, so a crawl killed at
+    any moment resumes with nothing lost; the others forget a request once popped.
+    """
+
+    durable: bool
 
     def mark_seen(self, keys: Sequence[bytes]) -> set[bytes]:
         """Record ``keys`` as seen; returns those that were not seen before."""
@@ -41,11 +60,23 @@ class FrontierStore(Protocol):
         ...
 
     def queued(self) -> int:
-        """How many requests wait in the queue."""
+        """How many requests wait in the queue (not yet popped)."""
         ...
 
     def min_depth(self) -> int | None:
         """The depth of the shallowest queued request; None when the queue is empty."""
+        ...
+
+    def mark_done(self, outcomes: Sequence[Outcome]) -> None:
+        """These popped requests are finished for good (durable stores forget them now)."""
+        ...
+
+    def unfinished_levels(self) -> dict[int, int]:
+        """Requests not yet done, by depth (a resumed crawl starts with these)."""
+        ...
+
+    def commit(self) -> None:
+        """Make everything so far durable (a no-op for stores that are not)."""
         ...
 
     def close(self) -> None:
@@ -55,6 +86,8 @@ class FrontierStore(Protocol):
 
 class MemoryFrontierStore:
     """Everything in a Python set and heap: fastest, and bounded only by the crawl's size."""
+
+    durable = False
 
     def __init__(self) -> None:
         self._seen: set[bytes] = set()
@@ -83,42 +116,90 @@ class MemoryFrontierStore:
     def min_depth(self) -> int | None:
         return self._queue[0][0] if self._queue else None
 
+    def mark_done(self, outcomes: Sequence[Outcome]) -> None:
+        """Nothing to forget: popped requests are gone already."""
+
+    def unfinished_levels(self) -> dict[int, int]:
+        return {}
+
+    def commit(self) -> None:
+        """Nothing is durable."""
+
     def close(self) -> None:
         self._seen.clear()
         self._queue.clear()
 
 
-class SqliteFrontierStore:
-    """The seen set and queue in one SQLite file (a private temporary one by default).
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen (key BLOB PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS queue (
+    seq INTEGER PRIMARY KEY, key BLOB NOT NULL, url TEXT NOT NULL, depth INTEGER NOT NULL,
+    referrer TEXT, claimed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS queue_order ON queue (claimed, depth, seq);
+CREATE INDEX IF NOT EXISTS queue_key ON queue (key);
+CREATE TABLE IF NOT EXISTS outcomes (
+    url TEXT PRIMARY KEY, host TEXT NOT NULL, status INTEGER, error TEXT
+);
+"""
 
-    Calls run on the event loop's thread on purpose: they are batched, never fsync
-    (``synchronous=OFF``: a spill file is worthless after a crash anyway) and hit SQLite's
-    page cache or the OS's, so each costs microseconds, less than a hop to a thread.
+
+CLAIM = (
+    "UPDATE queue SET claimed = 1 WHERE seq IN "
+    "(SELECT seq FROM queue WHERE claimed = 0 ORDER BY depth, seq LIMIT ?) "
+    "RETURNING depth, seq, url, referrer"
+)
+TAKE = (
+    "DELETE FROM queue WHERE seq IN "
+    "(SELECT seq FROM queue WHERE claimed = 0 ORDER BY depth, seq LIMIT ?) "
+    "RETURNING depth, seq, url, referrer"
+)
+
+
+class SqliteFrontierStore:
+    """The seen set and queue in one SQLite file: a private temporary one, or a crawl state.
+
+    Calls run on the event loop's thread on purpose: they are batched and hit SQLite's page
+    cache or the OS's, so each costs microseconds, less than a hop to a thread. A spill
+    file (``durable=False``) never syncs: it is worthless after a crash anyway. A durable
+    one (a ``--state`` file) keeps popped requests, marked claimed, until ``mark_done``,
+    and works inside one long transaction that ``commit`` ends: WAL mode with
+    ``synchronous=NORMAL`` makes a commit an append to the log, not an fsync.
     """
 
-    def __init__(self, path: Path | None = None, *, cache_mib: int = 64) -> None:
+    def __init__(
+        self, path: Path | None = None, *, durable: bool = False, cache_mib: int = 64
+    ) -> None:
         self._tempdir = None
         if path is None:
             self._tempdir = tempfile.TemporaryDirectory(prefix="parcrawl-frontier-")
             path = Path(self._tempdir.name) / "frontier.sqlite"
         self.path = path
+        self.durable = durable
         self._db = sqlite3.connect(path, isolation_level=None)
+        sync = "NORMAL" if durable else "OFF"
         self._db.executescript(
             f"""
             PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = OFF;
+            PRAGMA synchronous = {sync};
             PRAGMA temp_store = MEMORY;
             PRAGMA cache_size = -{cache_mib * 1024};
-            CREATE TABLE IF NOT EXISTS seen (key BLOB PRIMARY KEY) WITHOUT ROWID;
-            CREATE TABLE IF NOT EXISTS queue (
-                seq INTEGER PRIMARY KEY, url TEXT NOT NULL, depth INTEGER NOT NULL,
-                referrer TEXT
-            );
-            CREATE INDEX IF NOT EXISTS queue_order ON queue (depth, seq);
             """
+            + SCHEMA
         )
+        if durable:
+            # In flight when the last run stopped: not done, so fetched again.
+            self._db.execute("UPDATE queue SET claimed = 0 WHERE claimed = 1")
         self._seen_count = self._db.execute("SELECT count(*) FROM seen").fetchone()[0]
         self._queued = self._db.execute("SELECT count(*) FROM queue").fetchone()[0]
+        if durable:
+            self._db.execute("BEGIN")
+
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The database, for the crawl state's own tables (meta)."""
+        return self._db
 
     def mark_seen(self, keys: Sequence[bytes]) -> set[bytes]:
         fresh: set[bytes] = set()
@@ -138,23 +219,20 @@ class SqliteFrontierStore:
         return int(self._seen_count)
 
     def push(self, requests: Iterable[FetchRequest]) -> None:
-        rows = [(r.url, r.depth, r.referrer) for r in requests]
+        rows = [(url_key(r.url), r.url, r.depth, r.referrer) for r in requests]
         if not rows:
             return
         with self._transaction():
-            self._db.executemany("INSERT INTO queue (url, depth, referrer) VALUES (?, ?, ?)", rows)
+            self._db.executemany(
+                "INSERT INTO queue (key, url, depth, referrer) VALUES (?, ?, ?, ?)", rows
+            )
         self._queued += len(rows)
 
     def pop(self, limit: int) -> list[FetchRequest]:
         if self._queued == 0:
             return []
         with self._transaction():
-            rows = self._db.execute(
-                "DELETE FROM queue WHERE seq IN "
-                "(SELECT seq FROM queue ORDER BY depth, seq LIMIT ?) "
-                "RETURNING depth, seq, url, referrer",
-                (limit,),
-            ).fetchall()
+            rows = self._db.execute(CLAIM if self.durable else TAKE, (limit,)).fetchall()
         self._queued -= len(rows)
         rows.sort()  # RETURNING gives no order guarantee
         return [FetchRequest(url, depth, referrer) for depth, _, url, referrer in rows]
@@ -165,17 +243,41 @@ class SqliteFrontierStore:
     def min_depth(self) -> int | None:
         if not self._queued:
             return None
-        row = self._db.execute("SELECT min(depth) FROM queue").fetchone()
+        row = self._db.execute("SELECT min(depth) FROM queue WHERE claimed = 0").fetchone()
         return None if row[0] is None else int(row[0])
 
+    def mark_done(self, outcomes: Sequence[Outcome]) -> None:
+        if not self.durable or not outcomes:
+            return
+        self._db.executemany(
+            "DELETE FROM queue WHERE key = ?", [(url_key(o.url),) for o in outcomes]
+        )
+        self._db.executemany(
+            "INSERT INTO outcomes (url, host, status, error) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (url) DO UPDATE SET status = excluded.status, error = excluded.error",
+            [(o.url, o.host, o.status, o.error) for o in outcomes],
+        )
+
+    def unfinished_levels(self) -> dict[int, int]:
+        rows = self._db.execute("SELECT depth, count(*) FROM queue GROUP BY depth").fetchall()
+        return {int(depth): int(count) for depth, count in rows}
+
+    def commit(self) -> None:
+        if self.durable:
+            self._db.execute("COMMIT")
+            self._db.execute("BEGIN")
+
     def close(self) -> None:
+        if self.durable and self._db.in_transaction:
+            self._db.execute("COMMIT")
         self._db.close()
         if self._tempdir is not None:
             self._tempdir.cleanup()
             self._tempdir = None
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self) -> contextlib.AbstractContextManager[None]:
+        # A durable store is always inside its long transaction already.
+        return contextlib.nullcontext() if self.durable else _Transaction(self._db)
 
 
 class _Transaction:

@@ -5,6 +5,7 @@ Scope rules (what to follow) belong to the frontier's callers, not here.
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
@@ -63,6 +64,11 @@ def canonical_url(url: str) -> str:
         netloc = host if not parts.username else parts.netloc.rsplit("@", 1)[0] + "@" + host
         canonical = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return canonical
+
+
+def url_key(url: str) -> bytes:
+    """The 16-byte seen-set key of ``url``: a digest of its canonical form."""
+    return hashlib.blake2b(canonical_url(url).encode(), digest_size=16).digest()
 
 
 def host_key(url: str) -> str:
