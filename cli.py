@@ -26,6 +26,7 @@ from crawler.jobfile import JobFile, load_job
 from crawler.scope import Scope
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
+from crawler.state import read_status
 from crawler.stats import Stats
 from pipelines.extract import Extractor
 from pipelines.steps import validate_steps
@@ -114,6 +115,9 @@ FETCH_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "sitemaps": (("--sitemaps",), {"action": "store_const", "const": True}),
     "robots.obey": (("--ignore-robots",), {"action": "store_const", "const": False}),
     "log_skipped": (("--log-skipped",), {"action": "store_const", "const": True}),
+    "state": (("--state",), {"metavar": "FILE"}),
+    "fetch.retries": (("--retries",), {"type": _non_negative_int, "metavar": "N"}),
+    "fetch.allow_private": (("--allow-private",), {"action": "store_const", "const": True}),
 }
 OPTION_HELP = {
     "fetch.concurrency": "requests in flight across all hosts (default 16)",
@@ -139,6 +143,9 @@ OPTION_HELP = {
     "sitemaps": "also seed from the seed hosts' sitemaps (robots.txt Sitemap: lines, /sitemap.xml)",
     "robots.obey": "do not fetch or obey robots.txt (be sure you may crawl these sites)",
     "log_skipped": "log every URL skipped (robots.txt, scope, traps) with the reason",
+    "state": "keep the crawl's state in FILE: stop at any time, run again to resume",
+    "fetch.retries": "further attempts after a retryable failure (default 3)",
+    "fetch.allow_private": "fetch private and loopback addresses even when the seeds are public",
 }
 
 
@@ -175,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("job", metavar="JOB.toml", help="the job file")
     check.add_argument("-o", "--output", default=None, metavar="FILE", help="JSONL output")
     _add_common(check)
+
+    status = commands.add_parser("status", help="show a state file's progress")
+    status.add_argument("state", metavar="STATE", help="the state file (--state FILE)")
+    status.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
+    status.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
     demo = commands.add_parser("demo", help="crawl a generated site served on 127.0.0.1")
     demo.add_argument("--pages", type=_positive_int, default=500, metavar="N")
@@ -240,6 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _configure_logging(verbose=args.verbose)
     try:
+        if args.command == "status":
+            for line in read_status(args.state).lines():
+                print(line)
+            return EXIT_OK
         settings, job = settings_from_args(args)
         if args.command == "check":
             assert job is not None

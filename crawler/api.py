@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,22 +16,26 @@ from typing import Any
 import httpx
 
 from crawler.engine import Engine
-from crawler.errors import UsageError
+from crawler.errors import ConfigError, UsageError
 from crawler.fetcher import Fetcher
 from crawler.jobfile import merge
 from crawler.models import Record
 from crawler.seeds import SeedReader
 from crawler.settings import Settings, build_settings
+from crawler.state import CrawlState
 from crawler.stats import Stats
 from pipelines.parse import parse_page
 from pipelines.processor import PageProcessor, ParseFn
 from pipelines.sinks import Sink, sinks_for
+from pipelines.sinks.jsonl import JsonlSink
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ExecutorFactory, ProcessStage, default_executor
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
 _END = object()
+
+log = logging.getLogger(__name__)
 
 
 def make_settings(settings: Settings | None = None, **overrides: Any) -> Settings:
@@ -51,8 +56,9 @@ class Crawl:
     Args:
         settings: the crawl's settings; its ``seeds`` and ``seeds_file`` are crawled too.
         seeds: more seed URLs (any iterable, sync or async).
-        sinks: where records go; default: what ``settings.output`` names, or none at all
-            when ``default_stdout`` is false.
+        sinks: where records go besides the outputs ``settings.output`` names (e.g. a
+            list in memory); with neither, records go to stdout unless ``default_stdout``
+            is false.
         stats: a Stats to fill in (e.g. to watch progress); default: a new one.
         transport: an httpx transport for the crawl's client (``httpx.MockTransport``).
         client: a ready ``httpx.AsyncClient`` to use instead (you close it).
@@ -78,11 +84,8 @@ class Crawl:
         self.stats = stats or Stats()
         self._seed_reader = SeedReader(settings.seeds, settings.seeds_file)
         self._extra_seeds = seeds
-        self._sinks = (
-            list(sinks)
-            if sinks is not None
-            else sinks_for(settings.output, default_stdout=default_stdout)
-        )
+        self._extra_sinks = list(sinks or ())
+        self._default_stdout = default_stdout and not self._extra_sinks
         self._transport = transport
         self._client = client
         self._parse = parse
@@ -109,6 +112,32 @@ class Crawl:
         """
         self.check()
         settings = self.settings
+        state = CrawlState.open(settings.state, settings) if settings.state else None
+        try:
+            return await self._run(settings, state)
+        finally:
+            if state is not None:
+                state.close()
+
+    async def _run(self, settings: Settings, state: CrawlState | None) -> Stats:
+        resume = state is not None and state.resumed
+        outputs = sinks_for(settings.output, default_stdout=self._default_stdout, resume=resume)
+        recovered: list[Any] = []
+        if state is not None:
+            if settings.output.csv is not None:
+                raise ConfigError(
+                    "output.csv cannot be resumed from a state file yet: use jsonl or sqlite"
+                )
+            files = [s for s in outputs if isinstance(s, JsonlSink) and not s.to_stdout]
+            if files:
+                state.track(files[0])
+                if resume:
+                    recovered = state.recover(files[0].path)
+            elif settings.output.sqlite is None:
+                log.warning(
+                    "with a state file, write records to a JSON Lines or SQLite file: "
+                    "records on stdout cannot be reconciled after a crash"
+                )
         async with (
             Fetcher(settings.fetch, client=self._client, transport=self._transport) as fetcher,
             ProcessStage(
@@ -120,7 +149,13 @@ class Crawl:
             ) as stage,
         ):
             engine = Engine(
-                settings, fetcher=fetcher, stage=stage, sinks=self._sinks, stats=self.stats
+                settings,
+                fetcher=fetcher,
+                stage=stage,
+                sinks=[*outputs, *self._extra_sinks],
+                stats=self.stats,
+                state=state,
+                recovered=recovered,
             )
             self._engine = engine
             if self._stop_requested:
@@ -201,9 +236,13 @@ async def acrawl(
     """
     config = make_settings(settings, **overrides)
     handoff: asyncio.Queue[object] = asyncio.Queue(maxsize=max(64, config.batch_size * 4))
-    sinks = [_QueueSink(handoff), *sinks_for(config.output, default_stdout=False)]
     job = Crawl(
-        config, seeds=_as_seeds(seeds), sinks=sinks, stats=stats, transport=transport, parse=parse
+        config,
+        seeds=_as_seeds(seeds),
+        sinks=[_QueueSink(handoff)],
+        stats=stats,
+        transport=transport,
+        parse=parse,
     )
     task = asyncio.create_task(job.run())
     try:

@@ -19,13 +19,14 @@ from crawler.admission import Admission
 from crawler.errors import ParcrawlError
 from crawler.fetcher import Fetcher
 from crawler.frontier import Frontier
-from crawler.frontier_store import SqliteFrontierStore
+from crawler.frontier_store import Outcome, SqliteFrontierStore
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
 from crawler.politeness import parse_retry_after
 from crawler.robots import RobotsCache, RobotsResponse
 from crawler.scope import Scope
 from crawler.settings import Settings
 from crawler.sitemaps import SitemapResponse, iter_sitemap_urls
+from crawler.state import CrawlState
 from crawler.stats import Stats
 from crawler.urls import host_key
 from pipelines.dedupe import CrawlDedupe
@@ -68,19 +69,24 @@ class Engine:
         sinks: Sequence[Sink],
         stats: Stats | None = None,
         frontier: Frontier | None = None,
+        state: CrawlState | None = None,
+        recovered: Sequence[Record] = (),
     ) -> None:
         self.settings = settings
         self.stats = stats or Stats()
         self._fetcher = fetcher
         self._stage = stage
         self._sinks = list(sinks)
+        self._state = state
+        self._recovered = list(recovered)
         self._owned_store: SqliteFrontierStore | None = None
         if frontier is None:
-            self._owned_store = SqliteFrontierStore()
+            if state is None:
+                self._owned_store = SqliteFrontierStore()
             frontier = Frontier(
                 per_host=settings.fetch.per_host,
                 delay_s=settings.fetch.delay_s,
-                store=self._owned_store,
+                store=state.store if state is not None else self._owned_store,
                 max_pending=max(1_000, settings.fetch.concurrency * 4),
                 max_requests=settings.scope.max_pages,
                 max_per_host=settings.scope.max_pages_per_host,
@@ -150,6 +156,8 @@ class Engine:
             for sink in self._sinks:
                 await sink.open()
                 opened.append(sink)
+            if self._recovered:
+                self._restore(self._recovered)
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._feed(seeds))
                 group.create_task(self._fetch_all())
@@ -185,6 +193,9 @@ class Engine:
                 if self._stopping:
                     break
                 self.stats.duplicate_seeds += 1
+        if self._recovered and self._admission.follows_links:
+            links = self._admission.links_to_follow(self._recovered)
+            self.stats.discovered += len(self._frontier.add_many(links))
         if self.settings.sitemaps and not self._stopping:
             for seed in seed_hosts.values():
                 await self._feed_sitemaps(seed)
@@ -224,6 +235,7 @@ class Engine:
             verdict = await admission.may_fetch(request)
             if verdict is False:
                 frontier.release(request, fetched=False)
+                frontier.finished([Outcome(request.url, host_key(request.url), None, "robots")])
                 frontier.complete(depth=request.depth)
                 continue
             if isinstance(verdict, FetchFailure):
@@ -255,8 +267,9 @@ class Engine:
         if result.request.attempt > fetch.retries or self._stopping:
             return None
         failure = result.failure
+        # A network failure counts whenever it came, before or after the headers.
         retryable = result.status in fetch.retry_statuses or (
-            result.status is None and failure is not None and failure.code in fetch.retry_errors
+            failure is not None and failure.code in fetch.retry_errors
         )
         if not retryable:
             return None
@@ -328,6 +341,7 @@ class Engine:
                 error = record["error"]
                 if error is not None and error["code"] in WORKER_ERRORS:
                     stats.errors[error["code"]] += 1
+            self._frontier.finished([*map(_outcome, records), *map(_dropped_outcome, dropped)])
             if self._admission.follows_links and not self._stopping:
                 links = self._admission.links_to_follow([*records, *dropped])
                 stats.discovered += len(self._frontier.add_many(links))
@@ -335,10 +349,24 @@ class Engine:
             done.update(record["depth"] for record in dropped)
             for depth, count in done.items():
                 self._frontier.complete(count, depth=depth)
+            if self._state is not None:
+                self._state.checkpoint()
         stats.parse_cpu_s = self._stage.cpu_s
         stats.worker_pids |= self._stage.worker_pids
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _restore(self, records: list[Record]) -> None:
+        """Records a crashed run wrote but did not mark done: done now, not fetched again.
+
+        Their links are queued once the seeds are read (``_feed``), when scope knows the
+        seed hosts.
+        """
+        self._frontier.restore_finished([_outcome(record) for record in records])
+        self.stats.recovered = len(records)
+        log.info("%d records found in the output after the last checkpoint", len(records))
+        if self._state is not None:
+            self._state.checkpoint()
 
     def _count_fetch(self, result: FetchResult) -> None:
         stats = self.stats
@@ -364,6 +392,16 @@ class Engine:
         for task in self._fetch_tasks:
             if not task.done():
                 task.cancel()
+
+
+def _outcome(record: Record) -> Outcome:
+    error = record["error"]
+    url = record["url"]
+    return Outcome(url, host_key(url), record["status"], error["code"] if error else None)
+
+
+def _dropped_outcome(record: Record) -> Outcome:
+    return Outcome(record["url"], host_key(record["url"]), record["status"], "dropped")
 
 
 def _why(result: FetchResult) -> str:

@@ -32,6 +32,10 @@ class InputError(UsageError):
     """A seed file cannot be read."""
 
 
+class StateError(UsageError):
+    """A crawl state file cannot be used; it is left untouched."""
+
+
 class OutputError(ParcrawlError):
     """An output cannot be opened or written.
 

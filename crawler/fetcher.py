@@ -10,8 +10,11 @@ import asyncio
 import logging
 import ssl
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from http import cookiejar
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from types import TracebackType
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -216,6 +219,25 @@ class Fetcher:
         return FetchError("too_large", f"body exceeds max_bytes ({limit} bytes)")
 
 
+# The standard library's own port rule for cookies (not in its type stubs).
+_REQUEST_PORT: Callable[[urllib.request.Request], str] = getattr(cookiejar, "request_port")  # noqa: B009
+
+
+class OriginCookiePolicy(DefaultCookiePolicy):
+    """Cookies go back only to the host and port that set them.
+
+    The standard rules match cookies by domain and ignore ports, so one shared client
+    would hand a cookie set by one site to another service on the same host.
+    """
+
+    def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        if not super().set_ok(cookie, request):
+            return False
+        cookie.port = _REQUEST_PORT(request)
+        cookie.port_specified = True
+        return True
+
+
 class _Exchange:
     """What is known so far about one fetch, hop by hop, for the record even if it fails."""
 
@@ -301,6 +323,7 @@ def build_client(
     if transport is None and guard is not None:
         transport = guarded_transport(guard, limits=limits)
     return httpx.AsyncClient(
+        cookies=CookieJar(policy=OriginCookiePolicy()),
         follow_redirects=False,  # the fetcher follows them itself, vetting each hop
         timeout=timeout,
         limits=limits,

@@ -212,6 +212,17 @@ class Frontier:
         """These requests ended for good: a durable store forgets them (call ``complete`` too)."""
         self._store.mark_done(outcomes)
 
+    def restore_finished(self, outcomes: Sequence[Outcome]) -> None:
+        """URLs a crashed run finished (their records are in the output): not to be fetched.
+
+        Called before the crawl starts, while nothing is in memory yet.
+        """
+        for outcome in outcomes:
+            self.mark_seen(outcome.url)
+        for depth in self._store.mark_done(outcomes):
+            self._pending -= 1
+            self._leave_level(depth)
+
     def commit(self) -> None:
         """Make the frontier's changes so far durable (with a durable store)."""
         self._store.commit()

@@ -67,8 +67,11 @@ class FrontierStore(Protocol):
         """The depth of the shallowest queued request; None when the queue is empty."""
         ...
 
-    def mark_done(self, outcomes: Sequence[Outcome]) -> None:
-        """These popped requests are finished for good (durable stores forget them now)."""
+    def mark_done(self, outcomes: Sequence[Outcome]) -> list[int]:
+        """These requests are finished for good (durable stores forget them now).
+
+        Returns the depths of the queued requests this removed (durable stores only).
+        """
         ...
 
     def unfinished_levels(self) -> dict[int, int]:
@@ -116,8 +119,9 @@ class MemoryFrontierStore:
     def min_depth(self) -> int | None:
         return self._queue[0][0] if self._queue else None
 
-    def mark_done(self, outcomes: Sequence[Outcome]) -> None:
+    def mark_done(self, outcomes: Sequence[Outcome]) -> list[int]:
         """Nothing to forget: popped requests are gone already."""
+        return []
 
     def unfinished_levels(self) -> dict[int, int]:
         return {}
@@ -246,17 +250,24 @@ class SqliteFrontierStore:
         row = self._db.execute("SELECT min(depth) FROM queue WHERE claimed = 0").fetchone()
         return None if row[0] is None else int(row[0])
 
-    def mark_done(self, outcomes: Sequence[Outcome]) -> None:
+    def mark_done(self, outcomes: Sequence[Outcome]) -> list[int]:
         if not self.durable or not outcomes:
-            return
-        self._db.executemany(
-            "DELETE FROM queue WHERE key = ?", [(url_key(o.url),) for o in outcomes]
-        )
+            return []
+        depths: list[int] = []
+        for outcome in outcomes:
+            rows = self._db.execute(
+                "DELETE FROM queue WHERE key = ? RETURNING depth, claimed",
+                (url_key(outcome.url),),
+            ).fetchall()
+            for depth, claimed in rows:
+                depths.append(int(depth))
+                self._queued -= 1 - int(claimed)
         self._db.executemany(
             "INSERT INTO outcomes (url, host, status, error) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (url) DO UPDATE SET status = excluded.status, error = excluded.error",
             [(o.url, o.host, o.status, o.error) for o in outcomes],
         )
+        return depths
 
     def unfinished_levels(self) -> dict[int, int]:
         rows = self._db.execute("SELECT depth, count(*) FROM queue GROUP BY depth").fetchall()

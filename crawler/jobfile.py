@@ -22,6 +22,7 @@ ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 RELATIVE_PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("seeds_file",),
+    ("state",),
     ("output", "jsonl"),
     ("output", "csv", "path"),
     ("output", "sqlite"),

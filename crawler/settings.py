@@ -185,6 +185,9 @@ class Settings(_Section):
         description="Parse processes; 0 parses inline in the event loop.",
     )
     batch_size: int = Field(16, ge=1, le=10_000, description="Pages sent to a worker at once.")
+    state: str | None = Field(
+        None, description="A state file: the crawl survives Ctrl-C, kill -9 and reboots."
+    )
     follow: bool = Field(False, description="Follow links found on pages (a site crawl).")
     sitemaps: bool = Field(
         False,

@@ -30,6 +30,8 @@ class Stats:
     invalid_seeds: int = 0
     duplicate_seeds: int = 0
     parse_cpu_s: float = 0.0
+    recovered: int = 0
+    """Records a crashed run had written but not checkpointed (taken as done on resume)."""
     discovered: int = 0
     """Links queued for fetching (new, in scope)."""
     sitemap_urls: int = 0

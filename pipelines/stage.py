@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -25,6 +26,9 @@ from pipelines.processor import PageProcessor, ParseFn
 log = logging.getLogger(__name__)
 
 ExecutorFactory = Callable[[int], Executor]
+
+WATCHDOG_INTERVAL_S = 1.0
+"""How often a worker checks that the crawler that started it is still alive."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,17 +68,37 @@ def default_executor(workers: int) -> Executor:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["pipelines.stage"])
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=ignore_interrupts
+        max_workers=workers,
+        mp_context=context,
+        initializer=prepare_worker,
+        initargs=(os.getpid(),),
     )
 
 
-def ignore_interrupts() -> None:
-    """Worker initializer: leave Ctrl-C to the main process.
+def prepare_worker(crawler_pid: int) -> None:
+    """Worker initializer: leave Ctrl-C to the crawler, and die with it.
 
     The terminal sends SIGINT to the whole process group; a worker that took it would
-    die mid-batch, while the main process wants to finish the pages in flight.
+    die mid-batch, while the crawler wants to finish the pages in flight. And if the
+    crawler is killed outright (``kill -9``), nothing tells a worker waiting for its next
+    batch, so a watchdog thread ends it.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watchdog = threading.Thread(
+        target=_exit_when_gone, args=(crawler_pid,), name="crawler-watchdog", daemon=True
+    )
+    watchdog.start()
+
+
+def _exit_when_gone(pid: int) -> None:
+    while True:
+        time.sleep(WATCHDOG_INTERVAL_S)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            os._exit(0)
+        except PermissionError:
+            continue  # the pid exists (reused by another user's process, at worst)
 
 
 class ProcessStage:

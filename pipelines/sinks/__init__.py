@@ -43,8 +43,12 @@ async def make_parent_folder(path: str | Path) -> None:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}", exit_code=2) from exc
 
 
-def sinks_for(output: OutputSettings, *, default_stdout: bool = True) -> list[Sink]:
+def sinks_for(
+    output: OutputSettings, *, default_stdout: bool = True, resume: bool = False
+) -> list[Sink]:
     """The sinks ``output`` asks for; JSON Lines on stdout when it asks for none.
+
+    ``resume``: a resumed crawl appends to its JSON Lines file instead of starting it over.
 
     Imports are local so that a JSONL-only crawl never loads the CSV or SQLite code.
     """
@@ -52,7 +56,7 @@ def sinks_for(output: OutputSettings, *, default_stdout: bool = True) -> list[Si
     if output.jsonl:
         from pipelines.sinks.jsonl import JsonlSink  # noqa: PLC0415
 
-        sinks.append(JsonlSink(output.jsonl))
+        sinks.append(JsonlSink(output.jsonl, append=resume))
     if output.csv is not None:
         from pipelines.sinks.csv import CsvSink  # noqa: PLC0415
 

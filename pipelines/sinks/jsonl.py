@@ -31,10 +31,17 @@ def encode_records(records: Sequence[Record]) -> bytes:
 
 
 class JsonlSink:
-    """Writes records as JSON Lines to ``path`` (``-`` for stdout), truncating it first."""
+    """Writes records as JSON Lines to ``path`` (``-`` for stdout).
 
-    def __init__(self, path: str | Path) -> None:
+    The file is truncated first, or appended to when ``append`` (a resumed crawl).
+    ``offset`` is how many bytes the file holds: a crawl state records it with each
+    checkpoint, so that it knows which lines came after.
+    """
+
+    def __init__(self, path: str | Path, *, append: bool = False) -> None:
         self.path = str(path)
+        self.append = append
+        self.offset = 0
         self._file: Any = None
 
     @property
@@ -51,7 +58,11 @@ class JsonlSink:
                 )
             else:
                 await make_parent_folder(self.path)
-                self._file = await aiofiles.open(self.path, "wb", buffering=0)
+                if self.append:
+                    self._file = await aiofiles.open(self.path, "ab", buffering=0)
+                else:
+                    self._file = await aiofiles.open(self.path, "wb", buffering=0)
+                self.offset = await self._file.seek(0, os.SEEK_END)
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise OutputError(f"cannot write {self.path}: {reason}", exit_code=2) from exc
@@ -66,6 +77,7 @@ class JsonlSink:
             while written < len(data):  # raw writes may be short on pipes
                 count = await self._file.write(data[written:])
                 written += count or 0
+            self.offset += written
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise OutputError(f"cannot write {self.path}: {reason}") from exc

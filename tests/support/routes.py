@@ -9,7 +9,7 @@ from __future__ import annotations
 import socketserver
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,6 +43,8 @@ class RouteServer:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[str] = []
         self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
+        # (path, headers with lower-case names), for tests of what the crawler sends
+        self.request_headers: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -73,10 +75,12 @@ class RouteServer:
         self._server.server_close()
         self._thread.join(5)
 
-    def reply_for(self, raw_path: str) -> Reply:
+    def reply_for(self, raw_path: str, headers: Mapping[str, str] | None = None) -> Reply:
         with self._lock:
             self.requests.append(raw_path)
             self.request_times.append((time.monotonic(), raw_path))
+            lowered = {name.lower(): value for name, value in (headers or {}).items()}
+            self.request_headers.append((raw_path, lowered))
         path = urlsplit(raw_path).path
         route = self.routes.get(raw_path) or self.routes.get(path)
         if route is None:
@@ -105,7 +109,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         server: _Server = self.server  # type: ignore[assignment]
-        reply = server.owner.reply_for(self.path)
+        reply = server.owner.reply_for(self.path, self.headers)
         if reply.delay_s:
             time.sleep(reply.delay_s)
         self.send_response(reply.status)
