@@ -69,11 +69,13 @@ PARSE_1 = "parse-1core"
 PARSE_2 = "parse-2core"
 FOLLOW_W0 = "follow-w0"
 FOLLOW_W2 = "follow-w2"
+FOLLOW_STATE = "follow-w2-state"
 ALL_BENCHES = (
     PARCRAWL_W0,
     PARCRAWL_W2,
     FOLLOW_W0,
     FOLLOW_W2,
+    FOLLOW_STATE,
     NAIVE,
     SCRAPY,
     WGET2,
@@ -434,12 +436,14 @@ def build_benches(
             benches.append(
                 Bench(name, [*command, "--workers", workers, "-q"], HTML_RATE, html, output)
             )
-        elif name in (FOLLOW_W0, FOLLOW_W2):
+        elif name in (FOLLOW_W0, FOLLOW_W2, FOLLOW_STATE):
             if parcrawl is None:
                 notes.append(f"{name}: skipped, no `parcrawl` command (pip install -e .)")
                 continue
             workers = "0" if name == FOLLOW_W0 else "2"
             command = [parcrawl, "crawl", f"{base_url}/", "--follow", "-o", str(output), "-q"]
+            if name == FOLLOW_STATE:  # a crash-safe crawl: every batch committed to SQLite
+                command += ["--state", str(tmp / f"{name}.crawl")]
             benches.append(
                 Bench(
                     name,
@@ -489,6 +493,7 @@ RATIOS: tuple[tuple[str, str, str, float | None], ...] = (
     # (label, numerator, denominator, target throughput ratio)
     ("workers=2 / workers=0", PARCRAWL_W2, PARCRAWL_W0, 1.6),
     ("follow-w2 / follow-w0", FOLLOW_W2, FOLLOW_W0, None),
+    ("with --state / without", FOLLOW_STATE, FOLLOW_W2, 0.9),
     ("follow-w2 / workers=2 (list)", FOLLOW_W2, PARCRAWL_W2, None),
     ("workers=2 / naive", PARCRAWL_W2, NAIVE, None),
     ("workers=2 / scrapy", PARCRAWL_W2, SCRAPY, None),
