@@ -12,7 +12,6 @@ import ssl
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from http import cookiejar
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from types import TracebackType
@@ -29,7 +28,14 @@ from crawler.decoding import (
     accept_encoding,
 )
 from crawler.errors import FetchError
-from crawler.models import FetchFailure, FetchRequest, FetchResult, Headers, media_type
+from crawler.models import (
+    FetchFailure,
+    FetchRequest,
+    FetchResult,
+    Headers,
+    media_type,
+    utc_now,
+)
 from crawler.settings import FetchSettings
 from crawler.urls import canonical_url
 
@@ -102,7 +108,7 @@ class Fetcher:
         can be vetted by ``check_redirect`` (scope, robots.txt, already crawled) and loops
         are caught.
         """
-        fetched_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        fetched_at = utc_now()
         started = time.perf_counter()
         exchange = _Exchange(request.url)
         failure: FetchFailure | None = None

@@ -62,8 +62,7 @@ class FetchResult:
     @classmethod
     def unfetched(cls, request: FetchRequest, failure: FetchFailure) -> FetchResult:
         """The result of a request refused before any byte was sent."""
-        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return cls(request, request.url, None, (), None, b"", None, 0.0, now, failure)
+        return cls(request, request.url, None, (), None, b"", None, 0.0, utc_now(), failure)
 
     @property
     def parseable(self) -> bool:
@@ -76,6 +75,11 @@ class FetchResult:
             if key == name:
                 return value
         return None
+
+
+def utc_now() -> str:
+    """Now, as the records write time: ISO 8601 in UTC, milliseconds, ending in ``Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def media_type(content_type: str | None) -> str:

@@ -12,7 +12,6 @@ import socketserver
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -21,7 +20,7 @@ import httpx
 import pytest
 
 from crawler.api import CrawlResult, crawl
-from crawler.models import FetchRequest, FetchResult, Record
+from crawler.models import FetchRequest, FetchResult, Record, utc_now
 from crawler.settings import Settings, build_settings
 from pipelines.processor import PageProcessor
 
@@ -187,7 +186,7 @@ def process_html(
     config = settings or build_settings({})
     processor = PageProcessor.from_settings(config.extract, config.steps)
     body = html.encode() if isinstance(html, str) else html
-    fetched_at = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    fetched_at = utc_now()
     result = FetchResult(
         request=FetchRequest(url),
         final_url=url,
