@@ -21,7 +21,16 @@ _API = {
     "load_job": "crawler.jobfile",
 }
 
-__all__ = ["__version__", *_API]
+__all__ = [  # noqa: RUF022 (version first, then the API in _API's order)
+    "__version__",
+    "crawl",
+    "acrawl",
+    "Crawl",
+    "CrawlResult",
+    "make_settings",
+    "Settings",
+    "load_job",
+]
 
 
 def __getattr__(name: str) -> Any:
