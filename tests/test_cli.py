@@ -13,20 +13,10 @@ import pytest
 
 from crawler import __version__
 from crawler.demo_site import SyntheticSite
+from tests.support.cli import parcrawl
 from tests.support.routes import RouteServer, page
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def parcrawl(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "cli.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        **kwargs,
-    )
 
 
 def start_parcrawl(*args: str) -> subprocess.Popen[str]:

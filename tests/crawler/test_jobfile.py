@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,20 +10,10 @@ import pytest
 from crawler.errors import ConfigError
 from crawler.jobfile import load_job
 from crawler.settings import Settings
+from tests.support.cli import parcrawl
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / "config").rglob("*.toml"))
-
-
-def parcrawl(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(REPO / "cli.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        **kwargs,
-    )
 
 
 def write(tmp_path: Path, text: str, name: str = "job.toml") -> Path:
