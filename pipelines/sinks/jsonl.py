@@ -6,6 +6,7 @@ partial line behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -68,17 +69,24 @@ class JsonlSink:
             raise OutputError(f"cannot write {self.path}: {reason}", exit_code=2) from exc
 
     async def write(self, records: Sequence[Record]) -> None:
-        """Append ``records``; a failing disk (full, I/O error) raises ``OutputError``."""
+        """Append ``records``; a failing disk (full, I/O error) raises ``OutputError``.
+
+        A batch that fails half-written (a full disk takes what fits) is cut off again, so
+        the file still ends on its last complete line.
+        """
         if not records:
             return
         data = encode_records(records)
         try:
             written = 0
-            while written < len(data):  # raw writes may be short on pipes
+            while written < len(data):  # raw writes may be short on pipes and full disks
                 count = await self._file.write(data[written:])
                 written += count or 0
             self.offset += written
         except OSError as exc:
+            if not self.to_stdout:
+                with contextlib.suppress(OSError):
+                    await self._file.truncate(self.offset)
             reason = exc.strerror or str(exc)
             raise OutputError(f"cannot write {self.path}: {reason}") from exc
 

@@ -479,3 +479,41 @@ async def test_all_sinks_agree_on_urls_and_titles(tmp_path: Path) -> None:
     jsonl_lines = paths["jsonl"].read_text(encoding="utf-8").splitlines()
     jsonl_rows = [(r["url"], r["title"] or "") for r in map(json.loads, jsonl_lines)]
     assert csv_rows == sqlite_rows == jsonl_rows == expected
+
+
+class _DiskFillsUp:
+    """Wraps the sink's file: the first write goes through, the next takes what fits
+    (``room`` bytes) and then the disk is full."""
+
+    def __init__(self, inner: Any, room: int) -> None:
+        self._inner = inner
+        self._room = room
+        self._writes = 0
+
+    async def write(self, data: bytes) -> int:
+        self._writes += 1
+        if self._writes == 1:
+            return int(await self._inner.write(data))
+        if self._room > 0:
+            part, self._room = data[: self._room], 0
+            return int(await self._inner.write(part))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+async def test_a_full_disk_leaves_jsonl_ending_on_a_complete_line(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    sink = JsonlSink(path)
+    await sink.open()
+    sink._file = _DiskFillsUp(sink._file, room=100)
+    first, second = sample_records()[:2], sample_records()[2:]
+    await sink.write(first)
+    with pytest.raises(OutputError, match="No space left on device") as caught:
+        await sink.write(second)
+    assert caught.value.exit_code == 1
+    await sink.close()
+    lines = path.read_text().splitlines(keepends=True)
+    assert [json.loads(line)["url"] for line in lines] == [r["url"] for r in first]
+    assert all(line.endswith("\n") for line in lines)
