@@ -24,7 +24,7 @@ PAGES = 300
 @pytest.fixture(scope="module")
 def slow_site():
     # A little latency per page, so that a crawl takes long enough to be killed mid-way.
-    with SiteServer(SyntheticSite(pages=PAGES, seed=11), delay_s=0.01) as server:
+    with SiteServer(SyntheticSite(pages=PAGES, seed=11), delay_s=0.03) as server:
         yield server
 
 
