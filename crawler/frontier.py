@@ -200,7 +200,9 @@ class Frontier:
         The waiting is the frontier's, not a fetch task's: the slot is free meanwhile.
         """
         due = self._clock() + delay_s
-        heapq.heappush(self._retries, (due, next(self._tiebreak), request.retried()))
+        again = request.retried(not_before=time.time() + delay_s)
+        self._store.reschedule(again)
+        heapq.heappush(self._retries, (due, next(self._tiebreak), again))
         self._outstanding -= 1
         self._pending += 1
         # Page limits count pages, not attempts: the next attempt takes this one's place.
@@ -323,7 +325,12 @@ class Frontier:
         else:
             return
         for request in self._store.pop(room):
-            self._to_slot(request)
+            wait_s = request.not_before - time.time()
+            if wait_s > 0:  # a retry's time, kept by the state across a restart
+                due = self._clock() + wait_s
+                heapq.heappush(self._retries, (due, next(self._tiebreak), request))
+            else:
+                self._to_slot(request)
 
     def _to_slot(self, request: FetchRequest, *, retry: bool = False) -> None:
         key = host_key(request.url)

@@ -67,6 +67,10 @@ class FrontierStore(Protocol):
         """The depth of the shallowest queued request; None when the queue is empty."""
         ...
 
+    def reschedule(self, request: FetchRequest) -> None:
+        """Remember a popped request's next attempt and its time (durable stores only)."""
+        ...
+
     def mark_done(self, outcomes: Sequence[Outcome]) -> list[int]:
         """These requests are finished for good (durable stores forget them now).
 
@@ -119,6 +123,9 @@ class MemoryFrontierStore:
     def min_depth(self) -> int | None:
         return self._queue[0][0] if self._queue else None
 
+    def reschedule(self, request: FetchRequest) -> None:
+        """Nothing to remember: the frontier holds the retry."""
+
     def mark_done(self, outcomes: Sequence[Outcome]) -> list[int]:
         """Nothing to forget: popped requests are gone already."""
         return []
@@ -139,7 +146,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS seen (key BLOB PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS queue (
     seq INTEGER PRIMARY KEY, key BLOB NOT NULL, url TEXT NOT NULL, depth INTEGER NOT NULL,
-    referrer TEXT, claimed INTEGER NOT NULL DEFAULT 0
+    referrer TEXT, claimed INTEGER NOT NULL DEFAULT 0,
+    attempt INTEGER NOT NULL DEFAULT 1, not_before REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS queue_order ON queue (claimed, depth, seq);
 CREATE INDEX IF NOT EXISTS queue_key ON queue (key);
@@ -152,12 +160,12 @@ CREATE TABLE IF NOT EXISTS outcomes (
 CLAIM = (
     "UPDATE queue SET claimed = 1 WHERE seq IN "
     "(SELECT seq FROM queue WHERE claimed = 0 ORDER BY depth, seq LIMIT ?) "
-    "RETURNING depth, seq, url, referrer"
+    "RETURNING depth, seq, url, referrer, attempt, not_before"
 )
 TAKE = (
     "DELETE FROM queue WHERE seq IN "
     "(SELECT seq FROM queue WHERE claimed = 0 ORDER BY depth, seq LIMIT ?) "
-    "RETURNING depth, seq, url, referrer"
+    "RETURNING depth, seq, url, referrer, attempt, not_before"
 )
 
 
@@ -223,12 +231,16 @@ class SqliteFrontierStore:
         return int(self._seen_count)
 
     def push(self, requests: Iterable[FetchRequest]) -> None:
-        rows = [(url_key(r.url), r.url, r.depth, r.referrer) for r in requests]
+        rows = [
+            (url_key(r.url), r.url, r.depth, r.referrer, r.attempt, r.not_before) for r in requests
+        ]
         if not rows:
             return
         with self._transaction():
             self._db.executemany(
-                "INSERT INTO queue (key, url, depth, referrer) VALUES (?, ?, ?, ?)", rows
+                "INSERT INTO queue (key, url, depth, referrer, attempt, not_before) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
             )
         self._queued += len(rows)
 
@@ -239,7 +251,10 @@ class SqliteFrontierStore:
             rows = self._db.execute(CLAIM if self.durable else TAKE, (limit,)).fetchall()
         self._queued -= len(rows)
         rows.sort()  # RETURNING gives no order guarantee
-        return [FetchRequest(url, depth, referrer) for depth, _, url, referrer in rows]
+        return [
+            FetchRequest(url, depth, referrer, attempt, not_before)
+            for depth, _, url, referrer, attempt, not_before in rows
+        ]
 
     def queued(self) -> int:
         return int(self._queued)
@@ -249,6 +264,13 @@ class SqliteFrontierStore:
             return None
         row = self._db.execute("SELECT min(depth) FROM queue WHERE claimed = 0").fetchone()
         return None if row[0] is None else int(row[0])
+
+    def reschedule(self, request: FetchRequest) -> None:
+        if self.durable:
+            self._db.execute(
+                "UPDATE queue SET attempt = ?, not_before = ? WHERE key = ?",
+                (request.attempt, request.not_before, url_key(request.url)),
+            )
 
     def mark_done(self, outcomes: Sequence[Outcome]) -> list[int]:
         if not self.durable or not outcomes:

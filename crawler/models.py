@@ -15,16 +15,20 @@ Headers = tuple[tuple[str, str], ...]
 
 @dataclass(frozen=True, slots=True)
 class FetchRequest:
-    """One URL to fetch, with where it came from and which attempt this is (1 = first)."""
+    """One URL to fetch, with where it came from and which attempt this is (1 = first).
+
+    ``not_before`` (Unix time, 0 for none) is when a retry may go, kept across restarts.
+    """
 
     url: str
     depth: int = 0
     referrer: str | None = None
     attempt: int = 1
+    not_before: float = 0.0
 
-    def retried(self) -> FetchRequest:
-        """The same request, one attempt later."""
-        return FetchRequest(self.url, self.depth, self.referrer, self.attempt + 1)
+    def retried(self, not_before: float) -> FetchRequest:
+        """The same request, one attempt later, not to go before ``not_before``."""
+        return FetchRequest(self.url, self.depth, self.referrer, self.attempt + 1, not_before)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import random
 import signal
@@ -16,6 +18,9 @@ import pytest
 
 from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
+from crawler.frontier import Frontier
+from crawler.frontier_store import SqliteFrontierStore
+from crawler.models import FetchRequest
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = 300
@@ -161,3 +166,27 @@ def test_status_of_a_missing_file_is_one_line(tmp_path):
     assert (
         result.stderr.strip() == f"parcrawl: error: state file not found: {tmp_path / 'none.crawl'}"
     )
+
+
+async def test_a_pending_retry_keeps_its_attempt_and_its_time_across_a_restart(tmp_path):
+    path = tmp_path / "retry.crawl"
+    store = SqliteFrontierStore(path, durable=True)
+    frontier = Frontier(per_host=1, store=store)
+    frontier.add(FetchRequest("http://a.test/busy"))
+    request = await frontier.get()
+    assert request is not None
+    frontier.release(request)
+    frontier.retry(request, delay_s=30)
+    store.commit()
+    store.close()  # the process dies here, the retry still waiting
+
+    reopened = SqliteFrontierStore(path, durable=True)
+    restarted = Frontier(per_host=1, store=reopened)
+    restarted.close_input()
+    with pytest.raises(TimeoutError):  # not before its time, even after the restart
+        await asyncio.wait_for(restarted.get(), 0.3)
+    reopened.close()
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        attempt, not_before = db.execute("SELECT attempt, not_before FROM queue").fetchone()
+    assert attempt == 2
+    assert not_before > time.time() + 25
