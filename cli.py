@@ -88,7 +88,7 @@ def _seconds(text: str) -> float:
 
 
 # setting path -> (flags, argparse keywords); one table so the CLI and the schema agree.
-FETCH_OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "fetch.concurrency": (("--concurrency", "-c"), {"type": _positive_int, "metavar": "N"}),
     "fetch.per_host": (("--per-host",), {"type": _positive_int, "metavar": "N"}),
     "fetch.timeout_s": (("--timeout",), {"type": _seconds, "metavar": "S"}),
@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    for path, (flags, keywords) in FETCH_OPTIONS.items():
+    for path, (flags, keywords) in OPTIONS.items():
         parser.add_argument(*flags, dest=path, help=OPTION_HELP[path], **keywords)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, no summary")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every failed fetch")
@@ -211,7 +211,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         values["seeds"] = list(args.urls)
     if getattr(args, "input", None):
         values["seeds_file"] = list(args.input)
-    for path in FETCH_OPTIONS:
+    for path in OPTIONS:
         value = getattr(args, path)
         if value is None:
             continue
