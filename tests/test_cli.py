@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from cli import OPTIONS
 from crawler import __version__
 from crawler.demo_site import SyntheticSite
+from crawler.settings import Settings
 from tests.support.cli import parcrawl
 from tests.support.routes import RouteServer, page
 
@@ -143,3 +145,11 @@ def _wait_for_lines(path: Path, count: int, timeout_s: float = 30.0) -> None:
 
 def test_version_names_the_package_version():
     assert parcrawl("--version").stdout.strip() == f"parcrawl {__version__}"
+
+
+def test_every_command_line_option_is_a_job_file_key():
+    defaults = Settings().model_dump()
+    for path in OPTIONS:
+        section, _, key = path.rpartition(".")
+        table = defaults[section] if section else defaults
+        assert key in table, f"--{path} has no job-file key"
