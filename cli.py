@@ -346,7 +346,13 @@ def _signals_stop(job: Crawl, crawl: asyncio.Task[Stats], stats: Stats) -> Itera
 def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
     """Progress bars on stderr, refreshed from the stats by a background task."""
     disable = True if quiet else None  # None: tqdm shows bars only on a terminal
-    common: dict[str, Any] = {"file": sys.stderr, "disable": disable, "dynamic_ncols": True}
+    # leave=False: the bars make way for the summary, which says the same in final form.
+    common: dict[str, Any] = {
+        "file": sys.stderr,
+        "disable": disable,
+        "dynamic_ncols": True,
+        "leave": False,
+    }
     fetched = tqdm(total=stats.total, desc="fetched", unit="page", position=0, **common)
     parsed = tqdm(desc="parsed ", unit="page", position=1, **common)
     errors = tqdm(desc="errors ", unit="url", position=2, **common)
