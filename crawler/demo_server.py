@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import socket
 import socketserver
 import sys
@@ -192,6 +193,8 @@ class _SiteRequestHandler(BaseHTTPRequestHandler):
 
 def _serve(pages: int, seed: int, delay_s: float, prerender: bool, conn: Connection) -> None:
     """Child process entry: build the site, report the port, serve until told to stop."""
+    # Ctrl-C reaches the whole terminal group; the parent decides when the site stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         site = SyntheticSite(pages, seed)
         if prerender:
