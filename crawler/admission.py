@@ -102,10 +102,9 @@ class Admission:
             self._skip("robots", request.url)
             return False
         if verdict is RobotsVerdict.UNAVAILABLE:
+            code, reason = await robots.unavailable_reason(request.url)
             where = robots.robots_url(request.url)
-            return FetchFailure(
-                "robots_unavailable", f"{where} could not be fetched, so its host is not crawled"
-            )
+            return FetchFailure(code, f"{where} could not be fetched ({reason}): host not crawled")
         await self._apply_crawl_delay(robots, request.url)
         return True
 

@@ -378,14 +378,15 @@ class Engine:
             stats.errors[result.failure.code] += 1
 
     async def _fetch_robots(self, url: str) -> RobotsResponse:
-        status, body = await self._fetcher.fetch_resource(
+        status, body, failure = await self._fetcher.fetch_resource(
             url, max_bytes=self.settings.robots.max_bytes
         )
-        return RobotsResponse(status, body)
+        error = (failure.code, failure.message) if failure is not None else None
+        return RobotsResponse(status, body, error)
 
     async def _fetch_sitemap(self, url: str) -> SitemapResponse:
         # One byte over the sitemap limit, so the parser sees it is too large and says so.
-        status, body = await self._fetcher.fetch_resource(url, max_bytes=SITEMAP_MAX_BYTES + 1)
+        status, body, _ = await self._fetcher.fetch_resource(url, max_bytes=SITEMAP_MAX_BYTES + 1)
         return SitemapResponse(status, body)
 
     def _cancel_fetches(self) -> None:

@@ -141,12 +141,13 @@ class Fetcher:
 
     async def fetch_resource(
         self, url: str, *, max_bytes: int, max_redirects: int = 5
-    ) -> tuple[int | None, bytes]:
-        """GET a small auxiliary file (robots.txt, a sitemap): its status and body.
+    ) -> tuple[int | None, bytes, FetchFailure | None]:
+        """GET a small auxiliary file (robots.txt, a sitemap): its status, body and failure.
 
-        Never raises: a network failure or timeout is status None; a redirect chain longer
-        than ``max_redirects`` ends at the last redirect's status. A body over ``max_bytes``
-        is cut there (RFC 9309 asks to parse at least 500 KiB of robots.txt, not to fail).
+        Never raises: a network failure or timeout is status None with the failure; a
+        redirect chain longer than ``max_redirects`` ends at the last redirect's status. A
+        body over ``max_bytes`` is cut there (RFC 9309 asks to parse at least 500 KiB of
+        robots.txt, not to fail).
         """
         try:
             async with asyncio.timeout(self._settings.timeout_s):
@@ -155,14 +156,20 @@ class Fetcher:
                         target = _redirect_target(response)
                         if target is None:
                             if response.status_code >= 400:
-                                return response.status_code, b""
-                            return response.status_code, await _read_prefix(response, max_bytes)
+                                return response.status_code, b"", None
+                            body = await _read_prefix(response, max_bytes)
+                            return response.status_code, body, None
                         status = response.status_code
                     url = target
-                return status, b""
-        except (FetchError, TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
-            log.info("could not fetch %s: %s", url, exc)
-            return None, b""
+                return status, b"", None
+        except FetchError as exc:
+            failure = FetchFailure(exc.code, exc.message)
+        except TimeoutError:
+            failure = FetchFailure("timeout", f"no response in {self._settings.timeout_s:g} s")
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            failure = classify_httpx_error(exc)
+        log.info("could not fetch %s: %s %s", url, failure.code, failure.message)
+        return None, b"", failure
 
     async def _follow(self, exchange: _Exchange, check_redirect: RedirectCheck | None) -> None:
         visited = {canonical_url(exchange.url)}

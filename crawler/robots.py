@@ -30,10 +30,15 @@ _PRODUCT_TOKEN = re.compile(r"[A-Za-z_-]+")
 
 @dataclass(frozen=True, slots=True)
 class RobotsResponse:
-    """What fetching one robots.txt gave: status (None on a network error) and body bytes."""
+    """What fetching one robots.txt gave: status (None on a network error) and body bytes.
+
+    On a network error, ``error`` is its code and message (``("dns", "...")``), so that a
+    URL refused for it can say what really happened.
+    """
 
     status: int | None
     body: bytes
+    error: tuple[str, str] | None = None
 
 
 RobotsFetch = Callable[[str], Awaitable[RobotsResponse]]
@@ -54,6 +59,7 @@ class _HostRules:
 
     parser: Protego | None = None  # None and not blocked: no rules, everything allowed
     blocked: bool = False  # unreachable: everything refused until retry_at
+    reason: tuple[str, str] | None = None  # why blocked: (code, message)
     retry_at: float = math.inf
     sitemaps: tuple[str, ...] = ()
 
@@ -122,6 +128,11 @@ class RobotsCache:
             return RobotsVerdict.ALLOWED
         return RobotsVerdict.DISALLOWED
 
+    async def unavailable_reason(self, url: str) -> tuple[str, str]:
+        """Why ``url``'s host is off limits when its verdict is UNAVAILABLE: (code, message)."""
+        rules = await self._rules(url)
+        return rules.reason or ("robots_unavailable", f"{self.robots_url(url)} is unavailable")
+
     async def crawl_delay_s(self, url: str) -> float | None:
         """The host's Crawl-delay for our user agent, capped; None when it gives none."""
         if not self._settings.obey:
@@ -183,13 +194,14 @@ class RobotsCache:
             return _HostRules()
         retry_after_s = self._settings.retry_after_error_s
         reason = "network error" if status is None else f"HTTP {status}"
+        why = response.error or ("robots_unavailable", f"{robots_url} answered {reason}")
         logger.info(
             "robots.txt %s failed (%s): its host's URLs are refused for %.0f s",
             robots_url,
             reason,
             retry_after_s,
         )
-        return _HostRules(blocked=True, retry_at=self._clock() + retry_after_s)
+        return _HostRules(blocked=True, retry_at=self._clock() + retry_after_s, reason=why)
 
     async def _parse(self, robots_url: str, body: bytes) -> _HostRules:
         # A large robots.txt takes protego a noticeable fraction of a second; keep it off

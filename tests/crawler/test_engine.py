@@ -140,6 +140,7 @@ async def test_unreachable_hosts_become_error_records():
 
 async def test_a_host_whose_robots_txt_is_unreachable_is_not_crawled_but_reported():
     records, stats = await run_crawl(["http://127.0.0.1:9/nothing"], workers=0)
-    assert [r["error"]["code"] for r in records] == ["robots_unavailable"]
-    assert "http://127.0.0.1:9/robots.txt" in records[0]["error"]["message"]
-    assert stats.errors["robots_unavailable"] == 1
+    # The record says what really happened to the host: the connection was refused.
+    assert [r["error"]["code"] for r in records] == ["connect"]
+    assert "http://127.0.0.1:9/robots.txt could not be fetched" in records[0]["error"]["message"]
+    assert stats.errors["connect"] == 1
