@@ -150,7 +150,8 @@ class Frontier:
                     heapq.heappush(self._timed, (slot.next_start, next(self._tiebreak), slot))
                     continue
                 if slot.queue[0].depth > self._current_level():
-                    self._waiting_for_level.append(slot)  # stays "scheduled" while it waits
+                    slot.waiting_for_level = True  # stays "scheduled" while it waits
+                    self._waiting_for_level.append(slot)
                     continue
                 slot.scheduled = False
                 request = slot.start(now, self._rng)
@@ -343,6 +344,11 @@ class Frontier:
         slot = self._slot_for(key)
         slot.add(request)
         self._in_memory += 1
+        if slot.waiting_for_level and request.depth <= self._current_level():
+            # A request of the level in progress (a late seed, one from the store) went to
+            # the front of a parked host: the host may go again now.
+            self._waiting_for_level.remove(slot)
+            self._unpark(slot)
         self._schedule(slot)
 
     def _drop_if_host_full(self, slot: HostSlot) -> None:
@@ -377,8 +383,13 @@ class Frontier:
         del self._levels[depth]
         waiting, self._waiting_for_level = self._waiting_for_level, []
         for slot in waiting:
-            slot.scheduled = False
+            self._unpark(slot)
             self._schedule(slot)
+
+    @staticmethod
+    def _unpark(slot: HostSlot) -> None:
+        slot.waiting_for_level = False
+        slot.scheduled = False
 
     def _limit_reached(self) -> bool:
         return self._max_requests is not None and self._handed_out >= self._max_requests

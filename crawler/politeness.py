@@ -32,6 +32,8 @@ class HostSlot:
     scheduled: bool = False
     backoff_level: int = 0
     last_start: float | None = None
+    waiting_for_level: bool = False
+    """Parked until a shallower depth is done (breadth-first order)."""
 
     def add(self, request: FetchRequest) -> None:
         """Queue ``request``, keeping the queue ordered by depth (shallowest first).

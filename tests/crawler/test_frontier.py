@@ -336,3 +336,24 @@ async def test_hold_during_a_fetch_delays_the_next_request() -> None:
     second = await get_soon(frontier)
     assert second is not None
     assert second.url == f"{A}/2"
+
+
+async def test_a_late_seed_unparks_a_host_waiting_for_the_next_level() -> None:
+    frontier = Frontier(per_host=1)
+    frontier.add(FetchRequest(f"{A}/seed-1"))
+    first = await get_soon(frontier)
+    assert first is not None
+    frontier.add(FetchRequest(f"{A}/link", depth=1, referrer=first.url))  # found on seed-1
+    frontier.release(first)
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)  # depth 1 must wait: seed-1 is not done yet
+    frontier.add(FetchRequest(f"{A}/seed-2"))  # a seed read late, still depth 0
+    late = await asyncio.wait_for(waiting, SOON_S)
+    assert late is not None
+    assert late.url == f"{A}/seed-2"  # the host was not left parked behind its depth-1 link
+    frontier.release(late)
+    frontier.complete(depth=0)
+    frontier.complete(depth=0)
+    link = await get_soon(frontier)
+    assert link is not None
+    assert link.depth == 1
