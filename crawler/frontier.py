@@ -200,12 +200,11 @@ class Frontier:
 
         The waiting is the frontier's, not a fetch task's: the slot is free meanwhile.
         """
-        due = self._clock() + delay_s
         again = request.retried(not_before=time.time() + delay_s)
         self._store.reschedule(again)
-        heapq.heappush(self._retries, (due, next(self._tiebreak), again))
         self._outstanding -= 1
         self._pending += 1
+        self._park_retry(self._clock() + delay_s, again)
         # Page limits count pages, not attempts: the next attempt takes this one's place.
         self._handed_out -= 1
         self._started_per_host[host_key(request.url)] -= 1
@@ -328,8 +327,7 @@ class Frontier:
         for request in self._store.pop(room):
             wait_s = request.not_before - time.time()
             if wait_s > 0:  # a retry's time, kept by the state across a restart
-                due = self._clock() + wait_s
-                heapq.heappush(self._retries, (due, next(self._tiebreak), request))
+                self._park_retry(self._clock() + wait_s, request)
             else:
                 self._to_slot(request)
 
@@ -414,9 +412,19 @@ class Frontier:
             heapq.heappush(self._timed, (slot.next_start, next(self._tiebreak), slot))
         self._notify()
 
+    def _park_retry(self, due: float, request: FetchRequest) -> None:
+        """Hold a retry until ``due``, outside the breadth-first levels.
+
+        A host may ask for minutes (Retry-After); the rest of the crawl must not wait for
+        it to move on to the next depth.
+        """
+        heapq.heappush(self._retries, (due, next(self._tiebreak), request))
+        self._leave_level(request.depth)
+
     def _promote_retries(self, now: float) -> None:
         while self._retries and self._retries[0][0] <= now:
             _, _, request = heapq.heappop(self._retries)
+            self._levels[request.depth] += 1
             self._to_slot(request, retry=True)
 
     def _promote(self, now: float) -> None:

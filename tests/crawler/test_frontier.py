@@ -357,3 +357,27 @@ async def test_a_late_seed_unparks_a_host_waiting_for_the_next_level() -> None:
     link = await get_soon(frontier)
     assert link is not None
     assert link.depth == 1
+
+
+async def test_a_long_retry_does_not_hold_the_next_depth_back() -> None:
+    clock = FakeClock()
+    frontier = Frontier(per_host=4, clock=clock)
+    frontier.add(FetchRequest(f"{A}/busy"))
+    frontier.add(FetchRequest(f"{B}/page"))
+    busy = await get_soon(frontier)
+    page = await get_soon(frontier)
+    assert busy is not None
+    assert page is not None
+    frontier.release(busy)
+    frontier.retry(busy, delay_s=600)  # Retry-After: 10 minutes
+    frontier.add(FetchRequest(f"{B}/deeper", depth=1))
+    frontier.release(page)
+    frontier.complete(depth=0)
+    deeper = await get_soon(frontier)  # depth 1 goes while the retry waits
+    assert deeper is not None
+    assert deeper.url == f"{B}/deeper"
+    clock.now = 601
+    again = await get_soon(frontier)
+    assert again is not None
+    assert again.url == f"{A}/busy"
+    assert again.attempt == 2
