@@ -25,7 +25,13 @@ GZIP_MAGIC = b"\x1f\x8b"
 
 
 class BodyTooLarge(Exception):
-    """The decoded body (or an intermediate stage of it) would exceed ``max_bytes``."""
+    """The decoded body (or an intermediate stage of it) would exceed ``max_bytes``.
+
+    ``partial`` is what the call that raised had decoded within the limit, for callers
+    that keep a prefix rather than fail.
+    """
+
+    partial = b""
 
 
 class UnsupportedEncoding(Exception):
@@ -97,11 +103,20 @@ class BoundedDecoder:
             DecodeError: the data is corrupt.
         """
         if not self._stages:
-            self._count(len(chunk))
+            room = self._max_bytes - self._decoded
+            try:
+                self._count(len(chunk))
+            except BodyTooLarge as exc:
+                exc.partial = chunk[: max(room, 0)]
+                raise
             return chunk
         out: list[bytes] = []
         self._stages[0].feed(chunk)
-        self._drain(0, out)
+        try:
+            self._drain(0, out)
+        except BodyTooLarge as exc:
+            exc.partial = b"".join(out)
+            raise
         return b"".join(out)
 
     def flush(self) -> bytes:
@@ -129,6 +144,8 @@ class BoundedDecoder:
                 return
             self._produced[index] += len(piece)
             if self._produced[index] > limit:
+                if last:  # what fits is still output, for a caller that keeps a prefix
+                    out.append(piece[: len(piece) - (self._produced[index] - limit)])
                 raise self._too_large()
             if last:
                 self._decoded += len(piece)

@@ -157,7 +157,7 @@ class Fetcher:
                         if target is None:
                             if response.status_code >= 400:
                                 return response.status_code, b"", None
-                            body = await _read_prefix(response, max_bytes)
+                            body = await _decoded_body(response, max_bytes, keep_prefix=True)
                             return response.status_code, body, None
                         status = response.status_code
                     url = target
@@ -218,14 +218,9 @@ class Fetcher:
         output bound, and a stacked gzip bomb expands a 2 KB chunk to a gigabyte.
         """
         try:
-            decoder = _decoder_for(response, self._max_bytes)
-            chunks = [decoder.feed(chunk) async for chunk in _raw_chunks(response)]
-            chunks.append(decoder.flush())
+            return await _decoded_body(response, self._max_bytes, keep_prefix=False)
         except BodyTooLarge:
             raise self._too_large() from None
-        except (DecodeError, UnsupportedEncoding) as exc:
-            raise FetchError("decode", f"cannot decode the body: {exc}") from exc
-        return b"".join(chunks)
 
     def _too_large(self) -> FetchError:
         limit = self._settings.max_bytes
@@ -301,14 +296,27 @@ async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _read_prefix(response: httpx.Response, max_bytes: int) -> bytes:
+async def _decoded_body(response: httpx.Response, max_bytes: int, *, keep_prefix: bool) -> bytes:
+    """The body, decoded by our bounded decoder: never more than ``max_bytes`` of it.
+
+    Over the limit it raises ``BodyTooLarge``, or, with ``keep_prefix``, stops reading and
+    returns what it decoded so far (robots.txt and sitemaps are cut, not failed).
+
+    Raises:
+        FetchError: ``decode`` for a corrupt or unknown content encoding.
+    """
     chunks: list[bytes] = []
-    received = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        received += len(chunk)
-        if received >= max_bytes:
-            break
+    try:
+        decoder = _decoder_for(response, max_bytes)
+        async for chunk in _raw_chunks(response):
+            chunks.append(decoder.feed(chunk))
+        chunks.append(decoder.flush())
+    except BodyTooLarge as exc:
+        if not keep_prefix:
+            raise
+        chunks.append(exc.partial)
+    except (DecodeError, UnsupportedEncoding) as exc:
+        raise FetchError("decode", f"cannot decode the body: {exc}") from exc
     return b"".join(chunks)[:max_bytes]
 
 

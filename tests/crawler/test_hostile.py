@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,8 @@ import psutil
 import pytest
 import respx
 
+from crawler.fetcher import Fetcher
+from crawler.settings import FetchSettings
 from tests.support.crawling import run_crawl
 from tests.support.hostile import (
     BOMB_DECODED_BYTES,
@@ -397,3 +400,20 @@ def test_one_crawl_of_every_hostile_url_gives_one_valid_line_per_url(hostile, tm
         assert error_code(records[hostile.url(path)]) == code, path
     assert records[hostile.url("/flaky/combined")]["attempts"] == 3
     assert records[hostile.url("/retry-after/combined")]["attempts"] == 2
+
+
+async def test_a_compressed_bomb_as_robots_txt_is_cut_at_its_limit(hostile):
+    gzip_bomb()  # built before measuring: the server sends the cached bytes
+    tracemalloc.start()
+    try:
+        async with Fetcher(FetchSettings(allow_private=True)) as fetcher:
+            status, body, failure = await fetcher.fetch_resource(
+                hostile.url("/gzip-bomb"), max_bytes=512 * 1024
+            )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert failure is None
+    assert status == 200
+    assert len(body) == 512 * 1024
+    assert peak < 64 * 1024 * 1024  # decoding stopped at the limit, not at 1 GiB
