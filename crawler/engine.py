@@ -176,6 +176,8 @@ class Engine:
                 self.stats.stop_reason = "max_pages"
             if self._owned_store is not None:
                 self._owned_store.close()
+            if self._robots is not None:  # a robots.txt fetch must not outlive the crawl
+                await self._robots.aclose()
             for sink in opened:
                 await sink.close()
         return self.stats
@@ -235,7 +237,9 @@ class Engine:
             verdict = await admission.may_fetch(request)
             if verdict is False:
                 frontier.release(request, fetched=False)
-                frontier.finished([Outcome(request.url, host_key(request.url), None, "robots")])
+                if frontier.keeps_outcomes:
+                    outcome = Outcome(request.url, host_key(request.url), None, "robots")
+                    frontier.finished([outcome])
                 frontier.complete(depth=request.depth)
                 continue
             if isinstance(verdict, FetchFailure):
@@ -341,7 +345,9 @@ class Engine:
                 error = record["error"]
                 if error is not None and error["code"] in WORKER_ERRORS:
                     stats.errors[error["code"]] += 1
-            self._frontier.finished([*map(_outcome, records), *map(_dropped_outcome, dropped)])
+            if self._frontier.keeps_outcomes:  # building them costs a URL parse per record
+                outcomes = [*map(_outcome, records), *map(_dropped_outcome, dropped)]
+                self._frontier.finished(outcomes)
             if self._admission.follows_links and not self._stopping:
                 links = self._admission.links_to_follow([*records, *dropped])
                 stats.discovered += len(self._frontier.add_many(links))

@@ -210,6 +210,11 @@ class Frontier:
         self._started_per_host[host_key(request.url)] -= 1
         self._notify()
 
+    @property
+    def keeps_outcomes(self) -> bool:
+        """True when the store is durable and wants to hear how each request ended."""
+        return self._store.durable
+
     def finished(self, outcomes: Sequence[Outcome]) -> None:
         """These requests ended for good: a durable store forgets them (call ``complete`` too)."""
         self._store.mark_done(outcomes)
