@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from crawler.engine import Engine
-from crawler.errors import ConfigError, UsageError
+from crawler.errors import UsageError
 from crawler.fetcher import Fetcher
 from crawler.jobfile import merge
 from crawler.models import Record
@@ -121,21 +121,30 @@ class Crawl:
 
     async def _run(self, settings: Settings, state: CrawlState | None) -> Stats:
         resume = state is not None and state.resumed
-        outputs = sinks_for(settings.output, default_stdout=self._default_stdout, resume=resume)
+        outputs = sinks_for(
+            settings.output,
+            default_stdout=self._default_stdout,
+            resume=resume,
+            in_place=state is not None,
+        )
         recovered: list[Any] = []
         if state is not None:
-            if settings.output.csv is not None:
-                raise ConfigError(
-                    "output.csv cannot be resumed from a state file yet: use jsonl or sqlite"
-                )
             files = [s for s in outputs if isinstance(s, JsonlSink) and not s.to_stdout]
             if files:
                 state.track(files[0])
                 if resume:
                     recovered = state.recover(files[0].path)
-            elif settings.output.sqlite is None:
+            if settings.output.csv is not None:
+                from pipelines.sinks.csv import CsvSink, row_ends  # noqa: PLC0415
+
+                for table in (s for s in outputs if isinstance(s, CsvSink)):
+                    state.track(table)
+                    if resume:  # after the JSON Lines: it has what the CSV file may lack
+                        missing = state.reconcile(table.path, row_ends, recovered, header_rows=1)
+                        table.backfill(missing)
+            if not files and settings.output.sqlite is None and settings.output.csv is None:
                 log.warning(
-                    "with a state file, write records to a JSON Lines or SQLite file: "
+                    "with a state file, write records to a JSON Lines, CSV or SQLite file: "
                     "records on stdout cannot be reconciled after a crash"
                 )
         async with (

@@ -83,6 +83,7 @@ class Frontier:
         # A resumed crawl starts with what its state file had not finished.
         self._levels.update(self._store.unfinished_levels())
         self._pending = sum(self._levels.values())
+        self._count_pages_done()
 
     # -- feeding ---------------------------------------------------------------------
 
@@ -155,6 +156,7 @@ class Frontier:
                     continue
                 slot.scheduled = False
                 request = slot.start(now, self._rng)
+                self._store.start(request)
                 self._in_memory -= 1
                 self._pending -= 1
                 self._outstanding += 1
@@ -229,6 +231,7 @@ class Frontier:
         for depth in self._store.mark_done(outcomes):
             self._pending -= 1
             self._leave_level(depth)
+        self._count_pages_done()
 
     def commit(self) -> None:
         """Make the frontier's changes so far durable (with a durable store)."""
@@ -450,3 +453,9 @@ class Frontier:
                 await self._changed.wait()
         except TimeoutError:
             pass
+
+    def _count_pages_done(self) -> None:
+        """Page limits count what earlier runs of a resumed crawl fetched too."""
+        done = self._store.pages_done()
+        self._started_per_host = done
+        self._handed_out = done.total()

@@ -12,6 +12,7 @@ import heapq
 import itertools
 import sqlite3
 import tempfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,10 @@ class FrontierStore(Protocol):
         """Remember a popped request's next attempt and its time (durable stores only)."""
         ...
 
+    def start(self, request: FetchRequest) -> None:
+        """A fetch of ``request`` begins: it is in flight until done or rescheduled."""
+        ...
+
     def mark_done(self, outcomes: Sequence[Outcome]) -> list[int]:
         """These requests are finished for good (durable stores forget them now).
 
@@ -80,6 +85,10 @@ class FrontierStore(Protocol):
 
     def unfinished_levels(self) -> dict[int, int]:
         """Requests not yet done, by depth (a resumed crawl starts with these)."""
+        ...
+
+    def pages_done(self) -> Counter[str]:
+        """Pages an earlier run of a resumed crawl fetched, by host (page limits count them)."""
         ...
 
     def commit(self) -> None:
@@ -126,12 +135,18 @@ class MemoryFrontierStore:
     def reschedule(self, request: FetchRequest) -> None:
         """Nothing to remember: the frontier holds the retry."""
 
+    def start(self, request: FetchRequest) -> None:
+        """Nothing to remember: nothing outlives the process."""
+
     def mark_done(self, outcomes: Sequence[Outcome]) -> list[int]:
         """Nothing to forget: popped requests are gone already."""
         return []
 
     def unfinished_levels(self) -> dict[int, int]:
         return {}
+
+    def pages_done(self) -> Counter[str]:
+        return Counter()
 
     def commit(self) -> None:
         """Nothing is durable."""
@@ -157,6 +172,11 @@ CREATE TABLE IF NOT EXISTS outcomes (
 """
 
 
+LOADED = 1
+"""``queue.claimed``: handed to the frontier's memory window, not yet being fetched."""
+FETCHING = 2
+"""``queue.claimed``: a fetch of it started (``parcrawl status`` calls it in flight)."""
+
 CLAIM = (
     "UPDATE queue SET claimed = 1 WHERE seq IN "
     "(SELECT seq FROM queue WHERE claimed = 0 ORDER BY depth, seq LIMIT ?) "
@@ -178,6 +198,10 @@ class SqliteFrontierStore:
     one (a ``--state`` file) keeps popped requests, marked claimed, until ``mark_done``,
     and works inside one long transaction that ``commit`` ends: WAL mode with
     ``synchronous=NORMAL`` makes a commit an append to the log, not an fsync.
+
+    ``claimed`` tells apart a request merely loaded into memory (``LOADED``) from one whose
+    fetch started (``FETCHING``): only the latter is in flight. Both are unclaimed again
+    when the store closes, or when it opens after a crash, so they are fetched again.
     """
 
     def __init__(
@@ -202,7 +226,7 @@ class SqliteFrontierStore:
         )
         if durable:
             # In flight when the last run stopped: not done, so fetched again.
-            self._db.execute("UPDATE queue SET claimed = 0 WHERE claimed = 1")
+            self._db.execute("UPDATE queue SET claimed = 0 WHERE claimed != 0")
         self._seen_count = self._db.execute("SELECT count(*) FROM seen").fetchone()[0]
         self._queued = self._db.execute("SELECT count(*) FROM queue").fetchone()[0]
         if durable:
@@ -268,8 +292,14 @@ class SqliteFrontierStore:
     def reschedule(self, request: FetchRequest) -> None:
         if self.durable:
             self._db.execute(
-                "UPDATE queue SET attempt = ?, not_before = ? WHERE key = ?",
-                (request.attempt, request.not_before, url_key(request.url)),
+                "UPDATE queue SET attempt = ?, not_before = ?, claimed = ? WHERE key = ?",
+                (request.attempt, request.not_before, LOADED, url_key(request.url)),
+            )
+
+    def start(self, request: FetchRequest) -> None:
+        if self.durable:
+            self._db.execute(
+                "UPDATE queue SET claimed = ? WHERE key = ?", (FETCHING, url_key(request.url))
             )
 
     def mark_done(self, outcomes: Sequence[Outcome]) -> list[int]:
@@ -283,7 +313,7 @@ class SqliteFrontierStore:
             ).fetchall()
             for depth, claimed in rows:
                 depths.append(int(depth))
-                self._queued -= 1 - int(claimed)
+                self._queued -= not claimed
         self._db.executemany(
             "INSERT INTO outcomes (url, host, status, error) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (url) DO UPDATE SET status = excluded.status, error = excluded.error",
@@ -295,14 +325,27 @@ class SqliteFrontierStore:
         rows = self._db.execute("SELECT depth, count(*) FROM queue GROUP BY depth").fetchall()
         return {int(depth): int(count) for depth, count in rows}
 
+    def pages_done(self) -> Counter[str]:
+        # A URL robots.txt refused was never fetched: it takes no place under the limits.
+        rows = self._db.execute(
+            "SELECT host, count(*) FROM outcomes WHERE error IS NULL OR error != 'robots' "
+            "GROUP BY host"
+        )
+        return Counter({str(host): int(count) for host, count in rows})
+
     def commit(self) -> None:
         if self.durable:
             self._db.execute("COMMIT")
             self._db.execute("BEGIN")
 
     def close(self) -> None:
-        if self.durable and self._db.in_transaction:
-            self._db.execute("COMMIT")
+        if self.durable:
+            # Nothing is loaded or in flight once this process lets go of the queue (if this
+            # fails, opening the state again unclaims them all the same).
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("UPDATE queue SET claimed = 0 WHERE claimed != 0")
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
         self._db.close()
         if self._tempdir is not None:
             self._tempdir.cleanup()

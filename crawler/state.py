@@ -15,12 +15,13 @@ import logging
 import os
 import sqlite3
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol, TextIO, TypeVar
 
 from crawler.errors import StateError
-from crawler.frontier_store import SqliteFrontierStore
+from crawler.frontier_store import FETCHING, SqliteFrontierStore
 from crawler.settings import Settings
 from crawler.urls import host_key
 
@@ -29,11 +30,14 @@ log = logging.getLogger(__name__)
 STATE_VERSION = "1"
 
 
+T = TypeVar("T")
+
+
 class OffsetSource(Protocol):
-    """What a state asks of a JSON Lines output: where it is and how much it holds."""
+    """What a state asks of an output file (JSON Lines, CSV): where it is, how much it holds."""
 
     @property
-    def path(self) -> str: ...
+    def path(self) -> str | Path: ...
 
     @property
     def offset(self) -> int: ...
@@ -53,11 +57,12 @@ def fingerprint(settings: Settings) -> str:
 class CrawlState:
     """An open, locked state file. ``open`` it, run the crawl with its ``store``, ``close`` it.
 
-    Output and state agree through the output offset: each checkpoint commits, in one
-    transaction, the URLs done and how many bytes of JSON Lines hold their records. After
-    a crash, the lines past that offset are records whose URLs the state did not mark
-    done yet; ``recover`` returns them (and cuts a torn last line) so that the crawl
-    marks them done instead of fetching them again.
+    Output and state agree through the output offsets: each checkpoint commits, in one
+    transaction, the URLs done and how many bytes of each output file hold their records.
+    After a crash, the lines of JSON Lines past its offset are records whose URLs the state
+    did not mark done yet; ``recover`` returns them (and cuts a torn last line) so that the
+    crawl marks them done instead of fetching them again. An output that cannot be read
+    back into records (CSV) is made to agree with those by ``reconcile``.
     """
 
     def __init__(self, path: Path, store: SqliteFrontierStore, lock: TextIO, resumed: bool):
@@ -65,7 +70,7 @@ class CrawlState:
         self.store = store
         self.resumed = resumed
         self._lock = lock
-        self._output: OffsetSource | None = None
+        self._outputs: list[OffsetSource] = []
 
     @classmethod
     def open(cls, path: str | Path, settings: Settings) -> CrawlState:
@@ -86,56 +91,99 @@ class CrawlState:
             except sqlite3.Error as exc:
                 raise StateError(f"cannot open state file {state_path}: {exc}") from exc
         except BaseException:
-            lock.close()
+            _unlock(state_path, lock)
             raise
         state = cls(state_path, store, lock, existed)
         state._stamp(fingerprint(settings))
         return state
 
     def track(self, output: OffsetSource) -> None:
-        """Checkpoint ``output``'s offset with every commit (a JSON Lines file)."""
-        self._output = output
+        """Checkpoint ``output``'s offset with every commit (a JSON Lines or CSV file)."""
+        self._outputs.append(output)
 
     def recover(self, jsonl_path: str) -> list[dict[str, Any]]:
         """Records written to ``jsonl_path`` after the last checkpoint; repairs a torn line.
 
         Call before the output is opened for appending.
         """
-        path = Path(jsonl_path)
-        if not path.exists():
-            return []
-        committed = int(self._meta(f"offset:{jsonl_path}") or 0)
-        size = path.stat().st_size
-        if size < committed:
-            log.warning("%s is shorter than the state remembers; it was changed by hand", path)
-            committed = 0
-        with path.open("rb+") as handle:
-            handle.seek(committed)
-            tail = handle.read()
-            keep = tail.rfind(b"\n") + 1
-            if keep < len(tail):
-                handle.truncate(committed + keep)
-                log.warning("%s: removed a partial last line left by the crash", path)
+        _, lines, _ = self._whole_tail(jsonl_path, _line_ends)
         records = []
-        for line in tail[:keep].splitlines():
+        for line in lines.splitlines():
             try:
                 records.append(json.loads(line))
             except ValueError:
-                log.warning("%s: skipped an unreadable line after the last checkpoint", path)
+                log.warning("%s: skipped an unreadable line after the last checkpoint", jsonl_path)
         return records
 
+    def reconcile(
+        self,
+        path: str | Path,
+        row_ends: Callable[[bytes], list[int]],
+        recovered: Sequence[T],
+        *,
+        header_rows: int = 0,
+    ) -> list[T]:
+        """Make an output that cannot be read back into records (CSV) agree with ``recovered``.
+
+        Every output gets each batch in turn, JSON Lines first, so the whole rows past the
+        last checkpoint are the first of the ``recovered`` records. Rows beyond those are
+        cut (their URLs are not done: they are fetched again), and so is a torn last row.
+        Call before the output is opened for appending.
+
+        Args:
+            path: the output file.
+            row_ends: where each whole row of a chunk of the file ends (offsets past it).
+            recovered: what ``recover`` returned (empty without a JSON Lines file).
+            header_rows: rows a file starts with that are not records.
+
+        Returns:
+            The recovered records the file lacks, to be written to it first.
+        """
+        committed, _, ends = self._whole_tail(path, row_ends)
+        header = header_rows if committed == 0 else 0  # nothing committed: it starts anew
+        kept = min(len(ends), header + len(recovered))
+        cut = ends[kept - 1] if kept else 0
+        if ends and cut < ends[-1]:
+            _truncate(Path(path), committed + cut)
+            log.info("%s: removed rows the state had not marked done; fetching them again", path)
+        return list(recovered[max(kept - header, 0) :])
+
     def checkpoint(self) -> None:
-        """Commit the state, with the tracked output's offset, in one transaction."""
-        if self._output is not None:
-            self._set_meta(f"offset:{self._output.path}", str(self._output.offset))
+        """Commit the state, with the tracked outputs' offsets, in one transaction."""
+        for output in self._outputs:
+            self._set_meta(_offset_key(output.path), str(output.offset))
         self.store.commit()
+
+    def _whole_tail(
+        self, path: str | Path, unit_ends: Callable[[bytes], list[int]]
+    ) -> tuple[int, bytes, list[int]]:
+        """The checkpointed offset of ``path``, the whole units after it, and their ends.
+
+        A torn last unit (a crash mid-write) is cut from the file.
+        """
+        file = Path(path)
+        if not file.exists():
+            return 0, b"", []
+        committed = int(self._meta(_offset_key(path)) or 0)
+        if file.stat().st_size < committed:
+            log.warning("%s is shorter than the state remembers; it was changed by hand", path)
+            committed = 0
+        with file.open("rb+") as handle:
+            handle.seek(committed)
+            tail = handle.read()
+            ends = unit_ends(tail)
+            keep = ends[-1] if ends else 0
+            if keep < len(tail):
+                handle.truncate(committed + keep)
+                log.warning("%s: removed a partial last record left by the crash", path)
+        return committed, tail[:keep], ends
 
     def close(self) -> None:
         """Commit, close the database and release the lock."""
         with contextlib.suppress(sqlite3.Error):
             self.checkpoint()
         self.store.close()
-        self._lock.close()
+        _unlock(self.path, self._lock)
 
     def _stamp(self, new_fingerprint: str) -> None:
         old = self._meta("fingerprint")
@@ -163,26 +211,75 @@ class CrawlState:
 
 
 def _lock(path: Path) -> TextIO:
-    """An exclusive lock next to the state file; the kernel drops it if the process dies."""
-    lock_path = path.with_name(path.name + ".lock")
-    try:
-        handle = lock_path.open("a+")
-    except OSError as exc:
-        raise StateError(f"cannot use state file {path}: {exc.strerror or exc}") from exc
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
+    """An exclusive lock next to the state file; the kernel drops it if the process dies.
+
+    A stale lock file (its process was killed) is simply locked again. A holder removes the
+    file as it finishes: whoever locked that removed file tries again on a fresh one.
+    """
+    lock_path = _lock_path(path)
+    while True:
+        try:
+            handle = lock_path.open("a+")
+        except OSError as exc:
+            raise StateError(f"cannot use state file {path}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise StateError(
+                f"state file {path} is in use by another parcrawl ({holder}); "
+                "wait for it or stop it"
+            ) from None
+        if _is_file(handle, lock_path):
+            break
         handle.close()
-        raise StateError(
-            f"state file {path} is in use by another parcrawl ({holder}); wait for it or stop it"
-        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"pid {os.getpid()}")
     handle.flush()
     return handle
+
+
+def _unlock(path: Path, handle: TextIO) -> None:
+    """Remove the lock file, then let go of the lock: no lock file stays behind a clean exit."""
+    with contextlib.suppress(OSError):  # gone already, or a read-only folder: harmless
+        _lock_path(path).unlink()
+    handle.close()
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def _is_file(handle: TextIO, path: Path) -> bool:
+    """True when the open ``handle`` is still the file at ``path`` (not removed, not replaced)."""
+    try:
+        named = path.stat()
+    except FileNotFoundError:
+        return False
+    held = os.fstat(handle.fileno())
+    return (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
+
+
+def _offset_key(path: str | Path) -> str:
+    return f"offset:{os.fspath(path)}"
+
+
+def _line_ends(data: bytes) -> list[int]:
+    """Where each whole line of ``data`` ends (the offset past its newline)."""
+    ends = []
+    start = 0
+    while (newline := data.find(b"\n", start)) != -1:
+        start = newline + 1
+        ends.append(start)
+    return ends
+
+
+def _truncate(path: Path, size: int) -> None:
+    with path.open("rb+") as handle:
+        handle.truncate(size)
 
 
 def _check(path: Path) -> None:
@@ -198,6 +295,10 @@ def _check(path: Path) -> None:
         raise StateError(
             f"{path} is a version {row[0]} state file; this parcrawl reads version {STATE_VERSION}"
         )
+
+
+PER_HOST = ("queued", "done", "failed")
+"""The per-host counts of ``parcrawl status`` (and "in flight" while a fetch is running)."""
 
 
 @dataclass(frozen=True)
@@ -217,7 +318,8 @@ class StatusReport:
             f"failed {self.failed}"
         ]
         for host, counts in sorted(self.per_host.items()):
-            parts = ", ".join(f"{kind} {counts[kind]}" for kind in ("queued", "done", "failed"))
+            kinds = ("queued", "in flight", "done", "failed") if self.in_flight else PER_HOST
+            parts = ", ".join(f"{kind} {counts[kind]}" for kind in kinds)
             out.append(f"  {host}: {parts}")
         return out
 
@@ -236,9 +338,12 @@ def read_status(path: str | Path) -> StatusReport:
     with contextlib.closing(sqlite3.connect(f"file:{state_path}?mode=ro", uri=True)) as db:
         queued = in_flight = done = failed = 0
         for url, claimed in db.execute("SELECT url, claimed FROM queue"):
-            per_host.setdefault(host_key(url), Counter())["queued"] += 1
-            in_flight += claimed
-            queued += 1 - claimed
+            # Loaded into a running crawl's memory is still queued: only a started fetch
+            # is in flight.
+            kind = "in flight" if claimed == FETCHING else "queued"
+            per_host.setdefault(host_key(url), Counter())[kind] += 1
+            in_flight += kind == "in flight"
+            queued += kind == "queued"
         for host, error in db.execute("SELECT host, error FROM outcomes"):
             kind = "done" if error is None else "failed"
             per_host.setdefault(host, Counter())[kind] += 1

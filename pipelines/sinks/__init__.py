@@ -44,11 +44,17 @@ async def make_parent_folder(path: str | Path) -> None:
 
 
 def sinks_for(
-    output: OutputSettings, *, default_stdout: bool = True, resume: bool = False
+    output: OutputSettings,
+    *,
+    default_stdout: bool = True,
+    resume: bool = False,
+    in_place: bool = False,
 ) -> list[Sink]:
     """The sinks ``output`` asks for; JSON Lines on stdout when it asks for none.
 
     ``resume``: a resumed crawl appends to its JSON Lines file instead of starting it over.
+    ``in_place``: a crawl with a state writes its CSV file itself, not via ``.partial``, so
+    that a resume (``resume``: appending) finds it after any stop.
 
     Imports are local so that a JSONL-only crawl never loads the CSV or SQLite code.
     """
@@ -60,7 +66,7 @@ def sinks_for(
     if output.csv is not None:
         from pipelines.sinks.csv import CsvSink  # noqa: PLC0415
 
-        sinks.append(CsvSink(output.csv.path, output.csv.columns))
+        sinks.append(CsvSink(output.csv.path, output.csv.columns, in_place=in_place, append=resume))
     if output.sqlite:
         from pipelines.sinks.sqlite import SqliteSink  # noqa: PLC0415
 

@@ -1,6 +1,7 @@
 """The CSV sink: chosen record columns, one row per record, written via a ``.partial`` file.
 
-Rows go to ``<name>.partial`` as they come and land on the target only in ``close()``.
+Rows go to ``<name>.partial`` as they come and land on the target only in ``close()``;
+with a crawl state they go to the target itself, which the state keeps resumable.
 """
 
 from __future__ import annotations
@@ -51,6 +52,24 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def row_ends(data: bytes) -> list[int]:
+    """Where each whole row of CSV ``data`` ends (the offset past its line end).
+
+    A newline inside a quoted field does not end a row: a field is quoted from one ``"``
+    to the next (an escaped ``""`` toggles twice), so a row ends at a newline after an even
+    number of quotes. Works on the UTF-8 bytes: ``"`` and newline never occur inside a
+    multi-byte character.
+    """
+    ends = []
+    quotes = start = 0
+    while (newline := data.find(b"\n", start)) != -1:
+        quotes += data.count(b'"', start, newline)
+        start = newline + 1
+        if quotes % 2 == 0:
+            ends.append(start)
+    return ends
+
+
 def encode_rows(rows: Sequence[Sequence[str]]) -> str:
     """The CSV text of ``rows``: RFC 4180 quoting, CRLF line ends."""
     buffer = io.StringIO(newline="")
@@ -66,18 +85,44 @@ class CsvSink:
     leaves a half-written target; the previous target, if any, stays as it was. Each batch
     is one write of whole rows followed by a flush, so if the process is killed (SIGKILL)
     the ``.partial`` file still holds the header and every row of each batch written so far.
+
+    ``in_place`` (a crawl with a state) writes the target itself instead: the state records
+    ``offset`` with each checkpoint and repairs the file after a crash (``row_ends``), and
+    a resumed crawl (``append``) carries on at its end, rows the file lacks (``backfill``)
+    first.
     """
 
-    def __init__(self, path: str | Path, columns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        columns: Sequence[str],
+        *,
+        in_place: bool = False,
+        append: bool = False,
+    ) -> None:
         if not columns:
             raise ValueError("CsvSink needs at least one column")
         self.path = Path(path)
-        self.partial_path = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
+        self.in_place = in_place
+        self.append = append and in_place
+        self.partial_path = (
+            self.path if in_place else self.path.with_name(self.path.name + PARTIAL_SUFFIX)
+        )
         self.columns = tuple(columns)
         self._file: Any = None
         self._failed = False
+        self._backfill: list[Record] = []
         # Bytes known to hold whole rows; a failed write is cut back to this on close.
         self._good_size = 0
+
+    @property
+    def offset(self) -> int:
+        """How many bytes of the file hold whole rows (header included)."""
+        return self._good_size
+
+    def backfill(self, records: Sequence[Record]) -> None:
+        """Write ``records`` first when the sink opens (a resumed crawl's missing rows)."""
+        self._backfill = list(records)
 
     async def open(self) -> None:
         """Create ``<path>.partial`` and write the header row.
@@ -91,17 +136,25 @@ class CsvSink:
         await make_parent_folder(self.path)
         try:
             self._file = await aiofiles.open(
-                self.partial_path, "w", encoding=ENCODING, errors="replace", newline=""
+                self.partial_path,
+                "a" if self.append else "w",
+                encoding=ENCODING,
+                errors="replace",
+                newline="",
             )
+            self._good_size = await aiofiles.os.path.getsize(self.partial_path)
         except OSError as exc:
             raise OutputError(
                 f"cannot write {self.path}: {exc.strerror or exc}", exit_code=2
             ) from exc
         try:
-            await self._write_text(encode_rows([self.columns]))
+            if self._good_size == 0:
+                await self._write_text(encode_rows([self.columns]))
         except OutputError as exc:
             await self._discard()
             raise OutputError(str(exc), exit_code=2) from exc
+        backfill, self._backfill = self._backfill, []
+        await self.write(backfill)
 
     async def write(self, records: Sequence[Record]) -> None:
         """Append one row per record.
@@ -120,7 +173,9 @@ class CsvSink:
         await self._write_text(encode_rows(rows))
 
     async def close(self) -> None:
-        """Move the rows written so far onto the target; a no-op when not open.
+        """Move the rows written so far onto the target (in place: just sync them).
+
+        A no-op when not open.
 
         Raises:
             OutputError: exit 1 when the file cannot be finished or renamed; the rows then
@@ -135,7 +190,8 @@ class CsvSink:
             await file.close()
         try:
             await aiofiles.os.wrap(_truncate_and_sync)(self.partial_path, self._good_size)
-            await aiofiles.os.replace(self.partial_path, self.path)
+            if not self.in_place:
+                await aiofiles.os.replace(self.partial_path, self.path)
         except OSError as exc:
             raise OutputError(f"cannot finish {self.path}: {exc.strerror or exc}") from exc
 
@@ -154,6 +210,8 @@ class CsvSink:
         # Already failing: the open error is the one to tell.
         with contextlib.suppress(OSError):
             await file.close()
+        if self.append:
+            return  # the rows of the runs before are the user's
         with contextlib.suppress(OSError):
             await aiofiles.os.remove(self.partial_path)
 
