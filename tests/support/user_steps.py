@@ -35,3 +35,10 @@ def tag(record: dict[str, Any], label: str = "seen") -> dict[str, Any]:
 def forgets_to_return(record: dict[str, Any]) -> bool:
     """A step that returns something other than the record or None."""
     return bool(record)
+
+
+def multiline_title(record: dict[str, Any]) -> dict[str, Any]:
+    """Put line breaks and quotes in the title, as a CSV output must keep them in one cell."""
+    if record.get("title"):
+        record["title"] = f'{record["title"]}\n"quoted", second line\r\nthird line'
+    return record
