@@ -299,22 +299,34 @@ def test_a_torn_last_line_is_repaired_on_resume(slow_site, tmp_path):
     assert max(urls_in(out).values()) == 1
 
 
-def test_a_torn_csv_row_with_a_line_break_in_a_cell_is_repaired_on_resume(slow_site, tmp_path):
-    table, state = tmp_path / "out.csv", tmp_path / "site.crawl"
+def test_csv_rows_after_the_checkpoint_are_kept_whole_and_a_torn_one_is_cut(slow_site, tmp_path):
+    jsonl, table, state = tmp_path / "out.jsonl", tmp_path / "out.csv", tmp_path / "site.crawl"
     args = job_args(
-        slow_site.base_url, tmp_path / "job.toml", jsonl=None, csv_path=table, state=state
+        slow_site.base_url, tmp_path / "job.toml", jsonl=jsonl, csv_path=table, state=state
     )
     first = run([*args, "--max-pages", "20"])
     assert first.returncode == 0, first.stderr
     assert len(csv_rows(table)) == 20
-    with table.open("ab") as handle:  # a crash mid-row, just after a line break in a cell
-        handle.write(b'http://half.test/,200,"Half a title\r\n')
+
+    # What a crash leaves: one record written to both files after the last checkpoint (its
+    # title spans lines), then half of the next one in each.
+    record = json.loads(jsonl.read_text().splitlines()[0])
+    record["url"] = f"{slow_site.base_url}/written-before-the-crash"
+    record["title"] = 'Two\r\nlines, "quoted"'
+    with jsonl.open("a") as handle:
+        handle.write(json.dumps(record) + "\n" + '{"url": "http://half.test/", "ti')
+    with table.open("a", newline="") as handle:
+        csv.writer(handle).writerow([record[column] for column in CSV_COLUMNS])
+        handle.write('http://half.test/,200,"Half a title\r\n')
+
     final = run([*args, "--max-pages", "40"])
     assert final.returncode == 0, final.stderr
     rows = csv_rows(table)
-    assert len(rows) == 40
+    assert len(rows) == 40, "the recovered record counts as a page done"
+    assert Counter(row["url"] for row in rows) == urls_in(jsonl)
     assert len({row["url"] for row in rows}) == 40
-    assert all(row["url"].startswith(slow_site.base_url) for row in rows)
+    recovered = [row for row in rows if row["url"] == record["url"]]
+    assert [row["title"] for row in recovered] == [record["title"]]
     assert all(row["depth"].isdigit() for row in rows)
 
 

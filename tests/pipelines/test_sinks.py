@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import itertools
 import json
 import os
 import sqlite3
@@ -16,7 +17,7 @@ import pytest
 from crawler.errors import OutputError
 from crawler.models import FetchFailure, FetchRequest, FetchResult, PageFields, Record, record_from
 from pipelines.sinks import Sink
-from pipelines.sinks.csv import CsvSink
+from pipelines.sinks.csv import CsvSink, column_value, encode_rows, row_ends
 from pipelines.sinks.jsonl import JsonlSink
 from pipelines.sinks.sqlite import SqliteSink, read_records
 
@@ -223,6 +224,47 @@ async def test_csv_with_no_records_has_just_the_header(tmp_path: Path) -> None:
     target = tmp_path / "out.csv"
     await write_all(CsvSink(target, COLUMNS), [])
     assert target.read_bytes() == ",".join(COLUMNS).encode() + b"\r\n"
+
+
+def test_csv_row_ends_find_only_whole_rows_even_with_line_breaks_in_cells() -> None:
+    rows = [[column_value(record, column) for column in COLUMNS] for record in sample_records()]
+    rows.append(['a "" b', "\r\n", '"', "x\ny", ""])
+    data = encode_rows(rows).encode()
+    whole = list(itertools.accumulate(len(encode_rows([row]).encode()) for row in rows))
+    assert "\n" in rows[0][2], "the first title spans lines"
+
+    assert row_ends(data) == whole
+    for cut in range(len(data) + 1):  # a crash may cut the file anywhere
+        assert row_ends(data[:cut]) == [end for end in whole if end <= cut]
+
+
+async def test_csv_in_place_resumes_after_its_last_row(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    records = sample_records()
+    first = CsvSink(target, ["url", "title"], in_place=True)
+    await first.open()
+    await first.write(records[:1])
+    # Rows land on the target as they come: a crawl state can resume from them.
+    assert [row["url"] for row in read_csv(target)] == [records[0]["url"]]
+    assert first.offset == target.stat().st_size
+    await first.close()
+
+    resumed = CsvSink(target, ["url", "title"], in_place=True, append=True)
+    resumed.backfill(records[1:2])  # recovered from the JSON Lines, missing here
+    await write_all(resumed, records[2:])
+
+    rows = read_csv(target)
+    assert [row["url"] for row in rows] == [r["url"] for r in records]
+    assert rows[0]["title"] == records[0]["title"]
+    assert resumed.offset == target.stat().st_size
+    assert not (tmp_path / "out.csv.partial").exists()
+
+
+async def test_csv_in_place_resume_of_an_empty_file_writes_the_header(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_bytes(b"")  # the first run was killed before its header was written
+    await write_all(CsvSink(target, ["url"], in_place=True, append=True), sample_records()[:2])
+    assert [row["url"] for row in read_csv(target)] == [r["url"] for r in sample_records()[:2]]
 
 
 async def test_csv_interrupted_crawl_keeps_the_rows_written(tmp_path: Path) -> None:
