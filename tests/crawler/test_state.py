@@ -23,7 +23,7 @@ import pytest
 from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
 from crawler.frontier import Frontier
-from crawler.frontier_store import SqliteFrontierStore
+from crawler.frontier_store import Outcome, SqliteFrontierStore
 from crawler.models import FetchRequest
 from crawler.settings import build_settings
 from crawler.state import CrawlState, read_status
@@ -425,3 +425,26 @@ async def test_a_pending_retry_keeps_its_attempt_and_its_time_across_a_restart(t
         attempt, not_before = db.execute("SELECT attempt, not_before FROM queue").fetchone()
     assert attempt == 2
     assert not_before > time.time() + 25
+
+
+async def test_page_limits_count_the_pages_done_before_a_restart(tmp_path):
+    path = tmp_path / "limits.crawl"
+    store = SqliteFrontierStore(path, durable=True)
+    earlier = [f"http://a.test/{n}" for n in range(3)]
+    store.mark_done([Outcome(url, host_key(url), 200, None) for url in earlier])
+    refused = "http://b.test/private"  # robots.txt said no: never fetched, not a page
+    store.mark_done([Outcome(refused, host_key(refused), None, "robots")])
+    store.commit()
+    store.close()
+
+    reopened = SqliteFrontierStore(path, durable=True)
+    frontier = Frontier(per_host=4, store=reopened, max_requests=6, max_per_host=4)
+    for host in ("a", "b"):
+        frontier.add_many([FetchRequest(f"http://{host}.test/new{n}") for n in range(5)])
+    frontier.close_input()
+    handed_out = Counter[str]()
+    while (request := await asyncio.wait_for(frontier.get(), 30)) is not None:
+        handed_out[host_key(request.url)] += 1
+    reopened.close()
+    # Six pages in all, four per host: a.test had three already.
+    assert handed_out == {host_key("http://a.test/"): 1, host_key("http://b.test/"): 2}
