@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import fcntl
 import json
+import os
 import random
 import re
 import signal
@@ -17,11 +19,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
+from crawler.errors import StateError
 from crawler.frontier import Frontier
 from crawler.frontier_store import Outcome, SqliteFrontierStore
 from crawler.models import FetchRequest
@@ -448,3 +452,29 @@ async def test_page_limits_count_the_pages_done_before_a_restart(tmp_path):
     reopened.close()
     # Six pages in all, four per host: a.test had three already.
     assert handed_out == {host_key("http://a.test/"): 1, host_key("http://b.test/"): 2}
+
+
+def test_a_crawl_that_locked_a_lock_file_just_removed_locks_the_new_one(tmp_path, monkeypatch):
+    path, settings = tmp_path / "site.crawl", build_settings({})
+    first = CrawlState.open(path, settings)
+    real_flock = fcntl.flock
+    ended: list[bool] = []
+
+    def first_ends_meanwhile(handle: Any, operation: int) -> None:
+        # The first crawl ends (and removes its lock file) after the second opened that
+        # file and before it locks it: a lock on the removed file would guard nothing.
+        if not ended:
+            ended.append(True)
+            first.close()
+        real_flock(handle, operation)
+
+    monkeypatch.setattr(fcntl, "flock", first_ends_meanwhile)
+    second = CrawlState.open(path, settings)
+    monkeypatch.undo()
+    try:
+        assert lock_of(path).read_text() == f"pid {os.getpid()}"
+        with pytest.raises(StateError, match="in use by another parcrawl"):
+            CrawlState.open(path, settings)
+    finally:
+        second.close()
+    assert not lock_of(path).exists()
