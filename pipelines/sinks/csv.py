@@ -105,9 +105,8 @@ class CsvSink:
         self.path = Path(path)
         self.in_place = in_place
         self.append = append and in_place
-        self.partial_path = (
-            self.path if in_place else self.path.with_name(self.path.name + PARTIAL_SUFFIX)
-        )
+        self.partial_path = self.path.with_name(self.path.name + PARTIAL_SUFFIX)
+        self._writing = self.path if in_place else self.partial_path
         self.columns = tuple(columns)
         self._file: Any = None
         self._failed = False
@@ -136,13 +135,13 @@ class CsvSink:
         await make_parent_folder(self.path)
         try:
             self._file = await aiofiles.open(
-                self.partial_path,
+                self._writing,
                 "a" if self.append else "w",
                 encoding=ENCODING,
                 errors="replace",
                 newline="",
             )
-            self._good_size = await aiofiles.os.path.getsize(self.partial_path)
+            self._good_size = await aiofiles.os.path.getsize(self._writing)
         except OSError as exc:
             raise OutputError(
                 f"cannot write {self.path}: {exc.strerror or exc}", exit_code=2
@@ -189,7 +188,7 @@ class CsvSink:
         with contextlib.suppress(OSError):
             await file.close()
         try:
-            await aiofiles.os.wrap(_truncate_and_sync)(self.partial_path, self._good_size)
+            await aiofiles.os.wrap(_truncate_and_sync)(self._writing, self._good_size)
             if not self.in_place:
                 await aiofiles.os.replace(self.partial_path, self.path)
         except OSError as exc:
@@ -213,7 +212,7 @@ class CsvSink:
         if self.append:
             return  # the rows of the runs before are the user's
         with contextlib.suppress(OSError):
-            await aiofiles.os.remove(self.partial_path)
+            await aiofiles.os.remove(self._writing)
 
 
 def _truncate_and_sync(path: Path, size: int) -> None:
