@@ -32,6 +32,7 @@ from crawler.models import FetchRequest
 from crawler.settings import build_settings
 from crawler.state import CrawlState, read_status
 from crawler.urls import host_key
+from pipelines.sinks.jsonl import JsonlSink
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = 300
@@ -478,3 +479,23 @@ def test_a_crawl_that_locked_a_lock_file_just_removed_locks_the_new_one(tmp_path
     finally:
         second.close()
     assert not lock_of(path).exists()
+
+
+async def test_records_written_but_not_marked_done_at_a_stop_are_recovered(tmp_path):
+    path, out, settings = tmp_path / "site.crawl", tmp_path / "out.jsonl", build_settings({})
+    records = [{"url": f"http://a.test/{n}", "status": 200, "error": None} for n in range(3)]
+    crawl_state = CrawlState.open(path, settings)
+    sink = JsonlSink(out)
+    crawl_state.track(sink)
+    await sink.open()
+    await sink.write(records[:1])
+    crawl_state.checkpoint()  # the first record: written and marked done
+    await sink.write(records[1:])  # cancelled (a second Ctrl-C) before being marked done
+    await sink.close()
+    crawl_state.close()
+
+    resumed = CrawlState.open(path, settings)
+    try:
+        assert resumed.recover(str(out)) == records[1:]
+    finally:
+        resumed.close()
