@@ -348,7 +348,9 @@ class Engine:
             if self._frontier.keeps_outcomes:  # building them costs a URL parse per record
                 outcomes = [*map(_outcome, records), *map(_dropped_outcome, dropped)]
                 self._frontier.finished(outcomes)
-            if self._admission.follows_links and not self._stopping:
+            # A durable state keeps the links of pages done while stopping, for the resume.
+            keep_links = not self._stopping or self._frontier.keeps_outcomes
+            if self._admission.follows_links and keep_links:
                 links = self._admission.links_to_follow([*records, *dropped])
                 stats.discovered += len(self._frontier.add_many(links))
             done = Counter(record["depth"] for record in records)
