@@ -9,7 +9,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import stat
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,8 +23,9 @@ from crawler import __version__
 from crawler.api import Crawl, make_settings
 from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
-from crawler.errors import ConfigError, ParcrawlError, UsageError
+from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
 from crawler.jobfile import JobFile, load_job
+from crawler.models import Record
 from crawler.scope import Scope
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
@@ -33,10 +36,27 @@ from pipelines.steps import validate_steps
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a writer whose reader left
 PROGRESS_INTERVAL_S = 0.2
 DEMO_OUTPUT = "parcrawl-demo.jsonl"
 
 log = logging.getLogger("parcrawl")
+
+# Output format by file extension; streams ('-', /dev/stdout, a FIFO) are JSON Lines.
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".sqlite": "sqlite",
+    ".db": "sqlite",
+}
+FOLLOW_ONLY = {
+    "max_depth": "--max-depth",
+    "allow_domains": "--allow-domain",
+    "deny_domains": "--deny-domain",
+    "include": "--include",
+    "exclude": "--exclude",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,6 +169,12 @@ OPTION_HELP = {
 }
 
 
+OUTPUT_HELP = (
+    "records to FILE, format by extension: .jsonl, .csv, .sqlite/.db; '-' for JSON Lines "
+    "on stdout; folders are created (default: stdout)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``parcrawl`` argument parser with its ``crawl`` and ``demo`` commands."""
     parser = _Parser(
@@ -158,7 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"parcrawl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    crawl = commands.add_parser("crawl", help="fetch and parse a list of URLs")
+    crawl = commands.add_parser(
+        "crawl", help="fetch and parse URLs (a list, or whole sites with --follow)"
+    )
     crawl.add_argument("urls", nargs="*", metavar="URL", help="URLs to fetch")
     crawl.add_argument(
         "-i",
@@ -168,19 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a file of URLs, one per line ('-' for stdin); repeatable",
     )
-    crawl.add_argument(
-        "-o", "--output", default=None, metavar="FILE", help="JSONL output (default: stdout)"
-    )
+    crawl.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(crawl)
 
     run = commands.add_parser("run", help="run the crawl a job file describes")
     run.add_argument("job", metavar="JOB.toml", help="the job file")
-    run.add_argument("-o", "--output", default=None, metavar="FILE", help="JSONL output")
+    run.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(run)
 
     check = commands.add_parser("check", help="validate a job file and print its settings")
     check.add_argument("job", metavar="JOB.toml", help="the job file")
-    check.add_argument("-o", "--output", default=None, metavar="FILE", help="JSONL output")
+    check.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(check)
 
     status = commands.add_parser("status", help="show a state file's progress")
@@ -188,9 +214,23 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     status.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
-    demo = commands.add_parser("demo", help="crawl a generated site served on 127.0.0.1")
-    demo.add_argument("--pages", type=_positive_int, default=500, metavar="N")
-    demo.add_argument("-o", "--output", default=DEMO_OUTPUT, metavar="FILE")
+    demo = commands.add_parser(
+        "demo", help="crawl a generated site served on 127.0.0.1 (no internet needed)"
+    )
+    demo.add_argument(
+        "--pages",
+        type=_positive_int,
+        default=500,
+        metavar="N",
+        help="HTML pages on the demo site, besides its files and broken links (default 500)",
+    )
+    demo.add_argument(
+        "-o",
+        "--output",
+        default=DEMO_OUTPUT,
+        metavar="FILE",
+        help=f"where records go, format by extension (default {DEMO_OUTPUT})",
+    )
     _add_common(demo)
     return parser
 
@@ -206,7 +246,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the flags set, as nested job-file keys; unset flags are left out."""
     values: dict[str, Any] = {}
     if getattr(args, "output", None):
-        values["output"] = {"jsonl": args.output}
+        values["output"] = output_for(args.output)
     if getattr(args, "urls", None):
         values["seeds"] = list(args.urls)
     if getattr(args, "input", None):
@@ -223,6 +263,31 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
+def output_for(path: str) -> dict[str, Any]:
+    """The ``[output]`` keys that write to ``path``, in the format its extension names.
+
+    Raises:
+        UsageError: an extension that names no format parcrawl writes.
+    """
+    if path == "-" or _is_stream(path):
+        return {"jsonl": path}
+    suffix = Path(path).suffix.lower()
+    kind = FORMATS.get(suffix)
+    if kind is None:
+        known = ", ".join(FORMATS)
+        what = f"extension {suffix!r}" if suffix else "no extension"
+        raise UsageError(f"cannot tell the output format of {path} ({what}): use {known}")
+    return {"csv": {"path": path}} if kind == "csv" else {kind: path}
+
+
+def _is_stream(path: str) -> bool:
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
+
+
 def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | None]:
     """The settings to crawl with: the job file's (for run/check) under the flags' overrides."""
     overrides = overrides_from_args(args)
@@ -237,7 +302,18 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | No
         validate_rules(settings)
     except ConfigError as exc:
         raise ConfigError(f"{job.path}: {exc}" if job is not None else str(exc)) from exc
+    _warn_ignored(settings)
     return settings, job
+
+
+def _warn_ignored(settings: Settings) -> None:
+    """Say so when link-following options are set for a crawl that follows no links."""
+    if settings.follow:
+        return
+    scope = settings.scope
+    ignored = [flag for key, flag in FOLLOW_ONLY.items() if getattr(scope, key) not in (None, [])]
+    if ignored:
+        log.warning("%s only apply with --follow: ignored", ", ".join(ignored))
 
 
 def validate_rules(settings: Settings) -> None:
@@ -259,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings, job = settings_from_args(args)
         if args.command == "check":
             assert job is not None
-            print(job.effective_toml(), end="")
+            print(compact_toml(job.effective_toml()), end="")
             _note(f"{args.job}: valid")
             return EXIT_OK
         if not settings.robots.obey:
@@ -273,6 +349,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the crawl's own handlers are installed, or after
         _error("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `parcrawl check job.toml | head`: the reader has seen enough
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush finds no closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def compact_toml(text: str) -> str:
+    """``text`` with each multi-line array on one line: a screenful, not 170 lines."""
+    lines: list[str] = []
+    items: list[str] | None = None
+    for line in text.splitlines():
+        if items is not None:
+            if line == "]":
+                lines[-1] += ", ".join(items) + "]"
+                items = None
+            else:
+                items.append(line.strip().removesuffix(","))
+        elif line.endswith("= ["):
+            lines.append(line)
+            items = []
+        else:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
 
 
 def _run_crawl(settings: Settings, *, quiet: bool) -> int:
@@ -283,15 +388,18 @@ def _run_crawl(settings: Settings, *, quiet: bool) -> int:
 
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     site = SyntheticSite(pages=args.pages)
-    output = settings.output.jsonl or DEMO_OUTPUT
+    output = args.output
     with SiteServer(site) as server:
         if not args.quiet:
-            _note(f"serving a {args.pages}-page demo site at {server.base_url}")
+            _note(
+                f"serving a {args.pages}-page demo site at {server.base_url}, with "
+                f"{len(site.file_paths())} non-HTML files and broken links on purpose"
+            )
         # A site crawl starts from the home page; a list crawl takes every URL the site has.
         start = [server.url("/")] if settings.follow else site.urls(server.base_url)
-        demo = make_settings(settings, seeds=start, output={"jsonl": output})
+        demo = make_settings(settings, seeds=start)
         code = _crawl(demo, quiet=args.quiet)
-    if not args.quiet:
+    if not args.quiet and code != EXIT_PIPE_CLOSED:
         _note(f"records written to {output}")
     return code
 
@@ -301,22 +409,87 @@ def _crawl(settings: Settings, *, quiet: bool) -> int:
     if not quiet:
         for line in stats.summary_lines():
             _note(line)
+    if stats.stop_reason == "output_closed":
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
     return EXIT_INTERRUPTED if stats.interrupted else EXIT_OK
 
 
 async def _crawl_async(settings: Settings, *, quiet: bool) -> Stats:
     stats = Stats()
-    job = Crawl(settings, stats=stats)
+    to_terminal = _records_to_terminal(settings)
+    if to_terminal and not quiet:
+        _note("stdout is a terminal: one line per page; -o FILE or a pipe gets the records")
+    sinks = [_PageLines()] if to_terminal else None
+    job = Crawl(settings, stats=stats, sinks=sinks)
     job.check()
-    if STDIN not in settings.seeds_file:
+    # Seeds are the whole crawl only without links or sitemaps; else the total is unknown.
+    if STDIN not in settings.seeds_file and not settings.follow and not settings.sitemaps:
         stats.total = len(settings.seeds) + await count_seed_lines(settings.seeds_file)
+    # JSON Lines asked for on a terminal get it whole: bars would draw through the records.
+    bars_off = quiet or (_stdout_is_terminal() and _writes_stdout(settings) and not to_terminal)
     crawl = asyncio.create_task(job.run())
-    with _signals_stop(job, crawl, stats), _progress(stats, quiet=quiet):
+    with _signals_stop(job, crawl, stats), _progress(stats, quiet=bars_off):
         try:
             await crawl
         except asyncio.CancelledError:
             stats.interrupted = True
+        except OutputClosed:
+            # Like `yes | head`: the reader has what it wanted; what was not written is
+            # counted in the summary, and no state offset claims it.
+            stats.stop_reason = "output_closed"
     return stats
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _writes_stdout(settings: Settings) -> bool:
+    """True when the records go to stdout as JSON Lines (-o -, /dev/stdout, or no output)."""
+    output = settings.output
+    if output.jsonl is None:
+        return output.csv is None and output.sqlite is None
+    if output.jsonl == "-":
+        return True
+    with contextlib.suppress(OSError):
+        return os.path.samestat(os.stat(output.jsonl), os.fstat(sys.stdout.fileno()))
+    return False
+
+
+def _records_to_terminal(settings: Settings) -> bool:
+    """True when no output is named and stdout is a terminal: show lines, not records."""
+    output = settings.output
+    no_output = output.jsonl is None and output.csv is None and output.sqlite is None
+    return no_output and _stdout_is_terminal()
+
+
+class _PageLines:
+    """A sink for a terminal: one short line per page (status, URL, title or error).
+
+    Whole records (page text included) would flood the screen and tear the progress bars.
+    """
+
+    async def open(self) -> None:
+        """Nothing to prepare."""
+
+    async def write(self, records: Sequence[Record]) -> None:
+        """Print a line per record, above the progress bars."""
+        for record in records:
+            tqdm.write(_page_line(record), file=sys.stdout)
+
+    async def close(self) -> None:
+        """Nothing to finish."""
+
+
+def _page_line(record: Record) -> str:
+    status = record["status"] if record["status"] is not None else "---"
+    line = f"{status} {record['url']}"
+    error = record["error"]
+    if error is not None:
+        return f"{line}  [{error['code']}]"
+    title = record["title"]
+    return f"{line}  {title}" if title else line
 
 
 @contextlib.contextmanager

@@ -1,7 +1,9 @@
 """Seeds: URLs from the command line and from URL-list files, read lazily and validated.
 
-A URL list has one URL per line; blank lines and ``#`` comments are ignored. A line that is
-not an http(s) URL is skipped with a warning naming its file and line; the rest still go.
+A URL list has one URL per line; blank lines and ``#`` comments are ignored. The URL is the
+line's first whitespace-separated field: more text is ignored with a warning (a space inside
+a URL must be written %20), unless it is a ``#`` comment. A line that is not an http(s) URL
+is skipped with a warning naming its file and line; the rest still go.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class SeedReader:
                 yield url
         for path in self.files:
             async for number, text in _url_lines(path):
-                url = self._validate(text, f"{path}:{number}")
+                url = self._validate(_first_field(text, f"{path}:{number}"), f"{path}:{number}")
                 if url:
                     yield url
 
@@ -64,6 +66,16 @@ class SeedReader:
             self.invalid += 1
             log.warning("%s: %s (skipped)", origin, exc)
             return None
+
+
+def _first_field(text: str, origin: str) -> str:
+    """The URL of a list line: its first field; other text is ignored with a warning."""
+    fields = text.split(None, 1)
+    url = fields[0]
+    rest = fields[1] if len(fields) > 1 else ""
+    if rest and not rest.startswith("#"):
+        log.warning("%s: text after the URL ignored: %r (a space in a URL is %%20)", origin, rest)
+    return url
 
 
 async def count_seed_lines(files: Sequence[str | Path]) -> int:
