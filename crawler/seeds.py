@@ -54,28 +54,35 @@ class SeedReader:
             if url:
                 yield url
         for path in self.files:
-            async for number, text in _url_lines(path):
-                url = self._validate(_first_field(text, f"{path}:{number}"), f"{path}:{number}")
+            async for number, line in _url_lines(path):
+                origin = f"{path}:{number}"
+                field, rest = _split(line)
+                url = self._validate(field, origin, line=line)
                 if url:
+                    if rest and not rest.startswith("#"):
+                        log.warning(
+                            "%s: text after the URL ignored: %r (a space in a URL is %%20)",
+                            origin,
+                            rest,
+                        )
                     yield url
 
-    def _validate(self, text: str, origin: str) -> str | None:
+    def _validate(self, text: str, origin: str, *, line: str | None = None) -> str | None:
         try:
             return normalize_seed(text)
         except InvalidUrl as exc:
             self.invalid += 1
-            log.warning("%s: %s (skipped)", origin, exc)
+            if line is not None and line != text:
+                log.warning("%s: %s, in the line %r (skipped)", origin, exc, line)
+            else:
+                log.warning("%s: %s (skipped)", origin, exc)
             return None
 
 
-def _first_field(text: str, origin: str) -> str:
-    """The URL of a list line: its first field; other text is ignored with a warning."""
-    fields = text.split(None, 1)
-    url = fields[0]
-    rest = fields[1] if len(fields) > 1 else ""
-    if rest and not rest.startswith("#"):
-        log.warning("%s: text after the URL ignored: %r (a space in a URL is %%20)", origin, rest)
-    return url
+def _split(line: str) -> tuple[str, str]:
+    """A list line's first whitespace-separated field (its URL), and the rest."""
+    fields = line.split(None, 1)
+    return fields[0], fields[1] if len(fields) > 1 else ""
 
 
 async def count_seed_lines(files: Sequence[str | Path]) -> int:
