@@ -361,23 +361,34 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def compact_toml(text: str) -> str:
-    """``text`` with each multi-line array on one line: a screenful, not 170 lines."""
+def compact_toml(text: str, width: int = 96) -> str:
+    """``text`` with arrays packed, not one item a line: a screenful rather than 170 lines."""
     lines: list[str] = []
     items: list[str] | None = None
     for line in text.splitlines():
-        if items is not None:
-            if line == "]":
-                lines[-1] += ", ".join(items) + "]"
-                items = None
-            else:
-                items.append(line.strip().removesuffix(","))
-        elif line.endswith("= ["):
+        if items is None:
+            if line.endswith("= ["):
+                items = []
             lines.append(line)
-            items = []
+        elif line != "]":
+            items.append(line.strip().removesuffix(","))
         else:
-            lines.append(line)
+            lines.extend(_packed(lines.pop(), items, width))
+            items = None
     return "\n".join(lines) + "\n"
+
+
+def _packed(opening: str, items: list[str], width: int) -> list[str]:
+    one_line = opening + ", ".join(items) + "]"
+    if len(one_line) <= width:
+        return [one_line]
+    rows = [opening]
+    for item in items:
+        if len(rows) > 1 and len(rows[-1]) + len(item) + 2 <= width:
+            rows[-1] += f" {item},"
+        else:
+            rows.append(f"    {item},")
+    return [*rows, "]"]
 
 
 def _run_crawl(settings: Settings, *, quiet: bool) -> int:

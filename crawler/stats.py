@@ -93,6 +93,7 @@ class Stats:
             outcome,
             f"fetch: {_count(self.responses, 'response')}"
             + (f", {failed} failed without one" if failed else "")
+            + (f", {self.unfetched} refused before fetching" if self.unfetched else "")
             + f", {_human_bytes(self.bytes)}, {self.fetched / elapsed:.1f} pages/s"
             + (f", {_count(self.retries, 'retry', 'retries')}" if self.retries else ""),
             f"parse: {self.parsed} pages, {self.parsed / elapsed:.1f} pages/s"
