@@ -390,12 +390,12 @@ def test_dev_null_and_dev_stdout_are_outputs_like_any_file(tmp_path):
 def test_output_format_follows_the_extension(tmp_path):
     with RouteServer({"/a": page("<title>A</title>")}) as server:
         url = server.url("/a")
-        as_csv = parcrawl("crawl", url, "-o", str(tmp_path / "pages.csv"), "-w", "0")
+        as_csv = parcrawl("crawl", url, "-o", str(tmp_path / "new" / "pages.csv"), "-w", "0")
         as_db = parcrawl("crawl", url, "-o", str(tmp_path / "pages.db"), "-w", "0")
         unknown = parcrawl("crawl", url, "-o", str(tmp_path / "pages.txt"), "-w", "0")
         assert server.page_requests == ["/a", "/a"]
     assert as_csv.returncode == 0, as_csv.stderr
-    header, row = (tmp_path / "pages.csv").read_text().splitlines()
+    header, row = (tmp_path / "new" / "pages.csv").read_text().splitlines()  # folder made
     assert header.startswith("url,status,title")
     assert row.startswith(f"{url},200,A")
     assert as_db.returncode == 0, as_db.stderr
