@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import signal
-import stat
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -32,6 +31,7 @@ from crawler.settings import Settings, build_settings
 from crawler.state import read_status
 from crawler.stats import Stats
 from pipelines.extract import Extractor
+from pipelines.sinks.jsonl import is_stream
 from pipelines.steps import validate_steps
 
 EXIT_OK = 0
@@ -179,14 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``parcrawl`` argument parser with its ``crawl`` and ``demo`` commands."""
     parser = _Parser(
         prog="parcrawl",
-        description="Parallel web crawler: async fetching, multi-process parsing, JSONL out.",
+        description="Parallel web crawler: async fetching, multi-process parsing.",
     )
     parser.add_argument("--version", action="version", version=f"parcrawl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    crawl = commands.add_parser(
-        "crawl", help="fetch and parse URLs (a list, or whole sites with --follow)"
-    )
+    crawl = _command(commands, "crawl", "fetch and parse URLs; whole sites with --follow")
     crawl.add_argument("urls", nargs="*", metavar="URL", help="URLs to fetch")
     crawl.add_argument(
         "-i",
@@ -199,24 +197,22 @@ def build_parser() -> argparse.ArgumentParser:
     crawl.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(crawl)
 
-    run = commands.add_parser("run", help="run the crawl a job file describes")
+    run = _command(commands, "run", "run the crawl a job file describes")
     run.add_argument("job", metavar="JOB.toml", help="the job file")
     run.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(run)
 
-    check = commands.add_parser("check", help="validate a job file and print its settings")
+    check = _command(commands, "check", "validate a job file and print its effective settings")
     check.add_argument("job", metavar="JOB.toml", help="the job file")
     check.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(check)
 
-    status = commands.add_parser("status", help="show a state file's progress")
+    status = _command(commands, "status", "show a state file's progress")
     status.add_argument("state", metavar="STATE", help="the state file (--state FILE)")
     status.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     status.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
-    demo = commands.add_parser(
-        "demo", help="crawl a generated site served on 127.0.0.1 (no internet needed)"
-    )
+    demo = _command(commands, "demo", "crawl a generated site served on 127.0.0.1")
     demo.add_argument(
         "--pages",
         type=_positive_int,
@@ -232,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"where records go, format by extension (default {DEMO_OUTPUT})",
     )
     _add_common(demo)
+    return parser
+
+
+def _command(commands: Any, name: str, summary: str) -> argparse.ArgumentParser:
+    """A subcommand whose one-line summary shows in ``parcrawl --help`` and its own help."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=summary, description=summary)
     return parser
 
 
@@ -269,7 +271,7 @@ def output_for(path: str) -> dict[str, Any]:
     Raises:
         UsageError: an extension that names no format parcrawl writes.
     """
-    if path == "-" or _is_stream(path):
+    if path == "-" or is_stream(path):
         return {"jsonl": path}
     suffix = Path(path).suffix.lower()
     kind = FORMATS.get(suffix)
@@ -278,14 +280,6 @@ def output_for(path: str) -> dict[str, Any]:
         what = f"extension {suffix!r}" if suffix else "no extension"
         raise UsageError(f"cannot tell the output format of {path} ({what}): use {known}")
     return {"csv": {"path": path}} if kind == "csv" else {kind: path}
-
-
-def _is_stream(path: str) -> bool:
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | None]:

@@ -47,7 +47,7 @@ class JsonlSink:
         self.append = append
         self.offset = 0
         self._file: Any = None
-        self._stream = self.path == STDOUT or _is_stream(self.path)
+        self._stream = self.path == STDOUT or is_stream(self.path)
 
     @property
     def to_stdout(self) -> bool:
@@ -117,7 +117,7 @@ class JsonlSink:
                 raise OutputError(f"cannot finish {self.path}: {exc.strerror or exc}") from exc
 
 
-def _is_stream(path: str) -> bool:
+def is_stream(path: str) -> bool:
     """True when ``path`` names an existing file that is not a regular one (device, FIFO)."""
     try:
         mode = os.stat(path).st_mode
