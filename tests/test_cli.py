@@ -20,6 +20,7 @@ import pytest
 
 from cli import OPTIONS, build_parser, validate_rules
 from crawler import __version__
+from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
 from crawler.jobfile import load_job
 from crawler.settings import Settings
@@ -520,3 +521,22 @@ def test_follow_only_options_without_follow_are_named_in_a_warning():
         result = parcrawl("crawl", server.url("/a"), "--max-depth", "2", "-o", os.devnull)
     assert result.returncode == 0, result.stderr
     assert "parcrawl: WARNING: --max-depth only apply with --follow: ignored" in result.stderr
+
+
+def test_a_closed_pipe_leaves_a_state_that_resumes(tmp_path):
+    state, out = tmp_path / "site.crawl", tmp_path / "rest.jsonl"
+    with SiteServer(SyntheticSite(pages=200)) as server:
+        crawl = ["crawl", server.url("/"), "--follow", "--state", str(state), "-w", "0", "-q"]
+        with start_parcrawl(*crawl, "-o", "-") as process:
+            assert process.stdout is not None
+            first = json.loads(process.stdout.readline())
+            process.stdout.close()
+            process.wait(timeout=120)
+        assert process.returncode == 141
+        status = parcrawl("status", str(state))
+        assert status.returncode == 0, status.stderr
+        rest = parcrawl(*crawl, "-o", str(out))
+    assert rest.returncode == 0, rest.stderr
+    urls = [record["url"] for record in read_jsonl(out)]
+    assert len(urls) == len(set(urls)) > 0
+    assert first["url"] not in urls  # the page that reached the reader is done
