@@ -540,3 +540,32 @@ def test_a_closed_pipe_leaves_a_state_that_resumes(tmp_path):
     urls = [record["url"] for record in read_jsonl(out)]
     assert len(urls) == len(set(urls)) > 0
     assert first["url"] not in urls  # the page that reached the reader is done
+
+
+def test_fetched_pages_a_second_ctrl_c_kept_from_the_output_are_counted(tmp_path):
+    # Parsing is slow (a step takes 0.5 s a page) and fetching fast: when the crawl is
+    # stopped at once, fetched pages wait for a worker and never reach the output.
+    (tmp_path / "slow_step.py").write_text(
+        "import time\n\ndef slow(record):\n    time.sleep(0.5)\n    return record\n"
+    )
+    out = tmp_path / "out.jsonl"
+    with RouteServer({f"/p{n}": page(f"<title>p{n}</title>") for n in range(40)}) as server:
+        job = tmp_path / "job.toml"
+        seeds = ", ".join(f'"{server.url(f"/p{n}")}"' for n in range(40))
+        job.write_text(
+            f'seeds = [{seeds}]\nworkers = 1\nbatch_size = 1\n[[steps]]\nuse = "slow_step:slow"\n'
+        )
+        with start_parcrawl("run", str(job), "-o", str(out)) as process:
+            stderr = StderrLines(process)
+            _wait_for_lines(out, 1, timeout_s=60)
+            process.send_signal(signal.SIGINT)
+            stderr.wait_for("stopping: finishing pages in flight")
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+            text = stderr.text()
+    assert process.returncode == 130, text
+    summary = Summary.parse(text)
+    assert summary.written == len(read_jsonl(out))
+    assert summary.unwritten > 0, text
+    assert f"{summary.unwritten} fetched page" in text
+    assert summary.balances()
