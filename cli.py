@@ -398,7 +398,8 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
         if not args.quiet:
             _note(
                 f"serving a {args.pages}-page demo site at {server.base_url}, with "
-                f"{len(site.file_paths())} non-HTML files and broken links on purpose"
+                f"{len(site.file_paths())} non-HTML files and {len(site.missing_paths())} "
+                "broken links on purpose"
             )
         # A site crawl starts from the home page; a list crawl takes every URL the site has.
         start = [server.url("/")] if settings.follow else site.urls(server.base_url)
