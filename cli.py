@@ -24,14 +24,14 @@ from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
 from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
 from crawler.jobfile import JobFile, load_job
-from crawler.models import Record
 from crawler.scope import Scope
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
 from crawler.state import read_status
 from crawler.stats import Stats
 from pipelines.extract import Extractor
-from pipelines.sinks.jsonl import is_stream
+from pipelines.sinks import output_for
+from pipelines.sinks.lines import PageLines
 from pipelines.steps import validate_steps
 
 EXIT_OK = 0
@@ -42,14 +42,6 @@ DEMO_OUTPUT = "parcrawl-demo.jsonl"
 
 log = logging.getLogger("parcrawl")
 
-# Output format by file extension; streams ('-', /dev/stdout, a FIFO) are JSON Lines.
-FORMATS = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".csv": "csv",
-    ".sqlite": "sqlite",
-    ".db": "sqlite",
-}
 FOLLOW_ONLY = {
     "max_depth": "--max-depth",
     "allow_domains": "--allow-domain",
@@ -265,23 +257,6 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def output_for(path: str) -> dict[str, Any]:
-    """The ``[output]`` keys that write to ``path``, in the format its extension names.
-
-    Raises:
-        UsageError: an extension that names no format parcrawl writes.
-    """
-    if path == "-" or is_stream(path):
-        return {"jsonl": path}
-    suffix = Path(path).suffix.lower()
-    kind = FORMATS.get(suffix)
-    if kind is None:
-        known = ", ".join(FORMATS)
-        what = f"extension {suffix!r}" if suffix else "no extension"
-        raise UsageError(f"cannot tell the output format of {path} ({what}): use {known}")
-    return {"csv": {"path": path}} if kind == "csv" else {kind: path}
-
-
 def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | None]:
     """The settings to crawl with: the job file's (for run/check) under the flags' overrides."""
     overrides = overrides_from_args(args)
@@ -426,7 +401,7 @@ async def _crawl_async(settings: Settings, *, quiet: bool) -> Stats:
     to_terminal = _records_to_terminal(settings)
     if to_terminal and not quiet:
         _note("stdout is a terminal: one line per page; -o FILE or a pipe gets the records")
-    sinks = [_PageLines()] if to_terminal else None
+    sinks = [PageLines(_print_above_bars)] if to_terminal else None
     job = Crawl(settings, stats=stats, sinks=sinks)
     job.check()
     # Seeds are the whole crawl only without links or sitemaps; else the total is unknown.
@@ -468,34 +443,6 @@ def _records_to_terminal(settings: Settings) -> bool:
     output = settings.output
     no_output = output.jsonl is None and output.csv is None and output.sqlite is None
     return no_output and _stdout_is_terminal()
-
-
-class _PageLines:
-    """A sink for a terminal: one short line per page (status, URL, title or error).
-
-    Whole records (page text included) would flood the screen and tear the progress bars.
-    """
-
-    async def open(self) -> None:
-        """Nothing to prepare."""
-
-    async def write(self, records: Sequence[Record]) -> None:
-        """Print a line per record, above the progress bars."""
-        for record in records:
-            tqdm.write(_page_line(record), file=sys.stdout)
-
-    async def close(self) -> None:
-        """Nothing to finish."""
-
-
-def _page_line(record: Record) -> str:
-    status = record["status"] if record["status"] is not None else "---"
-    line = f"{status} {record['url']}"
-    error = record["error"]
-    if error is not None:
-        return f"{line}  [{error['code']}]"
-    title = record["title"]
-    return f"{line}  {title}" if title else line
 
 
 @contextlib.contextmanager
@@ -553,6 +500,10 @@ def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
         errors.update(stats.error_count - errors.n)
         for bar in (errors, parsed, fetched):
             bar.close()
+
+
+def _print_above_bars(line: str) -> None:
+    tqdm.write(line, file=sys.stdout)
 
 
 class _TqdmHandler(logging.Handler):

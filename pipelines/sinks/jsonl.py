@@ -11,7 +11,6 @@ import contextlib
 import errno
 import json
 import os
-import stat
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ import aiofiles.os
 
 from crawler.errors import OutputClosed, OutputError
 from crawler.models import Record
-from pipelines.sinks import make_parent_folder
+from pipelines.sinks import is_stream, make_parent_folder
 
 STDOUT = "-"
 
@@ -115,12 +114,3 @@ class JsonlSink:
                 await file.close()
             except OSError as exc:
                 raise OutputError(f"cannot finish {self.path}: {exc.strerror or exc}") from exc
-
-
-def is_stream(path: str) -> bool:
-    """True when ``path`` names an existing file that is not a regular one (device, FIFO)."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:  # absent (it will be created) or unreachable (open will say why)
-        return False
-    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)
