@@ -282,7 +282,8 @@ def _warn_ignored(settings: Settings) -> None:
     scope = settings.scope
     ignored = [flag for key, flag in FOLLOW_ONLY.items() if getattr(scope, key) not in (None, [])]
     if ignored:
-        log.warning("%s only apply with --follow: ignored", ", ".join(ignored))
+        verb = "applies" if len(ignored) == 1 else "apply"
+        log.warning("%s %s only with --follow: ignored", ", ".join(ignored), verb)
 
 
 def validate_rules(settings: Settings) -> None:

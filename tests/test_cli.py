@@ -519,8 +519,13 @@ def test_every_commented_example_in_default_toml_works_uncommented(tmp_path):
 def test_follow_only_options_without_follow_are_named_in_a_warning():
     with RouteServer({"/a": page("<title>A</title>")}) as server:
         result = parcrawl("crawl", server.url("/a"), "--max-depth", "2", "-o", os.devnull)
+        two = parcrawl("crawl", server.url("/a"), "--max-depth", "2", "--include", "x", "-q")
+        followed = parcrawl("crawl", server.url("/a"), "--max-depth", "2", "--follow", "-q")
     assert result.returncode == 0, result.stderr
-    assert "parcrawl: WARNING: --max-depth only apply with --follow: ignored" in result.stderr
+    assert "parcrawl: WARNING: --max-depth applies only with --follow: ignored" in result.stderr
+    assert "1 record written" in result.stderr  # the crawl went on
+    assert "--max-depth, --include apply only with --follow: ignored" in two.stderr
+    assert followed.stderr == ""
 
 
 def test_a_closed_pipe_leaves_a_state_that_resumes(tmp_path):
