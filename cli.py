@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -21,7 +22,7 @@ from crawler import __version__
 from crawler.api import Crawl, make_settings
 from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
-from crawler.errors import ConfigError, ParcrawlError, UsageError
+from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
 from crawler.jobfile import JobFile, load_job
 from crawler.scope import Scope
 from crawler.seeds import STDIN, count_seed_lines
@@ -29,14 +30,25 @@ from crawler.settings import Settings, build_settings
 from crawler.state import read_status
 from crawler.stats import Stats
 from pipelines.extract import Extractor
+from pipelines.sinks import output_for
+from pipelines.sinks.lines import PageLines
 from pipelines.steps import validate_steps
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a writer whose reader left
 PROGRESS_INTERVAL_S = 0.2
 DEMO_OUTPUT = "parcrawl-demo.jsonl"
 
 log = logging.getLogger("parcrawl")
+
+FOLLOW_ONLY = {
+    "max_depth": "--max-depth",
+    "allow_domains": "--allow-domain",
+    "deny_domains": "--deny-domain",
+    "include": "--include",
+    "exclude": "--exclude",
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -149,16 +161,22 @@ OPTION_HELP = {
 }
 
 
+OUTPUT_HELP = (
+    "records to FILE, format by extension: .jsonl, .csv, .sqlite/.db; '-' for JSON Lines "
+    "on stdout; folders are created (default: stdout)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``parcrawl`` argument parser with its ``crawl`` and ``demo`` commands."""
     parser = _Parser(
         prog="parcrawl",
-        description="Parallel web crawler: async fetching, multi-process parsing, JSONL out.",
+        description="Parallel web crawler: async fetching, multi-process parsing.",
     )
     parser.add_argument("--version", action="version", version=f"parcrawl {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    crawl = commands.add_parser("crawl", help="fetch and parse a list of URLs")
+    crawl = _command(commands, "crawl", "fetch and parse URLs; whole sites with --follow")
     crawl.add_argument("urls", nargs="*", metavar="URL", help="URLs to fetch")
     crawl.add_argument(
         "-i",
@@ -168,30 +186,46 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a file of URLs, one per line ('-' for stdin); repeatable",
     )
-    crawl.add_argument(
-        "-o", "--output", default=None, metavar="FILE", help="JSONL output (default: stdout)"
-    )
+    crawl.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(crawl)
 
-    run = commands.add_parser("run", help="run the crawl a job file describes")
+    run = _command(commands, "run", "run the crawl a job file describes")
     run.add_argument("job", metavar="JOB.toml", help="the job file")
-    run.add_argument("-o", "--output", default=None, metavar="FILE", help="JSONL output")
+    run.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(run)
 
-    check = commands.add_parser("check", help="validate a job file and print its settings")
+    check = _command(commands, "check", "validate a job file and print its effective settings")
     check.add_argument("job", metavar="JOB.toml", help="the job file")
-    check.add_argument("-o", "--output", default=None, metavar="FILE", help="JSONL output")
+    check.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(check)
 
-    status = commands.add_parser("status", help="show a state file's progress")
+    status = _command(commands, "status", "show a state file's progress")
     status.add_argument("state", metavar="STATE", help="the state file (--state FILE)")
     status.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     status.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
-    demo = commands.add_parser("demo", help="crawl a generated site served on 127.0.0.1")
-    demo.add_argument("--pages", type=_positive_int, default=500, metavar="N")
-    demo.add_argument("-o", "--output", default=DEMO_OUTPUT, metavar="FILE")
+    demo = _command(commands, "demo", "crawl a generated site served on 127.0.0.1")
+    demo.add_argument(
+        "--pages",
+        type=_positive_int,
+        default=500,
+        metavar="N",
+        help="HTML pages on the demo site, besides its files and broken links (default 500)",
+    )
+    demo.add_argument(
+        "-o",
+        "--output",
+        default=DEMO_OUTPUT,
+        metavar="FILE",
+        help=f"where records go, format by extension (default {DEMO_OUTPUT})",
+    )
     _add_common(demo)
+    return parser
+
+
+def _command(commands: Any, name: str, summary: str) -> argparse.ArgumentParser:
+    """A subcommand whose one-line summary shows in ``parcrawl --help`` and its own help."""
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=summary, description=summary)
     return parser
 
 
@@ -206,7 +240,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the flags set, as nested job-file keys; unset flags are left out."""
     values: dict[str, Any] = {}
     if getattr(args, "output", None):
-        values["output"] = {"jsonl": args.output}
+        values["output"] = output_for(args.output)
     if getattr(args, "urls", None):
         values["seeds"] = list(args.urls)
     if getattr(args, "input", None):
@@ -237,7 +271,19 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | No
         validate_rules(settings)
     except ConfigError as exc:
         raise ConfigError(f"{job.path}: {exc}" if job is not None else str(exc)) from exc
+    _warn_ignored(settings)
     return settings, job
+
+
+def _warn_ignored(settings: Settings) -> None:
+    """Say so when link-following options are set for a crawl that follows no links."""
+    if settings.follow:
+        return
+    scope = settings.scope
+    ignored = [flag for key, flag in FOLLOW_ONLY.items() if getattr(scope, key) not in (None, [])]
+    if ignored:
+        verb = "applies" if len(ignored) == 1 else "apply"
+        log.warning("%s %s only with --follow: ignored", ", ".join(ignored), verb)
 
 
 def validate_rules(settings: Settings) -> None:
@@ -259,7 +305,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings, job = settings_from_args(args)
         if args.command == "check":
             assert job is not None
-            print(job.effective_toml(), end="")
+            print(compact_toml(job.effective_toml()), end="")
             _note(f"{args.job}: valid")
             return EXIT_OK
         if not settings.robots.obey:
@@ -273,6 +319,46 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # before the crawl's own handlers are installed, or after
         _error("interrupted")
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `parcrawl check job.toml | head`: the reader has seen enough
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush finds no closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def compact_toml(text: str, width: int = 96) -> str:
+    """``text`` with arrays packed, not one item a line: a screenful rather than 170 lines."""
+    lines: list[str] = []
+    items: list[str] | None = None
+    for line in text.splitlines():
+        if items is None:
+            if line.endswith("= ["):
+                items = []
+            lines.append(line)
+        elif line != "]":
+            items.append(line.strip().removesuffix(","))
+        else:
+            lines.extend(_packed(lines.pop(), items, width))
+            items = None
+    return "\n".join(lines) + "\n"
+
+
+def _packed(opening: str, items: list[str], width: int) -> list[str]:
+    one_line = opening + ", ".join(items) + "]"
+    if len(one_line) <= width:
+        return [one_line]
+    rows = [opening]
+    for item in items:
+        if len(rows) > 1 and len(rows[-1]) + len(item) + 2 <= width:
+            rows[-1] += f" {item},"
+        else:
+            rows.append(f"    {item},")
+    return [*rows, "]"]
 
 
 def _run_crawl(settings: Settings, *, quiet: bool) -> int:
@@ -283,15 +369,19 @@ def _run_crawl(settings: Settings, *, quiet: bool) -> int:
 
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     site = SyntheticSite(pages=args.pages)
-    output = settings.output.jsonl or DEMO_OUTPUT
+    output = args.output
     with SiteServer(site) as server:
         if not args.quiet:
-            _note(f"serving a {args.pages}-page demo site at {server.base_url}")
+            _note(
+                f"serving a {args.pages}-page demo site at {server.base_url}, with "
+                f"{len(site.file_paths())} non-HTML files and {len(site.missing_paths())} "
+                "broken links on purpose"
+            )
         # A site crawl starts from the home page; a list crawl takes every URL the site has.
         start = [server.url("/")] if settings.follow else site.urls(server.base_url)
-        demo = make_settings(settings, seeds=start, output={"jsonl": output})
+        demo = make_settings(settings, seeds=start)
         code = _crawl(demo, quiet=args.quiet)
-    if not args.quiet:
+    if not args.quiet and code != EXIT_PIPE_CLOSED:
         _note(f"records written to {output}")
     return code
 
@@ -301,22 +391,59 @@ def _crawl(settings: Settings, *, quiet: bool) -> int:
     if not quiet:
         for line in stats.summary_lines():
             _note(line)
+    if stats.stop_reason == "output_closed":
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
     return EXIT_INTERRUPTED if stats.interrupted else EXIT_OK
 
 
 async def _crawl_async(settings: Settings, *, quiet: bool) -> Stats:
     stats = Stats()
-    job = Crawl(settings, stats=stats)
+    to_terminal = _records_to_terminal(settings)
+    if to_terminal and not quiet:
+        _note("stdout is a terminal: one line per page; -o FILE or a pipe gets the records")
+    sinks = [PageLines(_print_above_bars)] if to_terminal else None
+    job = Crawl(settings, stats=stats, sinks=sinks)
     job.check()
-    if STDIN not in settings.seeds_file:
+    # Seeds are the whole crawl only without links or sitemaps; else the total is unknown.
+    if STDIN not in settings.seeds_file and not settings.follow and not settings.sitemaps:
         stats.total = len(settings.seeds) + await count_seed_lines(settings.seeds_file)
+    # JSON Lines asked for on a terminal get it whole: bars would draw through the records.
+    bars_off = quiet or (_stdout_is_terminal() and _writes_stdout(settings) and not to_terminal)
     crawl = asyncio.create_task(job.run())
-    with _signals_stop(job, crawl, stats), _progress(stats, quiet=quiet):
+    with _signals_stop(job, crawl, stats), _progress(stats, quiet=bars_off):
         try:
             await crawl
         except asyncio.CancelledError:
             stats.interrupted = True
+        except OutputClosed:
+            # Like `yes | head`: the reader has what it wanted; what was not written is
+            # counted in the summary, and no state offset claims it.
+            stats.stop_reason = "output_closed"
     return stats
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _writes_stdout(settings: Settings) -> bool:
+    """True when the records go to stdout as JSON Lines (-o -, /dev/stdout, or no output)."""
+    output = settings.output
+    if output.jsonl is None:
+        return output.csv is None and output.sqlite is None
+    if output.jsonl == "-":
+        return True
+    with contextlib.suppress(OSError):
+        return os.path.samestat(os.stat(output.jsonl), os.fstat(sys.stdout.fileno()))
+    return False
+
+
+def _records_to_terminal(settings: Settings) -> bool:
+    """True when no output is named and stdout is a terminal: show lines, not records."""
+    output = settings.output
+    no_output = output.jsonl is None and output.csv is None and output.sqlite is None
+    return no_output and _stdout_is_terminal()
 
 
 @contextlib.contextmanager
@@ -374,6 +501,10 @@ def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
         errors.update(stats.error_count - errors.n)
         for bar in (errors, parsed, fetched):
             bar.close()
+
+
+def _print_above_bars(line: str) -> None:
+    tqdm.write(line, file=sys.stdout)
 
 
 class _TqdmHandler(logging.Handler):

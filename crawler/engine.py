@@ -16,7 +16,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from crawler.admission import Admission
-from crawler.errors import ParcrawlError
+from crawler.errors import OutputClosed, ParcrawlError
 from crawler.fetcher import Fetcher
 from crawler.frontier import Frontier
 from crawler.frontier_store import Outcome, SqliteFrontierStore
@@ -41,11 +41,11 @@ SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 STOP_GRACE_S = 3.0
 """After a stop request, in-flight fetches get this long to finish before being cancelled."""
 
-WORKER_ERRORS = frozenset({"parse_error", "parse_crash", "step_error"})
-"""Error codes a record gets in the process stage (fetch errors are counted when fetched)."""
-
 HOLD_STATUSES = frozenset({429, 503})
 """Answers that mean "slow down": the host is held (Retry-After, or exponential back-off)."""
+
+ABSENT_SITEMAP = frozenset({"HTTP 404", "HTTP 410"})
+"""Reasons that mean a guessed /sitemap.xml does not exist (not that it is broken)."""
 
 _END = None
 
@@ -205,21 +205,33 @@ class Engine:
 
     async def _feed_sitemaps(self, seed: str) -> None:
         """Seed from the sitemaps robots.txt names for ``seed``'s host, or /sitemap.xml."""
-        origin = host_key(seed)
         starts = await self._robots.sitemaps(seed) if self._robots is not None else []
-        if not starts:
-            starts = [seed_root(seed) + "/sitemap.xml"]
+        guessed = None if starts else seed_root(seed) + "/sitemap.xml"
+        if guessed is not None:
+            starts = [guessed]
 
         def report(sitemap_url: str, reason: str) -> None:
-            self.stats.errors["sitemap"] += 1
+            # A site need not have a sitemap: one we only guessed at and is absent is no error.
+            if sitemap_url == guessed and reason in ABSENT_SITEMAP:
+                log.info("no sitemap at %s (%s)", sitemap_url, reason)
+                return
+            self.stats.sitemap_errors += 1
             log.warning("sitemap %s skipped: %s", sitemap_url, reason)
 
-        async for url in iter_sitemap_urls(starts, self._fetch_sitemap, on_error=report):
+        reading = ""
+
+        async def fetch(sitemap_url: str) -> SitemapResponse:
+            # The walk yields a sitemap's pages before it fetches the next: this names them.
+            nonlocal reading
+            reading = sitemap_url
+            return await self._fetch_sitemap(sitemap_url)
+
+        async for url in iter_sitemap_urls(starts, fetch, on_error=report):
             if self._stopping:
                 return
             if not self._admission.seed_in_scope(url):
                 continue
-            if await self._frontier.put(FetchRequest(url, 0, f"sitemap of {origin}")):
+            if await self._frontier.put(FetchRequest(url, 0, reading)):
                 self.stats.sitemap_urls += 1
 
     async def _fetch_all(self) -> None:
@@ -235,6 +247,13 @@ class Engine:
         admission = self._admission
         while (request := await frontier.get()) is not None:
             verdict = await admission.may_fetch(request)
+            if verdict is False and _asked_for(request):
+                # A URL the user listed gets a record saying why it was not fetched.
+                skipped = admission.skipped
+                skipped["robots"] -= 1
+                if not skipped["robots"]:
+                    del skipped["robots"]
+                verdict = FetchFailure("robots_disallowed", "robots.txt disallows it")
             if verdict is False:
                 frontier.release(request, fetched=False)
                 if frontier.keeps_outcomes:
@@ -244,7 +263,7 @@ class Engine:
                 continue
             if isinstance(verdict, FetchFailure):
                 frontier.release(request, fetched=False)
-                self.stats.errors[verdict.code] += 1
+                self.stats.unfetched += 1
                 await self._parse_queue.put(FetchResult.unfetched(request, verdict))
                 continue
             try:
@@ -335,16 +354,16 @@ class Engine:
             records, dropped = item
             if self._dedupe.active:
                 records, duplicates = self._dedupe.apply(records)
-                stats.skipped["duplicate_content"] += len(duplicates)
                 dropped = dropped + duplicates
-            for sink in self._sinks:
-                await sink.write(records)
-            stats.written += len(records)
+            try:
+                for sink in self._sinks:
+                    await sink.write(records)
+            except OutputClosed as exc:  # the lines that reached the pipe count as written
+                self._count_written(records[: exc.complete])
+                raise
+            # Counted once written, so the summary's numbers add up to what the output holds.
+            self._count_written(records)
             stats.dropped += len(dropped)
-            for record in records:
-                error = record["error"]
-                if error is not None and error["code"] in WORKER_ERRORS:
-                    stats.errors[error["code"]] += 1
             if self._frontier.keeps_outcomes:  # building them costs a URL parse per record
                 outcomes = [*map(_outcome, records), *map(_dropped_outcome, dropped)]
                 self._frontier.finished(outcomes)
@@ -376,14 +395,24 @@ class Engine:
         if self._state is not None:
             self._state.checkpoint()
 
+    def _count_written(self, records: Sequence[Record]) -> None:
+        stats = self.stats
+        stats.written += len(records)
+        for record in records:
+            error = record["error"]
+            if error is None:
+                stats.written_ok += 1
+            else:
+                stats.errors[error["code"]] += 1
+
     def _count_fetch(self, result: FetchResult) -> None:
         stats = self.stats
         stats.fetched += 1
         stats.bytes += result.size or 0
+        if result.status is not None:
+            stats.responses += 1
         if result.failure is None:
             stats.fetch_ok += 1
-        else:
-            stats.errors[result.failure.code] += 1
 
     async def _fetch_robots(self, url: str) -> RobotsResponse:
         status, body, failure = await self._fetcher.fetch_resource(
@@ -401,6 +430,11 @@ class Engine:
         for task in self._fetch_tasks:
             if not task.done():
                 task.cancel()
+
+
+def _asked_for(request: FetchRequest) -> bool:
+    """True for a seed or URL-list line (not a link, not a sitemap entry)."""
+    return request.depth == 0 and request.referrer is None
 
 
 def _outcome(record: Record) -> Outcome:

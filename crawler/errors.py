@@ -5,6 +5,7 @@ ParcrawlError                  base; ``exit_code`` says how the CLI ends
 │   ├── ConfigError (2)        a setting or job file does not validate
 │   └── InputError (2)         a seed file is missing or unreadable
 ├── OutputError (1)            an output cannot be opened or written (disk full, permissions)
+│   └── OutputClosed (141)     the pipe's reader went away: the crawl ends quietly
 └── FetchError (recorded)      one URL could not be fetched; becomes that URL's record,
                                never stops the crawl. ``code`` is a short stable word.
 """
@@ -56,3 +57,15 @@ class FetchError(ParcrawlError):
         self.code = code
         self.message = message
         self.status = status
+
+
+class OutputClosed(OutputError):
+    """The reader of a pipe went away (``| head``): the crawl ends quietly, as Unix tools do.
+
+    Exit 141 (128 + SIGPIPE), the code a shell shows for a writer a closed pipe ended.
+    """
+
+    def __init__(self, message: str, *, complete: int = 0) -> None:
+        super().__init__(message, exit_code=141)
+        self.complete = complete
+        """Records of the failed batch whose whole line went into the pipe before it closed."""

@@ -1,7 +1,9 @@
 """Seeds: URLs from the command line and from URL-list files, read lazily and validated.
 
-A URL list has one URL per line; blank lines and ``#`` comments are ignored. A line that is
-not an http(s) URL is skipped with a warning naming its file and line; the rest still go.
+A URL list has one URL per line; blank lines and ``#`` comments are ignored. The URL is the
+line's first whitespace-separated field: more text is ignored with a warning (a space inside
+a URL must be written %20), unless it is a ``#`` comment. A line that is not an http(s) URL
+is skipped with a warning naming its file and line; the rest still go.
 """
 
 from __future__ import annotations
@@ -52,18 +54,35 @@ class SeedReader:
             if url:
                 yield url
         for path in self.files:
-            async for number, text in _url_lines(path):
-                url = self._validate(text, f"{path}:{number}")
+            async for number, line in _url_lines(path):
+                origin = f"{path}:{number}"
+                field, rest = _split(line)
+                url = self._validate(field, origin, line=line)
                 if url:
+                    if rest and not rest.startswith("#"):
+                        log.warning(
+                            "%s: text after the URL ignored: %r (a space in a URL is %%20)",
+                            origin,
+                            rest,
+                        )
                     yield url
 
-    def _validate(self, text: str, origin: str) -> str | None:
+    def _validate(self, text: str, origin: str, *, line: str | None = None) -> str | None:
         try:
             return normalize_seed(text)
         except InvalidUrl as exc:
             self.invalid += 1
-            log.warning("%s: %s (skipped)", origin, exc)
+            if line is not None and line != text:
+                log.warning("%s: %s, in the line %r (skipped)", origin, exc, line)
+            else:
+                log.warning("%s: %s (skipped)", origin, exc)
             return None
+
+
+def _split(line: str) -> tuple[str, str]:
+    """A list line's first whitespace-separated field (its URL), and the rest."""
+    fields = line.split(None, 1)
+    return fields[0], fields[1] if len(fields) > 1 else ""
 
 
 async def count_seed_lines(files: Sequence[str | Path]) -> int:

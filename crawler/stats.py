@@ -19,14 +19,21 @@ class Stats:
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     fetched: int = 0
+    """Requests that ended (after retries), with a response or a network failure."""
+    responses: int = 0
+    """Fetches a server answered (any status); the rest failed without a response."""
     fetch_ok: int = 0
     retries: int = 0
     """Attempts rescheduled after a retryable failure."""
     bytes: int = 0
     parsed: int = 0
     written: int = 0
+    written_ok: int = 0
+    """Records written without an error; the others are counted in ``errors``."""
     dropped: int = 0
-    """Pages a processing step dropped (not written)."""
+    """Pages a processing step dropped (not written), duplicates included."""
+    unfetched: int = 0
+    """Records of URLs refused before fetching (robots.txt, address guard): not in ``fetched``."""
     invalid_seeds: int = 0
     duplicate_seeds: int = 0
     parse_cpu_s: float = 0.0
@@ -35,8 +42,11 @@ class Stats:
     discovered: int = 0
     """Links queued for fetching (new, in scope)."""
     sitemap_urls: int = 0
+    sitemap_errors: int = 0
+    """Sitemaps that could not be read (a guessed /sitemap.xml that is absent is not one)."""
     seen: int = 0
     errors: Counter[str] = field(default_factory=Counter)
+    """Records written with an error, by error code."""
     skipped: Counter[str] = field(default_factory=Counter)
     """URLs not fetched, by reason: robots, offsite, depth, query_variants, ..."""
     stop_reason: str | None = None
@@ -54,24 +64,46 @@ class Stats:
         """URLs whose record carries an error."""
         return sum(self.errors.values())
 
+    @property
+    def unwritten(self) -> int:
+        """Pages fetched (or refused) whose record a stop kept from the output.
+
+        The balance: ``fetched + unfetched == written + dropped + unwritten``, and
+        ``written == written_ok + error_count``.
+        """
+        return max(self.fetched + self.unfetched - self.written - self.dropped, 0)
+
     def summary_lines(self) -> list[str]:
-        """A short human summary: pages, errors by kind, bytes, time and rates."""
+        """A short human summary: records and what became of every fetched page, rates.
+
+        Print it a line at a time: ``print("\n".join(stats.summary_lines()))``.
+        """
         elapsed = self.elapsed_s
-        lines = [
+        outcome = (
             f"{'interrupted' if self.interrupted else 'done'} in {elapsed:.1f} s: "
-            f"{self.written} records written, {self.fetch_ok} pages ok, "
-            f"{self.error_count} errors",
-            f"fetch: {self.fetched} responses, {_human_bytes(self.bytes)}, "
-            f"{self.fetched / elapsed:.1f} pages/s"
-            + (f", {self.retries} retries" if self.retries else ""),
+            f"{_count(self.written, 'record')} written "
+            f"({self.written_ok} ok, {_count(self.error_count, 'error')})"
+        )
+        if self.dropped:
+            outcome += f", {_count(self.dropped, 'page')} dropped by steps"
+        if self.unwritten:
+            outcome += f", {_count(self.unwritten, 'fetched page')} not written (stopped)"
+        failed = self.fetched - self.responses
+        lines = [
+            outcome,
+            f"fetch: {_count(self.responses, 'response')}"
+            + (f", {failed} failed without one" if failed else "")
+            + (f", {self.unfetched} refused before fetching" if self.unfetched else "")
+            + f", {_human_bytes(self.bytes)}, {self.fetched / elapsed:.1f} pages/s"
+            + (f", {_count(self.retries, 'retry', 'retries')}" if self.retries else ""),
             f"parse: {self.parsed} pages, {self.parsed / elapsed:.1f} pages/s"
             + (f", {self.parse_cpu_s:.1f} s CPU in workers" if self.parse_cpu_s else ""),
         ]
         if self.errors:
             kinds = ", ".join(f"{code} {n}" for code, n in self.errors.most_common())
             lines.append(f"errors: {kinds}")
-        if self.dropped:
-            lines.append(f"dropped by steps: {self.dropped} pages")
+        if self.sitemap_errors:
+            lines.append(f"sitemaps: {_count(self.sitemap_errors, 'sitemap')} could not be read")
         if self.discovered or self.sitemap_urls:
             lines.append(
                 f"links: {self.discovered} queued, {self.seen} distinct URLs seen"
@@ -80,7 +112,9 @@ class Stats:
         if self.skipped:
             kinds = ", ".join(f"{code} {n}" for code, n in self.skipped.most_common())
             lines.append(f"skipped: {kinds}")
-        if self.stop_reason and self.stop_reason != "interrupted":
+        if self.stop_reason == "output_closed":
+            lines.append("stopped early: the output's reader closed the pipe")
+        elif self.stop_reason and self.stop_reason != "interrupted":
             lines.append(f"stopped early: {self.stop_reason.replace('_', ' ')} reached")
         skipped = []
         if self.invalid_seeds:
@@ -90,6 +124,11 @@ class Stats:
         if skipped:
             lines.append("seeds skipped: " + ", ".join(skipped))
         return lines
+
+
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 error``, ``2 errors``."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
 
 
 def _human_bytes(count: int) -> str:

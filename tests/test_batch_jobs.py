@@ -162,7 +162,7 @@ def test_exact_duplicates_are_dropped_when_the_job_asks(tmp_path):
         result = crawl(settings=settings)
     titles = [r["title"] for r in result.records]
     assert titles.count("Mug") == 1
-    assert result.stats.skipped["duplicate_content"] == 1
+    assert result.stats.dropped == 1
 
 
 def test_a_user_step_gets_its_options_from_the_job_file(tmp_path):

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from cli import OPTIONS
+from cli import OPTIONS, build_parser, validate_rules
 from crawler import __version__
+from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
+from crawler.jobfile import load_job
 from crawler.settings import Settings
 from tests.support.cli import parcrawl
 from tests.support.routes import RouteServer, page
@@ -113,25 +122,69 @@ def test_ctrl_c_keeps_every_completed_record_and_exits_130(tmp_path):
     assert all(r["error"] is None and r["title"] for r in records)
     assert "interrupted" in stderr
     assert "Traceback" not in stderr
+    summary = Summary.parse(stderr)
+    assert summary.written == len(records)
+    assert summary.balances()
 
 
 def test_second_ctrl_c_stops_at_once_without_a_partial_line(tmp_path):
     out = tmp_path / "out.jsonl"
-    with slow_site(100, delay_s=2.0) as server:
+    slow_s = 20.0
+    with slow_site(100, delay_s=slow_s) as server:
         urls = tmp_path / "urls.txt"
         urls.write_text("\n".join(server.url(f"/p{n}") for n in range(100)))
-        process = start_parcrawl("crawl", "-i", str(urls), "-o", str(out), "-c", "50", "-w", "0")
-        time.sleep(1.5)
-        process.send_signal(signal.SIGINT)
-        time.sleep(0.2)
-        started = time.monotonic()
-        process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
-        stopped_after = time.monotonic() - started
-    assert process.returncode == 130, stderr
-    assert stopped_after < 1.5  # the in-flight 2 s responses were not waited for
-    read_jsonl(out)
-    assert "Traceback" not in stderr
+        with start_parcrawl(
+            "crawl", "-i", str(urls), "-o", str(out), "-c", "8", "--per-host", "8", "-w", "0"
+        ) as process:
+            stderr = StderrLines(process)
+            # Both signals come while requests are in flight: none of them can have answered.
+            _wait_until(lambda: len(server.page_requests) >= 8, "requests in flight")
+            first_request = min(at for at, path in server.request_times if path != "/robots.txt")
+            process.send_signal(signal.SIGINT)
+            stderr.wait_for("stopping: finishing pages in flight")
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+            stopped_at = time.monotonic()
+            text = stderr.text()
+    assert process.returncode == 130, text
+    assert "stopping now" in text
+    # It did not wait for the in-flight responses (they take slow_s) nor the 3 s grace.
+    assert stopped_at < first_request + slow_s
+    assert read_jsonl(out) == []
+    assert "Traceback" not in text
+    summary = Summary.parse(text)
+    assert summary.written == 0
+    assert summary.balances()
+
+
+def _wait_until(condition, what: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"never happened: {what}")
+
+
+class StderrLines:
+    """A subprocess's stderr read by a thread, so a test can wait for a line."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        assert process.stderr is not None
+        self._lines: list[str] = []
+        self._thread = threading.Thread(target=self._read, args=(process.stderr,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self._lines.append(line)
+
+    def wait_for(self, text: str) -> None:
+        _wait_until(lambda: text in "".join(self._lines), f"{text!r} on stderr")
+
+    def text(self) -> str:
+        self._thread.join(30)
+        return "".join(self._lines)
 
 
 def _wait_for_lines(path: Path, count: int, timeout_s: float = 30.0) -> None:
@@ -153,3 +206,371 @@ def test_every_command_line_option_is_a_job_file_key():
         section, _, key = path.rpartition(".")
         table = defaults[section] if section else defaults
         assert key in table, f"--{path} has no job-file key"
+
+
+# -- the summary's numbers ------------------------------------------------------------
+
+
+@dataclass
+class Summary:
+    """The numbers of a crawl's summary on stderr."""
+
+    written: int
+    ok: int
+    errors: int
+    dropped: int
+    unwritten: int
+    responses: int
+    no_response: int
+    refused: int
+    by_kind: dict[str, int]
+
+    @classmethod
+    def parse(cls, stderr: str) -> Summary:
+        head = re.search(
+            r"(\d+) records? written \((\d+) ok, (\d+) errors?\)"
+            r"(?:, (\d+) pages? dropped by steps)?(?:, (\d+) fetched pages? not written)?",
+            stderr,
+        )
+        fetch = re.search(
+            r"fetch: (\d+) responses?(?:, (\d+) failed without one)?"
+            r"(?:, (\d+) refused before fetching)?",
+            stderr,
+        )
+        assert head, stderr
+        assert fetch, stderr
+        kinds = re.search(r"^parcrawl: errors: (.*)$", stderr, re.MULTILINE)
+        by_kind = {}
+        if kinds:
+            for part in kinds.group(1).split(", "):
+                code, count = part.rsplit(" ", 1)
+                by_kind[code] = int(count)
+        written, ok, errors, dropped, unwritten = (int(g or 0) for g in head.groups())
+        responses, no_response, refused = (int(g or 0) for g in fetch.groups())
+        return cls(
+            written, ok, errors, dropped, unwritten, responses, no_response, refused, by_kind
+        )
+
+    def balances(self) -> bool:
+        """Every record is ok or an error; every fetched (or refused) URL is accounted for."""
+        fetched = self.responses + self.no_response + self.refused
+        return (
+            self.ok + self.errors == self.written
+            and sum(self.by_kind.values()) == self.errors
+            and self.written + self.dropped + self.unwritten == fetched
+        )
+
+
+def test_the_demo_summary_adds_up_to_the_records_written(tmp_path):
+    out = tmp_path / "demo.jsonl"
+    result = parcrawl("demo", "--pages", "40", "-o", str(out), "-w", "0")
+    assert result.returncode == 0, result.stderr
+    records = read_jsonl(out)
+    summary = Summary.parse(result.stderr)
+    assert summary.written == len(records)
+    assert summary.errors == sum(r["error"] is not None for r in records) > 0
+    assert summary.unwritten == 0
+    assert summary.balances()
+    assert "broken links on purpose" in result.stderr
+
+
+def test_a_page_dropped_by_a_step_is_counted_once(tmp_path):
+    same = "<title>same</title><p>one body for two URLs</p>"
+    with RouteServer({"/a": page(same), "/b": page(same), "/c": page("<title>c</title>")}) as s:
+        job = tmp_path / "job.toml"
+        job.write_text(
+            f'seeds = ["{s.url("/a")}", "{s.url("/b")}", "{s.url("/c")}"]\nworkers = 0\n'
+            '[[steps]]\nuse = "drop_duplicates"\n'
+        )
+        result = parcrawl("run", str(job), "-o", str(tmp_path / "out.jsonl"))
+    assert result.returncode == 0, result.stderr
+    assert len(read_jsonl(tmp_path / "out.jsonl")) == 2
+    summary = Summary.parse(result.stderr)
+    assert (summary.written, summary.dropped, summary.responses) == (2, 1, 3)
+    assert "duplicate_content" not in result.stderr
+    assert summary.balances()
+
+
+def test_a_seed_robots_txt_forbids_gets_a_record_saying_so(tmp_path):
+    robots = page("User-agent: *\nDisallow: /private\n", content_type="text/plain")
+    routes = {"/robots.txt": robots, "/a": page("<title>A</title>"), "/private": page("no")}
+    with RouteServer(routes) as server:
+        urls = tmp_path / "urls.txt"
+        urls.write_text(f"{server.url('/a')}\n{server.url('/private')}\n")
+        result = parcrawl("crawl", "-i", str(urls), "-o", str(tmp_path / "out.jsonl"), "-w", "0")
+        assert server.page_requests == ["/a"]
+    assert result.returncode == 0, result.stderr
+    records = {r["url"]: r for r in read_jsonl(tmp_path / "out.jsonl")}
+    assert records[server.url("/private")]["error"]["code"] == "robots_disallowed"
+    assert records[server.url("/a")]["error"] is None
+    summary = Summary.parse(result.stderr)
+    assert (summary.written, summary.ok, summary.errors) == (2, 1, 1)
+    assert "(1 ok, 1 error)" in result.stderr
+    assert "skipped: robots" not in result.stderr
+    assert summary.refused == 1
+    assert summary.balances()
+
+
+def test_a_guessed_sitemap_that_is_absent_is_no_error_and_sitemap_pages_name_their_sitemap(
+    tmp_path,
+):
+    with RouteServer({"/": page("<title>home</title>")}) as server:
+        absent = parcrawl("crawl", server.url("/"), "--sitemaps", "-o", str(tmp_path / "a.jsonl"))
+        assert "/sitemap.xml" in server.requests
+        sitemap = (
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{server.url('/s')}</loc></url></urlset>"
+        )
+        server.routes["/sitemap.xml"] = page(sitemap, content_type="application/xml")
+        server.routes["/s"] = page("<title>S</title>")
+        listed = parcrawl("crawl", server.url("/"), "--sitemaps", "-o", str(tmp_path / "b.jsonl"))
+    assert absent.returncode == 0, absent.stderr
+    summary = Summary.parse(absent.stderr)
+    assert (summary.written, summary.errors) == (1, 0)
+    assert "sitemap" not in absent.stderr.replace("--sitemaps", "")
+    assert listed.returncode == 0, listed.stderr
+    by_url = {r["url"]: r for r in read_jsonl(tmp_path / "b.jsonl")}
+    assert by_url[server.url("/s")]["referrer"] == server.url("/sitemap.xml")
+
+
+def test_a_refused_connection_is_an_error_not_a_response(tmp_path):
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    fetched = parcrawl("crawl", url, "--ignore-robots", "-o", str(tmp_path / "o.jsonl"))
+    assert fetched.returncode == 0, fetched.stderr
+    assert "1 record written (0 ok, 1 error)" in fetched.stderr
+    assert "fetch: 0 responses, 1 failed without one" in fetched.stderr
+    assert Summary.parse(fetched.stderr).balances()
+    # With robots.txt obeyed, its fetch fails first: the page is refused, not fetched.
+    refused = parcrawl("crawl", url, "-o", str(tmp_path / "o.jsonl"))
+    assert "1 record written (0 ok, 1 error)" in refused.stderr
+    assert "fetch: 0 responses, 1 refused before fetching" in refused.stderr
+    assert Summary.parse(refused.stderr).balances()
+
+
+# -- pipes, devices, terminals --------------------------------------------------------
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_closed_pipe_ends_the_crawl_quietly_with_141(quiet):
+    site = SyntheticSite(pages=300)
+    args = ["demo", "--pages", "300", "-o", "-", "-w", "0", *(["-q"] if quiet else [])]
+    with start_parcrawl(*args) as process:
+        assert process.stdout is not None
+        first = json.loads(process.stdout.readline())  # `| head -n1`
+        process.stdout.close()
+        stderr = process.stderr.read() if process.stderr else ""
+        process.wait(timeout=120)
+    assert first["url"].startswith("http://127.0.0.1:")
+    assert process.returncode == 141, stderr
+    assert "Traceback" not in stderr
+    assert "error:" not in stderr
+    if quiet:
+        assert stderr == ""
+    else:
+        assert "stopped early: the output's reader closed the pipe" in stderr
+        summary = Summary.parse(stderr)
+        assert 1 <= summary.written < len(site.all_paths())
+        assert summary.balances()
+
+
+def test_dev_null_and_dev_stdout_are_outputs_like_any_file(tmp_path):
+    with RouteServer({"/a": page("<title>A</title>"), "/b": page("<title>B</title>")}) as server:
+        urls = [server.url("/a"), server.url("/b")]
+        null = parcrawl("crawl", *urls, "-o", "/dev/null", "-w", "0")
+        stdout = parcrawl("crawl", *urls, "-o", "/dev/stdout", "-w", "0")
+    assert null.returncode == 0, null.stderr
+    assert "2 records written" in null.stderr
+    assert stdout.returncode == 0, stdout.stderr
+    assert sorted(json.loads(line)["title"] for line in stdout.stdout.splitlines()) == ["A", "B"]
+    assert "2 records written" in stdout.stderr
+
+
+def test_output_format_follows_the_extension(tmp_path):
+    with RouteServer({"/a": page("<title>A</title>")}) as server:
+        url = server.url("/a")
+        as_csv = parcrawl("crawl", url, "-o", str(tmp_path / "new" / "pages.csv"), "-w", "0")
+        as_db = parcrawl("crawl", url, "-o", str(tmp_path / "pages.db"), "-w", "0")
+        unknown = parcrawl("crawl", url, "-o", str(tmp_path / "pages.txt"), "-w", "0")
+        assert server.page_requests == ["/a", "/a"]
+    assert as_csv.returncode == 0, as_csv.stderr
+    header, row = (tmp_path / "new" / "pages.csv").read_text().splitlines()  # folder made
+    assert header.startswith("url,status,title")
+    assert row.startswith(f"{url},200,A")
+    assert as_db.returncode == 0, as_db.stderr
+    with sqlite3.connect(tmp_path / "pages.db") as db:
+        assert db.execute("select url from records").fetchall() == [(url,)]
+    assert unknown.returncode == 2
+    assert unknown.stderr.count("\n") == 1
+    assert "cannot tell the output format" in unknown.stderr
+    assert ".csv" in unknown.stderr
+    assert not (tmp_path / "pages.txt").exists()
+
+
+def run_on_terminal(*args: str, stderr_too: bool = False) -> tuple[int, str, str]:
+    """Run parcrawl with a pseudo-terminal as stdout (and stderr); (code, terminal, stderr)."""
+    import fcntl  # noqa: PLC0415  (POSIX only)
+    import pty  # noqa: PLC0415
+    import struct  # noqa: PLC0415
+    import termios  # noqa: PLC0415
+
+    primary, secondary = pty.openpty()
+    # A new pseudo-terminal is 0 columns wide, and progress bars draw nothing in that.
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    with subprocess.Popen(
+        [sys.executable, str(REPO / "cli.py"), *args],
+        stdout=secondary,
+        stderr=secondary if stderr_too else subprocess.PIPE,
+        text=True,
+    ) as process:
+        os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                data = os.read(primary, 65536)
+            except OSError:  # EIO: the child closed the terminal
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(primary)
+        _, stderr = process.communicate(timeout=120)
+    return process.returncode, b"".join(chunks).decode(errors="replace"), stderr or ""
+
+
+def test_a_terminal_gets_one_line_per_page_not_whole_records():
+    routes = {
+        "/a": page("<title>Page A</title><p>" + "words " * 500),
+        "/gone": page("", status=404),
+    }
+    with RouteServer(routes) as server:
+        code, screen, stderr = run_on_terminal("crawl", server.url("/a"), server.url("/gone"))
+    assert code == 0, stderr
+    lines = sorted(line for line in screen.splitlines() if line.strip())
+    assert lines == [f"200 {server.url('/a')}  Page A", f"404 {server.url('/gone')}  [http_4xx]"]
+    assert "-o FILE or a pipe" in stderr
+
+
+def test_json_lines_asked_for_on_a_terminal_are_not_drawn_over_by_bars():
+    with RouteServer({f"/p{n}": page(f"<title>p{n}</title>") for n in range(30)}) as server:
+        urls = [server.url(f"/p{n}") for n in range(30)]
+        code, screen, _ = run_on_terminal("crawl", *urls, "-o", "-", stderr_too=True)
+    assert code == 0, screen
+    records = [line for line in screen.splitlines() if line.startswith("{")]
+    assert len(records) == 30
+    assert all(json.loads(line)["title"] for line in records)
+    assert "fetched:" not in screen
+
+
+def test_a_follow_crawl_bar_shows_no_percentage():
+    code, screen, _ = run_on_terminal(
+        "demo", "--follow", "--pages", "30", "-o", os.devnull, "-w", "0", stderr_too=True
+    )
+    assert code == 0, screen
+    bars = [part for part in re.split(r"[\r\n]", screen) if "fetched:" in part]
+    assert bars, screen
+    assert not any("%|" in bar for bar in bars), bars
+
+
+# -- help, defaults, warnings ---------------------------------------------------------
+
+
+def test_every_command_and_option_has_a_help_line():
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
+    assert {
+        action.dest: bool(action.help) for action in commands._choices_actions
+    } == dict.fromkeys(commands.choices, True)
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            assert action.help, f"parcrawl {name} {'/'.join(action.option_strings)} has no help"
+
+
+def test_check_prints_the_settings_compactly():
+    job = REPO / "config" / "examples" / "shop.toml"
+    result = parcrawl("check", str(job))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) < 90
+    assert max(map(len, lines)) <= 100
+    assert tomllib.loads(result.stdout) == tomllib.loads(load_job(job).effective_toml())
+
+
+def test_every_commented_example_in_default_toml_works_uncommented(tmp_path):
+    lines = (REPO / "config" / "default.toml").read_text().splitlines()
+    example = re.compile(r"^# (\[|[a-z_]+ = )")
+    blocks, current = [], []
+    for number, line in enumerate(lines):
+        if example.match(line):
+            current.append(number)
+        elif current:
+            blocks.append(current)
+            current = []
+    assert len(blocks) >= 8
+    for block in blocks:
+        text = [line[2:] if number in block else line for number, line in enumerate(lines)]
+        job = tmp_path / "default.toml"
+        job.write_text("\n".join(text))
+        validate_rules(load_job(job).settings)  # raises, naming the problem, if invalid
+
+
+def test_follow_only_options_without_follow_are_named_in_a_warning():
+    with RouteServer({"/a": page("<title>A</title>")}) as server:
+        result = parcrawl("crawl", server.url("/a"), "--max-depth", "2", "-o", os.devnull)
+        two = parcrawl("crawl", server.url("/a"), "--max-depth", "2", "--include", "x", "-q")
+        followed = parcrawl("crawl", server.url("/a"), "--max-depth", "2", "--follow", "-q")
+    assert result.returncode == 0, result.stderr
+    assert "parcrawl: WARNING: --max-depth applies only with --follow: ignored" in result.stderr
+    assert "1 record written" in result.stderr  # the crawl went on
+    assert "--max-depth, --include apply only with --follow: ignored" in two.stderr
+    assert followed.stderr == ""
+
+
+def test_a_closed_pipe_leaves_a_state_that_resumes(tmp_path):
+    state, out = tmp_path / "site.crawl", tmp_path / "rest.jsonl"
+    with SiteServer(SyntheticSite(pages=200)) as server:
+        crawl = ["crawl", server.url("/"), "--follow", "--state", str(state), "-w", "0", "-q"]
+        with start_parcrawl(*crawl, "-o", "-") as process:
+            assert process.stdout is not None
+            first = json.loads(process.stdout.readline())
+            process.stdout.close()
+            process.wait(timeout=120)
+        assert process.returncode == 141
+        status = parcrawl("status", str(state))
+        assert status.returncode == 0, status.stderr
+        rest = parcrawl(*crawl, "-o", str(out))
+    assert rest.returncode == 0, rest.stderr
+    urls = [record["url"] for record in read_jsonl(out)]
+    assert len(urls) == len(set(urls)) > 0
+    assert first["url"] not in urls  # the page that reached the reader is done
+
+
+def test_fetched_pages_a_second_ctrl_c_kept_from_the_output_are_counted(tmp_path):
+    # Parsing is slow (a step takes 0.5 s a page) and fetching fast: when the crawl is
+    # stopped at once, fetched pages wait for a worker and never reach the output.
+    (tmp_path / "slow_step.py").write_text(
+        "import time\n\ndef slow(record):\n    time.sleep(0.5)\n    return record\n"
+    )
+    out = tmp_path / "out.jsonl"
+    with RouteServer({f"/p{n}": page(f"<title>p{n}</title>") for n in range(40)}) as server:
+        job = tmp_path / "job.toml"
+        seeds = ", ".join(f'"{server.url(f"/p{n}")}"' for n in range(40))
+        job.write_text(
+            f'seeds = [{seeds}]\nworkers = 1\nbatch_size = 1\n[[steps]]\nuse = "slow_step:slow"\n'
+        )
+        with start_parcrawl("run", str(job), "-o", str(out)) as process:
+            stderr = StderrLines(process)
+            _wait_for_lines(out, 1, timeout_s=60)
+            process.send_signal(signal.SIGINT)
+            stderr.wait_for("stopping: finishing pages in flight")
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
+            text = stderr.text()
+    assert process.returncode == 130, text
+    summary = Summary.parse(text)
+    assert summary.written == len(read_jsonl(out))
+    assert summary.unwritten > 0, text
+    assert f"{summary.unwritten} fetched page" in text
+    assert summary.balances()

@@ -1,19 +1,30 @@
-"""Where records go: the ``Sink`` protocol and its implementations (JSONL for now).
+"""Where records go: the ``Sink`` protocol, its implementations, and output paths to formats.
 
 Sinks run in the main process's event loop and write without blocking it.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import aiofiles.os
 
-from crawler.errors import OutputError
+from crawler.errors import OutputError, UsageError
 from crawler.models import Record
 from crawler.settings import OutputSettings
+
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".csv": "csv",
+    ".sqlite": "sqlite",
+    ".db": "sqlite",
+}
+"""Output formats by file extension; streams ('-', /dev/stdout, a FIFO) take JSON Lines."""
 
 
 class Sink(Protocol):
@@ -76,3 +87,29 @@ def sinks_for(
 
         sinks.append(JsonlSink(STDOUT))
     return sinks
+
+
+def output_for(path: str) -> dict[str, Any]:
+    """The ``[output]`` keys that write to ``path``, in the format its extension names.
+
+    Raises:
+        UsageError: an extension that names no format parcrawl writes (exit 2).
+    """
+    if path == "-" or is_stream(path):
+        return {"jsonl": path}
+    suffix = Path(path).suffix.lower()
+    kind = FORMATS.get(suffix)
+    if kind is None:
+        known = ", ".join(FORMATS)
+        what = f"extension {suffix!r}" if suffix else "no extension"
+        raise UsageError(f"cannot tell the output format of {path} ({what}): use {known}")
+    return {"csv": {"path": path}} if kind == "csv" else {kind: path}
+
+
+def is_stream(path: str) -> bool:
+    """True when ``path`` names an existing file that is not a regular one (device, FIFO)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # absent (it will be created) or unreachable (open will say why)
+        return False
+    return not stat.S_ISREG(mode) and not stat.S_ISDIR(mode)

@@ -1,12 +1,14 @@
-"""The JSON Lines sink: one record per line, to a file or stdout, written with aiofiles.
+"""The JSON Lines sink: one record per line, to a file, stdout, a pipe or a device.
 
 Each batch becomes one unbuffered write of whole lines, so an interrupted crawl leaves no
-partial line behind.
+partial line behind. Streams (``-``, ``/dev/stdout``, ``/dev/null``, a FIFO) are written
+as Unix tools write them: no seek, no fsync, and a closed pipe is ``OutputClosed``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import sys
@@ -17,9 +19,9 @@ from typing import Any
 import aiofiles
 import aiofiles.os
 
-from crawler.errors import OutputError
+from crawler.errors import OutputClosed, OutputError
 from crawler.models import Record
-from pipelines.sinks import make_parent_folder
+from pipelines.sinks import is_stream, make_parent_folder
 
 STDOUT = "-"
 
@@ -44,19 +46,25 @@ class JsonlSink:
         self.append = append
         self.offset = 0
         self._file: Any = None
+        self._stream = self.path == STDOUT or is_stream(self.path)
 
     @property
     def to_stdout(self) -> bool:
-        """True when records go to standard output."""
-        return self.path == STDOUT
+        """True when records go to a stream (stdout, a pipe, a device), not a regular file.
+
+        A stream cannot be read back, so a crawl state does not track its offset.
+        """
+        return self._stream
 
     async def open(self) -> None:
         """Open the output; a missing folder or no permission is a usage error (exit 2)."""
         try:
-            if self.to_stdout:
+            if self.path == STDOUT:
                 self._file = await aiofiles.open(
                     sys.stdout.fileno(), "wb", buffering=0, closefd=False
                 )
+            elif self._stream:  # "wb" on a device or FIFO truncates nothing and seeks nowhere
+                self._file = await aiofiles.open(self.path, "wb", buffering=0)
             else:
                 await make_parent_folder(self.path)
                 if self.append:
@@ -84,6 +92,11 @@ class JsonlSink:
                 written += count or 0
             self.offset += written
         except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                complete = data[:written].count(b"\n")
+                self.offset += data[:written].rfind(b"\n") + 1
+                message = f"{self.path}: the reader closed the pipe"
+                raise OutputClosed(message, complete=complete) from exc
             if not self.to_stdout:
                 with contextlib.suppress(OSError):
                     await self._file.truncate(self.offset)
@@ -91,11 +104,11 @@ class JsonlSink:
             raise OutputError(f"cannot write {self.path}: {reason}") from exc
 
     async def close(self) -> None:
-        """Close the file (stdout stays open)."""
+        """Close the file (stdout stays open); a stream is not synced (``/dev/null`` cannot be)."""
         if self._file is not None:
             file, self._file = self._file, None
             try:
-                if not self.to_stdout:
+                if not self._stream:
                     await file.flush()
                     await aiofiles.os.wrap(os.fsync)(file.fileno())
                 await file.close()

@@ -37,9 +37,35 @@ async def test_cli_urls_come_first_then_files_in_order(tmp_path: Path) -> None:
 
 
 async def test_urls_are_normalized(tmp_path: Path) -> None:
-    seeds = write(tmp_path / "seeds.txt", "   http://bücher.example/a b  \n")
+    seeds = write(tmp_path / "seeds.txt", "   http://bücher.example/a%20b  \n")
     reader = SeedReader(files=[seeds])
     assert await read_all(reader) == ["http://xn--bcher-kva.example/a%20b"]
+
+
+@pytest.mark.parametrize(
+    "line", ["http://a.test/a.html\tcomment", "http://a.test/a.html extra words"]
+)
+async def test_a_list_line_is_its_first_field_and_more_text_is_named_in_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, line: str
+) -> None:
+    seeds = write(tmp_path / "seeds.txt", f"http://a.test/first\n{line}\n")
+    reader = SeedReader(files=[seeds])
+    with caplog.at_level(logging.WARNING, logger="crawler.seeds"):
+        urls = await read_all(reader)
+    assert urls == ["http://a.test/first", "http://a.test/a.html"]
+    rest = line.split(None, 1)[1]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{seeds}:2: text after the URL ignored: {rest!r} (a space in a URL is %20)"
+    ]
+
+
+async def test_a_comment_after_the_url_is_no_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    seeds = write(tmp_path / "seeds.txt", "http://a.test/x   # the home page\n")
+    with caplog.at_level(logging.WARNING, logger="crawler.seeds"):
+        assert await read_all(SeedReader(files=[seeds])) == ["http://a.test/x"]
+    assert caplog.records == []
 
 
 async def test_blank_lines_and_comments_are_skipped(tmp_path: Path) -> None:
@@ -71,7 +97,7 @@ async def test_invalid_lines_are_skipped_with_a_warning_naming_file_and_line(
     assert f"{seeds}:3" in warnings[0]
     assert "ftp://files.test/x" in warnings[0]
     assert f"{seeds}:5" in warnings[1]
-    assert "not a url" in warnings[1]
+    assert "in the line 'not a url'" in warnings[1]
 
 
 async def test_invalid_cli_url_is_skipped_and_counted(caplog: pytest.LogCaptureFixture) -> None:

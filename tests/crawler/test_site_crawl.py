@@ -206,7 +206,7 @@ async def test_a_hostile_sitemap_is_rejected_and_the_crawl_goes_on():
     with RouteServer(routes) as server:
         records, stats = await run_crawl([server.url("/")], sitemaps=True, workers=0)
     assert [r["title"] for r in records] == ["home"]
-    assert stats.errors["sitemap"] == 1
+    assert stats.sitemap_errors == 1
 
 
 async def test_retry_after_holds_one_host_while_others_go_on():

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from crawler.errors import OutputError
+from crawler.errors import OutputClosed, OutputError
 from crawler.models import FetchFailure, FetchRequest, FetchResult, PageFields, Record, record_from
 from pipelines.sinks import Sink
 from pipelines.sinks.csv import CsvSink, column_value, encode_rows, row_ends
@@ -559,3 +559,26 @@ async def test_a_full_disk_leaves_jsonl_ending_on_a_complete_line(tmp_path: Path
     lines = path.read_text().splitlines(keepends=True)
     assert [json.loads(line)["url"] for line in lines] == [r["url"] for r in first]
     assert all(line.endswith("\n") for line in lines)
+
+
+async def test_jsonl_to_dev_null_opens_writes_and_closes(tmp_path: Path) -> None:
+    sink = JsonlSink(os.devnull)
+    await write_all(sink, sample_records(), sample_records())
+    assert sink.to_stdout  # a stream: a crawl state must not track its offset
+    assert Path(os.devnull).stat().st_size == 0
+
+
+async def test_jsonl_to_a_pipe_whose_reader_left_is_output_closed_exit_141(
+    tmp_path: Path,
+) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so that the writer's open returns
+    sink = JsonlSink(fifo)
+    await sink.open()
+    os.close(reader)
+    with pytest.raises(OutputClosed) as caught:
+        await sink.write(sample_records())
+    assert caught.value.exit_code == 141
+    assert caught.value.complete == 0  # no line reached a reader
+    await sink.close()
