@@ -422,11 +422,11 @@ def test_a_second_crawl_on_the_same_state_file_refuses(slow_site, tmp_path):
 
 def test_a_crawl_that_ends_in_an_error_removes_its_lock(tmp_path):
     state = tmp_path / "site.crawl"
-    output = tmp_path / "a-folder"
+    output = tmp_path / "a-folder.jsonl"  # a folder where the output file should go
     output.mkdir()
     result = run(command("crawl", "http://127.0.0.1:9/", "--state", str(state), "-o", str(output)))
     assert result.returncode == 2, result.stderr
-    assert "a-folder" in result.stderr
+    assert "a-folder.jsonl" in result.stderr
     assert state.exists()
     assert not lock_of(state).exists()
 
