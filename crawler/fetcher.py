@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from http import cookiejar
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from urllib.parse import urldefrag, urljoin, urlsplit
+from typing import Any
 
 import httpx
 
@@ -37,7 +37,7 @@ from crawler.models import (
     utc_now,
 )
 from crawler.settings import FetchSettings
-from crawler.urls import canonical_url
+from crawler.urls import InvalidUrl, canonical_url, host_key, request_url, split_credentials
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,19 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 RedirectCheck = Callable[[str], Awaitable[FetchFailure | None]]
 """Vets a redirect target before it is fetched: None to follow, or why not."""
+
+TIMEOUT_PHASES = {
+    "connection.connect_tcp": "opening the TCP connection",
+    "connection.start_tls": "the TLS handshake",
+    "http11.send_request_headers": "sending the request",
+    "http11.send_request_body": "sending the request",
+    "http11.receive_response_headers": "waiting for the response headers",
+    "http11.receive_response_body": "reading the response body",
+    "http2.send_request_headers": "sending the request",
+    "http2.receive_response_headers": "waiting for the response headers",
+    "http2.receive_response_body": "reading the response body",
+}
+"""httpcore's trace events, by what the user would call that phase of a request."""
 
 DNS_FAILURE_HINTS = (
     "name or service not known",
@@ -82,6 +95,7 @@ class Fetcher:
         self.address_guard = AddressGuard(allow_private=settings.allow_private)
         guard = self.address_guard if client is None and transport is None else None
         self._client = client or build_client(settings, transport=transport, guard=guard)
+        self._credentials: dict[str, httpx.BasicAuth] = {}
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -121,7 +135,10 @@ class Fetcher:
             limit = self._settings.timeout_s
             failure = FetchFailure("timeout", f"no complete response in {limit:g} s")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            failure = classify_httpx_error(exc)
+            failure = classify_httpx_error(exc, phase=exchange.phase)
+        except Exception as exc:  # the boundary: a bad value in one response costs one record
+            log.warning("unexpected error fetching %s", request.url, exc_info=True)
+            failure = internal_failure(exc)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         if failure is not None:
             log.info("fetch failed %s: %s %s", request.url, failure.code, failure.message)
@@ -152,7 +169,7 @@ class Fetcher:
         try:
             async with asyncio.timeout(self._settings.timeout_s):
                 for _ in range(max_redirects + 1):
-                    async with self._client.stream("GET", url) as response:
+                    async with self._client.stream("GET", url, auth=self._auth(url)) as response:
                         target = _redirect_target(response)
                         if target is None:
                             if response.status_code >= 400:
@@ -168,13 +185,20 @@ class Fetcher:
             failure = FetchFailure("timeout", f"no response in {self._settings.timeout_s:g} s")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             failure = classify_httpx_error(exc)
+        except Exception as exc:  # the boundary, as in ``fetch``
+            log.warning("unexpected error fetching %s", url, exc_info=True)
+            failure = internal_failure(exc)
         log.info("could not fetch %s: %s %s", url, failure.code, failure.message)
         return None, b"", failure
 
     async def _follow(self, exchange: _Exchange, check_redirect: RedirectCheck | None) -> None:
         visited = {canonical_url(exchange.url)}
         while True:
-            async with self._client.stream("GET", exchange.url) as response:
+            url = exchange.url
+            extensions = {"trace": exchange.trace}
+            async with self._client.stream(
+                "GET", url, auth=self._auth(url), extensions=extensions
+            ) as response:
                 exchange.saw(response)
                 target = _redirect_target(response)
                 if target is None:
@@ -226,6 +250,22 @@ class Fetcher:
         limit = self._settings.max_bytes
         return FetchError("too_large", f"body exceeds max_bytes ({limit} bytes)")
 
+    def take_credentials(self, url: str) -> str:
+        """``url`` without its ``user:password@``; they go only with requests to its origin.
+
+        Called as a seed enters the crawl, so no record, log line or state file ever holds
+        the password; requests to that scheme, host and port get it as Basic auth.
+        """
+        bare, credentials = split_credentials(url)
+        if credentials is not None:
+            self._credentials[host_key(bare)] = httpx.BasicAuth(*credentials)
+        return bare
+
+    def _auth(self, url: str) -> httpx.BasicAuth | None:
+        if not self._credentials:
+            return None
+        return self._credentials.get(host_key(url))
+
 
 # The standard library's own port rule for cookies (not in its type stubs).
 _REQUEST_PORT: Callable[[urllib.request.Request], str] = getattr(cookiejar, "request_port")  # noqa: B009
@@ -257,6 +297,12 @@ class _Exchange:
         self.body = b""
         self.size: int | None = None
         self.body_kept = False
+        self.phase: str | None = None
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: remember the phase a request is in, to name a timeout."""
+        if event.endswith(".started"):
+            self.phase = event.removesuffix(".started")
 
     def saw(self, response: httpx.Response) -> None:
         self.status = response.status_code
@@ -273,12 +319,9 @@ def _redirect_target(response: httpx.Response) -> str | None:
     if not location:
         return None
     try:
-        target: str = urldefrag(urljoin(str(response.url), str(location))).url
-    except ValueError as exc:
-        raise FetchError("bad_redirect", f"unusable Location header {location!r}") from exc
-    if urlsplit(target).scheme not in ("http", "https"):
-        raise FetchError("bad_redirect", f"redirect to a non-http(s) URL: {target}")
-    return target
+        return request_url(location, base=str(response.url))
+    except InvalidUrl as exc:
+        raise FetchError("bad_redirect", f"unusable Location header: {exc}") from exc
 
 
 def _decoder_for(response: httpx.Response, max_bytes: int) -> BoundedDecoder:
@@ -353,10 +396,18 @@ def build_client(
     )
 
 
-def classify_httpx_error(exc: httpx.HTTPError | httpx.InvalidURL) -> FetchFailure:
-    """Map an httpx exception to a stable failure code and a short message."""
+def classify_httpx_error(
+    exc: httpx.HTTPError | httpx.InvalidURL, *, phase: str | None = None
+) -> FetchFailure:
+    """Map an httpx exception to a stable failure code and a short message.
+
+    ``phase`` (an httpcore trace event name) says what a timeout interrupted: httpx raises
+    a bare ``ConnectTimeout`` for the TCP connect and the TLS handshake alike.
+    """
     message = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
+        if phase in TIMEOUT_PHASES:
+            message = f"timed out during {TIMEOUT_PHASES[phase]}" + (f": {exc}" if str(exc) else "")
         return FetchFailure("timeout", message)
     if isinstance(exc, httpx.TooManyRedirects):
         return FetchFailure("too_many_redirects", message)
@@ -378,6 +429,12 @@ def classify_httpx_error(exc: httpx.HTTPError | httpx.InvalidURL) -> FetchFailur
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
         return FetchFailure("read", message)
     return FetchFailure("network", message)
+
+
+def internal_failure(exc: Exception) -> FetchFailure:
+    """The record of an unexpected error: its type and first line, never a traceback."""
+    first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+    return FetchFailure("internal", f"{type(exc).__name__}: {first_line}".rstrip(": "))
 
 
 def _caused_by_ssl(exc: BaseException) -> bool:

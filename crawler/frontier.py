@@ -450,3 +450,16 @@ class Frontier:
                 await self._changed.wait()
         except TimeoutError:
             pass
+
+    def drain_retries(self) -> list[FetchRequest]:
+        """Take every retry still waiting, as handed out (on a stop; ``complete`` each).
+
+        A stopped crawl never reaches them, yet each URL must still end as a record.
+        """
+        drained = [request for _, _, request in sorted(self._retries, key=lambda item: item[:2])]
+        self._retries.clear()
+        for request in drained:
+            self._levels[request.depth] += 1  # left when parked; ``complete`` leaves it again
+            self._pending -= 1
+            self._outstanding += 1
+        return drained
