@@ -166,10 +166,13 @@ class Fetcher:
         body over ``max_bytes`` is cut there (RFC 9309 asks to parse at least 500 KiB of
         robots.txt, not to fail).
         """
+        exchange = _Exchange(url)  # only to name the phase of a timeout
         try:
             async with asyncio.timeout(self._settings.timeout_s):
                 for _ in range(max_redirects + 1):
-                    async with self._client.stream("GET", url, auth=self._auth(url)) as response:
+                    async with self._client.stream(
+                        "GET", url, auth=self._auth(url), extensions={"trace": exchange.trace}
+                    ) as response:
                         target = _redirect_target(response)
                         if target is None:
                             if response.status_code >= 400:
@@ -184,7 +187,7 @@ class Fetcher:
         except TimeoutError:
             failure = FetchFailure("timeout", f"no response in {self._settings.timeout_s:g} s")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            failure = classify_httpx_error(exc)
+            failure = classify_httpx_error(exc, phase=exchange.phase)
         except Exception as exc:  # the boundary, as in ``fetch``
             log.warning("unexpected error fetching %s", url, exc_info=True)
             failure = internal_failure(exc)
@@ -196,15 +199,23 @@ class Fetcher:
         while True:
             url = exchange.url
             extensions = {"trace": exchange.trace}
-            async with self._client.stream(
-                "GET", url, auth=self._auth(url), extensions=extensions
-            ) as response:
-                exchange.saw(response)
-                target = _redirect_target(response)
-                if target is None:
-                    exchange.body, exchange.size = await self._read(response, exchange.size)
-                    exchange.body_kept = media_type(exchange.content_type) in self._accept
-                    return
+            exchange.location = None
+            try:
+                async with self._client.stream(
+                    "GET", url, auth=self._auth(url), extensions=extensions
+                ) as response:
+                    exchange.saw(response)
+                    target = _redirect_target(response)
+                    if target is None:
+                        exchange.body, exchange.size = await self._read(response, exchange.size)
+                        exchange.body_kept = media_type(exchange.content_type) in self._accept
+                        return
+            except (httpx.RemoteProtocolError, httpx.InvalidURL) as exc:
+                if exchange.location is None:
+                    raise
+                # httpx reads the Location of every redirect, followed or not, and fails
+                # on one it cannot parse: that is this redirect's fault, not the network's.
+                raise _bad_location(exchange.location, url, exc) from exc
             if len(visited) > self._settings.max_redirects:
                 limit = self._settings.max_redirects
                 raise FetchError("too_many_redirects", f"more than {limit} redirects")
@@ -298,11 +309,20 @@ class _Exchange:
         self.size: int | None = None
         self.body_kept = False
         self.phase: str | None = None
+        self.location: str | None = None
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's trace hook: remember the phase a request is in, to name a timeout."""
+        """httpcore's trace hook: the phase a request is in (to name a timeout), and a
+        redirect's raw Location (httpx raises on a bad one before handing the response)."""
         if event.endswith(".started"):
             self.phase = event.removesuffix(".started")
+        elif event.endswith("receive_response_headers.complete"):
+            _, status, _, headers = info.get("return_value", (None, None, None, ()))
+            if status in REDIRECT_STATUSES:
+                self.status = status
+                for name, value in headers:
+                    if name.lower() == b"location":
+                        self.location = value.decode("latin-1")
 
     def saw(self, response: httpx.Response) -> None:
         self.status = response.status_code
@@ -322,6 +342,14 @@ def _redirect_target(response: httpx.Response) -> str | None:
         return request_url(location, base=str(response.url))
     except InvalidUrl as exc:
         raise FetchError("bad_redirect", f"unusable Location header: {exc}") from exc
+
+
+def _bad_location(location: str, base: str, exc: Exception) -> FetchError:
+    try:
+        request_url(location, base=base)
+    except InvalidUrl as invalid:
+        return FetchError("bad_redirect", f"unusable Location header: {invalid}")
+    return FetchError("bad_redirect", f"unusable Location header: {exc}")
 
 
 def _decoder_for(response: httpx.Response, max_bytes: int) -> BoundedDecoder:
