@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from crawler.admission import Admission
 from crawler.errors import ParcrawlError
-from crawler.fetcher import Fetcher, internal_failure
+from crawler.fetcher import Fetcher, internal_failure, log_internal
 from crawler.frontier import Frontier
 from crawler.frontier_store import Outcome, SqliteFrontierStore
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
@@ -259,8 +259,9 @@ class Engine:
         try:
             return await self._admission.may_fetch(request)
         except Exception as exc:  # the boundary: one URL's bad value never ends the crawl
-            log.warning("unexpected error admitting %s", request.url, exc_info=True)
-            return internal_failure(exc)
+            failure = internal_failure(exc)
+            log_internal(request.url, failure)
+            return failure
 
     async def _fetch_one(self, request: FetchRequest) -> None:
         """Fetch ``request``, then retry it later or pass its result on: never raises for it.
@@ -275,16 +276,18 @@ class Engine:
                 request, check_redirect=partial(admission.vet_redirect, request)
             )
         except Exception as exc:  # the fetcher's own boundary should have caught it
-            log.warning("unexpected error fetching %s", request.url, exc_info=True)
-            result = FetchResult.unfetched(request, internal_failure(exc))
+            failure = internal_failure(exc)
+            log_internal(request.url, failure)
+            result = FetchResult.unfetched(request, failure)
         finally:
             frontier.release(request)
         try:
             self._heed_host(result)
             delay_s = self._retry_delay(result)
         except Exception as exc:
-            log.warning("unexpected error handling %s", request.url, exc_info=True)
-            result, delay_s = replace(result, failure=internal_failure(exc), body_kept=False), None
+            failure = internal_failure(exc)
+            log_internal(request.url, failure)
+            result, delay_s = replace(result, failure=failure, body_kept=False), None
         if delay_s is not None:
             self._waiting[request.url] = replace(result, body=b"", body_kept=False)
             frontier.retry(request, delay_s)

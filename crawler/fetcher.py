@@ -137,8 +137,8 @@ class Fetcher:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             failure = classify_httpx_error(exc, phase=exchange.phase)
         except Exception as exc:  # the boundary: a bad value in one response costs one record
-            log.warning("unexpected error fetching %s", request.url, exc_info=True)
             failure = internal_failure(exc)
+            log_internal(request.url, failure)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         if failure is not None:
             log.info("fetch failed %s: %s %s", request.url, failure.code, failure.message)
@@ -189,8 +189,8 @@ class Fetcher:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             failure = classify_httpx_error(exc, phase=exchange.phase)
         except Exception as exc:  # the boundary, as in ``fetch``
-            log.warning("unexpected error fetching %s", url, exc_info=True)
             failure = internal_failure(exc)
+            log_internal(url, failure)
         log.info("could not fetch %s: %s %s", url, failure.code, failure.message)
         return None, b"", failure
 
@@ -292,6 +292,8 @@ class OriginCookiePolicy(DefaultCookiePolicy):
     def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
         if not super().set_ok(cookie, request):
             return False
+        if not all(part.isascii() for part in (cookie.name, cookie.value or "", cookie.path)):
+            return False  # it could never be sent back: a header is ASCII
         cookie.port = _REQUEST_PORT(request)
         cookie.port_specified = True
         return True
@@ -457,6 +459,12 @@ def classify_httpx_error(
     if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
         return FetchFailure("read", message)
     return FetchFailure("network", message)
+
+
+def log_internal(url: str, failure: FetchFailure) -> None:
+    """One warning line for the user; the traceback only in a debug log (``-v``)."""
+    log.warning("unexpected error with %s: %s", url, failure.message)
+    log.debug("traceback of the error with %s", url, exc_info=True)
 
 
 def internal_failure(exc: Exception) -> FetchFailure:

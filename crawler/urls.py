@@ -65,7 +65,7 @@ def _fetchable(candidate: str, *, keep_credentials: bool) -> str:
         raise InvalidUrl(f"not an http(s) URL: {shown}")
     if not hostname:
         raise InvalidUrl(f"URL has no host: {shown}")
-    if any(char.isspace() or char in FORBIDDEN_HOST_CHARS for char in hostname):
+    if _bad_host(hostname):
         raise InvalidUrl(f"URL host is not valid: {shown}")
     if (port := _port_text(parts.netloc)) is not None and not _valid_port(port):
         raise InvalidUrl(f"not a valid URL: {shown} (port {port[:20]!r})")
@@ -75,9 +75,13 @@ def _fetchable(candidate: str, *, keep_credentials: bool) -> str:
         safe = str(safe_url_string(bare))
     except (ValueError, UnicodeError) as exc:
         raise InvalidUrl(f"not a valid URL: {shown} ({exc})") from exc
-    if not safe.isascii():
+    if not safe.isascii() or _bad_host(urlsplit(safe).hostname):
         raise InvalidUrl(f"not a valid URL: {shown}")
     return safe
+
+
+def _bad_host(hostname: str | None) -> bool:
+    return not hostname or any(c.isspace() or c in FORBIDDEN_HOST_CHARS for c in hostname)
 
 
 def _port_text(netloc: str) -> str | None:

@@ -502,7 +502,7 @@ async def test_a_redirect_to_an_invalid_port_ends_as_that_urls_error_in_a_real_c
 
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    records = by_url([json.loads(line) for line in output.read_text().splitlines()])
+    records = by_url([json.loads(line) for line in output.read_text().split("\n") if line])
     assert error_code(records[bad]) == "bad_redirect"
     assert records[fine]["title"] == "end of the chain"
 
@@ -608,7 +608,7 @@ def test_credentials_go_to_their_origin_only_and_the_password_is_never_shown(tmp
         assert set(_authorizations(other)) == {None}
 
     assert result.returncode == 0, result.stderr
-    records = by_url([json.loads(line) for line in output.read_text().splitlines()])
+    records = by_url([json.loads(line) for line in output.read_text().split("\n") if line])
     assert set(records) == {site.url("/private"), site.url("/away")}
     assert records[site.url("/private")]["title"] == "private"
     assert records[site.url("/away")]["final_url"] == other.url("/landing")
