@@ -16,7 +16,7 @@ from crawler.frontier import Frontier
 from crawler.models import FetchFailure, FetchRequest, Record
 from crawler.robots import RobotsCache, RobotsVerdict
 from crawler.scope import Scope
-from crawler.urls import InvalidUrl, request_url, url_key
+from crawler.urls import InvalidUrl, as_request_url, url_key
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class Admission:
             referrer = record["url"]
             for link in links:
                 try:  # a custom parse or step may hand back anything as a link
-                    url = request_url(link)
+                    url = as_request_url(link)
                     reason = scope.check(url, depth)
                 except (InvalidUrl, TypeError, AttributeError):
                     self._skip("invalid_url", str(link)[:200])

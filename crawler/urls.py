@@ -52,6 +52,34 @@ def request_url(text: str, base: str | None = None) -> str:
     return _fetchable(candidate, keep_credentials=False)
 
 
+def as_request_url(url: str) -> str:
+    """``request_url(url)``, at a fraction of its cost when ``url`` is in that form already.
+
+    For links the parse workers normalized already, checked again on the event loop in
+    case a custom parse function or step handed back something else.
+
+    Raises:
+        InvalidUrl: as ``request_url``.
+    """
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        return request_url(url)
+    port = _port_text(parts.netloc)
+    if (
+        url.isascii()
+        and parts.scheme in CRAWLABLE_SCHEMES
+        and not _bad_host(hostname)
+        and (port is None or _valid_port(port))
+        and "@" not in parts.netloc
+        and not parts.fragment
+        and not any(char.isspace() for char in url)
+    ):
+        return url
+    return request_url(url)
+
+
 def _fetchable(candidate: str, *, keep_credentials: bool) -> str:
     shown = _shown(candidate)
     if len(candidate) > MAX_URL_CHARS:

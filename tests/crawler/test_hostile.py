@@ -20,7 +20,7 @@ import time
 import tracemalloc
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import httpx
@@ -31,7 +31,9 @@ import respx
 from crawler.api import acrawl
 from crawler.engine import Engine
 from crawler.fetcher import Fetcher
+from crawler.models import PageFields
 from crawler.settings import FetchSettings, build_settings
+from pipelines.parse import parse_page
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ProcessStage
 from tests.support.cli import parcrawl
@@ -490,6 +492,22 @@ async def test_links_with_invalid_ports_are_dropped_and_counted_and_the_crawl_go
     assert set(records_by_url) == {seed, hostile.url("/chain/0")}
     assert records_by_url[seed]["links"] == [hostile.url("/chain/0")]
     assert records_by_url[seed]["links_dropped"] == len(BAD_PORTS) + 1
+
+
+def _parse_with_bad_links(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
+    fields = parse_page(url, body, headers)
+    links: list = ["http://127.0.0.1:99999/", "http://[::1/", 42, *(fields["links"] or [])]
+    return {**fields, "links": links}
+
+
+async def test_invalid_links_from_a_custom_parse_are_skipped_and_counted(hostile):
+    seed = hostile.script(
+        "/custom-parse", RawReply(200, body=_html("custom", '<a href="/chain/0">'))
+    )
+    records, stats = await run_crawl([seed], workers=0, follow=True, parse=_parse_with_bad_links)
+
+    assert set(by_url(records)) == {seed, hostile.url("/chain/0")}
+    assert stats.skipped["invalid_url"] == 3 * len(records)  # each page has the three
 
 
 async def test_a_redirect_to_an_invalid_port_ends_as_that_urls_error_in_a_real_cli_run(

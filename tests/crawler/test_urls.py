@@ -8,6 +8,7 @@ import pytest
 
 from crawler.urls import (
     InvalidUrl,
+    as_request_url,
     canonical_url,
     host_key,
     masked,
@@ -217,3 +218,21 @@ def test_an_invalid_seed_message_does_not_show_its_password() -> None:
 
 def test_canonical_url_of_an_invalid_port_is_the_url_itself() -> None:
     assert canonical_url("http://example.com:99999/") == "http://example.com:99999/"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://example.com/a?b=1", "http://example.com/a?b=1"),
+        ("http://u:p@example.com/a", "http://example.com/a"),
+        ("http://example.com/a b#f", "http://example.com/a%20b"),
+        ("http://é.example/", "http://xn--9ca.example/"),
+    ],
+)
+def test_as_request_url_agrees_with_request_url(url: str, expected: str) -> None:
+    assert as_request_url(url) == request_url(url) == expected
+
+
+def test_as_request_url_refuses_an_invalid_port() -> None:
+    with pytest.raises(InvalidUrl):
+        as_request_url("http://example.com:99999/")
