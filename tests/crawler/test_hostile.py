@@ -769,3 +769,17 @@ async def test_an_unexpected_error_for_one_url_is_its_record_and_the_crawl_goes_
     assert broken["error"] == {"code": "internal", "message": "RuntimeError: a bug nobody foresaw"}
     assert records["http://127.0.0.1:1/fine"]["title"] == "fine"
     assert stats.errors["internal"] == 1
+
+
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        return listener.getsockname()[1]
+
+
+async def test_a_redirect_to_an_unreachable_host_is_not_called_a_robots_refusal(hostile):
+    location = f"http://127.0.0.1:{_closed_port()}/gone".encode()
+    hop = hostile.script("/to-unreachable", _redirect_to(location))
+    [record], _ = await run_crawl([hop], workers=0, fetch={"retries": 0})
+
+    assert error_code(record) == "connect"
+    assert "robots.txt" in record["error"]["message"]
