@@ -284,10 +284,12 @@ class Engine:
         try:
             self._heed_host(result)
             delay_s = self._retry_delay(result)
+            too_long = self._retry_after_too_long(result) if delay_s is None else None
         except Exception as exc:
             failure = internal_failure(exc)
             log_internal(request.url, failure)
-            result, delay_s = replace(result, failure=failure, body_kept=False), None
+            result = replace(result, failure=failure, body_kept=False)
+            delay_s = too_long = None
         if delay_s is not None:
             self._waiting[request.url] = replace(result, body=b"", body_kept=False)
             frontier.retry(request, delay_s)
@@ -296,7 +298,7 @@ class Engine:
             return
         self._waiting.pop(request.url, None)
         admission.settled(request)
-        if (too_long := self._retry_after_too_long(result)) is not None:
+        if too_long is not None:
             result = replace(result, failure=too_long, body_kept=False)
         self._count_fetch(result)
         await self._parse_queue.put(result)
