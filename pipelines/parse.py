@@ -165,6 +165,15 @@ def _canonical(link_tags: Iterable[Tag], base: str) -> str | None:
     return None
 
 
+def cap_links(page: PageFields, max_links: int) -> PageFields:
+    """``page`` with at most ``max_links`` links, the rest counted: for custom parse functions."""
+    links = page["links"]
+    if links is None or len(links) <= max_links:
+        return page
+    dropped = (page.get("links_dropped") or 0) + len(links) - max_links
+    return {**page, "links": links[:max_links], "links_dropped": dropped}
+
+
 def _links(anchors: Iterable[Tag], base: str, max_links: int) -> tuple[list[str], int]:
     """The page's links as they would be requested, at most ``max_links``; and the dropped.
 

@@ -16,7 +16,7 @@ from crawler.models import FetchFailure, FetchResult, PageFields, Record, record
 from crawler.settings import ExtractSettings, StepSettings
 from pipelines.charset import decode_html
 from pipelines.extract import Extractor
-from pipelines.parse import DEFAULT_MAX_LINKS, parse_document, parse_page
+from pipelines.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
 from pipelines.steps import NamedStep, build_steps, run_steps
 
 
@@ -71,7 +71,7 @@ class PageProcessor:
             elif self.parse is parse_page:
                 page = parse_page(result.final_url, result.body, headers, max_links=self.max_links)
             else:
-                page = self.parse(result.final_url, result.body, headers)
+                page = cap_links(self.parse(result.final_url, result.body, headers), self.max_links)
         except Exception as exc:  # the boundary: a parse bug costs one record, not the batch
             failed = record_from(result, failure=FetchFailure("parse_error", _describe(exc)))
             return Processed(failed, failed)

@@ -783,3 +783,15 @@ async def test_a_redirect_to_an_unreachable_host_is_not_called_a_robots_refusal(
 
     assert error_code(record) == "connect"
     assert "robots.txt" in record["error"]["message"]
+
+
+async def test_a_cookie_that_could_never_be_sent_back_does_not_break_its_host(hostile):
+    cookie = (b"Set-Cookie", b"session=\xbc\xbd; Path=/")
+    setter = hostile.script("/cookie/bad", RawReply(302, (cookie, (b"Location", b"/cookie/next"))))
+    hostile.script("/cookie/next", RawReply(200, body=_html("next")))
+    later = hostile.script("/cookie/later", RawReply(200, body=_html("later")))
+    records, _ = await run_crawl([setter, later], workers=0, fetch={"concurrency": 1})
+    records_by_url = by_url(records)
+
+    assert records_by_url[setter]["title"] == "next"
+    assert records_by_url[later]["title"] == "later"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 
-from pipelines.parse import parse_page
+from pipelines.parse import cap_links, parse_page
 
 URL = "http://site.test/dir/page.html"
 HTML_HEADERS = {"content-type": "text/html"}
@@ -309,3 +309,11 @@ def test_links_past_the_cap_are_counted_not_kept() -> None:
     fields = parse_page(URL, body, HTML_HEADERS, max_links=10)
     assert fields["links"] == [f"http://site.test/p{number}" for number in range(10)]
     assert fields["links_dropped"] == 15
+
+
+def test_cap_links_trims_a_custom_parse_s_links_and_counts_them() -> None:
+    page = parse_page(URL, b"<a href='/a'>a</a><a href='/b'>b</a><a href='/c'>c</a>", HTML_HEADERS)
+    capped = cap_links(page, 1)
+    assert capped["links"] == ["http://site.test/a"]
+    assert capped["links_dropped"] == 2
+    assert cap_links(page, 5) is page
