@@ -490,6 +490,7 @@ def _plain_headers(headers: httpx.Headers) -> Headers:
 
 def _declared_length(headers: httpx.Headers) -> int | None:
     value = headers.get("content-length")
-    if value is None or not value.strip().isdigit():
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true, int("²") fails
         return None
-    return int(value)
+    return int(text)

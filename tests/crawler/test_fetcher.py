@@ -459,3 +459,13 @@ def test_retry_after_as_an_http_date_counts_from_now() -> None:
     later = now + timedelta(seconds=90)
     value = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
     assert parse_retry_after(value, now_epoch_s=now.timestamp()) == 90.0
+
+
+async def test_a_content_length_of_unicode_digits_is_ignored() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = [(b"Content-Type", b"application/pdf"), (b"Content-Length", "²".encode())]
+        return httpx.Response(200, headers=headers)
+
+    result = await fetch_via(httpx.MockTransport(handler))
+    assert result.failure is None
+    assert result.size is None
