@@ -211,7 +211,7 @@ class Fetcher:
                         exchange.body_kept = media_type(exchange.content_type) in self._accept
                         return
             except (httpx.RemoteProtocolError, httpx.InvalidURL) as exc:
-                if exchange.location is None:
+                if exchange.location is None or not _about_location(exc):
                     raise
                 # httpx reads the Location of every redirect, followed or not, and fails
                 # on one it cannot parse: that is this redirect's fault, not the network's.
@@ -344,6 +344,10 @@ def _redirect_target(response: httpx.Response) -> str | None:
         return request_url(location, base=str(response.url))
     except InvalidUrl as exc:
         raise FetchError("bad_redirect", f"unusable Location header: {exc}") from exc
+
+
+def _about_location(exc: httpx.RemoteProtocolError | httpx.InvalidURL) -> bool:
+    return isinstance(exc, httpx.InvalidURL) or "location" in str(exc).lower()
 
 
 def _bad_location(location: str, base: str, exc: Exception) -> FetchError:
