@@ -16,6 +16,7 @@ from crawler.frontier import Frontier
 from crawler.models import FetchFailure, FetchRequest, Record
 from crawler.robots import RobotsCache, RobotsVerdict
 from crawler.scope import Scope
+from crawler.urls import InvalidUrl, as_request_url, url_key
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,9 @@ class Admission:
         self._frontier = frontier
         self._log_skipped = log_skipped
         self._delay_known: set[str] = set()
+        # Redirect targets each request in progress marked seen, so that its retry may
+        # follow its own chain again (only requests that were redirected are here).
+        self._reached: dict[str, set[bytes]] = {}
         self.skipped: Counter[str] = Counter()
 
     @property
@@ -78,11 +82,16 @@ class Admission:
             depth = record["depth"] + 1
             referrer = record["url"]
             for link in links:
-                reason = scope.check(link, depth)
+                try:  # a custom parse or step may hand back anything as a link
+                    url = as_request_url(link)
+                    reason = scope.check(url, depth)
+                except (InvalidUrl, TypeError, AttributeError):
+                    self._skip("invalid_url", str(link)[:200])
+                    continue
                 if reason is None:
-                    requests.append(FetchRequest(link, depth, referrer))
+                    requests.append(FetchRequest(url, depth, referrer))
                 else:
-                    self._skip(reason, link)
+                    self._skip(reason, url)
         return requests
 
     async def may_fetch(self, request: FetchRequest) -> bool | FetchFailure:
@@ -116,11 +125,27 @@ class Admission:
             reason = self._scope.check(target, request.depth)
             if reason is not None:
                 return FetchFailure("redirect_out_of_scope", f"redirect to {target}: {reason}")
-        if self._robots is not None and not await self._robots.allowed(target):
-            return FetchFailure("robots_disallowed", f"redirect to {target}: robots.txt")
+        if self._robots is not None:
+            verdict = await self._robots.verdict(target)
+            if verdict is RobotsVerdict.DISALLOWED:
+                return FetchFailure("robots_disallowed", f"redirect to {target}: robots.txt")
+            if verdict is RobotsVerdict.UNAVAILABLE:
+                code, reason = await self._robots.unavailable_reason(target)
+                where = self._robots.robots_url(target)
+                return FetchFailure(code, f"redirect to {target}: {where} unreadable ({reason})")
+        key = url_key(target)
+        reached = self._reached.get(request.url)
+        if reached is not None and key in reached:
+            return None  # an earlier attempt of this very request got here: not a duplicate
         if not self._frontier.mark_seen(target):
             return FetchFailure("duplicate", f"redirect to {target}, crawled already")
+        self._reached.setdefault(request.url, set()).add(key)
         return None
+
+    def settled(self, request: FetchRequest) -> None:
+        """``request`` will not be attempted again: forget where its redirects led."""
+        if self._reached:
+            self._reached.pop(request.url, None)
 
     def _admit(self, reason: str | None, url: str) -> bool:
         if reason is None:

@@ -152,7 +152,10 @@ class Crawl:
             ProcessStage(
                 settings.workers,
                 processor=PageProcessor.from_settings(
-                    settings.extract, settings.steps, parse=self._parse
+                    settings.extract,
+                    settings.steps,
+                    parse=self._parse,
+                    max_links=settings.scope.max_links_per_page,
                 ),
                 executor_factory=self._executor_factory,
             ) as stage,

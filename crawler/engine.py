@@ -12,12 +12,13 @@ import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterable, Sequence
+from dataclasses import replace
 from functools import partial
 from urllib.parse import urlsplit
 
 from crawler.admission import Admission
 from crawler.errors import OutputClosed, ParcrawlError
-from crawler.fetcher import Fetcher
+from crawler.fetcher import Fetcher, internal_failure, log_internal
 from crawler.frontier import Frontier
 from crawler.frontier_store import Outcome, SqliteFrontierStore
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
@@ -120,6 +121,8 @@ class Engine:
         self._fetch_tasks: list[asyncio.Task[None]] = []
         self._rng = random.Random()
         self._stopping = False
+        # The last result of each request waiting for its retry: its record on a stop.
+        self._waiting: dict[str, FetchResult] = {}
 
     @property
     def frontier(self) -> Frontier:
@@ -186,9 +189,10 @@ class Engine:
 
     async def _feed(self, seeds: AsyncIterable[str]) -> None:
         seed_hosts: dict[str, str] = {}
-        async for url in seeds:
+        async for seed in seeds:
             if self._stopping:
                 break
+            url = self._fetcher.take_credentials(seed)
             self._admission.add_seed(url)
             seed_hosts.setdefault(host_key(url), url)
             if not await self._frontier.put(FetchRequest(url)):
@@ -240,16 +244,17 @@ class Engine:
                 group.create_task(self._fetch_loop())
                 for _ in range(self.settings.fetch.concurrency)
             ]
+        if self._stopping:
+            await self._flush_waiting()
         await self._parse_queue.put(_END)
 
     async def _fetch_loop(self) -> None:
         frontier = self._frontier
-        admission = self._admission
         while (request := await frontier.get()) is not None:
-            verdict = await admission.may_fetch(request)
+            verdict = await self._may_fetch(request)
             if verdict is False and _asked_for(request):
                 # A URL the user listed gets a record saying why it was not fetched.
-                skipped = admission.skipped
+                skipped = self._admission.skipped
                 skipped["robots"] -= 1
                 if not skipped["robots"]:
                     del skipped["robots"]
@@ -266,41 +271,100 @@ class Engine:
                 self.stats.unfetched += 1
                 await self._parse_queue.put(FetchResult.unfetched(request, verdict))
                 continue
-            try:
-                result = await self._fetcher.fetch(
-                    request, check_redirect=partial(admission.vet_redirect, request)
-                )
-            finally:
-                frontier.release(request)
+            await self._fetch_one(request)
+
+    async def _may_fetch(self, request: FetchRequest) -> bool | FetchFailure:
+        """Admission's verdict on ``request``; an unexpected error is that URL's record."""
+        try:
+            return await self._admission.may_fetch(request)
+        except Exception as exc:  # the boundary: one URL's bad value never ends the crawl
+            failure = internal_failure(exc)
+            log_internal(request.url, failure)
+            return failure
+
+    async def _fetch_one(self, request: FetchRequest) -> None:
+        """Fetch ``request``, then retry it later or pass its result on: never raises for it.
+
+        Any error in handling this one URL (a bad value anywhere in its response) becomes its
+        ``internal`` error record; the crawl goes on.
+        """
+        frontier = self._frontier
+        admission = self._admission
+        try:
+            result = await self._fetcher.fetch(
+                request, check_redirect=partial(admission.vet_redirect, request)
+            )
+        except Exception as exc:  # the fetcher's own boundary should have caught it
+            failure = internal_failure(exc)
+            log_internal(request.url, failure)
+            result = FetchResult.unfetched(request, failure)
+        finally:
+            frontier.release(request)
+        try:
             self._heed_host(result)
-            if (delay_s := self._retry_delay(result)) is not None:
-                frontier.retry(request, delay_s)
-                self.stats.retries += 1
-                log.info("retrying %s in %.1f s (%s)", request.url, delay_s, _why(result))
-                continue
-            self._count_fetch(result)
-            await self._parse_queue.put(result)
+            delay_s = self._retry_delay(result)
+            too_long = self._retry_after_too_long(result) if delay_s is None else None
+        except Exception as exc:
+            failure = internal_failure(exc)
+            log_internal(request.url, failure)
+            result = replace(result, failure=failure, body_kept=False)
+            delay_s = too_long = None
+        if delay_s is not None:
+            self._waiting[request.url] = replace(result, body=b"", body_kept=False)
+            frontier.retry(request, delay_s)
+            self.stats.retries += 1
+            log.info("retrying %s in %.1f s (%s)", request.url, delay_s, _why(result))
+            return
+        self._waiting.pop(request.url, None)
+        admission.settled(request)
+        if too_long is not None:
+            result = replace(result, failure=too_long, body_kept=False)
+        self._count_fetch(result)
+        await self._parse_queue.put(result)
 
     def _retry_delay(self, result: FetchResult) -> float | None:
         """Seconds until the next attempt of ``result``'s request, or None: no retry.
 
-        Retry-After is honoured (capped); otherwise exponential back-off with full jitter.
+        Retry-After is honoured up to ``max_hold_s``; a longer one ends the URL at once
+        (``_retry_after_too_long``). Otherwise exponential back-off with full jitter.
         """
         fetch = self.settings.fetch
-        if result.request.attempt > fetch.retries or self._stopping:
-            return None
-        failure = result.failure
-        # A network failure counts whenever it came, before or after the headers.
-        retryable = result.status in fetch.retry_statuses or (
-            failure is not None and failure.code in fetch.retry_errors
-        )
-        if not retryable:
+        if not self._retryable(result):
             return None
         retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
         if retry_after_s is not None:
-            return min(retry_after_s, fetch.max_hold_s)
+            return retry_after_s if retry_after_s <= fetch.max_hold_s else None
         ceiling = min(fetch.retry_backoff_s * 2 ** (result.request.attempt - 1), fetch.max_hold_s)
         return self._rng.uniform(0, ceiling)
+
+    def _retryable(self, result: FetchResult) -> bool:
+        fetch = self.settings.fetch
+        if result.request.attempt > fetch.retries or self._stopping:
+            return False
+        failure = result.failure
+        # A network failure counts whenever it came, before or after the headers.
+        return result.status in fetch.retry_statuses or (
+            failure is not None and failure.code in fetch.retry_errors
+        )
+
+    def _retry_after_too_long(self, result: FetchResult) -> FetchFailure | None:
+        """The error of a URL whose server asks for a longer wait than ``max_hold_s``.
+
+        Waiting the cap again and again would hold the URL for half an hour in silence;
+        it ends at once, with a warning, while its host stays held for the others.
+        """
+        if not self._retryable(result):
+            return None
+        retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
+        cap_s = self.settings.fetch.max_hold_s
+        if retry_after_s is None or retry_after_s <= cap_s:
+            return None
+        message = (
+            f"HTTP {result.status}: Retry-After asks for {retry_after_s:.0f} s, "
+            f"more than max_hold_s ({cap_s:g} s): not retried"
+        )
+        log.warning("%s not retried: %s", result.request.url, message)
+        return FetchFailure("retry_after_too_long", message)
 
     def _heed_host(self, result: FetchResult) -> None:
         """Slow down for a host that says so (429/503); reset once it answers normally."""
@@ -313,6 +377,16 @@ class Engine:
             log.info("%s answered %s: holding its host for %.1f s", url, result.status, hold_s)
         elif result.status is not None:
             self._frontier.recovered(url)
+
+    async def _flush_waiting(self) -> None:
+        """On a stop, a URL waiting out its retry gets its last result as its record."""
+        for request in self._frontier.drain_retries():
+            last = self._waiting.pop(request.url, None)
+            if last is None:
+                continue
+            self._admission.settled(request)
+            self._count_fetch(last)
+            await self._parse_queue.put(last)
 
     async def _dispatch(self) -> None:
         """Group fetched pages into batches for the workers; pass the rest straight on."""

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from http import cookiejar
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from urllib.parse import urldefrag, urljoin, urlsplit
+from typing import Any
 
 import httpx
 
@@ -37,7 +37,7 @@ from crawler.models import (
     utc_now,
 )
 from crawler.settings import FetchSettings
-from crawler.urls import canonical_url
+from crawler.urls import InvalidUrl, canonical_url, host_key, request_url, split_credentials
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,19 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 RedirectCheck = Callable[[str], Awaitable[FetchFailure | None]]
 """Vets a redirect target before it is fetched: None to follow, or why not."""
+
+TIMEOUT_PHASES = {
+    "connection.connect_tcp": "opening the TCP connection",
+    "connection.start_tls": "the TLS handshake",
+    "http11.send_request_headers": "sending the request",
+    "http11.send_request_body": "sending the request",
+    "http11.receive_response_headers": "waiting for the response headers",
+    "http11.receive_response_body": "reading the response body",
+    "http2.send_request_headers": "sending the request",
+    "http2.receive_response_headers": "waiting for the response headers",
+    "http2.receive_response_body": "reading the response body",
+}
+"""httpcore's trace events, by what the user would call that phase of a request."""
 
 DNS_FAILURE_HINTS = (
     "name or service not known",
@@ -82,6 +95,7 @@ class Fetcher:
         self.address_guard = AddressGuard(allow_private=settings.allow_private)
         guard = self.address_guard if client is None and transport is None else None
         self._client = client or build_client(settings, transport=transport, guard=guard)
+        self._credentials: dict[str, httpx.BasicAuth] = {}
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -121,7 +135,10 @@ class Fetcher:
             limit = self._settings.timeout_s
             failure = FetchFailure("timeout", f"no complete response in {limit:g} s")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            failure = classify_httpx_error(exc)
+            failure = classify_httpx_error(exc, phase=exchange.phase)
+        except Exception as exc:  # the boundary: a bad value in one response costs one record
+            failure = internal_failure(exc)
+            log_internal(request.url, failure)
         elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         if failure is not None:
             log.info("fetch failed %s: %s %s", request.url, failure.code, failure.message)
@@ -149,10 +166,13 @@ class Fetcher:
         body over ``max_bytes`` is cut there (RFC 9309 asks to parse at least 500 KiB of
         robots.txt, not to fail).
         """
+        exchange = _Exchange(url)  # only to name the phase of a timeout
         try:
             async with asyncio.timeout(self._settings.timeout_s):
                 for _ in range(max_redirects + 1):
-                    async with self._client.stream("GET", url) as response:
+                    async with self._client.stream(
+                        "GET", url, auth=self._auth(url), extensions={"trace": exchange.trace}
+                    ) as response:
                         target = _redirect_target(response)
                         if target is None:
                             if response.status_code >= 400:
@@ -167,20 +187,35 @@ class Fetcher:
         except TimeoutError:
             failure = FetchFailure("timeout", f"no response in {self._settings.timeout_s:g} s")
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
-            failure = classify_httpx_error(exc)
+            failure = classify_httpx_error(exc, phase=exchange.phase)
+        except Exception as exc:  # the boundary, as in ``fetch``
+            failure = internal_failure(exc)
+            log_internal(url, failure)
         log.info("could not fetch %s: %s %s", url, failure.code, failure.message)
         return None, b"", failure
 
     async def _follow(self, exchange: _Exchange, check_redirect: RedirectCheck | None) -> None:
         visited = {canonical_url(exchange.url)}
         while True:
-            async with self._client.stream("GET", exchange.url) as response:
-                exchange.saw(response)
-                target = _redirect_target(response)
-                if target is None:
-                    exchange.body, exchange.size = await self._read(response, exchange.size)
-                    exchange.body_kept = media_type(exchange.content_type) in self._accept
-                    return
+            url = exchange.url
+            extensions = {"trace": exchange.trace}
+            exchange.location = None
+            try:
+                async with self._client.stream(
+                    "GET", url, auth=self._auth(url), extensions=extensions
+                ) as response:
+                    exchange.saw(response)
+                    target = _redirect_target(response)
+                    if target is None:
+                        exchange.body, exchange.size = await self._read(response, exchange.size)
+                        exchange.body_kept = media_type(exchange.content_type) in self._accept
+                        return
+            except (httpx.RemoteProtocolError, httpx.InvalidURL) as exc:
+                if exchange.location is None or not _about_location(exc):
+                    raise
+                # httpx reads the Location of every redirect, followed or not, and fails
+                # on one it cannot parse: that is this redirect's fault, not the network's.
+                raise _bad_location(exchange.location, url, exc) from exc
             if len(visited) > self._settings.max_redirects:
                 limit = self._settings.max_redirects
                 raise FetchError("too_many_redirects", f"more than {limit} redirects")
@@ -226,6 +261,22 @@ class Fetcher:
         limit = self._settings.max_bytes
         return FetchError("too_large", f"body exceeds max_bytes ({limit} bytes)")
 
+    def take_credentials(self, url: str) -> str:
+        """``url`` without its ``user:password@``; they go only with requests to its origin.
+
+        Called as a seed enters the crawl, so no record, log line or state file ever holds
+        the password; requests to that scheme, host and port get it as Basic auth.
+        """
+        bare, credentials = split_credentials(url)
+        if credentials is not None:
+            self._credentials[host_key(bare)] = httpx.BasicAuth(*credentials)
+        return bare
+
+    def _auth(self, url: str) -> httpx.BasicAuth | None:
+        if not self._credentials:
+            return None
+        return self._credentials.get(host_key(url))
+
 
 # The standard library's own port rule for cookies (not in its type stubs).
 _REQUEST_PORT: Callable[[urllib.request.Request], str] = getattr(cookiejar, "request_port")  # noqa: B009
@@ -241,6 +292,8 @@ class OriginCookiePolicy(DefaultCookiePolicy):
     def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
         if not super().set_ok(cookie, request):
             return False
+        if not all(part.isascii() for part in (cookie.name, cookie.value or "", cookie.path)):
+            return False  # it could never be sent back: a header is ASCII
         cookie.port = _REQUEST_PORT(request)
         cookie.port_specified = True
         return True
@@ -257,6 +310,21 @@ class _Exchange:
         self.body = b""
         self.size: int | None = None
         self.body_kept = False
+        self.phase: str | None = None
+        self.location: str | None = None
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: the phase a request is in (to name a timeout), and a
+        redirect's raw Location (httpx raises on a bad one before handing the response)."""
+        if event.endswith(".started"):
+            self.phase = event.removesuffix(".started")
+        elif event.endswith("receive_response_headers.complete"):
+            _, status, _, headers = info.get("return_value", (None, None, None, ()))
+            if status in REDIRECT_STATUSES:
+                self.status = status
+                for name, value in headers:
+                    if name.lower() == b"location":
+                        self.location = value.decode("latin-1")
 
     def saw(self, response: httpx.Response) -> None:
         self.status = response.status_code
@@ -273,12 +341,21 @@ def _redirect_target(response: httpx.Response) -> str | None:
     if not location:
         return None
     try:
-        target: str = urldefrag(urljoin(str(response.url), str(location))).url
-    except ValueError as exc:
-        raise FetchError("bad_redirect", f"unusable Location header {location!r}") from exc
-    if urlsplit(target).scheme not in ("http", "https"):
-        raise FetchError("bad_redirect", f"redirect to a non-http(s) URL: {target}")
-    return target
+        return request_url(location, base=str(response.url))
+    except InvalidUrl as exc:
+        raise FetchError("bad_redirect", f"unusable Location header: {exc}") from exc
+
+
+def _about_location(exc: httpx.RemoteProtocolError | httpx.InvalidURL) -> bool:
+    return isinstance(exc, httpx.InvalidURL) or "location" in str(exc).lower()
+
+
+def _bad_location(location: str, base: str, exc: Exception) -> FetchError:
+    try:
+        request_url(location, base=base)
+    except InvalidUrl as invalid:
+        return FetchError("bad_redirect", f"unusable Location header: {invalid}")
+    return FetchError("bad_redirect", f"unusable Location header: {exc}")
 
 
 def _decoder_for(response: httpx.Response, max_bytes: int) -> BoundedDecoder:
@@ -353,10 +430,18 @@ def build_client(
     )
 
 
-def classify_httpx_error(exc: httpx.HTTPError | httpx.InvalidURL) -> FetchFailure:
-    """Map an httpx exception to a stable failure code and a short message."""
+def classify_httpx_error(
+    exc: httpx.HTTPError | httpx.InvalidURL, *, phase: str | None = None
+) -> FetchFailure:
+    """Map an httpx exception to a stable failure code and a short message.
+
+    ``phase`` (an httpcore trace event name) says what a timeout interrupted: httpx raises
+    a bare ``ConnectTimeout`` for the TCP connect and the TLS handshake alike.
+    """
     message = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.TimeoutException):
+        if phase in TIMEOUT_PHASES:
+            message = f"timed out during {TIMEOUT_PHASES[phase]}" + (f": {exc}" if str(exc) else "")
         return FetchFailure("timeout", message)
     if isinstance(exc, httpx.TooManyRedirects):
         return FetchFailure("too_many_redirects", message)
@@ -380,6 +465,18 @@ def classify_httpx_error(exc: httpx.HTTPError | httpx.InvalidURL) -> FetchFailur
     return FetchFailure("network", message)
 
 
+def log_internal(url: str, failure: FetchFailure) -> None:
+    """One warning line for the user; the traceback only in a debug log (``-v``)."""
+    log.warning("unexpected error with %s: %s", url, failure.message)
+    log.debug("traceback of the error with %s", url, exc_info=True)
+
+
+def internal_failure(exc: Exception) -> FetchFailure:
+    """The record of an unexpected error: its type and first line, never a traceback."""
+    first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+    return FetchFailure("internal", f"{type(exc).__name__}: {first_line}".rstrip(": "))
+
+
 def _caused_by_ssl(exc: BaseException) -> bool:
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -397,6 +494,7 @@ def _plain_headers(headers: httpx.Headers) -> Headers:
 
 def _declared_length(headers: httpx.Headers) -> int | None:
     value = headers.get("content-length")
-    if value is None or not value.strip().isdigit():
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true, int("²") fails
         return None
-    return int(value)
+    return int(text)

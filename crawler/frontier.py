@@ -459,3 +459,16 @@ class Frontier:
         done = self._store.pages_done()
         self._started_per_host = done
         self._handed_out = done.total()
+
+    def drain_retries(self) -> list[FetchRequest]:
+        """Take every retry still waiting, as handed out (on a stop; ``complete`` each).
+
+        A stopped crawl never reaches them, yet each URL must still end as a record.
+        """
+        drained = [request for _, _, request in sorted(self._retries, key=lambda item: item[:2])]
+        self._retries.clear()
+        for request in drained:
+            self._levels[request.depth] += 1  # left when parked; ``complete`` leaves it again
+            self._pending -= 1
+            self._outstanding += 1
+        return drained

@@ -102,6 +102,8 @@ class PageFields(TypedDict):
     word_count: int | None
     links: list[str] | None
     sha256: str | None
+    links_dropped: NotRequired[int | None]
+    """Links on the page not in ``links``: invalid, or past the per-page cap."""
 
 
 class Record(PageFields):
@@ -166,5 +168,6 @@ def record_from(
         word_count=page["word_count"],
         links=page["links"],
         sha256=page["sha256"],
+        links_dropped=page.get("links_dropped"),
         error=failure.as_dict() if failure else None,
     )

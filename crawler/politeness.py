@@ -13,6 +13,10 @@ from datetime import UTC
 
 from crawler.models import FetchRequest
 
+RETRY_AFTER_MAX_DIGITS = 12
+RETRY_AFTER_MAX_S = 10**11
+"""Beyond ~3,000 years a Retry-After only means "never"; longer digit strings are not read."""
+
 
 @dataclass(slots=True)
 class HostSlot:
@@ -93,17 +97,24 @@ class HostSlot:
 def parse_retry_after(value: str | None, *, now_epoch_s: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date).
 
-    None when absent or unreadable; never negative.
+    None when absent or unreadable (the caller backs off as if there were none); never
+    negative. Strict on purpose: ``str.isdigit`` is true for "²" and "٣", which ``float``
+    then refuses, and a header is whatever bytes a server sent.
     """
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
-        return float(text)
+    if text.isascii() and text.isdigit():
+        digits = text.lstrip("0") or "0"
+        if len(digits) > RETRY_AFTER_MAX_DIGITS:
+            return float(RETRY_AFTER_MAX_S)
+        return float(min(int(digits), RETRY_AFTER_MAX_S))
+    if not text.isascii() or not text:
+        return None
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(when.timestamp() - now_epoch_s, 0.0)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(when.timestamp() - now_epoch_s, 0.0)

@@ -95,6 +95,9 @@ class ScopeSettings(_Section):
     max_query_variants: int = Field(
         200, ge=1, description="Distinct query strings followed per path."
     )
+    max_links_per_page: int = Field(
+        5000, ge=0, description="Links kept from one page; the record counts the rest."
+    )
 
 
 class RobotsSettings(_Section):

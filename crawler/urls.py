@@ -6,13 +6,17 @@ Scope rules (what to follow) belong to the frontier's callers, not here.
 from __future__ import annotations
 
 import hashlib
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
 
 CRAWLABLE_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 FORBIDDEN_HOST_CHARS = frozenset("<>\\^|\"'`{}")
+MAX_PORT = 65535
+MAX_SHOWN_CHARS = 200
+MAX_URL_CHARS = 32 * 1024
+"""Longer is no URL a server means (browsers stop near 2 MB, servers near 8 KB)."""
 
 
 class InvalidUrl(ValueError):
@@ -20,28 +24,145 @@ class InvalidUrl(ValueError):
 
 
 def normalize_seed(text: str) -> str:
-    """Return ``text`` as a fetchable URL (percent-encoded, IDNA host).
+    """Return ``text`` as a fetchable URL (percent-encoded, IDNA host), credentials kept.
+
+    The fetcher takes the credentials off as the seed enters the crawl (``split_credentials``).
 
     Raises:
-        InvalidUrl: when it is not an absolute http(s) URL with a host.
+        InvalidUrl: when it is not an absolute http(s) URL with a host and a valid port.
+    """
+    return _fetchable(text.strip(), keep_credentials=True)
+
+
+def request_url(text: str, base: str | None = None) -> str:
+    """``text`` (a link or a Location, resolved against ``base``) as it would be requested.
+
+    Percent-encoded, IDNA host, without fragment and without credentials: a page's or a
+    server's URL must not carry a password into records and logs.
+
+    Raises:
+        InvalidUrl: when it is not an absolute http(s) URL with a host and a valid port.
     """
     candidate = text.strip()
+    if base is not None:
+        try:
+            candidate = urljoin(base, candidate)
+        except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+            raise InvalidUrl(f"not a valid URL: {_shown(candidate)} ({exc})") from exc
+    return _fetchable(candidate, keep_credentials=False)
+
+
+def as_request_url(url: str) -> str:
+    """``request_url(url)``, at a fraction of its cost when ``url`` is in that form already.
+
+    For links the parse workers normalized already, checked again on the event loop in
+    case a custom parse function or step handed back something else.
+
+    Raises:
+        InvalidUrl: as ``request_url``.
+    """
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        return request_url(url)
+    port = _port_text(parts.netloc)
+    if (
+        url.isascii()
+        and parts.scheme in CRAWLABLE_SCHEMES
+        and not _bad_host(hostname)
+        and (port is None or _valid_port(port))
+        and "@" not in parts.netloc
+        and not parts.fragment
+        and not any(char.isspace() for char in url)
+    ):
+        return url
+    return request_url(url)
+
+
+def _fetchable(candidate: str, *, keep_credentials: bool) -> str:
+    shown = _shown(candidate)
+    if len(candidate) > MAX_URL_CHARS:
+        raise InvalidUrl(f"URL too long: {shown}")
     try:
         parts = urlsplit(candidate)
-        port = parts.port  # raises ValueError on a non-numeric or out-of-range port
+        hostname = parts.hostname
     except ValueError as exc:
-        raise InvalidUrl(f"not a valid URL: {candidate!r} ({exc})") from exc
+        raise InvalidUrl(f"not a valid URL: {shown} ({exc})") from exc
     if parts.scheme.lower() not in CRAWLABLE_SCHEMES:
-        raise InvalidUrl(f"not an http(s) URL: {candidate!r}")
-    if not parts.hostname:
-        raise InvalidUrl(f"URL has no host: {candidate!r}")
-    if any(char.isspace() or char in FORBIDDEN_HOST_CHARS for char in parts.hostname):
-        raise InvalidUrl(f"URL host is not valid: {candidate!r}")
-    del port
+        raise InvalidUrl(f"not an http(s) URL: {shown}")
+    if not hostname:
+        raise InvalidUrl(f"URL has no host: {shown}")
+    if _bad_host(hostname):
+        raise InvalidUrl(f"URL host is not valid: {shown}")
+    if (port := _port_text(parts.netloc)) is not None and not _valid_port(port):
+        raise InvalidUrl(f"not a valid URL: {shown} (port {port[:20]!r})")
+    netloc = parts.netloc if keep_credentials else parts.netloc.rpartition("@")[2]
+    bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     try:
-        return str(safe_url_string(candidate))
+        safe = str(safe_url_string(bare))
     except (ValueError, UnicodeError) as exc:
-        raise InvalidUrl(f"not a valid URL: {candidate!r} ({exc})") from exc
+        raise InvalidUrl(f"not a valid URL: {shown} ({exc})") from exc
+    if not safe.isascii() or _bad_host(urlsplit(safe).hostname):
+        raise InvalidUrl(f"not a valid URL: {shown}")
+    return safe
+
+
+def _bad_host(hostname: str | None) -> bool:
+    return not hostname or any(c.isspace() or c in FORBIDDEN_HOST_CHARS for c in hostname)
+
+
+def _port_text(netloc: str) -> str | None:
+    """The port as written (``"abc"``, ``"99999"``), or None when the URL names none."""
+    hostport = netloc.rpartition("@")[2]
+    if hostport.startswith("["):
+        _, _, after = hostport.partition("]")
+        return after[1:] if after.startswith(":") else None
+    _, colon, port = hostport.partition(":")
+    return port if colon and port else None
+
+
+def _valid_port(text: str) -> bool:
+    # Stricter than urllib: no sign, no Unicode digits, no port 0 (nothing listens there).
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_PORT
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``url`` without its ``user:password@`` part, and the (decoded) user and password."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    bare = urlunsplit((parts.scheme, hostport, parts.path, parts.query, parts.fragment))
+    return bare, (unquote(user), unquote(password))
+
+
+def masked(url: str) -> str:
+    """``url`` with its password shown as ``***`` (as wget does), for messages and logs."""
+    scheme, colon_slashes, rest = url.partition("://")
+    if not colon_slashes:
+        return url
+    authority_end = len(rest)
+    for stop in "/?#":
+        index = rest.find(stop)
+        if index != -1:
+            authority_end = min(authority_end, index)
+    authority = rest[:authority_end]
+    if "@" not in authority:
+        return url
+    userinfo, _, hostport = authority.rpartition("@")
+    user, has_password, _ = userinfo.partition(":")
+    hidden = f"{user}:***" if has_password else user
+    return f"{scheme}://{hidden}@{hostport}{rest[authority_end:]}"
+
+
+def _shown(text: str) -> str:
+    """``text`` for an error message: password masked, length bounded."""
+    shown = masked(text)
+    if len(shown) > MAX_SHOWN_CHARS:
+        return repr(shown[:MAX_SHOWN_CHARS]) + f" ({len(shown)} characters)"
+    return repr(shown)
 
 
 def canonical_url(url: str) -> str:
@@ -50,7 +171,10 @@ def canonical_url(url: str) -> str:
     Lower-case scheme and host, IDNA host, default port and fragment dropped, query
     arguments sorted, percent-encoding normalized (w3lib's canonicalize_url, plus the port).
     """
-    canonical = str(canonicalize_url(url))
+    try:
+        canonical = str(canonicalize_url(url))
+    except ValueError:  # an invalid port or IPv6 literal: such a URL is only ever itself
+        return url
     parts = urlsplit(canonical)
     default_port = DEFAULT_PORTS.get(parts.scheme)
     try:

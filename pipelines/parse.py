@@ -9,19 +9,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urldefrag, urljoin
 
 from bs4 import BeautifulSoup, Tag
 
 from crawler.models import PageFields
+from crawler.urls import InvalidUrl, request_url
 from pipelines.charset import decode_html
 
 INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template"})
 LINK_TAGS = frozenset({"a", "area"})
 SKIPPED_LINK_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "ftp:", "file:")
+DEFAULT_MAX_LINKS = 5000
+"""Links kept per page, as Heritrix's 6,000 outlinks and Nutch's per-page limit do."""
 
 
-def parse_page(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
+def parse_page(
+    url: str, body: bytes, headers: Mapping[str, str], *, max_links: int = DEFAULT_MAX_LINKS
+) -> PageFields:
     """Extract the page fields of an HTML response.
 
     Args:
@@ -29,16 +33,18 @@ def parse_page(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
         body: the raw response body, in whatever encoding the server sent.
         headers: response headers with lower-case names (``content-type`` is read for the
             charset; the BOM and ``<meta charset>`` are honoured as a browser would).
+        max_links: links kept at most; ``links_dropped`` counts the rest.
 
     Returns:
-        The parsed fields; ``links`` are absolute http(s) URLs without fragments, in page
-        order, each once.
+        The parsed fields; ``links`` are absolute http(s) URLs as they would be requested
+        (percent-encoded, no fragment, no credentials), in page order, each once. Links
+        that are no valid URL (a port of 99999, say) are dropped and counted.
     """
-    return parse_document(url, body, headers)[0]
+    return parse_document(url, body, headers, max_links=max_links)[0]
 
 
 def parse_document(
-    url: str, body: bytes, headers: Mapping[str, str]
+    url: str, body: bytes, headers: Mapping[str, str], *, max_links: int = DEFAULT_MAX_LINKS
 ) -> tuple[PageFields, BeautifulSoup]:
     """Like ``parse_page``, also returning the tree (scripts and styles removed).
 
@@ -53,6 +59,7 @@ def parse_document(
     lang = _attr(tags.html, "lang") if tags.html is not None else None
     visible = soup.body if soup.body is not None else soup
     words = visible.get_text(" ").split()
+    links, links_dropped = _links(tags.anchors, base, max_links)
     fields = PageFields(
         title=_title(tags.title),
         description=_meta_description(tags.metas),
@@ -60,8 +67,9 @@ def parse_document(
         canonical=_canonical(tags.link_tags, base),
         text=" ".join(words),
         word_count=len(words),
-        links=_links(tags.anchors, base),
+        links=links,
         sha256=hashlib.sha256(body).hexdigest(),
+        links_dropped=links_dropped,
     )
     return fields, soup
 
@@ -119,7 +127,10 @@ def _base_url(base: Tag | None, url: str) -> str:
     if base is not None:
         href = _attr(base, "href")
         if href and href.strip():
-            return urljoin(url, href.strip())
+            try:
+                return request_url(href, base=url)
+            except InvalidUrl:  # a browser ignores an unusable <base href> too
+                pass
     return url
 
 
@@ -145,20 +156,52 @@ def _canonical(link_tags: Iterable[Tag], base: str) -> str | None:
         rels = rel if isinstance(rel, list) else str(rel).split()
         if any(value.lower() == "canonical" for value in rels):
             href = (_attr(link, "href") or "").strip()
-            return urldefrag(urljoin(base, href))[0] if href else None
+            if not href:
+                return None
+            try:
+                return request_url(href, base=base)
+            except InvalidUrl:
+                return None
     return None
 
 
-def _links(anchors: Iterable[Tag], base: str) -> list[str]:
+def cap_links(page: PageFields, max_links: int) -> PageFields:
+    """``page`` with at most ``max_links`` links, the rest counted: for custom parse functions."""
+    links = page["links"]
+    if links is None or len(links) <= max_links:
+        return page
+    dropped = (page.get("links_dropped") or 0) + len(links) - max_links
+    return {**page, "links": links[:max_links], "links_dropped": dropped}
+
+
+def _links(anchors: Iterable[Tag], base: str, max_links: int) -> tuple[list[str], int]:
+    """The page's links as they would be requested, at most ``max_links``; and the dropped.
+
+    Dropped: links that are no valid http(s) URL, and every link past the cap (counted,
+    not resolved: a page of half a million links costs no more than the cap's worth).
+    """
     links: dict[str, None] = {}
+    dropped = 0
     for anchor in anchors:
         href = (_attr(anchor, "href") or "").strip()
         if not href or href.startswith("#") or href.lower().startswith(SKIPPED_LINK_SCHEMES):
             continue
-        try:
-            absolute = urldefrag(urljoin(base, href))[0]
-        except ValueError:  # e.g. an invalid IPv6 literal in a hostile page
+        if len(links) >= max_links:
+            dropped += 1
             continue
-        if absolute.startswith(("http://", "https://")):
-            links[absolute] = None
-    return list(links)
+        try:
+            absolute = request_url(href, base=base)
+        except InvalidUrl:
+            if _is_http(href, base):
+                dropped += 1  # an http(s) link that cannot be requested (port 99999, say)
+            continue
+        links[absolute] = None
+    return list(links), dropped
+
+
+def _is_http(href: str, base: str) -> bool:
+    """True when ``href`` means an http(s) URL (relative links inherit the page's scheme)."""
+    scheme, colon, _ = href.partition(":")
+    if colon and scheme.isascii() and scheme.replace("+", "").replace("-", "").isalnum():
+        return scheme.lower() in ("http", "https")
+    return base.startswith(("http:", "https:"))

@@ -16,7 +16,7 @@ from crawler.models import FetchFailure, FetchResult, PageFields, Record, record
 from crawler.settings import ExtractSettings, StepSettings
 from pipelines.charset import decode_html
 from pipelines.extract import Extractor
-from pipelines.parse import parse_document, parse_page
+from pipelines.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
 from pipelines.steps import NamedStep, build_steps, run_steps
 
 
@@ -45,6 +45,7 @@ class PageProcessor:
     parse: ParseFn = parse_page
     extractor: Extractor | None = None
     steps: tuple[NamedStep, ...] = field(default=())
+    max_links: int = DEFAULT_MAX_LINKS
 
     @classmethod
     def from_settings(
@@ -52,20 +53,25 @@ class PageProcessor:
         extract: ExtractSettings,
         steps: Sequence[StepSettings],
         parse: ParseFn = parse_page,
+        max_links: int = DEFAULT_MAX_LINKS,
     ) -> PageProcessor:
         """The processor a job's ``extract`` and ``steps`` ask for."""
         extractor = Extractor(extract)
         worker_steps = tuple(step for step in build_steps(steps) if not step.main_process)
-        return cls(parse, None if extractor.empty else extractor, worker_steps)
+        return cls(parse, None if extractor.empty else extractor, worker_steps, max_links)
 
     def __call__(self, result: FetchResult) -> Processed:
         headers = dict(result.headers)
         soup: BeautifulSoup | None = None
         try:
             if self.extractor is not None and self.parse is parse_page:
-                page, soup = parse_document(result.final_url, result.body, headers)
+                page, soup = parse_document(
+                    result.final_url, result.body, headers, max_links=self.max_links
+                )
+            elif self.parse is parse_page:
+                page = parse_page(result.final_url, result.body, headers, max_links=self.max_links)
             else:
-                page = self.parse(result.final_url, result.body, headers)
+                page = cap_links(self.parse(result.final_url, result.body, headers), self.max_links)
         except Exception as exc:  # the boundary: a parse bug costs one record, not the batch
             failed = record_from(result, failure=FetchFailure("parse_error", _describe(exc)))
             return Processed(failed, failed)

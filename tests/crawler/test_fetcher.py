@@ -14,6 +14,7 @@ import respx
 from crawler.fetcher import Fetcher
 from crawler.frontier import Frontier
 from crawler.models import FetchFailure, FetchRequest, FetchResult
+from crawler.politeness import parse_retry_after
 from crawler.settings import FetchSettings
 from crawler.urls import host_key
 
@@ -382,3 +383,89 @@ async def test_frontier_and_fetcher_keep_per_host_limit_under_load(
     assert set(served.values()) == {1}
     assert len(results) == 200
     assert all(result.failure is None for result in results)
+
+
+# -- credentials, the error boundary, Retry-After ----------------------------------------
+
+
+async def test_credentials_go_only_to_the_origin_they_came_with() -> None:
+    seen: list[tuple[str, str | None]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((str(request.url), request.headers.get("authorization")))
+        if request.url.host == "site.test":
+            return httpx.Response(302, headers={"Location": "http://other.test/x"})
+        return httpx.Response(200, html="<title>other</title>")
+
+    async with Fetcher(FetchSettings(), transport=httpx.MockTransport(handler)) as fetcher:
+        url = fetcher.take_credentials("http://alice:s3cr3t@site.test/private")
+        result = await fetcher.fetch(FetchRequest(url))
+
+    assert url == "http://site.test/private"
+    assert result.final_url == "http://other.test/x"
+    [(first_url, first_auth), (second_url, second_auth)] = seen
+    assert second_url == "http://other.test/x"
+    assert first_url == url
+    assert first_auth is not None
+    assert first_auth.startswith("Basic ")
+    assert second_auth is None
+
+
+async def test_an_unexpected_error_is_the_result_s_internal_failure() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise KeyError("surprise")
+
+    result = await fetch_via(httpx.MockTransport(handler))
+    assert result.failure == FetchFailure("internal", "KeyError: 'surprise'")
+
+
+async def test_a_cancelled_fetch_is_not_swallowed() -> None:
+    started = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        started.set()
+        await asyncio.sleep(60)
+        return httpx.Response(200)
+
+    async with Fetcher(FetchSettings(), transport=httpx.MockTransport(handler)) as fetcher:
+        task = asyncio.create_task(fetcher.fetch(FetchRequest(f"{SITE}/")))
+        await asyncio.wait_for(started.wait(), timeout=30)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("\u00b2", None),
+        ("\u0663", None),
+        ("1.5", None),
+        ("-1", None),
+        ("", None),
+        ("Mon, 99 Foo 99999 99:99:99 GMT", None),
+        ("9" * 5000, 1e11),
+    ],
+)
+def test_retry_after_is_parsed_strictly(value: str, expected: float | None) -> None:
+    assert parse_retry_after(value, now_epoch_s=0.0) == expected
+
+
+def test_retry_after_as_an_http_date_counts_from_now() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    later = now + timedelta(seconds=90)
+    value = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert parse_retry_after(value, now_epoch_s=now.timestamp()) == 90.0
+
+
+async def test_a_content_length_of_unicode_digits_is_ignored() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        headers = [(b"Content-Type", b"application/pdf"), (b"Content-Length", "²".encode())]
+        return httpx.Response(200, headers=headers)
+
+    result = await fetch_via(httpx.MockTransport(handler))
+    assert result.failure is None
+    assert result.size is None

@@ -6,23 +6,37 @@ private-address redirect is mocked with respx, so nothing leaves the machine.
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import contextlib
 import json
+import logging
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
+import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 import respx
 
+from crawler.api import acrawl
+from crawler.engine import Engine
 from crawler.fetcher import Fetcher
-from crawler.settings import FetchSettings
+from crawler.models import PageFields
+from crawler.settings import FetchSettings, build_settings
+from pipelines.parse import parse_page
+from pipelines.sinks.memory import MemorySink
+from pipelines.stage import ProcessStage
+from tests.support.cli import parcrawl
 from tests.support.crawling import run_crawl
 from tests.support.hostile import (
     BOMB_DECODED_BYTES,
@@ -31,6 +45,7 @@ from tests.support.hostile import (
     JAPANESE_TEXT,
     KOREAN_TEXT,
     HostileServer,
+    RawReply,
     gzip_bomb,
 )
 from tests.support.routes import Reply, RouteServer, page
@@ -417,3 +432,366 @@ async def test_a_compressed_bomb_as_robots_txt_is_cut_at_its_limit(hostile):
     assert status == 200
     assert len(body) == 512 * 1024
     assert peak < 64 * 1024 * 1024  # decoding stopped at the limit, not at 1 GiB
+
+
+# --- round two: no bad value in one URL's handling ends the crawl --------------------------
+
+BAD_PORTS = ["99999", "abc", "-1", "+80", "18850:80"]
+
+
+def _html(title: str, body: str = "") -> bytes:
+    return f"<html><head><title>{title}</title></head><body>{body}</body></html>".encode()
+
+
+def _redirect_to(location: bytes) -> RawReply:
+    return RawReply(302, ((b"Location", location),))
+
+
+def _path_for(prefix: str, value: str | bytes) -> str:
+    raw = value.encode() if isinstance(value, str) else value
+    return f"/{prefix}/{zlib.crc32(raw):08x}"
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://127.0.0.1:99999/",
+        "http://127.0.0.1:abc/",
+        "http://127.0.0.1:0/",
+        "http://[::1/",
+        "data:text/html,<p>hi</p>",
+        "javascript:alert(1)",
+        "ftp://127.0.0.1/file",
+        "/" + "a" * 99_000,
+    ],
+    ids=lambda location: location[:40],
+)
+async def test_an_unusable_location_is_a_bad_redirect_and_is_not_retried(hostile, location):
+    path = _path_for("bad-location", location)
+    bad, fine = hostile.script(path, _redirect_to(location.encode())), hostile.url("/chain/0")
+    records, _ = await run_crawl([bad, fine], workers=0, fetch=QUICK_RETRIES)
+    records_by_url = by_url(records)
+
+    record = records_by_url[bad]
+    assert error_code(record) == "bad_redirect", record["error"]
+    assert len(record["error"]["message"]) < 500
+    assert record["attempts"] == 1
+    assert hostile.count(path) == 1
+    assert records_by_url[fine]["title"] == "end of the chain"
+
+
+async def test_links_with_invalid_ports_are_dropped_and_counted_and_the_crawl_goes_on(hostile):
+    hrefs = [f"http://127.0.0.1:{port}/x" for port in BAD_PORTS]
+    hrefs.append(f"//127.0.0.1:{BAD_PORTS[0]}/relative")
+    hrefs.append("/chain/0")
+    anchors = "".join(f'<a href="{href}">link</a>' for href in hrefs)
+    seed = hostile.script("/bad-port-links", RawReply(200, body=_html("ports", anchors)))
+    records, _ = await run_crawl([seed], workers=0, follow=True)
+    records_by_url = by_url(records)
+
+    assert set(records_by_url) == {seed, hostile.url("/chain/0")}
+    assert records_by_url[seed]["links"] == [hostile.url("/chain/0")]
+    assert records_by_url[seed]["links_dropped"] == len(BAD_PORTS) + 1
+
+
+def _parse_with_bad_links(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
+    fields = parse_page(url, body, headers)
+    links: list = ["http://127.0.0.1:99999/", "http://[::1/", 42, *(fields["links"] or [])]
+    return {**fields, "links": links}
+
+
+async def test_invalid_links_from_a_custom_parse_are_skipped_and_counted(hostile):
+    seed = hostile.script(
+        "/custom-parse", RawReply(200, body=_html("custom", '<a href="/chain/0">'))
+    )
+    records, stats = await run_crawl([seed], workers=0, follow=True, parse=_parse_with_bad_links)
+
+    assert set(by_url(records)) == {seed, hostile.url("/chain/0")}
+    assert stats.skipped["invalid_url"] == 3 * len(records)  # each page has the three
+
+
+async def test_a_redirect_to_an_invalid_port_ends_as_that_urls_error_in_a_real_cli_run(
+    hostile, tmp_path
+):
+    bad = hostile.script("/to-port-99999", _redirect_to(b"http://127.0.0.1:99999/"))
+    fine = hostile.url("/chain/0")
+    output = tmp_path / "out.jsonl"
+    result = parcrawl("crawl", bad, fine, "-o", str(output), "--workers", "0")
+
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    records = by_url([json.loads(line) for line in output.read_text().split("\n") if line])
+    assert error_code(records[bad]) == "bad_redirect"
+    assert records[fine]["title"] == "end of the chain"
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+@pytest.mark.parametrize("value", [b"\xb2", b"\xd9\xa3", b"1.5", b"-3", b"soon", b""])
+async def test_an_unreadable_retry_after_is_ignored_with_back_off(hostile, retries, value):
+    path = _path_for(f"retry-after-{retries}", value)
+    url = hostile.script(
+        path, RawReply(503, ((b"Retry-After", value),)), RawReply(200, body=_html("back"))
+    )
+    fine = hostile.url("/chain/0")
+    fetch = {"retries": retries, **QUICK_RETRIES}
+    records, _ = await run_crawl([url, fine], workers=0, fetch=fetch)
+    records_by_url = by_url(records)
+
+    record = records_by_url[url]
+    if retries:
+        assert (record["status"], record["attempts"], record["title"]) == (200, 2, "back")
+    else:
+        assert (record["status"], error_code(record), record["attempts"]) == (503, "http_5xx", 1)
+    assert records_by_url[fine]["title"] == "end of the chain"
+
+
+async def test_a_url_behind_a_redirect_is_retried_through_its_redirect(hostile):
+    hop = hostile.script("/hop/to-behind", _redirect_to(b"/behind/flaky"))
+    hostile.script("/behind/flaky", RawReply(503), RawReply(200, body=_html("behind")))
+    [record], _ = await run_crawl([hop], workers=0, fetch=QUICK_RETRIES)
+
+    assert record["error"] is None
+    assert (record["status"], record["attempts"], record["title"]) == (200, 2, "behind")
+    assert record["final_url"] == hostile.url("/behind/flaky")
+    assert hostile.count("/hop/to-behind") == 2
+    assert hostile.count("/behind/flaky") == 2
+
+
+async def test_a_redirect_to_a_page_crawled_already_is_still_a_duplicate(hostile):
+    page_url = hostile.script("/dup/page", RawReply(200, body=_html("page")))
+    hop = hostile.script("/dup/hop", _redirect_to(b"/dup/page"))
+    records, _ = await run_crawl([page_url, hop], workers=0, fetch={"concurrency": 1})
+    assert error_code(by_url(records)[hop]) == "duplicate"
+
+
+async def test_the_final_url_is_the_url_requested_percent_encoded(hostile):
+    location = "/landing/a b/ü?q=ä x".encode()
+    hop = hostile.script("/to-landing", _redirect_to(location))
+    [record], _ = await run_crawl([hop], workers=0, fetch={"retries": 0})
+
+    assert record["final_url"] == hostile.url("/landing/a%20b/%C3%BC?q=%C3%A4%20x")
+    assert hostile.requests[-1] == "/landing/a%20b/%C3%BC?q=%C3%A4%20x"
+
+
+async def test_links_are_kept_as_they_would_be_requested(hostile):
+    anchors = '<a href="/a b/ü?q=ä x#frag">one</a><a href="http://user:pw@127.0.0.1:1/x">two</a>'
+    seed = hostile.script("/links-encoded", RawReply(200, body=_html("links", anchors)))
+    [record], _ = await run_crawl([seed], workers=0)
+    assert record["links"] == [hostile.url("/a%20b/%C3%BC?q=%C3%A4%20x"), "http://127.0.0.1:1/x"]
+
+
+async def test_links_per_page_are_capped_and_the_record_says_how_many_were_dropped(hostile):
+    anchors = "".join(f'<a href="/many/{number}">{number}</a>' for number in range(30))
+    seed = hostile.script("/many-links", RawReply(200, body=_html("many", anchors)))
+    records = [
+        record async for record in acrawl([seed], workers=0, scope={"max_links_per_page": 10})
+    ]
+    [record] = records
+    assert record["links"] == [hostile.url(f"/many/{number}") for number in range(10)]
+    assert record["links_dropped"] == 20
+
+
+async def test_the_links_cap_defaults_to_a_few_thousand(hostile):
+    anchors = "".join(f'<a href="/lots/{number}">x</a>' for number in range(6000))
+    seed = hostile.script("/lots-of-links", RawReply(200, body=_html("lots", anchors)))
+    [record] = [record async for record in acrawl([seed], workers=0)]
+    assert len(record["links"]) == 5000
+    assert record["links_dropped"] == 1000
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+
+def _authorizations(server: RouteServer) -> list[str | None]:
+    return [headers.get("authorization") for _, headers in server.request_headers]
+
+
+def test_credentials_go_to_their_origin_only_and_the_password_is_never_shown(tmp_path):
+    with RouteServer() as site, RouteServer() as other:
+        site.routes["/private"] = page("<title>private</title>")
+        site.routes["/away"] = lambda _: Reply(302, headers={"Location": other.url("/landing")})
+        other.routes["/landing"] = page("<title>landing</title>")
+        netloc = site.base_url.removeprefix("http://")
+        private = f"http://alice:s3cr3t@{netloc}/private"
+        away = f"http://alice:s3cr3t@{netloc}/away"
+        output, state = tmp_path / "out.jsonl", tmp_path / "crawl.state"
+        result = parcrawl(
+            "crawl", private, away, "-o", str(output), "--state", str(state), "-v", "-w", "0"
+        )
+        status = parcrawl("status", str(state))
+        expected = "Basic " + base64.b64encode(b"alice:s3cr3t").decode()
+        assert _authorizations(site)
+        assert set(_authorizations(site)) == {expected}
+        assert _authorizations(other)
+        assert set(_authorizations(other)) == {None}
+
+    assert result.returncode == 0, result.stderr
+    records = by_url([json.loads(line) for line in output.read_text().split("\n") if line])
+    assert set(records) == {site.url("/private"), site.url("/away")}
+    assert records[site.url("/private")]["title"] == "private"
+    assert records[site.url("/away")]["final_url"] == other.url("/landing")
+    for shown in (output.read_bytes(), result.stderr.encode(), status.stdout.encode()):
+        assert b"s3cr3t" not in shown
+    for path in tmp_path.iterdir():
+        assert b"s3cr3t" not in path.read_bytes(), path
+
+
+# --- Retry-After longer than the cap -------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [b"999999999", b"Fri, 01 Jan 2100 00:00:00 GMT"])
+async def test_a_retry_after_over_the_cap_ends_the_url_at_once_with_a_warning(
+    hostile, value, caplog
+):
+    path = _path_for("retry-after-huge", value)
+    url = hostile.script(path, RawReply(429, ((b"Retry-After", value),)))
+    fetch = {"retries": 3, "max_hold_s": 60.0}
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        [record], stats = await run_crawl([url], workers=0, fetch=fetch)
+
+    assert time.monotonic() - started < 30  # not 3 x 60 s of holds
+    assert record["status"] == 429
+    assert record["attempts"] == 1
+    assert error_code(record) == "retry_after_too_long"
+    assert "max_hold_s" in record["error"]["message"]
+    assert stats.retries == 0
+    assert any(url in message and "Retry-After" in message for message in caplog.messages)
+
+
+async def test_a_retry_after_over_the_cap_still_holds_the_host_for_its_other_urls(hostile):
+    held = hostile.script("/held-host/first", RawReply(429, ((b"Retry-After", b"999999"),)))
+    later = hostile.script("/held-host/second", RawReply(200, body=_html("second")))
+    fetch = {"per_host": 1, "concurrency": 1, "max_hold_s": 1.5}
+    records, _ = await run_crawl([held, later], workers=0, fetch=fetch)
+
+    assert error_code(by_url(records)[held]) == "retry_after_too_long"
+    assert by_url(records)[later]["title"] == "second"
+    first, second = (hit for hit in hostile.log if hit.path.startswith("/held-host/"))
+    assert second.at_s - first.at_s >= 1.5
+
+
+async def test_a_url_waiting_out_a_retry_after_gets_its_record_on_a_stop(hostile):
+    waiting = hostile.script("/stop-while-waiting", RawReply(429, ((b"Retry-After", b"300"),)))
+    config = build_settings({"workers": 0})
+    sink = MemorySink()
+    async with Fetcher(config.fetch) as fetcher, ProcessStage(0) as stage:
+        engine = Engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
+
+        async def stop_once_refused() -> None:
+            deadline = time.monotonic() + 60
+            while engine.stats.retries == 0:
+                assert time.monotonic() < deadline, "the 429 was never retried"
+                await asyncio.sleep(0.02)
+            engine.stop()
+
+        async def seeds():
+            yield waiting
+
+        stopper = asyncio.create_task(stop_once_refused())
+        started = time.monotonic()
+        stats = await asyncio.wait_for(engine.run(seeds()), timeout=60)
+        await stopper
+
+    assert time.monotonic() - started < 60
+    assert stats.interrupted
+    [record] = sink.records
+    assert (record["url"], record["status"], record["attempts"]) == (waiting, 429, 1)
+    assert error_code(record) == "http_4xx"
+
+
+# --- timeouts say which phase --------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _silent_listener() -> Iterator[int]:
+    """A loopback port that accepts connections and never says a word (a stuck TLS peer)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        for connection in accepted:
+            connection.close()
+        listener.close()
+
+
+async def test_a_tls_handshake_timeout_says_it_was_the_handshake():
+    with _silent_listener() as port:
+        fetch = {"connect_timeout_s": 0.5, "retries": 0}
+        url = f"https://127.0.0.1:{port}/"
+        [record], _ = await run_crawl([url], workers=0, fetch=fetch, robots={"obey": False})
+        [robots_record], _ = await run_crawl([url], workers=0, fetch=fetch)
+
+    assert error_code(record) == "timeout"
+    assert "TLS handshake" in record["error"]["message"]
+    assert "TLS handshake" in robots_record["error"]["message"]
+
+
+# --- the boundary: an unexpected error is one URL's record ---------------------------------
+
+
+async def test_an_unexpected_error_for_one_url_is_its_record_and_the_crawl_goes_on():
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/explodes":
+            raise RuntimeError("a bug nobody foresaw\nsecond line")
+        return httpx.Response(200, html="<title>fine</title>")
+
+    config = build_settings({"workers": 0, "robots": {"obey": False}})
+    sink = MemorySink()
+    transport = httpx.MockTransport(handler)
+    async with (
+        Fetcher(config.fetch, transport=transport) as fetcher,
+        ProcessStage(0) as stage,
+    ):
+        engine = Engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
+
+        async def seeds():
+            for path in ("/explodes", "/fine"):
+                yield f"http://127.0.0.1:1{path}"
+
+        stats = await engine.run(seeds())
+
+    records = by_url(sink.records)
+    broken = records["http://127.0.0.1:1/explodes"]
+    assert broken["error"] == {"code": "internal", "message": "RuntimeError: a bug nobody foresaw"}
+    assert records["http://127.0.0.1:1/fine"]["title"] == "fine"
+    assert stats.errors["internal"] == 1
+
+
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        return listener.getsockname()[1]
+
+
+async def test_a_redirect_to_an_unreachable_host_is_not_called_a_robots_refusal(hostile):
+    location = f"http://127.0.0.1:{_closed_port()}/gone".encode()
+    hop = hostile.script("/to-unreachable", _redirect_to(location))
+    [record], _ = await run_crawl([hop], workers=0, fetch={"retries": 0})
+
+    assert error_code(record) == "connect"
+    assert "robots.txt" in record["error"]["message"]
+
+
+async def test_a_cookie_that_could_never_be_sent_back_does_not_break_its_host(hostile):
+    cookie = (b"Set-Cookie", b"session=\xbc\xbd; Path=/")
+    setter = hostile.script("/cookie/bad", RawReply(302, (cookie, (b"Location", b"/cookie/next"))))
+    hostile.script("/cookie/next", RawReply(200, body=_html("next")))
+    later = hostile.script("/cookie/later", RawReply(200, body=_html("later")))
+    records, _ = await run_crawl([setter, later], workers=0, fetch={"concurrency": 1})
+    records_by_url = by_url(records)
+
+    assert records_by_url[setter]["title"] == "next"
+    assert records_by_url[later]["title"] == "later"

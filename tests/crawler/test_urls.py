@@ -6,7 +6,16 @@ import re
 
 import pytest
 
-from crawler.urls import InvalidUrl, canonical_url, host_key, normalize_seed
+from crawler.urls import (
+    InvalidUrl,
+    as_request_url,
+    canonical_url,
+    host_key,
+    masked,
+    normalize_seed,
+    request_url,
+    split_credentials,
+)
 
 # -- normalize_seed ------------------------------------------------------------------
 
@@ -151,3 +160,79 @@ def test_host_key_separates_scheme_and_port() -> None:
         host_key("http://www.example.org/"),
     }
     assert len(keys) == 4
+
+
+# -- request_url, credentials ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["99999", "abc", "-1", "+80", "18850:80", "0", "\u0663"])
+def test_request_url_refuses_invalid_ports(port: str) -> None:
+    with pytest.raises(InvalidUrl, match="not a valid URL"):
+        request_url(f"http://example.com:{port}/")
+
+
+@pytest.mark.parametrize(
+    ("text", "base", "expected"),
+    [
+        (
+            "/a b/ü?q=ä x#frag",
+            "http://example.com/x",
+            "http://example.com/a%20b/%C3%BC?q=%C3%A4%20x",
+        ),
+        ("http://u:secret@example.com:8080/p", None, "http://example.com:8080/p"),
+        ("//example.com:443/", "https://other.test/", "https://example.com:443/"),
+    ],
+)
+def test_request_url_is_what_would_be_requested(text: str, base: str | None, expected: str) -> None:
+    assert request_url(text, base=base) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["data:text/html,x", "javascript:alert(1)", "http://[::1/", "/" + "a" * 40_000]
+)
+def test_request_url_refuses_what_cannot_be_requested(text: str) -> None:
+    with pytest.raises(InvalidUrl) as caught:
+        request_url(text, base="http://example.com/")
+    assert len(str(caught.value)) < 400
+
+
+def test_split_credentials_returns_the_bare_url_and_the_decoded_pair() -> None:
+    bare, credentials = split_credentials("http://al%40ice:s3%3Acr3t@example.com:81/x?y")
+    assert bare == "http://example.com:81/x?y"
+    assert credentials == ("al@ice", "s3:cr3t")
+    assert split_credentials("http://example.com/") == ("http://example.com/", None)
+
+
+def test_masked_hides_only_the_password() -> None:
+    assert masked("http://alice:s3cr3t@example.com/p@q") == "http://alice:***@example.com/p@q"
+    assert masked("http://alice@example.com/") == "http://alice@example.com/"
+    assert masked("http://example.com/a@b") == "http://example.com/a@b"
+
+
+def test_an_invalid_seed_message_does_not_show_its_password() -> None:
+    with pytest.raises(InvalidUrl) as caught:
+        normalize_seed("http://alice:s3cr3t@example.com:99999/")
+    assert "s3cr3t" not in str(caught.value)
+    assert "alice:***@" in str(caught.value)
+
+
+def test_canonical_url_of_an_invalid_port_is_the_url_itself() -> None:
+    assert canonical_url("http://example.com:99999/") == "http://example.com:99999/"
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("http://example.com/a?b=1", "http://example.com/a?b=1"),
+        ("http://u:p@example.com/a", "http://example.com/a"),
+        ("http://example.com/a b#f", "http://example.com/a%20b"),
+        ("http://é.example/", "http://xn--9ca.example/"),
+    ],
+)
+def test_as_request_url_agrees_with_request_url(url: str, expected: str) -> None:
+    assert as_request_url(url) == request_url(url) == expected
+
+
+def test_as_request_url_refuses_an_invalid_port() -> None:
+    with pytest.raises(InvalidUrl):
+        as_request_url("http://example.com:99999/")

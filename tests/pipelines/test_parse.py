@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 
-from pipelines.parse import parse_page
+from pipelines.parse import cap_links, parse_page
 
 URL = "http://site.test/dir/page.html"
 HTML_HEADERS = {"content-type": "text/html"}
@@ -281,3 +281,39 @@ def test_fields_are_plain_types_that_pickle_small() -> None:
     text = fields["text"]
     assert isinstance(text, str)
     assert len(pickle.dumps(fields)) < 2 * len(text)
+
+
+# -- links as they would be requested ------------------------------------------------
+
+
+def test_links_with_invalid_ports_are_dropped_and_counted() -> None:
+    hrefs = ["http://site.test:99999/", "//site.test:abc/", "http://site.test:+80/", "/fine"]
+    fields = parse("".join(f'<a href="{href}">x</a>' for href in hrefs))
+    assert fields["links"] == ["http://site.test/fine"]
+    assert fields["links_dropped"] == 3
+
+
+def test_links_are_percent_encoded_without_credentials() -> None:
+    links = links_of('<a href="/a b/ü?q=ä x">1</a><a href="http://u:pw@other.test/x">2</a>')
+    assert links == ["http://site.test/a%20b/%C3%BC?q=%C3%A4%20x", "http://other.test/x"]
+
+
+def test_an_unusable_base_href_is_ignored() -> None:
+    fields = parse('<head><base href="http://[::1"></head><body><a href="x">x</a></body>')
+    assert fields["links"] == ["http://site.test/dir/x"]
+
+
+def test_links_past_the_cap_are_counted_not_kept() -> None:
+    anchors = "".join(f'<a href="/p{number}">x</a>' for number in range(25))
+    body = f"<html><body>{anchors}</body></html>".encode()
+    fields = parse_page(URL, body, HTML_HEADERS, max_links=10)
+    assert fields["links"] == [f"http://site.test/p{number}" for number in range(10)]
+    assert fields["links_dropped"] == 15
+
+
+def test_cap_links_trims_a_custom_parse_s_links_and_counts_them() -> None:
+    page = parse_page(URL, b"<a href='/a'>a</a><a href='/b'>b</a><a href='/c'>c</a>", HTML_HEADERS)
+    capped = cap_links(page, 1)
+    assert capped["links"] == ["http://site.test/a"]
+    assert capped["links_dropped"] == 2
+    assert cap_links(page, 5) is page

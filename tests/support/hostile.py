@@ -135,6 +135,27 @@ class Hit(NamedTuple):
 Handler = Callable[["HostileServer", re.Match[str], asyncio.StreamWriter], Awaitable[None]]
 
 
+@dataclass(frozen=True)
+class RawReply:
+    """One scripted response, header values as raw bytes (``b"\\xb2"`` goes out as is)."""
+
+    status: int = 200
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+    body: bytes = b""
+    content_type: bytes = b"text/html; charset=utf-8"
+
+    def encode(self) -> bytes:
+        fields = [
+            (b"Content-Type", self.content_type),
+            (b"Content-Length", str(len(self.body)).encode()),
+            *self.headers,
+            (b"Connection", b"close"),
+        ]
+        status_line = f"HTTP/1.1 {self.status} {http.HTTPStatus(self.status).phrase}".encode()
+        lines = [status_line, *(name + b": " + value for name, value in fields)]
+        return b"\r\n".join(lines) + b"\r\n\r\n" + self.body
+
+
 class HostileServer:
     """``with HostileServer() as server: httpx.get(server.url("/flaky/1"))``.
 
@@ -146,6 +167,7 @@ class HostileServer:
         self.trickle_interval_s = trickle_interval_s
         self.log: list[Hit] = []
         self._counts: dict[str, int] = {}
+        self._scripted: dict[str, tuple[RawReply, ...]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[object]] = set()
@@ -163,6 +185,11 @@ class HostileServer:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self._port}{path}"
+
+    def script(self, path: str, *replies: RawReply) -> str:
+        """Answer ``path`` with ``replies`` in turn (the last one from then on); its URL."""
+        self._scripted[path] = replies
+        return self.url(path)
 
     def count(self, key: str) -> int:
         """How often a counted route (e.g. ``/flaky/1``) was requested."""
@@ -223,6 +250,11 @@ class HostileServer:
             writer.transport.abort()  # a no-op once closed; otherwise stop at once
 
     async def _dispatch(self, path: str, writer: asyncio.StreamWriter) -> None:
+        if replies := self._scripted.get(path):
+            reply = replies[min(self.bump(path), len(replies)) - 1]
+            writer.write(reply.encode())
+            await writer.drain()
+            return
         for pattern, handler in ROUTES:
             if match := pattern.fullmatch(path):
                 await handler(self, match, writer)
