@@ -133,6 +133,15 @@ class Admission:
         if self._log_skipped:
             log.warning("skipped %s: %s", url, reason)
 
+    async def wait_turn(self, url: str) -> None:
+        """Wait until a page request to ``url``'s host may start (delay, Crawl-delay, holds).
+
+        A redirect may lead to a host not contacted yet: its Crawl-delay applies first.
+        """
+        if self._robots is not None:
+            await self._apply_crawl_delay(self._robots, url)
+        await self._frontier.wait_turn(url)
+
     async def _apply_crawl_delay(self, robots: RobotsCache, url: str) -> None:
         key = robots.robots_url(url)
         if key in self._delay_known:

@@ -97,6 +97,7 @@ class Engine:
                 self._fetch_robots,
                 user_agent=settings.fetch.user_agent,
                 settings=settings.robots,
+                retry=settings.fetch,
             )
             if settings.robots.obey
             else None
@@ -249,7 +250,9 @@ class Engine:
                 continue
             try:
                 result = await self._fetcher.fetch(
-                    request, check_redirect=partial(admission.vet_redirect, request)
+                    request,
+                    check_redirect=partial(admission.vet_redirect, request),
+                    before_request=admission.wait_turn,
                 )
             finally:
                 frontier.release(request)
@@ -385,14 +388,16 @@ class Engine:
 
     async def _fetch_robots(self, url: str) -> RobotsResponse:
         status, body, failure = await self._fetcher.fetch_resource(
-            url, max_bytes=self.settings.robots.max_bytes
+            url, max_bytes=self.settings.robots.max_bytes, before_request=self._frontier.wait_turn
         )
         error = (failure.code, failure.message) if failure is not None else None
         return RobotsResponse(status, body, error)
 
     async def _fetch_sitemap(self, url: str) -> SitemapResponse:
         # One byte over the sitemap limit, so the parser sees it is too large and says so.
-        status, body, _ = await self._fetcher.fetch_resource(url, max_bytes=SITEMAP_MAX_BYTES + 1)
+        status, body, _ = await self._fetcher.fetch_resource(
+            url, max_bytes=SITEMAP_MAX_BYTES + 1, before_request=self._frontier.wait_turn
+        )
         return SitemapResponse(status, body)
 
     def _cancel_fetches(self) -> None:

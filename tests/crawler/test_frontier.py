@@ -299,12 +299,12 @@ async def test_delay_survives_the_host_going_idle() -> None:
     assert second.url == f"{A}/2"
 
 
-async def test_hold_keeps_a_ready_host_waiting_until_the_given_time() -> None:
+async def test_retry_after_keeps_a_ready_host_waiting_until_it_passes() -> None:
     clock = FakeClock()
     frontier = Frontier(per_host=10, clock=clock)
     frontier.add(req(f"{A}/1"))
     frontier.add(req(f"{B}/1"))
-    frontier.hold(f"{A}/anything", until=5.0)
+    assert frontier.back_off(f"{A}/anything", 5.0, cap_s=600) == 5.0
 
     other = await get_soon(frontier)
     assert other is not None
@@ -318,7 +318,7 @@ async def test_hold_keeps_a_ready_host_waiting_until_the_given_time() -> None:
     assert held.url == f"{A}/1"
 
 
-async def test_hold_during_a_fetch_delays_the_next_request() -> None:
+async def test_retry_after_during_a_fetch_delays_the_next_request() -> None:
     clock = FakeClock()
     frontier = Frontier(per_host=10, clock=clock)
     frontier.add(req(f"{A}/1"))
@@ -326,7 +326,7 @@ async def test_hold_during_a_fetch_delays_the_next_request() -> None:
     first = await get_soon(frontier)
     assert first is not None
     # As after a 503 with Retry-After: hold, then release the slot.
-    frontier.hold(first.url, until=30.0)
+    frontier.back_off(first.url, 30.0, cap_s=600)
     frontier.release(first)
 
     clock.now = 29.0
