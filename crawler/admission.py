@@ -146,7 +146,9 @@ class Admission:
         key = robots.robots_url(url)
         if key in self._delay_known:
             return
-        self._delay_known.add(key)
         delay_s = await robots.crawl_delay_s(url)
+        # Known only once applied: a caller arriving while robots.txt is still being
+        # fetched must not go ahead of the Crawl-delay. Applying it twice is harmless.
+        self._delay_known.add(key)
         if delay_s:
             self._frontier.set_delay(url, delay_s)

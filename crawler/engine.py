@@ -396,7 +396,7 @@ class Engine:
     async def _fetch_sitemap(self, url: str) -> SitemapResponse:
         # One byte over the sitemap limit, so the parser sees it is too large and says so.
         status, body, _ = await self._fetcher.fetch_resource(
-            url, max_bytes=SITEMAP_MAX_BYTES + 1, before_request=self._frontier.wait_turn
+            url, max_bytes=SITEMAP_MAX_BYTES + 1, before_request=self._admission.wait_turn
         )
         return SitemapResponse(status, body)
 
