@@ -182,7 +182,10 @@ class RobotsCache:
             logger.debug("robots.txt %s gave HTTP %d: no rules apply", robots_url, status)
             return _HostRules()
         retry_after_s = self._settings.retry_after_error_s
-        reason = "network error" if status is None else f"HTTP {status}"
+        if status is not None:
+            reason = f"HTTP {status}"
+        else:
+            reason = response.error[0] if response.error else "network error"
         why = response.error or ("robots_unavailable", f"{robots_url} answered {reason}")
         logger.info(
             "robots.txt %s failed (%s): its host's URLs are refused for %.0f s",
