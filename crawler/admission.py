@@ -147,6 +147,8 @@ class Admission:
         if key in self._delay_known:
             return
         delay_s = await robots.crawl_delay_s(url)
+        if await robots.verdict(url) is RobotsVerdict.UNAVAILABLE:
+            return  # no Crawl-delay to read yet: ask again once robots.txt is fetched again
         # Known only once applied: a caller arriving while robots.txt is still being
         # fetched must not go ahead of the Crawl-delay. Applying it twice is harmless.
         self._delay_known.add(key)

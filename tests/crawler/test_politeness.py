@@ -19,10 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
+from crawler.admission import Admission
 from crawler.fetcher import Fetcher
 from crawler.frontier import Frontier
 from crawler.models import FetchRequest
-from crawler.settings import FetchSettings
+from crawler.robots import RobotsCache, RobotsResponse, RobotsVerdict
+from crawler.settings import FetchSettings, RobotsSettings
 from tests.support.crawling import run_crawl
 from tests.support.routes import Reply, Route, RouteServer, _Handler, page
 
@@ -185,6 +187,28 @@ async def test_each_redirect_hop_passes_the_gate_and_its_wait_is_not_a_timeout()
     ]
 
 
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class FakeRobotsFetch:
+    """Answers every robots.txt fetch with the next of ``responses`` (the last repeats)."""
+
+    def __init__(self, responses: list[RobotsResponse]) -> None:
+        self.responses = responses
+        self.calls: list[str] = []
+
+    async def __call__(self, url: str) -> RobotsResponse:
+        self.calls.append(url)
+        return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
+
+
 async def starts(frontier: Frontier, urls: list[str]) -> list[float]:
     """The monotonic times at which the gate let each of ``urls`` go, one after another."""
     times = []
@@ -324,3 +348,29 @@ async def test_a_host_that_stays_down_gets_the_retry_budget_then_its_error(
     assert record["error"]["code"] == "connect"
     assert f"{base}/robots.txt could not be fetched" in record["error"]["message"]
     assert stats.errors["connect"] == 1
+
+
+async def test_a_crawl_delay_read_after_a_robots_txt_outage_is_applied() -> None:
+    robots_url = "http://a.test/robots.txt"
+    clock = FakeClock()
+    fetch = FakeRobotsFetch(
+        [
+            RobotsResponse(503, b""),
+            RobotsResponse(200, f"User-agent: *\nCrawl-delay: {DELAY_S}\n".encode()),
+        ]
+    )
+    robots = RobotsCache(
+        fetch, user_agent="parcrawl", settings=RobotsSettings(retry_after_error_s=60), clock=clock
+    )
+    frontier = Frontier(per_host=4)
+    admission = Admission(scope=None, robots=robots, frontier=frontier)
+
+    # A sitemap is fetched while robots.txt answers 503.
+    await asyncio.wait_for(admission.wait_turn("http://a.test/sitemap.xml"), DEADLINE_S)
+    assert await robots.verdict("http://a.test/1") is RobotsVerdict.UNAVAILABLE
+    clock.now += 60
+    assert await admission.may_fetch(FetchRequest("http://a.test/1")) is True
+    assert fetch.calls == [robots_url, robots_url]
+
+    first, second = await starts(frontier, ["http://a.test/1", "http://a.test/2"])
+    assert second - first >= DELAY_S
