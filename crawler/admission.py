@@ -134,9 +134,11 @@ class Admission:
             log.warning("skipped %s: %s", url, reason)
 
     async def wait_turn(self, url: str) -> None:
-        """Wait until a page request to ``url``'s host may start (delay, Crawl-delay, holds).
+        """Wait until a request to ``url``'s host may start (delay, Crawl-delay, holds).
 
-        A redirect may lead to a host not contacted yet: its Crawl-delay applies first.
+        For pages, their redirect hops and sitemaps. A redirect or a sitemap may lead to a
+        host not contacted yet: its Crawl-delay is read first. (robots.txt itself goes
+        straight to the frontier's gate: it is what this would wait for.)
         """
         if self._robots is not None:
             await self._apply_crawl_delay(self._robots, url)

@@ -1,9 +1,9 @@
 """The frontier: URLs waiting to be fetched, the seen set, and which host may go next.
 
 Hosts take turns (round robin); a host at its concurrency limit or inside its delay waits
-without holding a fetch slot, so one slow host never blocks the others. ``wait_turn`` is
-the gate every request start to a host passes. A window of
-requests lives in memory; the rest, and the seen set, live in a ``FrontierStore``.
+without holding a fetch slot, so one slow host never blocks the others; ``wait_turn`` is
+the gate every request start to a host passes. A window of requests lives in memory; the
+rest, and the seen set, live in a ``FrontierStore``.
 """
 
 from __future__ import annotations
