@@ -248,6 +248,8 @@ class Engine:
                 self.stats.errors[verdict.code] += 1
                 await self._parse_queue.put(FetchResult.unfetched(request, verdict))
                 continue
+            if frontier.requeue_if_early(request):
+                continue  # robots.txt brought a Crawl-delay: serve another host meanwhile
             try:
                 result = await self._fetcher.fetch(
                     request,

@@ -196,6 +196,26 @@ class Frontier:
             self._schedule(slot)
         self._notify()
 
+    def requeue_if_early(self, request: FetchRequest) -> bool:
+        """Put ``request`` back in its host's queue when the host may not be contacted yet.
+
+        A request is handed out once its host's delay is over, but robots.txt, fetched
+        after that, can bring a Crawl-delay (counted from robots.txt itself). Rather than
+        wait for it in a fetch slot, the request goes back and the slot serves another
+        host. True when it was put back (it is not outstanding any more).
+        """
+        slot = self._slots[host_key(request.url)]
+        if slot.may_begin(self._clock()):
+            return False
+        slot.finish()
+        self._outstanding -= 1
+        self._pending += 1
+        self._handed_out -= 1
+        self._started_per_host[slot.key] -= 1
+        self._to_slot(request, retry=True)
+        self._notify()
+        return True
+
     def retry(self, request: FetchRequest, delay_s: float) -> None:
         """Queue ``request``'s next attempt, due in ``delay_s``; it stays in its level.
 
@@ -243,8 +263,8 @@ class Frontier:
         Every request start passes here (a page's first hop, each redirect hop, robots.txt,
         sitemaps; a retry is a page again), so the delay, the Crawl-delay and any hold lie
         between any two starts to a host. ``get`` hands out a request only once its host's
-        delay is over, so a page's first hop rarely waits; one that does (robots.txt was
-        fetched first, a redirect hop) waits in its fetch task.
+        delay is over (and ``requeue_if_early`` takes it back if robots.txt changed that),
+        so a page's first hop rarely waits; a redirect hop waits in its fetch task.
         """
         key = host_key(url)
         while True:

@@ -77,14 +77,18 @@ class HostSlot:
         sitemap. A turn handed out by ``start`` lets the first to ask go at once; otherwise
         the delay since the last start (and any hold) must have passed.
         """
-        # A turn handed out before a hold came waits for the hold like any other request.
-        granted = self.turn_granted and self.held_until <= now
-        if not granted and self.next_start > now:
+        if not self.may_begin(now):
             return False
         self.turn_granted = False
         self.last_start = now
         self._space_after(now, rng)
         return True
+
+    def may_begin(self, now: float) -> bool:
+        """True when ``begin`` would let a request go now."""
+        # A turn handed out before a hold came waits for the hold like any other request.
+        granted = self.turn_granted and self.held_until <= now
+        return granted or self.next_start <= now
 
     def slow_to(self, delay_s: float) -> None:
         """From now on keep ``delay_s`` between starts, counting from the last start too."""

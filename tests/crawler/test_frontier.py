@@ -381,3 +381,36 @@ async def test_a_long_retry_does_not_hold_the_next_depth_back() -> None:
     assert again is not None
     assert again.url == f"{A}/busy"
     assert again.attempt == 2
+
+
+async def test_a_request_early_for_its_host_goes_back_and_comes_again() -> None:
+    clock = FakeClock()
+    frontier = Frontier(per_host=1, clock=clock, rng=LowestRandom())
+    frontier.add(req(f"{A}/1"))
+    frontier.add(FetchRequest(f"{A}/2", depth=1))  # parked until depth 0 is done
+    frontier.close_input()
+    first = await get_soon(frontier)
+    assert first is not None
+    assert frontier.requeue_if_early(first) is False  # its turn is kept for it
+
+    await frontier.wait_turn(f"{A}/robots.txt")  # robots.txt takes the turn...
+    frontier.set_delay(first.url, 2.0)  # ...and says Crawl-delay: 2
+    assert frontier.requeue_if_early(first) is True
+    assert frontier.outstanding == 0
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.get(), BLOCKED_S)
+
+    clock.now = 2.0
+    again = await get_soon(frontier)
+    assert again is not None
+    assert again.url == first.url
+    assert frontier.requeue_if_early(again) is False
+    frontier.release(again)
+    frontier.complete(depth=0)
+    clock.now = 4.0
+    deeper = await get_soon(frontier)
+    assert deeper is not None
+    assert deeper.url == f"{A}/2"
+    frontier.release(deeper)
+    frontier.complete(depth=1)
+    assert await get_soon(frontier) is None

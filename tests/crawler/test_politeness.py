@@ -152,6 +152,24 @@ async def test_the_delay_leaves_the_per_host_concurrency_as_set() -> None:
     assert min(gap for gap, _, _ in spacing) >= DELAY_S - SLACK_S
 
 
+async def test_a_crawl_delay_learnt_from_robots_txt_does_not_hold_fetch_slots() -> None:
+    pages = {f"/{n}": page(f"<title>{n}</title>") for n in range(4)}
+    # While its robots.txt loads, the slow host's pages take both fetch slots.
+    robots = page("User-agent: *\nCrawl-delay: 1\n", content_type="text/plain", delay_s=0.5)
+    with RouteServer({**pages, "/robots.txt": robots}) as slow, RouteServer(pages) as fast:
+        urls = [server.url(p) for p in pages for server in (slow, fast)]
+        records, _ = await run_crawl(urls, workers=0, fetch={"concurrency": 2})
+        slow_starts = sorted(t for t, path in slow.request_times if path != "/robots.txt")
+        fast_starts = sorted(t for t, path in fast.request_times if path != "/robots.txt")
+
+    assert len(records) == 8
+    assert len(slow_starts) == len(fast_starts) == 4
+    assert slow_starts[1] - slow_starts[0] >= 1 - SLACK_S
+    # Both fetch slots could have sat out the slow host's Crawl-delay (from its robots.txt
+    # to its first page); they served the other host meanwhile.
+    assert fast_starts[-1] < slow_starts[0]
+
+
 # -- the gate, piece by piece -----------------------------------------------------------
 
 
