@@ -158,11 +158,26 @@ class Admission:
         if self._log_skipped:
             log.warning("skipped %s: %s", url, reason)
 
+    async def wait_turn(self, url: str) -> None:
+        """Wait until a request to ``url``'s host may start (delay, Crawl-delay, holds).
+
+        For pages, their redirect hops and sitemaps. A redirect or a sitemap may lead to a
+        host not contacted yet: its Crawl-delay is read first. (robots.txt itself goes
+        straight to the frontier's gate: it is what this would wait for.)
+        """
+        if self._robots is not None:
+            await self._apply_crawl_delay(self._robots, url)
+        await self._frontier.wait_turn(url)
+
     async def _apply_crawl_delay(self, robots: RobotsCache, url: str) -> None:
         key = robots.robots_url(url)
         if key in self._delay_known:
             return
-        self._delay_known.add(key)
         delay_s = await robots.crawl_delay_s(url)
+        if await robots.verdict(url) is RobotsVerdict.UNAVAILABLE:
+            return  # no Crawl-delay to read yet: ask again once robots.txt is fetched again
+        # Known only once applied: a caller arriving while robots.txt is still being
+        # fetched must not go ahead of the Crawl-delay. Applying it twice is harmless.
+        self._delay_known.add(key)
         if delay_s:
             self._frontier.set_delay(url, delay_s)

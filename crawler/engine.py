@@ -98,6 +98,7 @@ class Engine:
                 self._fetch_robots,
                 user_agent=settings.fetch.user_agent,
                 settings=settings.robots,
+                retry=settings.fetch,
             )
             if settings.robots.obey
             else None
@@ -271,6 +272,8 @@ class Engine:
                 self.stats.unfetched += 1
                 await self._parse_queue.put(FetchResult.unfetched(request, verdict))
                 continue
+            if frontier.requeue_if_early(request):
+                continue  # robots.txt brought a Crawl-delay: serve another host meanwhile
             await self._fetch_one(request)
 
     async def _may_fetch(self, request: FetchRequest) -> bool | FetchFailure:
@@ -292,7 +295,9 @@ class Engine:
         admission = self._admission
         try:
             result = await self._fetcher.fetch(
-                request, check_redirect=partial(admission.vet_redirect, request)
+                request,
+                check_redirect=partial(admission.vet_redirect, request),
+                before_request=admission.wait_turn,
             )
         except Exception as exc:  # the fetcher's own boundary should have caught it
             failure = internal_failure(exc)
@@ -490,14 +495,16 @@ class Engine:
 
     async def _fetch_robots(self, url: str) -> RobotsResponse:
         status, body, failure = await self._fetcher.fetch_resource(
-            url, max_bytes=self.settings.robots.max_bytes
+            url, max_bytes=self.settings.robots.max_bytes, before_request=self._frontier.wait_turn
         )
         error = (failure.code, failure.message) if failure is not None else None
         return RobotsResponse(status, body, error)
 
     async def _fetch_sitemap(self, url: str) -> SitemapResponse:
         # One byte over the sitemap limit, so the parser sees it is too large and says so.
-        status, body, _ = await self._fetcher.fetch_resource(url, max_bytes=SITEMAP_MAX_BYTES + 1)
+        status, body, _ = await self._fetcher.fetch_resource(
+            url, max_bytes=SITEMAP_MAX_BYTES + 1, before_request=self._admission.wait_turn
+        )
         return SitemapResponse(status, body)
 
     def _cancel_fetches(self) -> None:

@@ -59,6 +59,9 @@ TIMEOUT_PHASES = {
 }
 """httpcore's trace events, by what the user would call that phase of a request."""
 
+RequestGate = Callable[[str], Awaitable[None]]
+"""Waits until a request to a URL's host may start (politeness); called before each hop."""
+
 DNS_FAILURE_HINTS = (
     "name or service not known",
     "nodename nor servname",
@@ -114,21 +117,27 @@ class Fetcher:
             await self._client.aclose()
 
     async def fetch(
-        self, request: FetchRequest, *, check_redirect: RedirectCheck | None = None
+        self,
+        request: FetchRequest,
+        *,
+        check_redirect: RedirectCheck | None = None,
+        before_request: RequestGate | None = None,
     ) -> FetchResult:
         """Fetch ``request``; every failure is returned inside the result, never raised.
 
         Redirects are followed here, hop by hop, rather than by httpx, so that each target
         can be vetted by ``check_redirect`` (scope, robots.txt, already crawled) and loops
-        are caught.
+        are caught. ``before_request`` is awaited before every hop; its wait does not count
+        against the timeout.
         """
         fetched_at = utc_now()
         started = time.perf_counter()
         exchange = _Exchange(request.url)
         failure: FetchFailure | None = None
         try:
-            async with asyncio.timeout(self._settings.timeout_s):
-                await self._follow(exchange, check_redirect)
+            async with asyncio.timeout(self._settings.timeout_s) as deadline:
+                gate = _outside_deadline(before_request, deadline)
+                await self._follow(exchange, check_redirect, gate)
         except FetchError as exc:
             failure = FetchFailure(exc.code, exc.message)
         except TimeoutError:
@@ -157,19 +166,28 @@ class Fetcher:
         )
 
     async def fetch_resource(
-        self, url: str, *, max_bytes: int, max_redirects: int = 5
+        self,
+        url: str,
+        *,
+        max_bytes: int,
+        max_redirects: int = 5,
+        before_request: RequestGate | None = None,
     ) -> tuple[int | None, bytes, FetchFailure | None]:
         """GET a small auxiliary file (robots.txt, a sitemap): its status, body and failure.
 
         Never raises: a network failure or timeout is status None with the failure; a
         redirect chain longer than ``max_redirects`` ends at the last redirect's status. A
         body over ``max_bytes`` is cut there (RFC 9309 asks to parse at least 500 KiB of
-        robots.txt, not to fail).
+        robots.txt, not to fail). ``before_request`` is awaited before every hop, outside
+        the timeout.
         """
         exchange = _Exchange(url)  # only to name the phase of a timeout
         try:
-            async with asyncio.timeout(self._settings.timeout_s):
+            async with asyncio.timeout(self._settings.timeout_s) as deadline:
+                gate = _outside_deadline(before_request, deadline)
                 for _ in range(max_redirects + 1):
+                    if gate is not None:
+                        await gate(url)
                     async with self._client.stream(
                         "GET", url, auth=self._auth(url), extensions={"trace": exchange.trace}
                     ) as response:
@@ -194,9 +212,16 @@ class Fetcher:
         log.info("could not fetch %s: %s %s", url, failure.code, failure.message)
         return None, b"", failure
 
-    async def _follow(self, exchange: _Exchange, check_redirect: RedirectCheck | None) -> None:
+    async def _follow(
+        self,
+        exchange: _Exchange,
+        check_redirect: RedirectCheck | None,
+        before_request: RequestGate | None = None,
+    ) -> None:
         visited = {canonical_url(exchange.url)}
         while True:
+            if before_request is not None:
+                await before_request(exchange.url)
             url = exchange.url
             extensions = {"trace": exchange.trace}
             exchange.location = None
@@ -331,6 +356,24 @@ class _Exchange:
         self.headers = _plain_headers(response.headers)
         self.content_type = response.headers.get("content-type")
         self.size = _declared_length(response.headers)
+
+
+def _outside_deadline(gate: RequestGate | None, deadline: asyncio.Timeout) -> RequestGate | None:
+    """``gate``, with the time it waits added to ``deadline``: politeness is not slowness."""
+    if gate is None:
+        return None
+
+    async def wait(url: str) -> None:
+        loop = asyncio.get_running_loop()
+        began, when = loop.time(), deadline.when()
+        deadline.reschedule(None)  # a Crawl-delay may be as long as the whole timeout
+        try:
+            await gate(url)
+        finally:
+            if when is not None:
+                deadline.reschedule(when + loop.time() - began)
+
+    return wait
 
 
 def _redirect_target(response: httpx.Response) -> str | None:

@@ -1,8 +1,9 @@
 """The frontier: URLs waiting to be fetched, the seen set, and which host may go next.
 
 Hosts take turns (round robin); a host at its concurrency limit or inside its delay waits
-without holding a fetch slot, so one slow host never blocks the others. A window of
-requests lives in memory; the rest, and the seen set, live in a ``FrontierStore``.
+without holding a fetch slot, so one slow host never blocks the others; ``wait_turn`` is
+the gate every request start to a host passes. A window of requests lives in memory; the
+rest, and the seen set, live in a ``FrontierStore``.
 """
 
 from __future__ import annotations
@@ -197,6 +198,26 @@ class Frontier:
             self._schedule(slot)
         self._notify()
 
+    def requeue_if_early(self, request: FetchRequest) -> bool:
+        """Put ``request`` back in its host's queue when the host may not be contacted yet.
+
+        A request is handed out once its host's delay is over, but robots.txt, fetched
+        after that, can bring a Crawl-delay (counted from robots.txt itself). Rather than
+        wait for it in a fetch slot, the request goes back and the slot serves another
+        host. True when it was put back (it is not outstanding any more).
+        """
+        slot = self._slots[host_key(request.url)]
+        if slot.may_begin(self._clock()):
+            return False
+        slot.finish()
+        self._outstanding -= 1
+        self._pending += 1
+        self._handed_out -= 1
+        self._started_per_host[slot.key] -= 1
+        self._to_slot(request, retry=True)
+        self._notify()
+        return True
+
     def retry(self, request: FetchRequest, delay_s: float) -> None:
         """Queue ``request``'s next attempt, due in ``delay_s``; it stays in its level.
 
@@ -233,19 +254,28 @@ class Frontier:
             self._leave_level(depth)
         self._count_pages_done()
 
-    def commit(self) -> None:
-        """Make the frontier's changes so far durable (with a durable store)."""
-        self._store.commit()
-
     def complete(self, count: int = 1, *, depth: int = 0) -> None:
         """``count`` requests of ``depth`` are fully handled (record written, links added)."""
         self._outstanding -= count
         self._leave_level(depth, count)
         self._notify()
 
-    def hold(self, url: str, until: float) -> None:
-        """Contact the host of ``url`` no sooner than ``until`` (clock time)."""
-        self._slot_for(host_key(url)).hold_until(until)
+    async def wait_turn(self, url: str) -> None:
+        """Wait until a request to ``url``'s host may start; it counts as started on return.
+
+        Every request start passes here (a page's first hop, each redirect hop, robots.txt,
+        sitemaps; a retry is a page again), so the delay, the Crawl-delay and any hold lie
+        between any two starts to a host. ``get`` hands out a request only once its host's
+        delay is over (and ``requeue_if_early`` takes it back if robots.txt changed that),
+        so a page's first hop rarely waits; a redirect hop waits in its fetch task.
+        """
+        key = host_key(url)
+        while True:
+            slot = self._slot_for(key)  # looked up again: an idle slot may be dropped meanwhile
+            now = self._clock()
+            if slot.begin(now, self._rng):
+                return
+            await self._wait(min(slot.next_start - now, IDLE_POLL_S))
 
     def set_delay(self, url: str, delay_s: float) -> None:
         """Space requests to the host of ``url`` at least ``delay_s`` apart (Crawl-delay)."""

@@ -24,7 +24,8 @@ class HostSlot:
 
     ``delay_s`` is the minimum time between the starts of two requests to the host; the
     actual gap is drawn from [1, 1.5] x delay_s, so requests do not beat in lockstep and a
-    site's Crawl-delay is never undercut.
+    site's Crawl-delay is never undercut. ``active`` counts the requests handed out (the
+    per-host limit); the gap holds between every start, in flight or not.
     """
 
     key: str
@@ -38,6 +39,10 @@ class HostSlot:
     last_start: float | None = None
     waiting_for_level: bool = False
     """Parked until a shallower depth is done (breadth-first order)."""
+    turn_granted: bool = False
+    """A request was handed out and no request to the host has started since."""
+    held_until: float = 0.0
+    """The end of the latest hold (Retry-After, back-off, Crawl-delay from the last start)."""
 
     def add(self, request: FetchRequest) -> None:
         """Queue ``request``, keeping the queue ordered by depth (shallowest first).
@@ -59,12 +64,35 @@ class HostSlot:
         return bool(self.queue) and self.active < self.max_active
 
     def start(self, now: float, rng: random.Random) -> FetchRequest:
-        """Take the next request and note the time the one after may start."""
+        """Hand out the next request: the host's turn is its own until a request begins.
+
+        The time is noted here too, so the frontier hands out no second request within the
+        delay; the start that counts is the one ``begin`` records.
+        """
         self.active += 1
-        self.last_start = now
-        if self.delay_s > 0:
-            self.next_start = now + self.delay_s * rng.uniform(1.0, 1.5)
+        self.turn_granted = True
+        self._space_after(now, rng)
         return self.queue.popleft()
+
+    def begin(self, now: float, rng: random.Random) -> bool:
+        """A request to the host wants to go out now: True (and recorded) when it may.
+
+        Every request start asks: a page's first hop, each redirect hop, robots.txt, a
+        sitemap. A turn handed out by ``start`` lets the first to ask go at once; otherwise
+        the delay since the last start (and any hold) must have passed.
+        """
+        if not self.may_begin(now):
+            return False
+        self.turn_granted = False
+        self.last_start = now
+        self._space_after(now, rng)
+        return True
+
+    def may_begin(self, now: float) -> bool:
+        """True when ``begin`` would let a request go now."""
+        # A turn handed out before a hold came waits for the hold like any other request.
+        granted = self.turn_granted and self.held_until <= now
+        return granted or self.next_start <= now
 
     def slow_to(self, delay_s: float) -> None:
         """From now on keep ``delay_s`` between starts, counting from the last start too."""
@@ -77,8 +105,9 @@ class HostSlot:
         self.active -= 1
 
     def hold_until(self, when: float) -> None:
-        """Start nothing before ``when`` (a Retry-After or a back-off)."""
+        """Start nothing before ``when`` (a Retry-After, a back-off, a new Crawl-delay)."""
         self.next_start = max(self.next_start, when)
+        self.held_until = max(self.held_until, when)
 
     def back_off(self, now: float, rng: random.Random, *, base_s: float, cap_s: float) -> float:
         """Hold the host for an exponentially growing, jittered time; returns the hold."""
@@ -92,6 +121,10 @@ class HostSlot:
     def idle(self) -> bool:
         """True when the slot holds nothing and can be forgotten."""
         return not self.queue and self.active == 0
+
+    def _space_after(self, now: float, rng: random.Random) -> None:
+        if self.delay_s > 0:
+            self.next_start = max(self.next_start, now + self.delay_s * rng.uniform(1.0, 1.5))
 
 
 def parse_retry_after(value: str | None, *, now_epoch_s: float) -> float | None:

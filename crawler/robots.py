@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -17,7 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from protego import Protego
 
-from crawler.settings import RobotsSettings
+from crawler.settings import FetchSettings, RobotsSettings
 from crawler.urls import CRAWLABLE_SCHEMES, DEFAULT_PORTS, ascii_host, host_key
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,9 @@ class RobotsCache:
 
     A 2xx robots.txt is obeyed; a 4xx one means no rules; a 5xx, a 429 or a network error
     refuses the host's URLs until ``settings.retry_after_error_s`` has passed, then the next
-    call fetches it again.
+    call fetches it again. A network error that pages would retry (``retry.retry_errors``,
+    e.g. a refused connection or a timeout) is first retried like a page: up to
+    ``retry.retries`` more attempts, with the same jittered exponential back-off.
     """
 
     def __init__(
@@ -78,26 +81,19 @@ class RobotsCache:
         *,
         user_agent: str,
         settings: RobotsSettings,
+        retry: FetchSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
     ) -> None:
         self._fetch = fetch
         self._settings = settings
+        self._retry = retry
         self._clock = clock
+        self._rng = rng or random.Random()
         match = _PRODUCT_TOKEN.match(user_agent.strip())
         # Without a product token only the "*" group can apply, which an empty name gives.
         self._token = match.group() if match else ""
         self._hosts: dict[str, asyncio.Task[_HostRules]] = {}
-        self._fetched = 0
-
-    @property
-    def fetched(self) -> int:
-        """How many robots.txt fetches were started."""
-        return self._fetched
-
-    @property
-    def user_agent_token(self) -> str:
-        """The product token matched against ``User-agent:`` lines, e.g. ``parcrawl``."""
-        return self._token
 
     def robots_url(self, url: str) -> str:
         """``scheme://host[:port]/robots.txt`` for ``url``'s host; credentials are dropped."""
@@ -164,7 +160,6 @@ class RobotsCache:
         if task is None or self._expired(task):
             task = asyncio.create_task(self._load(self.robots_url(url)), name=f"robots {key}")
             self._hosts[key] = task
-            self._fetched += 1
         # Shielded: one caller being cancelled must not cancel the fetch the others await.
         return await asyncio.shield(task)
 
@@ -176,13 +171,7 @@ class RobotsCache:
         return task.result().retry_at <= self._clock()
 
     async def _load(self, robots_url: str) -> _HostRules:
-        try:
-            response = await self._fetch(robots_url)
-        except Exception:
-            # The fetch promises not to raise; if it does anyway, the crawl goes on and the
-            # host is treated as unreachable rather than every later call re-raising.
-            logger.warning("robots.txt fetch raised for %s", robots_url, exc_info=True)
-            response = RobotsResponse(status=None, body=b"")
+        response = await self._fetch_retrying(robots_url)
         status = response.status
         if status is not None and 200 <= status < 300:
             return await self._parse(robots_url, response.body)
@@ -193,7 +182,10 @@ class RobotsCache:
             logger.debug("robots.txt %s gave HTTP %d: no rules apply", robots_url, status)
             return _HostRules()
         retry_after_s = self._settings.retry_after_error_s
-        reason = "network error" if status is None else f"HTTP {status}"
+        if status is not None:
+            reason = f"HTTP {status}"
+        else:
+            reason = response.error[0] if response.error else "network error"
         why = response.error or ("robots_unavailable", f"{robots_url} answered {reason}")
         logger.info(
             "robots.txt %s failed (%s): its host's URLs are refused for %.0f s",
@@ -202,6 +194,43 @@ class RobotsCache:
             retry_after_s,
         )
         return _HostRules(blocked=True, retry_at=self._clock() + retry_after_s, reason=why)
+
+    async def _fetch_retrying(self, robots_url: str) -> RobotsResponse:
+        """Fetch robots.txt, again after a network error a page would be retried for.
+
+        A host that is down for a moment when the crawl reaches it is not given up on at
+        the first refused connection.
+        """
+        attempt = 1
+        while True:
+            response = await self._fetch_once(robots_url)
+            retry = self._retry
+            if (
+                retry is None
+                or attempt > retry.retries
+                or response.error is None
+                or response.error[0] not in retry.retry_errors
+            ):
+                return response
+            ceiling = min(retry.retry_backoff_s * 2 ** (attempt - 1), retry.max_hold_s)
+            wait_s = self._rng.uniform(0, ceiling)
+            logger.info(
+                "robots.txt %s failed (%s): trying again in %.1f s",
+                robots_url,
+                response.error[0],
+                wait_s,
+            )
+            await asyncio.sleep(wait_s)
+            attempt += 1
+
+    async def _fetch_once(self, robots_url: str) -> RobotsResponse:
+        try:
+            return await self._fetch(robots_url)
+        except Exception:
+            # The fetch promises not to raise; if it does anyway, the crawl goes on and the
+            # host is treated as unreachable rather than every later call re-raising.
+            logger.warning("robots.txt fetch raised for %s", robots_url, exc_info=True)
+            return RobotsResponse(status=None, body=b"")
 
     async def _parse(self, robots_url: str, body: bytes) -> _HostRules:
         # A large robots.txt takes protego a noticeable fraction of a second; keep it off

@@ -43,7 +43,7 @@ class FetchSettings(_Section):
     max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest body read, in bytes.")
     user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1)
     delay_s: float = Field(
-        0.0, ge=0, description="Least time between two requests to one host (jittered x0.5-1.5)."
+        0.0, ge=0, description="Least time between two requests to one host (jittered x1-1.5)."
     )
     max_hold_s: float = Field(
         600.0, gt=0, description="Cap on how long a 429/503 (Retry-After) holds a host."

@@ -299,12 +299,12 @@ async def test_delay_survives_the_host_going_idle() -> None:
     assert second.url == f"{A}/2"
 
 
-async def test_hold_keeps_a_ready_host_waiting_until_the_given_time() -> None:
+async def test_retry_after_keeps_a_ready_host_waiting_until_it_passes() -> None:
     clock = FakeClock()
     frontier = Frontier(per_host=10, clock=clock)
     frontier.add(req(f"{A}/1"))
     frontier.add(req(f"{B}/1"))
-    frontier.hold(f"{A}/anything", until=5.0)
+    assert frontier.back_off(f"{A}/anything", 5.0, cap_s=600) == 5.0
 
     other = await get_soon(frontier)
     assert other is not None
@@ -318,7 +318,7 @@ async def test_hold_keeps_a_ready_host_waiting_until_the_given_time() -> None:
     assert held.url == f"{A}/1"
 
 
-async def test_hold_during_a_fetch_delays_the_next_request() -> None:
+async def test_retry_after_during_a_fetch_delays_the_next_request() -> None:
     clock = FakeClock()
     frontier = Frontier(per_host=10, clock=clock)
     frontier.add(req(f"{A}/1"))
@@ -326,7 +326,7 @@ async def test_hold_during_a_fetch_delays_the_next_request() -> None:
     first = await get_soon(frontier)
     assert first is not None
     # As after a 503 with Retry-After: hold, then release the slot.
-    frontier.hold(first.url, until=30.0)
+    frontier.back_off(first.url, 30.0, cap_s=600)
     frontier.release(first)
 
     clock.now = 29.0
@@ -381,3 +381,36 @@ async def test_a_long_retry_does_not_hold_the_next_depth_back() -> None:
     assert again is not None
     assert again.url == f"{A}/busy"
     assert again.attempt == 2
+
+
+async def test_a_request_early_for_its_host_goes_back_and_comes_again() -> None:
+    clock = FakeClock()
+    frontier = Frontier(per_host=1, clock=clock, rng=LowestRandom())
+    frontier.add(req(f"{A}/1"))
+    frontier.add(FetchRequest(f"{A}/2", depth=1))  # parked until depth 0 is done
+    frontier.close_input()
+    first = await get_soon(frontier)
+    assert first is not None
+    assert frontier.requeue_if_early(first) is False  # its turn is kept for it
+
+    await frontier.wait_turn(f"{A}/robots.txt")  # robots.txt takes the turn...
+    frontier.set_delay(first.url, 2.0)  # ...and says Crawl-delay: 2
+    assert frontier.requeue_if_early(first) is True
+    assert frontier.outstanding == 0
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.get(), BLOCKED_S)
+
+    clock.now = 2.0
+    again = await get_soon(frontier)
+    assert again is not None
+    assert again.url == first.url
+    assert frontier.requeue_if_early(again) is False
+    frontier.release(again)
+    frontier.complete(depth=0)
+    clock.now = 4.0
+    deeper = await get_soon(frontier)
+    assert deeper is not None
+    assert deeper.url == f"{A}/2"
+    frontier.release(deeper)
+    frontier.complete(depth=1)
+    assert await get_soon(frontier) is None

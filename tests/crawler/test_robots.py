@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from crawler.robots import RobotsCache, RobotsResponse
-from crawler.settings import RobotsSettings
+from crawler.robots import RobotsCache, RobotsResponse, RobotsVerdict
+from crawler.settings import FetchSettings, RobotsSettings
 
 SITE = "https://site.test"
 UA = "parcrawl/0.1.0"
@@ -52,6 +52,7 @@ def make_cache(
     *,
     user_agent: str = UA,
     clock: FakeClock | None = None,
+    retry: FetchSettings | None = None,
     **settings: object,
 ) -> tuple[RobotsCache, FakeFetch]:
     """A cache whose only host, SITE, serves ``robots`` (a body means HTTP 200)."""
@@ -63,6 +64,7 @@ def make_cache(
         fetch,
         user_agent=user_agent,
         settings=RobotsSettings(**settings),  # type: ignore[arg-type]
+        retry=retry,
         clock=clock or FakeClock(),
     )
     return cache, fetch
@@ -96,7 +98,6 @@ async def test_our_group_wins_over_star_and_star_applies_to_others() -> None:
 async def test_product_token_matches_case_insensitively() -> None:
     cache, _ = make_cache("User-agent: ParCrawl\nDisallow: /x\n", user_agent="parcrawl/9.9 (bot)")
 
-    assert cache.user_agent_token == "parcrawl"
     assert not await cache.allowed(f"{SITE}/x")
 
 
@@ -123,7 +124,6 @@ async def test_robots_txt_itself_is_allowed_without_a_fetch() -> None:
 
     assert await cache.allowed(f"{SITE}/robots.txt")
     assert fetch.calls == []
-    assert cache.fetched == 0
 
 
 async def test_byte_order_mark_does_not_hide_the_first_group() -> None:
@@ -171,7 +171,7 @@ async def test_server_error_is_retried_after_the_wait_and_then_obeyed() -> None:
     assert not await cache.allowed(f"{SITE}/page")
     clock.now += 59.0
     assert not await cache.allowed(f"{SITE}/page")
-    assert cache.fetched == 1
+    assert len(fetch.calls) == 1
 
     clock.now += 1.0
     assert await cache.allowed(f"{SITE}/page")
@@ -179,6 +179,46 @@ async def test_server_error_is_retried_after_the_wait_and_then_obeyed() -> None:
     clock.now += 3600.0
     assert await cache.allowed(f"{SITE}/page")
     assert fetch.calls == [f"{SITE}/robots.txt"] * 2
+
+
+REFUSED = RobotsResponse(None, b"", ("connect", "All connection attempts failed"))
+TIMED_OUT = RobotsResponse(None, b"", ("timeout", "no response in 30 s"))
+QUICK_RETRIES = FetchSettings(retries=2, retry_backoff_s=0.01)
+
+
+async def test_a_refused_connection_is_retried_and_then_the_rules_obeyed() -> None:
+    cache, fetch = make_cache(
+        [REFUSED, TIMED_OUT, ok("User-agent: *\nDisallow: /private\n")], retry=QUICK_RETRIES
+    )
+
+    assert await cache.allowed(f"{SITE}/page")
+    assert not await cache.allowed(f"{SITE}/private")
+    assert fetch.calls == [f"{SITE}/robots.txt"] * 3
+
+
+async def test_a_host_still_unreachable_after_the_retries_is_refused_with_the_last_error() -> None:
+    cache, fetch = make_cache([REFUSED, REFUSED, TIMED_OUT, ok("")], retry=QUICK_RETRIES)
+
+    assert await cache.verdict(f"{SITE}/page") is RobotsVerdict.UNAVAILABLE
+    assert await cache.unavailable_reason(f"{SITE}/page") == TIMED_OUT.error
+    assert fetch.calls == [f"{SITE}/robots.txt"] * 3  # the first attempt and 2 retries
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        RobotsResponse(None, b"", ("dns", "Name or service not known")),
+        RobotsResponse(503, b""),
+    ],
+    ids=["dns", "503"],
+)
+async def test_a_failure_pages_would_not_retry_is_not_retried(
+    response: RobotsResponse,
+) -> None:
+    cache, fetch = make_cache([response, ok("")], retry=QUICK_RETRIES)
+
+    assert not await cache.allowed(f"{SITE}/page")
+    assert len(fetch.calls) == 1
 
 
 async def test_failure_is_logged_with_the_robots_url(caplog: pytest.LogCaptureFixture) -> None:
@@ -194,7 +234,10 @@ async def test_failure_is_logged_with_the_robots_url(caplog: pytest.LogCaptureFi
 
 
 async def test_fetch_that_raises_blocks_the_host_instead_of_crashing() -> None:
+    calls: list[str] = []
+
     async def broken(url: str) -> RobotsResponse:
+        calls.append(url)
         raise RuntimeError("bug in the fetcher")
 
     clock = FakeClock()
@@ -202,7 +245,7 @@ async def test_fetch_that_raises_blocks_the_host_instead_of_crashing() -> None:
 
     assert not await cache.allowed(f"{SITE}/page")
     assert not await cache.allowed(f"{SITE}/other")
-    assert cache.fetched == 1
+    assert calls == [f"{SITE}/robots.txt"]
 
 
 # -- Crawl-delay and Sitemap -------------------------------------------------------------
@@ -260,11 +303,10 @@ async def test_concurrent_callers_share_one_fetch() -> None:
 
     assert results == [True] * 10 + [False] * 10
     assert fetch.calls == [f"{SITE}/robots.txt"]
-    assert cache.fetched == 1
     await cache.allowed(f"{SITE}/later")
     await cache.crawl_delay_s(f"{SITE}/later")
     await cache.sitemaps(f"{SITE}/later")
-    assert cache.fetched == 1
+    assert fetch.calls == [f"{SITE}/robots.txt"]
 
 
 async def test_a_cancelled_caller_does_not_cancel_the_shared_fetch() -> None:
@@ -312,7 +354,6 @@ async def test_each_scheme_host_and_port_has_its_own_robots_txt() -> None:
         "https://site.test/robots.txt",
         "https://site.test:8443/robots.txt",
     ]
-    assert cache.fetched == 3
 
 
 @pytest.mark.parametrize(
