@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crawler import __version__
 from crawler.errors import ConfigError
@@ -43,7 +43,7 @@ class FetchSettings(_Section):
     max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest body read, in bytes.")
     user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1)
     delay_s: float = Field(
-        0.0, ge=0, description="Least time between two requests to one host (jittered x0.5-1.5)."
+        0.0, ge=0, description="Least time between two requests to one host (jittered x1-1.5)."
     )
     max_hold_s: float = Field(
         600.0, gt=0, description="Cap on how long a 429/503 (Retry-After) holds a host."
@@ -174,9 +174,12 @@ class Settings(_Section):
     Every key has its default here; ``config/default.toml`` lists them all.
     """
 
-    seeds: list[str] = Field(default_factory=list, description="URLs to start from.")
+    seeds: list[str] = Field(
+        default_factory=list, description="URLs to start from: one URL or a list."
+    )
     seeds_file: list[str] = Field(
-        default_factory=list, description="Files of URLs, one per line ('-' for stdin)."
+        default_factory=list,
+        description="Files of URLs, one per line ('-' for stdin): one path or a list.",
     )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
@@ -201,6 +204,12 @@ class Settings(_Section):
     output: OutputSettings = Field(default_factory=OutputSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     steps: list[StepSettings] = Field(default_factory=list)
+
+    @field_validator("seeds", "seeds_file", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        # `seeds_file = "urls.txt"` is how people write a single file; a list is for several.
+        return [value] if isinstance(value, str) else value
 
 
 def build_settings(values: dict[str, Any]) -> Settings:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 import pytest
 
 from crawler.api import acrawl, crawl, make_settings
 from crawler.errors import ConfigError, UsageError
+from crawler.stats import Stats
 from crawler.testing import MockPage, MockSite, crawl_site
 
 PAGES = {
@@ -62,16 +64,24 @@ async def test_leaving_acrawl_early_stops_the_crawl():
     pages = {"/": "".join(f"<a href='/p{n}'>{n}</a>" for n in range(1000))}
     pages.update({f"/p{n}": f"<title>{n}</title>" for n in range(1000)})
     site = MockSite(pages)
+    stats = Stats()
     seen = 0
-    async for _record in acrawl(site.url("/"), follow=True, workers=0, transport=site.transport()):
+    async for _record in acrawl(
+        site.url("/"), follow=True, workers=0, transport=site.transport(), stats=stats
+    ):
         seen += 1
         if seen == 5:
             break
-    await asyncio.sleep(0.5)
+    # The loop closes the abandoned generator soon after the break; the crawl then ends.
+    # Were it not stopped, backpressure would hold it forever and `finished` stay unset.
+    deadline = time.monotonic() + 30
+    while stats.finished is None:
+        assert time.monotonic() < deadline, "the crawl did not end after leaving acrawl"
+        await asyncio.sleep(0.02)
     count = len(site.requests)
-    await asyncio.sleep(0.5)
-    assert len(site.requests) == count  # nothing more is fetched after the break...
-    assert count < 500  # ...and backpressure kept it from running far ahead of the reader
+    assert count < 500  # backpressure kept it from running far ahead of the reader...
+    assert stats.fetched < 1001  # ...and the crawl ended early, not at the site's end
+    assert count == len(site.requests)  # nothing is fetched once it has ended
 
 
 def test_respx_mocks_work_with_worker_processes_and_nothing_reaches_a_socket(
