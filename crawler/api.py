@@ -211,8 +211,8 @@ def crawl(
         asyncio.get_running_loop()
         raise UsageError("crawl() cannot run inside a running event loop: use acrawl()")
     memory = MemorySink()
-    sinks = [memory, *sinks_for(config.output, default_stdout=False)]
-    job = Crawl(config, seeds=_as_seeds(seeds), sinks=sinks, transport=transport, parse=parse)
+    # The outputs in config.output are Crawl's to build: only the in-memory list is extra.
+    job = Crawl(config, seeds=_as_seeds(seeds), sinks=[memory], transport=transport, parse=parse)
     stats = asyncio.run(job.run())
     return CrawlResult(memory.records, stats)
 

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import csv
+import json
 import socket
+import sqlite3
 import time
+from pathlib import Path
 
 import pytest
+import tomli_w
 
 from crawler.api import acrawl, crawl, make_settings
 from crawler.errors import ConfigError, UsageError
 from crawler.stats import Stats
 from crawler.testing import MockPage, MockSite, crawl_site
+from tests.support.cli import parcrawl
 
 PAGES = {
     "/": "<title>Home</title><a href='/a'>A</a> <a href='/b?x=1'>B</a>",
@@ -126,3 +133,88 @@ def test_an_injected_transport_is_used_for_every_request():
     result = crawl(site.url("/"), transport=site.transport(), workers=0)
     assert [r["title"] for r in result.records] == ["via transport"]
     assert site.requests == ["/robots.txt", "/"]
+
+
+# -- outputs: each configured file holds each record once, whichever way the crawl runs --
+
+OUTPUT_KINDS = {
+    "jsonl": ("jsonl",),
+    "csv": ("csv",),
+    "sqlite": ("sqlite",),
+    "all three": ("jsonl", "csv", "sqlite"),
+}
+
+
+def output_settings(folder: Path, kinds: tuple[str, ...]) -> dict[str, object]:
+    paths = {"jsonl": "o.jsonl", "csv": {"path": str(folder / "o.csv")}, "sqlite": "o.sqlite"}
+    return {
+        kind: paths[kind] if kind == "csv" else str(folder / str(paths[kind])) for kind in kinds
+    }
+
+
+def urls_in_outputs(folder: Path, kinds: tuple[str, ...]) -> dict[str, list[str]]:
+    """The URL of every record in each output file, in file order, duplicates kept."""
+    found: dict[str, list[str]] = {}
+    if "jsonl" in kinds:
+        lines = (folder / "o.jsonl").read_text().splitlines()
+        found["jsonl"] = [json.loads(line)["url"] for line in lines]
+    if "csv" in kinds:
+        with (folder / "o.csv").open(newline="") as handle:
+            found["csv"] = [row["url"] for row in csv.DictReader(handle)]
+    if "sqlite" in kinds:
+        with contextlib.closing(sqlite3.connect(folder / "o.sqlite")) as db:
+            found["sqlite"] = [url for (url,) in db.execute("SELECT url FROM records")]
+    return found
+
+
+def assert_each_record_once(folder: Path, kinds: tuple[str, ...], urls: set[str]) -> None:
+    found = urls_in_outputs(folder, kinds)
+    assert set(found) == set(kinds)
+    for kind, listed in found.items():
+        assert sorted(listed) == sorted(urls), kind
+
+
+@pytest.mark.parametrize("kinds", OUTPUT_KINDS.values(), ids=OUTPUT_KINDS.keys())
+def test_crawl_writes_each_configured_output_once(tmp_path, kinds):
+    site = MockSite(PAGES)
+    output = output_settings(tmp_path, kinds)
+    result = crawl(site.url("/"), follow=True, workers=0, transport=site.transport(), output=output)
+    urls = {record["url"] for record in result.records}
+    assert len(result.records) == len(urls) == 4
+    assert_each_record_once(tmp_path, kinds, urls)
+
+
+@pytest.mark.parametrize("kinds", OUTPUT_KINDS.values(), ids=OUTPUT_KINDS.keys())
+async def test_acrawl_writes_each_configured_output_once(tmp_path, kinds):
+    site = MockSite(PAGES)
+    output = output_settings(tmp_path, kinds)
+    records = [
+        r
+        async for r in acrawl(
+            site.url("/"), follow=True, workers=0, transport=site.transport(), output=output
+        )
+    ]
+    urls = {record["url"] for record in records}
+    assert len(records) == len(urls) == 4
+    assert_each_record_once(tmp_path, kinds, urls)
+
+
+@pytest.mark.parametrize("kinds", OUTPUT_KINDS.values(), ids=OUTPUT_KINDS.keys())
+def test_the_command_line_writes_each_configured_output_once(tmp_path, live_site, kinds):
+    site = live_site(PAGES)
+    job = tmp_path / "job.toml"
+    job.write_text(
+        tomli_w.dumps(
+            {
+                "seeds": site.url("/"),
+                "follow": True,
+                "workers": 0,
+                "fetch": {"allow_private": True},
+                "output": output_settings(tmp_path, kinds),
+            }
+        )
+    )
+    result = parcrawl("run", str(job))
+    assert result.returncode == 0, result.stderr
+    urls = {site.url(path) for path in ("/", "/a", "/b?x=1", "/gone")}
+    assert_each_record_once(tmp_path, kinds, urls)
