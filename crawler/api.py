@@ -29,7 +29,7 @@ from pipelines.processor import PageProcessor, ParseFn
 from pipelines.sinks import Sink, sinks_for
 from pipelines.sinks.jsonl import JsonlSink
 from pipelines.sinks.memory import MemorySink
-from pipelines.stage import ExecutorFactory, ProcessStage, default_executor
+from pipelines.stage import ExecutorFactory, ProcessStage
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
@@ -64,7 +64,8 @@ class Crawl:
         client: a ready ``httpx.AsyncClient`` to use instead (you close it).
         parse: the page parse function (default ``pipelines.parse.parse_page``); it must be
             importable by name, since worker processes run it.
-        executor_factory: builds the process stage's executor from a worker count.
+        executor_factory: builds the process stage's executor from a worker count;
+            default: local worker processes (``pipelines.stage.default_executor``).
     """
 
     def __init__(
@@ -78,7 +79,7 @@ class Crawl:
         transport: httpx.AsyncBaseTransport | None = None,
         client: httpx.AsyncClient | None = None,
         parse: ParseFn = parse_page,
-        executor_factory: ExecutorFactory = default_executor,
+        executor_factory: ExecutorFactory | None = None,
     ) -> None:
         self.settings = settings
         self.stats = stats or Stats()
@@ -146,6 +147,7 @@ class Crawl:
                     settings.extract, settings.steps, parse=self._parse
                 ),
                 executor_factory=self._executor_factory,
+                memory_limit_mb=settings.worker_memory_mb,
             ) as stage,
         ):
             engine = Engine(

@@ -5,6 +5,7 @@ ParcrawlError                  base; ``exit_code`` says how the CLI ends
 │   ├── ConfigError (2)        a setting or job file does not validate
 │   └── InputError (2)         a seed file is missing or unreadable
 ├── OutputError (1)            an output cannot be opened or written (disk full, permissions)
+├── WorkerPoolError (1)        the parse worker processes cannot start
 └── FetchError (recorded)      one URL could not be fetched; becomes that URL's record,
                                never stops the crawl. ``code`` is a short stable word.
 """
@@ -56,3 +57,7 @@ class FetchError(ParcrawlError):
         self.code = code
         self.message = message
         self.status = status
+
+
+class WorkerPoolError(ParcrawlError):
+    """The parse worker processes cannot start: the crawl ends, keeping what it wrote."""

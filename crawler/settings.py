@@ -187,6 +187,12 @@ class Settings(_Section):
         le=256,
         description="Parse processes; 0 parses inline in the event loop.",
     )
+    worker_memory_mb: int | None = Field(
+        1024,
+        ge=128,
+        description="Memory one parse worker may use; a page needing more is recorded "
+        "parse_too_large. None: no limit.",
+    )
     batch_size: int = Field(16, ge=1, le=10_000, description="Pages sent to a worker at once.")
     state: str | None = Field(
         None, description="A state file: the crawl survives Ctrl-C, kill -9 and reboots."

@@ -19,6 +19,8 @@ from pipelines.extract import Extractor
 from pipelines.parse import parse_document, parse_page
 from pipelines.steps import NamedStep, build_steps, run_steps
 
+TOO_LARGE = "parsing this page needed more memory than a worker may use (worker_memory_mb)"
+
 
 class ParseFn(Protocol):
     """A page parse function: (url, body, headers) -> page fields; importable by name."""
@@ -59,6 +61,15 @@ class PageProcessor:
         return cls(parse, None if extractor.empty else extractor, worker_steps)
 
     def __call__(self, result: FetchResult) -> Processed:
+        try:
+            return self._process(result)
+        except MemoryError:
+            # The worker's memory limit (worker_memory_mb) stopped a runaway tree; the
+            # partial tree is garbage once this returns, so the worker goes on.
+            failed = record_from(result, failure=FetchFailure("parse_too_large", TOO_LARGE))
+            return Processed(failed, failed)
+
+    def _process(self, result: FetchResult) -> Processed:
         headers = dict(result.headers)
         soup: BeautifulSoup | None = None
         try:
