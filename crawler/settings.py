@@ -188,7 +188,7 @@ class Settings(_Section):
         description="Parse processes; 0 parses inline in the event loop.",
     )
     worker_memory_mb: int | None = Field(
-        1024,
+        512,
         ge=128,
         description="Memory one parse worker may use; a page needing more is recorded "
         "parse_too_large. None: no limit.",

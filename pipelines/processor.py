@@ -77,6 +77,8 @@ class PageProcessor:
                 page, soup = parse_document(result.final_url, result.body, headers)
             else:
                 page = self.parse(result.final_url, result.body, headers)
+        except MemoryError:
+            raise  # not a parse bug: the worker's memory limit, recorded as such by __call__
         except Exception as exc:  # the boundary: a parse bug costs one record, not the batch
             failed = record_from(result, failure=FetchFailure("parse_error", _describe(exc)))
             return Processed(failed, failed)
