@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import csv
 import json
+import os
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,7 +21,7 @@ from crawler.api import acrawl, crawl, make_settings
 from crawler.errors import ConfigError, UsageError
 from crawler.stats import Stats
 from crawler.testing import MockPage, MockSite, crawl_site
-from tests.support.cli import parcrawl
+from tests.support.cli import REPO, parcrawl
 
 PAGES = {
     "/": "<title>Home</title><a href='/a'>A</a> <a href='/b?x=1'>B</a>",
@@ -218,3 +221,66 @@ def test_the_command_line_writes_each_configured_output_once(tmp_path, live_site
     assert result.returncode == 0, result.stderr
     urls = {site.url(path) for path in ("/", "/a", "/b?x=1", "/gone")}
     assert_each_record_once(tmp_path, kinds, urls)
+
+
+# -- user scripts: no `if __name__ == "__main__":` guard, code on stdin, python -c --
+
+SCRIPT = """
+import json
+from crawler import crawl
+
+result = crawl({url!r}, follow=True, workers=2, batch_size=1, fetch={{"allow_private": True}})
+print(json.dumps([(r["url"], (r["error"] or {{}}).get("code")) for r in result.records]))
+"""
+
+MAIN_STEP_SCRIPT = """
+from crawler import crawl
+
+def mark(record):
+    return record
+
+crawl({url!r}, workers=2, fetch={{"allow_private": True}}, steps=[{{"use": "__main__:mark"}}])
+"""
+
+LINKED = {"/": "".join(f"<a href='/p{n}'>{n}</a>" for n in range(12))}
+LINKED.update({f"/p{n}": f"<title>{n}</title>" for n in range(12)})
+
+
+def run_python(args: list[str], folder: Path, stdin: str | None = None):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=folder,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("how", ["script file", "stdin", "-c"])
+def test_a_plain_script_crawls_with_workers(tmp_path, live_site, how):
+    site = live_site(LINKED)
+    code = SCRIPT.format(url=site.url("/"))
+    (tmp_path / "plain.py").write_text(code)
+    args = {"script file": ["plain.py"], "stdin": ["-"], "-c": ["-c", code]}[how]
+    done = run_python(args, tmp_path, stdin=code if how == "stdin" else None)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    records = json.loads(done.stdout)
+    assert len(records) == 13
+    assert {code for _url, code in records} == {None}  # every page parsed, none a parse_crash
+
+
+def test_a_step_in_a_main_module_from_stdin_is_one_clear_error_before_the_crawl(
+    tmp_path, live_site
+):
+    site = live_site(LINKED)
+    done = run_python(["-"], tmp_path, stdin=MAIN_STEP_SCRIPT.format(url=site.url("/")))
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("crawler.errors.ConfigError: the step '__main__:mark' is defined in")
+    assert "move it into a module file, or set workers = 0" in last
+    assert site.requests == []  # said before anything was fetched
