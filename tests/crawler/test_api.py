@@ -7,11 +7,13 @@ import contextlib
 import csv
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -284,3 +286,11 @@ def test_a_step_in_a_main_module_from_stdin_is_one_clear_error_before_the_crawl(
     assert last.startswith("crawler.errors.ConfigError: the step '__main__:mark' is defined in")
     assert "move it into a module file, or set workers = 0" in last
     assert site.requests == []  # said before anything was fetched
+
+
+def test_installing_parcrawl_installs_what_the_testing_kit_needs():
+    # The mock_site fixture is active in every suite once parcrawl is installed; it needs
+    # respx, so `pip install parcrawl pytest` must bring respx along.
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = {re.split(r"[<>=!~ \[;]", spec, maxsplit=1)[0] for spec in project["dependencies"]}
+    assert "respx" in names
