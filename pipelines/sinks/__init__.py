@@ -1,4 +1,4 @@
-"""Where records go: the ``Sink`` protocol and its implementations (JSONL for now).
+"""Where records go: the ``Sink`` protocol and its implementations (JSON Lines, CSV, SQLite).
 
 Sinks run in the main process's event loop and write without blocking it.
 """
