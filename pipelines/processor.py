@@ -6,6 +6,7 @@ so it holds only settings and compiled rules, never state that grows.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -64,8 +65,10 @@ class PageProcessor:
         try:
             return self._process(result)
         except MemoryError:
-            # The worker's memory limit (worker_memory_mb) stopped a runaway tree; the
-            # partial tree is garbage once this returns, so the worker goes on.
+            # The worker's memory limit (worker_memory_mb) stopped a runaway tree. A bs4
+            # tree is all reference cycles: collect it now, or the next page finds the
+            # worker still full.
+            gc.collect()
             failed = record_from(result, failure=FetchFailure("parse_too_large", TOO_LARGE))
             return Processed(failed, failed)
 
