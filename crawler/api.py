@@ -147,7 +147,7 @@ class Crawl:
                     settings.extract, settings.steps, parse=self._parse
                 ),
                 executor_factory=self._executor_factory,
-                memory_limit_mb=settings.worker_memory_mb,
+                memory_limit_mb=settings.worker_memory_mb or None,
             ) as stage,
         ):
             engine = Engine(

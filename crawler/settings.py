@@ -23,6 +23,7 @@ DEFAULT_SKIP_EXTENSIONS = (
     "msi", "deb", "rpm", "apk", "bin", "jar", "woff", "woff2", "ttf", "otf", "eot", "css",
     "js", "json", "xml", "csv", "rss", "atom",
 )  # fmt: skip
+MIN_WORKER_MEMORY_MB = 128
 
 
 class _Section(BaseModel):
@@ -187,11 +188,11 @@ class Settings(_Section):
         le=256,
         description="Parse processes; 0 parses inline in the event loop.",
     )
-    worker_memory_mb: int | None = Field(
+    worker_memory_mb: int = Field(
         512,
-        ge=128,
+        ge=0,
         description="Memory one parse worker may use; a page needing more is recorded "
-        "parse_too_large. None: no limit.",
+        "parse_too_large. 0: no limit.",
     )
     batch_size: int = Field(16, ge=1, le=10_000, description="Pages sent to a worker at once.")
     state: str | None = Field(
@@ -210,6 +211,14 @@ class Settings(_Section):
     output: OutputSettings = Field(default_factory=OutputSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     steps: list[StepSettings] = Field(default_factory=list)
+
+    @field_validator("worker_memory_mb")
+    @classmethod
+    def _enough_to_start(cls, value: int) -> int:
+        # A worker needs about 100 MB just to hold Python, bs4 and lxml.
+        if 0 < value < MIN_WORKER_MEMORY_MB:
+            raise ValueError(f"must be 0 (no limit) or >= {MIN_WORKER_MEMORY_MB}")
+        return value
 
     @field_validator("seeds", "seeds_file", mode="before")
     @classmethod

@@ -37,7 +37,7 @@ def test_a_page_that_outgrows_the_worker_memory_limit_is_its_own_error_record():
 
 def test_without_a_limit_the_same_page_parses():
     site = MockSite({"/many": MANY_LINKS})
-    record = crawl_site(site, "/many", workers=1, worker_memory_mb=None)[site.url("/many")]
+    record = crawl_site(site, "/many", workers=1, worker_memory_mb=0)[site.url("/many")]
     assert record["error"] is None
     assert record["title"] == "many"
 
