@@ -156,6 +156,7 @@ class ProcessStage:
         self._custom_factory = executor_factory
         self._memory_limit_mb = memory_limit_mb
         self._factory: ExecutorFactory | None = None
+        self._with_main = False  # workers run the user's __main__ (a step lives there)
         self._executor: Executor | None = None
         self._quarantine: Executor | None = None
         self._quarantine_lock = asyncio.Lock()
@@ -225,10 +226,9 @@ class ProcessStage:
 
     def _new_pool(self, workers: int) -> Executor:
         if self._factory is None:
+            self._with_main = self._custom_factory is None and needs_main(self._processor)
             self._factory = self._custom_factory or functools.partial(
-                default_executor,
-                with_main=needs_main(self._processor),
-                memory_limit_mb=self._memory_limit_mb,
+                default_executor, with_main=self._with_main, memory_limit_mb=self._memory_limit_mb
             )
         try:
             return self._factory(workers)
@@ -249,9 +249,7 @@ class ProcessStage:
             executor.shutdown(wait=False, cancel_futures=True)
             reason = str(exc) or type(exc).__name__
             hint = "see the messages above, or set workers = 0 to parse in the crawler's process"
-            if self._factory is not None and getattr(self._factory, "keywords", {}).get(
-                "with_main"
-            ):
+            if self._with_main:
                 hint = (
                     "a step or parse function is defined in your main script, which every "
                     'worker runs again: put the crawl under `if __name__ == "__main__":`'

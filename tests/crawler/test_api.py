@@ -294,3 +294,14 @@ def test_installing_parcrawl_installs_what_the_testing_kit_needs():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     names = {re.split(r"[<>=!~ \[;]", spec, maxsplit=1)[0] for spec in project["dependencies"]}
     assert "respx" in names
+
+
+def test_a_step_in_an_unguarded_script_says_to_add_the_main_guard(tmp_path, live_site):
+    site = live_site(LINKED)
+    (tmp_path / "job.py").write_text(MAIN_STEP_SCRIPT.format(url=site.url("/")))
+    done = run_python(["job.py"], tmp_path)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("crawler.errors.WorkerPoolError: the parse worker processes could not")
+    assert 'put the crawl under `if __name__ == "__main__":`' in last
+    assert "parse_crash" not in done.stdout + done.stderr
