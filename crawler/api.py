@@ -29,7 +29,7 @@ from pipelines.processor import PageProcessor, ParseFn
 from pipelines.sinks import Sink, sinks_for
 from pipelines.sinks.jsonl import JsonlSink
 from pipelines.sinks.memory import MemorySink
-from pipelines.stage import ExecutorFactory, ProcessStage, default_executor
+from pipelines.stage import ExecutorFactory, ProcessStage
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
@@ -64,7 +64,8 @@ class Crawl:
         client: a ready ``httpx.AsyncClient`` to use instead (you close it).
         parse: the page parse function (default ``pipelines.parse.parse_page``); it must be
             importable by name, since worker processes run it.
-        executor_factory: builds the process stage's executor from a worker count.
+        executor_factory: builds the process stage's executor from a worker count;
+            default: local worker processes (``pipelines.stage.default_executor``).
     """
 
     def __init__(
@@ -78,7 +79,7 @@ class Crawl:
         transport: httpx.AsyncBaseTransport | None = None,
         client: httpx.AsyncClient | None = None,
         parse: ParseFn = parse_page,
-        executor_factory: ExecutorFactory = default_executor,
+        executor_factory: ExecutorFactory | None = None,
     ) -> None:
         self.settings = settings
         self.stats = stats or Stats()
@@ -158,6 +159,7 @@ class Crawl:
                     max_links=settings.scope.max_links_per_page,
                 ),
                 executor_factory=self._executor_factory,
+                memory_limit_mb=settings.worker_memory_mb or None,
             ) as stage,
         ):
             engine = Engine(
@@ -223,8 +225,8 @@ def crawl(
         asyncio.get_running_loop()
         raise UsageError("crawl() cannot run inside a running event loop: use acrawl()")
     memory = MemorySink()
-    sinks = [memory, *sinks_for(config.output, default_stdout=False)]
-    job = Crawl(config, seeds=_as_seeds(seeds), sinks=sinks, transport=transport, parse=parse)
+    # The outputs in config.output are Crawl's to build: only the in-memory list is extra.
+    job = Crawl(config, seeds=_as_seeds(seeds), sinks=[memory], transport=transport, parse=parse)
     stats = asyncio.run(job.run())
     return CrawlResult(memory.records, stats)
 

@@ -131,6 +131,11 @@ class BoundedDecoder:
             self._drain(index, out)
         return b"".join(out)
 
+    @property
+    def complete(self) -> bool:
+        """Whether every coding's stream came to its proper end (False: cut short)."""
+        return all(stage.complete for stage in self._stages)
+
     def _drain(self, index: int, out: list[bytes]) -> None:
         """Pull everything stage ``index`` can produce now and push it down the chain."""
         stage = self._stages[index]
@@ -176,6 +181,11 @@ class _Stage(Protocol):
         """No more input will come."""
         ...
 
+    @property
+    def complete(self) -> bool:
+        """Whether the stream came to its proper end."""
+        ...
+
 
 def _codings(header: str | None) -> list[str]:
     if header is None:
@@ -210,6 +220,7 @@ class _ZlibStage:
         self._more = False  # the last call filled max_length: zlib may hold more output
         self._members = 0
         self._member_output = 0
+        self._member_input = False  # the member in progress has been given bytes
         self._ended = False
         self._done = False  # the stream is over: later bytes are ignored
 
@@ -220,6 +231,10 @@ class _ZlibStage:
     def end(self) -> None:
         self._ended = True
 
+    @property
+    def complete(self) -> bool:
+        return self._done or (self._members > 0 and not self._member_input and not self._pending)
+
     def read(self, max_length: int) -> bytes:
         while not self._done:
             if self._obj is None and not self._start():
@@ -227,6 +242,7 @@ class _ZlibStage:
             assert self._obj is not None
             if not self._pending and not self._more:
                 return b""
+            self._member_input = self._member_input or bool(self._pending)
             try:
                 out = self._obj.decompress(self._pending, max_length)
             except zlib.error as exc:
@@ -265,6 +281,7 @@ class _ZlibStage:
     def _next_member(self, rest: bytes) -> None:
         self._members += 1
         self._member_output = 0
+        self._member_input = False
         self._more = False
         self._obj = None
         if self._gzip:
@@ -299,6 +316,10 @@ class _BrotliStage:
 
     def end(self) -> None:
         pass
+
+    @property
+    def complete(self) -> bool:
+        return bool(self._decompressor.is_finished())
 
     def read(self, max_length: int) -> bytes:
         decompressor = self._decompressor

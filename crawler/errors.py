@@ -6,6 +6,7 @@ ParcrawlError                  base; ``exit_code`` says how the CLI ends
 │   └── InputError (2)         a seed file is missing or unreadable
 ├── OutputError (1)            an output cannot be opened or written (disk full, permissions)
 │   └── OutputClosed (141)     the pipe's reader went away: the crawl ends quietly
+├── WorkerPoolError (1)        the parse worker processes cannot start
 └── FetchError (recorded)      one URL could not be fetched; becomes that URL's record,
                                never stops the crawl. ``code`` is a short stable word.
 """
@@ -69,3 +70,7 @@ class OutputClosed(OutputError):
         super().__init__(message, exit_code=141)
         self.complete = complete
         """Records of the failed batch whose whole line went into the pipe before it closed."""
+
+
+class WorkerPoolError(ParcrawlError):
+    """The parse worker processes cannot start: the crawl ends, keeping what it wrote."""

@@ -5,6 +5,7 @@ Everything here pickles cheaply (str, bytes, int, tuples, dicts): no httpx or bs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict
@@ -171,3 +172,17 @@ def record_from(
         links_dropped=page.get("links_dropped"),
         error=failure.as_dict() if failure else None,
     )
+
+
+def value_at(record: Mapping[str, Any], path: str) -> Any:
+    """The value at dotted ``path`` (``fields.price``, ``error.code``) in ``record``.
+
+    None when any part is missing or a part on the way is not a dict; steps and the CSV
+    columns name record values this same way.
+    """
+    node: Any = record
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from crawler import __version__
 from crawler.errors import ConfigError
@@ -23,6 +23,7 @@ DEFAULT_SKIP_EXTENSIONS = (
     "msi", "deb", "rpm", "apk", "bin", "jar", "woff", "woff2", "ttf", "otf", "eot", "css",
     "js", "json", "xml", "csv", "rss", "atom",
 )  # fmt: skip
+MIN_WORKER_MEMORY_MB = 128
 
 
 class _Section(BaseModel):
@@ -177,15 +178,24 @@ class Settings(_Section):
     Every key has its default here; ``config/default.toml`` lists them all.
     """
 
-    seeds: list[str] = Field(default_factory=list, description="URLs to start from.")
+    seeds: list[str] = Field(
+        default_factory=list, description="URLs to start from: one URL or a list."
+    )
     seeds_file: list[str] = Field(
-        default_factory=list, description="Files of URLs, one per line ('-' for stdin)."
+        default_factory=list,
+        description="Files of URLs, one per line ('-' for stdin): one path or a list.",
     )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,
         le=256,
         description="Parse processes; 0 parses inline in the event loop.",
+    )
+    worker_memory_mb: int = Field(
+        512,
+        ge=0,
+        description="Memory one parse worker may use; a page needing more is recorded "
+        "parse_too_large. 0: no limit.",
     )
     batch_size: int = Field(16, ge=1, le=10_000, description="Pages sent to a worker at once.")
     state: str | None = Field(
@@ -204,6 +214,20 @@ class Settings(_Section):
     output: OutputSettings = Field(default_factory=OutputSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     steps: list[StepSettings] = Field(default_factory=list)
+
+    @field_validator("worker_memory_mb")
+    @classmethod
+    def _enough_to_start(cls, value: int) -> int:
+        # A worker needs about 100 MB just to hold Python, bs4 and lxml.
+        if 0 < value < MIN_WORKER_MEMORY_MB:
+            raise ValueError(f"must be 0 (no limit) or >= {MIN_WORKER_MEMORY_MB}")
+        return value
+
+    @field_validator("seeds", "seeds_file", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        # `seeds_file = "urls.txt"` is how people write a single file; a list is for several.
+        return [value] if isinstance(value, str) else value
 
 
 def build_settings(values: dict[str, Any]) -> Settings:

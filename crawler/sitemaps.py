@@ -10,12 +10,12 @@ import asyncio
 import codecs
 import itertools
 import logging
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from lxml import etree
 
+from crawler.decoding import BodyTooLarge, BoundedDecoder, DecodeError
 from crawler.urls import InvalidUrl, canonical_url, normalize_seed
 
 log = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 DEFAULT_MAX_SITEMAPS = 1000
 CHUNK_BYTES = 64 * 1024
+GZIP_FEED_BYTES = 1024
+"""gzip bytes inflated per call: at most about 1 MB out of each."""
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
 WHITESPACE = b" \t\r\n"
@@ -163,27 +165,23 @@ def _decompressed(body: bytes, max_bytes: int) -> Iterator[bytes]:
         for offset in range(0, len(body), CHUNK_BYTES):
             yield body[offset : offset + CHUNK_BYTES]
         return
-    total = 0
-    data = body
-    # A gzip file may hold several members back to back; each needs a fresh inflater.
-    while data.startswith(GZIP_MAGIC):
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        while not inflater.eof:
-            try:
-                # max_length is what keeps a gzip bomb from inflating past one chunk at a time.
-                chunk = inflater.decompress(data, CHUNK_BYTES)
-            except zlib.error as exc:
-                raise SitemapError(f"not valid gzip data ({exc})") from exc
-            data = inflater.unconsumed_tail
-            if not chunk and not data:
-                raise SitemapError("gzip data is truncated")
-            total += len(chunk)
-            if total > max_bytes:
-                raise _too_large(max_bytes)
+    # The response bodies' decoder: bounded at every call, several members, padding ignored.
+    # Fed small slices, so that a bomb inflates one small piece at a time.
+    decoder = BoundedDecoder("gzip", max_bytes)
+    try:
+        for offset in range(0, len(body), GZIP_FEED_BYTES):
+            chunk = decoder.feed(body[offset : offset + GZIP_FEED_BYTES])
             if chunk:
                 yield chunk
-        # Bytes after the last member that do not start another are padding: ignored.
-        data = inflater.unused_data
+        last = decoder.flush()
+    except BodyTooLarge:
+        raise _too_large(max_bytes) from None
+    except DecodeError as exc:
+        raise SitemapError(f"not valid gzip data ({exc})") from exc
+    if not decoder.complete:
+        raise SitemapError("gzip data is truncated")
+    if last:
+        yield last
 
 
 def _too_large(max_bytes: int) -> SitemapError:

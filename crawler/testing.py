@@ -105,15 +105,12 @@ class LiveSite:
 
     def __init__(self, site: MockSite) -> None:
         self.site = site
-        self._server: _LiveServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server = LoopbackServer(lambda path, _headers: site.page_for(path))
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` while running."""
-        if self._server is None:
-            raise RuntimeError("the live site is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.base_url
 
     def url(self, path: str = "/") -> str:
         """The absolute URL of ``path`` on the live server."""
@@ -125,7 +122,45 @@ class LiveSite:
         return self.site.requests
 
     def __enter__(self) -> LiveSite:
-        self._server = _LiveServer(self.site)
+        self._server.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.__exit__(*exc_info)
+
+
+Responder = Callable[[str, Mapping[str, str]], MockPage]
+"""Answers one GET: (path with query, request headers) -> the page to send."""
+
+
+class LoopbackServer:
+    """A real HTTP/1.1 server on 127.0.0.1 (a free port) in a thread; ``respond`` answers.
+
+    The one loopback server of the testing kit: ``LiveSite`` serves a ``MockSite`` with it,
+    and parcrawl's own tests serve pathological routes with it.
+    ``with LoopbackServer(respond) as server: server.url("/")``.
+    """
+
+    def __init__(self, respond: Responder) -> None:
+        self.respond = respond
+        self._server: _LoopbackHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._port: int | None = None
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` once started (still known after it stops)."""
+        if self._port is None:
+            raise RuntimeError("the loopback server has not been started")
+        return f"http://127.0.0.1:{self._port}"
+
+    def url(self, path: str = "/") -> str:
+        """The absolute URL of ``path`` on this server."""
+        return self.base_url + path
+
+    def __enter__(self) -> LoopbackServer:
+        self._server = _LoopbackHTTPServer(self.respond)
+        self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
         return self
@@ -139,25 +174,28 @@ class LiveSite:
         self._server = self._thread = None
 
 
-class _LiveServer(ThreadingHTTPServer):
+class _LoopbackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128
+    request_queue_size = 256
 
-    def __init__(self, site: MockSite) -> None:
-        self.site = site
-        super().__init__(("127.0.0.1", 0), _LiveHandler)
+    def __init__(self, respond: Responder) -> None:
+        self.respond = respond
+        super().__init__(("127.0.0.1", 0), _LoopbackHandler)
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)  # no reverse DNS lookup of 127.0.0.1
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client hanging up mid-response is no server error
 
-class _LiveHandler(BaseHTTPRequestHandler):
+
+class _LoopbackHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
-        server: _LiveServer = self.server  # type: ignore[assignment]
-        page = server.site.page_for(self.path)
+        server: _LoopbackHTTPServer = self.server  # type: ignore[assignment]
+        page = server.respond(self.path, dict(self.headers.items()))
         body = page.encoded()
         self.send_response(page.status)
         self.send_header("Content-Type", page.content_type)
@@ -168,7 +206,7 @@ class _LiveHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # tests read the site's request log instead
+        pass  # tests read the request log instead
 
 
 def process_html(

@@ -6,6 +6,7 @@ so it holds only settings and compiled rules, never state that grows.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,6 +19,8 @@ from pipelines.charset import decode_html
 from pipelines.extract import Extractor
 from pipelines.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
 from pipelines.steps import NamedStep, build_steps, run_steps
+
+TOO_LARGE = "parsing this page needed more memory than a worker may use (worker_memory_mb)"
 
 
 class ParseFn(Protocol):
@@ -61,6 +64,17 @@ class PageProcessor:
         return cls(parse, None if extractor.empty else extractor, worker_steps, max_links)
 
     def __call__(self, result: FetchResult) -> Processed:
+        try:
+            return self._process(result)
+        except MemoryError:
+            # The worker's memory limit (worker_memory_mb) stopped a runaway tree. A bs4
+            # tree is all reference cycles: collect it now, or the next page finds the
+            # worker still full.
+            gc.collect()
+            failed = record_from(result, failure=FetchFailure("parse_too_large", TOO_LARGE))
+            return Processed(failed, failed)
+
+    def _process(self, result: FetchResult) -> Processed:
         headers = dict(result.headers)
         soup: BeautifulSoup | None = None
         try:
@@ -72,6 +86,8 @@ class PageProcessor:
                 page = parse_page(result.final_url, result.body, headers, max_links=self.max_links)
             else:
                 page = cap_links(self.parse(result.final_url, result.body, headers), self.max_links)
+        except MemoryError:
+            raise  # not a parse bug: the worker's memory limit, recorded as such by __call__
         except Exception as exc:  # the boundary: a parse bug costs one record, not the batch
             failed = record_from(result, failure=FetchFailure("parse_error", _describe(exc)))
             return Processed(failed, failed)

@@ -7,20 +7,23 @@ Dask executor later) and its recovery when a worker dies. It does not decide wha
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import multiprocessing
 import os
+import resource
 import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import TracebackType
 
+from crawler.errors import WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record, record_from
 from pipelines.parse import parse_page
+from pipelines.pool import needs_main, worker_pool
 from pipelines.processor import PageProcessor, ParseFn
 
 log = logging.getLogger(__name__)
@@ -29,6 +32,9 @@ ExecutorFactory = Callable[[int], Executor]
 
 WATCHDOG_INTERVAL_S = 1.0
 """How often a worker checks that the crawler that started it is still alive."""
+
+POOL_START_TIMEOUT_S = 120.0
+"""Longest wait for a new pool's first worker to answer (generous: a loaded machine)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,35 +65,56 @@ def process_batch(processor: PageProcessor, results: Sequence[FetchResult]) -> B
     return BatchOutcome(records, dropped, time.process_time() - started, os.getpid())
 
 
-def default_executor(workers: int) -> Executor:
+def default_executor(
+    workers: int, *, with_main: bool = False, memory_limit_mb: int | None = None
+) -> Executor:
     """A local process pool whose workers start from a clean, pre-imported forkserver.
 
     Forking the crawler itself would copy its event loop and threads into the child; a
     forkserver that has already imported bs4 and lxml starts workers fast and clean.
+
+    Args:
+        with_main: run the user's main module in each worker first (multiprocessing's
+            usual way); only needed when the work refers to something defined there.
+        memory_limit_mb: the most heap one worker may use; None: no limit.
     """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["pipelines.stage"])
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
+    return worker_pool(
+        workers,
         initializer=prepare_worker,
-        initargs=(os.getpid(),),
+        initargs=(os.getpid(), memory_limit_mb),
+        with_main=with_main,
     )
 
 
-def prepare_worker(crawler_pid: int) -> None:
-    """Worker initializer: leave Ctrl-C to the crawler, and die with it.
+def prepare_worker(crawler_pid: int, memory_limit_mb: int | None = None) -> None:
+    """Worker initializer: leave Ctrl-C to the crawler, die with it, bound its memory.
 
     The terminal sends SIGINT to the whole process group; a worker that took it would
     die mid-batch, while the crawler wants to finish the pages in flight. And if the
     crawler is killed outright (``kill -9``), nothing tells a worker waiting for its next
-    batch, so a watchdog thread ends it.
+    batch, so a watchdog thread ends it. A page whose tree outgrows the memory limit
+    raises ``MemoryError`` in its worker, which becomes that page's record, instead of
+    a machine pushed into swap by a few pages with a million links.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if memory_limit_mb is not None:
+        limit_memory(memory_limit_mb * 1024 * 1024)
     watchdog = threading.Thread(
         target=_exit_when_gone, args=(crawler_pid,), name="crawler-watchdog", daemon=True
     )
     watchdog.start()
+
+
+def limit_memory(max_bytes: int) -> None:
+    """Cap this process's data segment (heap and private mappings) at ``max_bytes``.
+
+    RLIMIT_DATA rather than RLIMIT_AS: the address space also counts shared libraries and
+    the arenas malloc reserves per thread without using them.
+    """
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    if hard != resource.RLIM_INFINITY:
+        max_bytes = min(max_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (max_bytes, hard))
 
 
 def _exit_when_gone(pid: int) -> None:
@@ -107,7 +134,12 @@ class ProcessStage:
     A worker that dies (killed, out of memory, a crashing C extension) breaks the pool.
     The stage then builds a new pool and retries the batch one page at a time in a
     separate single-worker quarantine pool, so that the page that kills its worker is
-    found, recorded as ``parse_crash``, and costs no other page its record.
+    found, recorded as ``parse_crash``, and costs no other page its record. A pool that
+    cannot start at all is no page's fault: that ends the crawl with ``WorkerPoolError``.
+
+    Args:
+        executor_factory: builds an executor from a worker count; default: a local
+            process pool (``default_executor``) with ``memory_limit_mb`` per worker.
     """
 
     def __init__(
@@ -116,20 +148,25 @@ class ProcessStage:
         *,
         parse: ParseFn = parse_page,
         processor: PageProcessor | None = None,
-        executor_factory: ExecutorFactory = default_executor,
+        executor_factory: ExecutorFactory | None = None,
+        memory_limit_mb: int | None = None,
     ) -> None:
         self.workers = workers
         self._processor = processor or PageProcessor(parse)
-        self._factory = executor_factory
+        self._custom_factory = executor_factory
+        self._memory_limit_mb = memory_limit_mb
+        self._factory: ExecutorFactory | None = None
+        self._with_main = False  # workers run the user's __main__ (a step lives there)
         self._executor: Executor | None = None
         self._quarantine: Executor | None = None
         self._quarantine_lock = asyncio.Lock()
-        self.crashes = 0
         self.cpu_s = 0.0
         self.worker_pids: set[int] = set()
 
     async def __aenter__(self) -> ProcessStage:
         self.start()
+        if self._executor is not None:
+            await self._check_started(self._executor)
         return self
 
     async def __aexit__(
@@ -146,9 +183,15 @@ class ProcessStage:
         return self.workers == 0
 
     def start(self) -> None:
-        """Start the worker pool once; it is reused for the whole crawl."""
+        """Start the worker pool once; it is reused for the whole crawl.
+
+        Raises:
+            ConfigError: the job's parse function or a step is defined in a ``__main__``
+                that worker processes cannot import (stdin, ``-c``, a notebook).
+            WorkerPoolError: the pool cannot be created.
+        """
         if not self.inline and self._executor is None:
-            self._executor = self._factory(self.workers)
+            self._executor = self._new_pool(self.workers)
 
     def close(self) -> None:
         """Stop the workers, dropping batches not yet started."""
@@ -158,7 +201,11 @@ class ProcessStage:
         self._executor = self._quarantine = None
 
     async def process(self, batch: Sequence[FetchResult]) -> BatchOutcome:
-        """Process ``batch``: a record (or a drop) per page, whatever happens to the workers."""
+        """Process ``batch``: a record (or a drop) per page, whatever happens to the workers.
+
+        Raises:
+            WorkerPoolError: a pool broke and a new one cannot start.
+        """
         if self.inline:
             return self._account(process_batch(self._processor, batch))
         executor = self._executor
@@ -168,7 +215,7 @@ class ProcessStage:
         try:
             outcome = await loop.run_in_executor(executor, process_batch, self._processor, batch)
         except BrokenProcessPool:
-            self._replace_broken(executor)
+            await self._replace_broken(executor)
             return await self._process_one_by_one(batch)
         return self._account(outcome)
 
@@ -177,11 +224,46 @@ class ProcessStage:
         self.worker_pids.add(outcome.pid)
         return outcome
 
-    def _replace_broken(self, broken: Executor) -> None:
+    def _new_pool(self, workers: int) -> Executor:
+        if self._factory is None:
+            self._with_main = self._custom_factory is None and needs_main(self._processor)
+            self._factory = self._custom_factory or functools.partial(
+                default_executor, with_main=self._with_main, memory_limit_mb=self._memory_limit_mb
+            )
+        try:
+            return self._factory(workers)
+        except OSError as exc:  # too many processes or open files: no page's fault
+            raise WorkerPoolError(f"the parse worker processes could not start: {exc}") from exc
+
+    async def _check_started(self, executor: Executor) -> None:
+        """Wait for ``executor``'s first worker to run something trivial.
+
+        Workers start lazily, at the first task: without this, a pool whose workers cannot
+        start (an initializer that fails, a main module that crashes when run again) would
+        be taken for pages that crash their worker, and every page recorded ``parse_crash``.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            await asyncio.wait_for(loop.run_in_executor(executor, os.getpid), POOL_START_TIMEOUT_S)
+        except (BrokenProcessPool, OSError, TimeoutError) as exc:
+            executor.shutdown(wait=False, cancel_futures=True)
+            reason = str(exc) or type(exc).__name__
+            hint = "see the messages above, or set workers = 0 to parse in the crawler's process"
+            if self._with_main:
+                hint = (
+                    "a step or parse function is defined in your main script, which every "
+                    'worker runs again: put the crawl under `if __name__ == "__main__":`'
+                )
+            raise WorkerPoolError(
+                f"the parse worker processes could not start ({reason}): {hint}"
+            ) from exc
+
+    async def _replace_broken(self, broken: Executor) -> None:
         if self._executor is broken:
             log.warning("a parse worker died; starting a new pool")
             broken.shutdown(wait=False, cancel_futures=True)
-            self._executor = self._factory(self.workers)
+            self._executor = self._new_pool(self.workers)
+            await self._check_started(self._executor)
 
     async def _process_one_by_one(self, batch: Sequence[FetchResult]) -> BatchOutcome:
         loop = asyncio.get_running_loop()
@@ -190,7 +272,8 @@ class ProcessStage:
         async with self._quarantine_lock:
             for result in batch:
                 if self._quarantine is None:
-                    self._quarantine = self._factory(1)
+                    self._quarantine = self._new_pool(1)
+                    await self._check_started(self._quarantine)
                 quarantine = self._quarantine
                 try:
                     outcome = await loop.run_in_executor(
@@ -199,7 +282,6 @@ class ProcessStage:
                 except BrokenProcessPool:
                     quarantine.shutdown(wait=False, cancel_futures=True)
                     self._quarantine = None
-                    self.crashes += 1
                     log.warning("parse worker crashed on %s", result.request.url)
                     failure = FetchFailure("parse_crash", "the parse worker died on this page")
                     records.append(record_from(result, failure=failure))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
 from crawler.errors import ConfigError
-from crawler.models import Record
+from crawler.models import Record, value_at
 from crawler.settings import StepSettings
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,7 @@ class DropMatching:
     field: str
 
     def __call__(self, record: Record) -> Record | None:
-        value = _get(record, self.field)
+        value = value_at(record, self.field)
         values = value if isinstance(value, list) else [value]
         matched = any(v is not None and self.pattern.search(str(v)) for v in values)
         return None if matched else record
@@ -263,7 +263,7 @@ class Trim:
     def __call__(self, record: Record) -> Record | None:
         for path in self.fields:
             *parents, key = path.split(".")
-            holder = _get(record, ".".join(parents)) if parents else _extra(record)
+            holder = value_at(record, ".".join(parents)) if parents else _extra(record)
             if not isinstance(holder, dict):
                 continue
             value = holder.get(key)
@@ -360,16 +360,6 @@ class _Options:
         return ConfigError(f"{self._path}.{key}: {expected}, got {value!r}")
 
 
-def _get(record: Record, path: str) -> Any:
-    """The value at dotted ``path`` in ``record``; None when any part is missing."""
-    node: Any = record
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
 def _extra(record: Record) -> dict[str, Any]:
     # steps may add keys of their own (simhash, a user's); Record lists only the stable ones
     return cast(dict[str, Any], record)
@@ -420,43 +410,3 @@ def simhash(text: str, bits: int = 64) -> str:
     ones = [column.count("1") for column in zip(*columns, strict=True)]
     value = int("".join("1" if 2 * count > len(shingles) else "0" for count in ones), 2)
     return format(value, f"0{bits // 4}x")
-
-
-def hamming(a: str, b: str) -> int:
-    """The number of bits in which hex simhashes ``a`` and ``b`` differ."""
-    if len(a) != len(b):
-        raise ValueError(f"simhashes of different lengths: {a!r} and {b!r}")
-    return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
-def near_duplicates(simhashes: dict[str, str], max_distance: int = 3) -> list[tuple[str, str]]:
-    """Pairs of keys (URLs) whose simhashes differ in at most ``max_distance`` bits.
-
-    Each pair once, ``(earlier, later)`` in ``simhashes``' order. Candidates come from
-    bands: two hashes within ``k`` bits agree exactly on one of ``k + 1`` bands, so only
-    hashes sharing a band are compared, not every pair.
-    """
-    if max_distance < 0:
-        raise ValueError(f"max_distance must be >= 0, got {max_distance}")
-    keys = list(simhashes)
-    if not keys:
-        return []
-    width = len(simhashes[keys[0]])
-    if any(len(value) != width for value in simhashes.values()):
-        raise ValueError("simhashes of different lengths")
-    values = [int(simhashes[key], 16) for key in keys]
-    nbits = width * 4
-    bands = min(max_distance + 1, nbits)
-    edges = [nbits * band // bands for band in range(bands + 1)]
-    buckets: dict[tuple[int, int], list[int]] = {}
-    candidates: set[tuple[int, int]] = set()
-    for later, value in enumerate(values):
-        for band in range(bands):
-            low, high = edges[band], edges[band + 1]
-            bucket = buckets.setdefault((band, value >> low & ((1 << (high - low)) - 1)), [])
-            candidates.update((earlier, later) for earlier in bucket)
-            bucket.append(later)
-    pairs = sorted(
-        (i, j) for i, j in candidates if (values[i] ^ values[j]).bit_count() <= max_distance
-    )
-    return [(keys[i], keys[j]) for i, j in pairs]

@@ -19,7 +19,7 @@ import aiofiles
 import aiofiles.os
 
 from crawler.errors import OutputError
-from crawler.models import Record
+from crawler.models import Record, value_at
 from pipelines.sinks import make_parent_folder
 
 PARTIAL_SUFFIX = ".partial"
@@ -31,12 +31,7 @@ def column_value(record: Mapping[str, Any], column: str) -> str:
 
     A missing key (or a dotted name through a None) is empty, like None itself.
     """
-    value: Any = record
-    for key in column.split("."):
-        if not isinstance(value, dict):
-            return ""
-        value = value.get(key)
-    return cell_text(value)
+    return cell_text(value_at(record, column))
 
 
 def cell_text(value: Any) -> str:

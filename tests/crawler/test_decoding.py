@@ -5,6 +5,7 @@ Also smoke tests of the hostile server the decoder is meant to survive.
 
 from __future__ import annotations
 
+import gzip
 import socket
 import time
 import tracemalloc
@@ -291,3 +292,23 @@ def _raw_head(server: HostileServer, path: str) -> bytes:
                 break
             received += chunk
     return received.split(b"\r\n\r\n", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body", "complete"),
+    [
+        ("gzip", gzip.compress(b"one") + gzip.compress(b"two"), True),
+        ("gzip", gzip.compress(b"one") + b"\x00\x00 padding", True),
+        ("gzip", gzip.compress(b"one" * 1000)[:-12], False),
+        ("gzip", gzip.compress(b"one") + gzip.compress(b"two")[:8], False),
+        ("deflate", zlib.compress(b"one"), True),
+        ("deflate", zlib.compress(b"one" * 1000)[:-6], False),
+        (None, b"plain", True),
+    ],
+    ids=["two members", "padding", "cut", "cut second member", "deflate", "cut deflate", "none"],
+)
+def test_the_decoder_tells_a_body_cut_short_from_a_whole_one(encoding, body, complete):
+    decoder = BoundedDecoder(encoding, 1 << 20)
+    decoder.feed(body)
+    decoder.flush()
+    assert decoder.complete is complete

@@ -66,6 +66,19 @@ def test_relative_paths_resolve_against_the_job_files_folder(tmp_path):
     assert settings.output.jsonl == str(folder / "out" / "pages.jsonl")
 
 
+def test_seeds_file_and_seeds_may_each_be_one_string(tmp_path):
+    folder = tmp_path / "jobs"
+    folder.mkdir()
+    (folder / "urls.txt").write_text("http://127.0.0.1:9/a\n")
+    job = write(folder, "seeds = 'http://127.0.0.1:9/'\nseeds_file = 'urls.txt'\n")
+    settings = load_job(job).settings
+    assert settings.seeds == ["http://127.0.0.1:9/"]
+    assert settings.seeds_file == [str(folder / "urls.txt")]
+    result = parcrawl("check", str(job))
+    assert result.returncode == 0, result.stderr
+    assert "seeds_file = [" in result.stdout
+
+
 def test_secrets_come_from_the_environment_and_are_never_printed(tmp_path, monkeypatch):
     monkeypatch.setenv("CRAWL_UA", "secret-agent-77")
     job = write(tmp_path, "[fetch]\nuser_agent = 'bot ${CRAWL_UA}'\n")

@@ -98,3 +98,19 @@ def test_settings_are_frozen() -> None:
     settings = build_settings({})
     with pytest.raises(ValueError, match="frozen"):
         settings.fetch.per_host = 99  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("key", ["seeds", "seeds_file"])
+def test_seeds_and_seeds_file_take_one_string_or_a_list(key: str) -> None:
+    assert getattr(build_settings({key: "one"}), key) == ["one"]
+    assert getattr(build_settings({key: ["one", "two"]}), key) == ["one", "two"]
+    assert getattr(Settings.model_validate({key: "one"}), key) == ["one"]
+    assert error_of({key: 3}).startswith(f"{key}: input should be a valid list, got 3")
+
+
+def test_worker_memory_is_a_limit_a_worker_can_start_with_or_zero_for_none() -> None:
+    assert build_settings({}).worker_memory_mb == 512
+    assert build_settings({"worker_memory_mb": 0}).worker_memory_mb == 0
+    assert error_of({"worker_memory_mb": 64}) == (
+        "worker_memory_mb: value error, must be 0 (no limit) or >= 128, got 64"
+    )

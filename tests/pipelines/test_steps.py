@@ -12,14 +12,13 @@ import pytest
 from crawler.errors import ConfigError
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
 from crawler.settings import StepSettings, build_settings
+from pipelines.dedupe import NearDuplicateIndex
 from pipelines.parse import parse_page
 from pipelines.steps import (
     DuplicateFilter,
     NamedStep,
     StepError,
     build_steps,
-    hamming,
-    near_duplicates,
     run_steps,
     simhash,
     validate_steps,
@@ -187,46 +186,34 @@ def test_simhash_near_texts_are_close_and_different_texts_far() -> None:
         "into three new regions and signed several large enterprise contracts in europe "
         "while operating margins narrowed slightly because of higher data center costs"
     )
-    assert 0 < hamming(simhash(WORDS), simhash(near)) <= 12
-    assert hamming(simhash(WORDS), simhash(other)) >= 20
+    assert 0 < bits_apart(simhash(WORDS), simhash(near)) <= 12
+    assert bits_apart(simhash(WORDS), simhash(other)) >= 20
 
 
-def test_hamming_counts_differing_bits() -> None:
-    assert hamming("0000000000000000", "000000000000000f") == 4
-    assert hamming("ffffffffffffffff", "0000000000000000") == 64
-    with pytest.raises(ValueError, match="different lengths"):
-        hamming("00", "0000")
+def bits_apart(a: str, b: str) -> int:
+    return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
-def test_near_duplicates_pairs_urls_within_the_distance_once() -> None:
-    hashes = {
-        "http://a.test/1": "ff00ff00ff00ff00",
-        "http://a.test/2": "0000000000000000",
-        "http://a.test/3": "ff00ff00ff00ff07",  # 3 bits from /1
-        "http://a.test/4": "ff00ff00ff00ff0f",  # 4 bits from /1, 1 from /3
-        "http://a.test/5": "0000000000000000",  # identical to /2
-    }
-    assert near_duplicates(hashes) == [
-        ("http://a.test/1", "http://a.test/3"),
-        ("http://a.test/2", "http://a.test/5"),
-        ("http://a.test/3", "http://a.test/4"),
-    ]
-    assert ("http://a.test/1", "http://a.test/4") in near_duplicates(hashes, max_distance=4)
-    assert near_duplicates({}) == []
+def test_near_duplicate_index_names_the_first_page_within_the_distance() -> None:
+    index = NearDuplicateIndex(max_distance=3)
+    assert index.add("http://a.test/1", "ff00ff00ff00ff00") is None
+    assert index.add("http://a.test/2", "0000000000000000") is None
+    assert index.add("http://a.test/3", "ff00ff00ff00ff07") == "http://a.test/1"  # 3 bits
+    assert index.add("http://a.test/4", "0f00ff00ff00ff00") is None  # 4 bits from /1
+    assert index.add("http://a.test/5", "0000000000000000") == "http://a.test/2"
 
 
-def test_near_duplicates_agrees_with_comparing_every_pair() -> None:
+def test_near_duplicate_index_agrees_with_comparing_every_pair() -> None:
     texts = [WORDS, WORDS.replace("fox", "cat"), WORDS.replace("corn", "wheat"), WORDS[::-1]]
     texts += [f"{WORDS} {i}" for i in range(5)]
-    hashes = {f"u{i}": simhash(t) for i, t in enumerate(texts)}
+    hashes = [simhash(t) for t in texts]
     for distance in (0, 3, 8, 20):
-        every_pair = [
-            (a, b)
-            for i, a in enumerate(hashes)
-            for b in list(hashes)[i + 1 :]
-            if hamming(hashes[a], hashes[b]) <= distance
-        ]
-        assert near_duplicates(hashes, distance) == every_pair
+        index = NearDuplicateIndex(max_distance=distance)
+        for n, value in enumerate(hashes):
+            match = index.add(f"u{n}", value)
+            earlier = [f"u{i}" for i in range(n) if bits_apart(hashes[i], value) <= distance]
+            assert (match is None) == (not earlier)
+            assert match is None or match in earlier
 
 
 # -- drop_duplicates: the main process's job -------------------------------------------

@@ -24,3 +24,8 @@ def parse_or_raise(url: str, body: bytes, headers: Mapping[str, str]) -> PageFie
     if RAISE_MARKER in url:
         raise ValueError("boom on purpose")
     return parse_page(url, body, headers)
+
+
+def fail_to_start() -> None:
+    """A worker initializer that fails: a pool whose workers can never start."""
+    raise RuntimeError("this worker cannot start, on purpose")

@@ -6,14 +6,14 @@ It logs every request path so tests can check what the crawler asked for.
 
 from __future__ import annotations
 
-import socketserver
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+from crawler.testing import LoopbackServer, MockPage
 
 
 @dataclass
@@ -37,7 +37,10 @@ def page(html: str, **kwargs: Any) -> Route:
 
 
 class RouteServer:
-    """``with RouteServer({"/a": page("<p>hi</p>")}) as server: server.url("/a")``."""
+    """``with RouteServer({"/a": page("<p>hi</p>")}) as server: server.url("/a")``.
+
+    Served by the testing kit's ``LoopbackServer``; this adds routes and a request log.
+    """
 
     def __init__(self, routes: dict[str, Route] | None = None) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
@@ -46,13 +49,11 @@ class RouteServer:
         # (path, headers with lower-case names), for tests of what the crawler sends
         self.request_headers: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server = LoopbackServer(self._respond)
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.base_url
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -63,17 +64,11 @@ class RouteServer:
         return [path for path in self.requests if path != "/robots.txt"]
 
     def __enter__(self) -> RouteServer:
-        self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        assert self._server is not None
-        assert self._thread is not None
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._server.__exit__(*exc)
 
     def reply_for(self, raw_path: str, headers: Mapping[str, str] | None = None) -> Reply:
         with self._lock:
@@ -87,38 +82,8 @@ class RouteServer:
             return Reply(status=404, body=b"<h1>not found</h1>")
         return route(raw_path)
 
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-    def __init__(self, owner: RouteServer) -> None:
-        self.owner = owner
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # skip the reverse DNS lookup
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # clients hanging up mid-response are part of the tests
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-
-    def do_GET(self) -> None:
-        server: _Server = self.server  # type: ignore[assignment]
-        reply = server.owner.reply_for(self.path, self.headers)
+    def _respond(self, raw_path: str, headers: Mapping[str, str]) -> MockPage:
+        reply = self.reply_for(raw_path, headers)
         if reply.delay_s:
             time.sleep(reply.delay_s)
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type)
-        self.send_header("Content-Length", str(len(reply.body)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(reply.body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        return MockPage(reply.body, reply.status, reply.content_type, reply.headers)

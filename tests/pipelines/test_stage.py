@@ -1,0 +1,95 @@
+"""The process stage as a crawl sees it: worker memory bounded, pools that cannot start."""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
+
+import pytest
+
+from crawler.api import Crawl, crawl
+from crawler.errors import WorkerPoolError
+from crawler.settings import build_settings
+from crawler.testing import MockSite, crawl_site
+from pipelines.sinks.memory import MemorySink
+from tests.support.parsers import CRASH_MARKER, fail_to_start, parse_or_die
+
+# About 3 MB of HTML whose tree needs a few hundred MB: more than a 128 MB worker has.
+MANY_LINKS = "<title>many</title>" + "".join(f"<a href='/p{n}'>{n}</a>" for n in range(120_000))
+
+
+def test_a_page_that_outgrows_the_worker_memory_limit_is_its_own_error_record():
+    site = MockSite({"/": "<title>home</title>", "/many": MANY_LINKS, "/after": "<title>a</title>"})
+    seeds = [site.url(path) for path in ("/", "/many", "/after")]
+    settings = {"workers": 1, "batch_size": 1, "worker_memory_mb": 128, "fetch": {"concurrency": 1}}
+    result = crawl(seeds, transport=site.transport(), **settings)
+    records = result.by_url()
+    big = records[site.url("/many")]
+    # Python raises MemoryError at the limit; rarely a C extension dies there instead,
+    # and the stage recovers that as the page's parse_crash. Either way the page is
+    # stopped at the limit and the crawl goes on.
+    assert big["error"]["code"] in {"parse_too_large", "parse_crash"}
+    if big["error"]["code"] == "parse_too_large":
+        assert "worker_memory_mb" in big["error"]["message"]
+    assert records[site.url("/")]["title"] == "home"
+    assert records[site.url("/after")]["title"] == "a"
+
+
+def test_without_a_limit_the_same_page_parses():
+    site = MockSite({"/many": MANY_LINKS})
+    record = crawl_site(site, "/many", workers=1, worker_memory_mb=0)[site.url("/many")]
+    assert record["error"] is None
+    assert record["title"] == "many"
+
+
+def failing_pool(workers: int) -> Executor:
+    context = multiprocessing.get_context("forkserver")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=fail_to_start)
+
+
+async def test_a_pool_that_cannot_start_is_one_error_before_anything_is_fetched():
+    site = MockSite({"/": "<title>home</title>", "/a": "<title>a</title>"})
+    sink = MemorySink()
+    job = Crawl(
+        build_settings({"workers": 2}),
+        seeds=[site.url("/"), site.url("/a")],
+        sinks=[sink],
+        transport=site.transport(),
+        executor_factory=failing_pool,
+    )
+    with pytest.raises(WorkerPoolError, match="parse worker processes could not start"):
+        await job.run()
+    assert site.requests == []
+    assert sink.records == []  # no page was blamed with a parse_crash record
+
+
+async def test_a_replacement_pool_that_cannot_start_ends_the_crawl_not_every_page():
+    pools: list[Executor] = []
+
+    def first_pool_only(workers: int) -> Executor:
+        context = multiprocessing.get_context("forkserver")
+        pool = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=fail_to_start if pools else None
+        )
+        pools.append(pool)
+        return pool
+
+    pages = {"/": "<title>home</title>", f"/{CRASH_MARKER}": "<title>boom</title>"}
+    pages.update({f"/p{n}": f"<title>{n}</title>" for n in range(20)})
+    site = MockSite(pages)
+    sink = MemorySink()
+    seeds = [site.url("/"), site.url(f"/{CRASH_MARKER}"), *(site.url(f"/p{n}") for n in range(20))]
+    job = Crawl(
+        build_settings({"workers": 1, "batch_size": 1, "fetch": {"concurrency": 1}}),
+        seeds=seeds,
+        sinks=[sink],
+        transport=site.transport(),
+        parse=parse_or_die,
+        executor_factory=first_pool_only,
+    )
+    with pytest.raises(WorkerPoolError, match="could not start"):
+        await job.run()
+    assert len(pools) >= 2  # the crash broke the first pool; the next could not start
+    codes = [(record["error"] or {}).get("code") for record in sink.records]
+    assert "parse_crash" not in codes
+    assert site.url("/") in {record["url"] for record in sink.records}  # written, kept
