@@ -29,7 +29,7 @@ from crawler.settings import Settings
 from crawler.sitemaps import SitemapResponse, iter_sitemap_urls
 from crawler.state import CrawlState
 from crawler.stats import Stats
-from crawler.urls import host_key
+from crawler.urls import host_key, split_credentials
 from pipelines.dedupe import CrawlDedupe
 from pipelines.sinks import Sink
 from pipelines.stage import ProcessStage
@@ -231,9 +231,11 @@ class Engine:
             reading = sitemap_url
             return await self._fetch_sitemap(sitemap_url)
 
-        async for url in iter_sitemap_urls(starts, fetch, on_error=report):
+        async for listed in iter_sitemap_urls(starts, fetch, on_error=report):
             if self._stopping:
                 return
+            # A sitemap's word is no credential: a user:password@ it lists is dropped.
+            url, _ = split_credentials(listed)
             if not self._admission.seed_in_scope(url):
                 continue
             if await self._frontier.put(FetchRequest(url, 0, reading)):

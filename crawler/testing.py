@@ -138,14 +138,16 @@ class LoopbackServer:
 
     The one loopback server of the testing kit: ``LiveSite`` serves a ``MockSite`` with it,
     and parcrawl's own tests serve pathological routes with it.
-    ``with LoopbackServer(respond) as server: server.url("/")``.
+    ``with LoopbackServer(respond) as server: server.url("/")``. ``port`` 0 takes a free
+    port; a fixed one lets a test know the address before the server is up.
     """
 
-    def __init__(self, respond: Responder) -> None:
+    def __init__(self, respond: Responder, *, port: int = 0) -> None:
         self.respond = respond
         self._server: _LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self._port: int | None = None
+        self._wanted_port = port
+        self._port: int | None = port or None
 
     @property
     def base_url(self) -> str:
@@ -159,7 +161,7 @@ class LoopbackServer:
         return self.base_url + path
 
     def __enter__(self) -> LoopbackServer:
-        self._server = _LoopbackHTTPServer(self.respond)
+        self._server = _LoopbackHTTPServer(self.respond, self._wanted_port)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -178,9 +180,9 @@ class _LoopbackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, respond: Responder) -> None:
+    def __init__(self, respond: Responder, port: int) -> None:
         self.respond = respond
-        super().__init__(("127.0.0.1", 0), _LoopbackHandler)
+        super().__init__(("127.0.0.1", port), _LoopbackHandler)
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)  # no reverse DNS lookup of 127.0.0.1

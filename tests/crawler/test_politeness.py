@@ -9,11 +9,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import socketserver
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -26,7 +25,7 @@ from crawler.models import FetchRequest
 from crawler.robots import RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.settings import FetchSettings, RobotsSettings
 from tests.support.crawling import run_crawl
-from tests.support.routes import Reply, Route, RouteServer, _Handler, page
+from tests.support.routes import Reply, Route, RouteServer, page
 
 DELAY_S = 0.3
 """The delay under test: short, to keep the tests quick."""
@@ -286,36 +285,40 @@ async def test_a_retry_after_holds_a_turn_already_handed_out() -> None:
 # -- a host that is down when the crawl reaches it -------------------------------------------
 
 
-class _DownServer(ThreadingHTTPServer):
-    """A RouteServer's server whose port is bound but not listening: connections are refused
-    until ``come_up``."""
+class _DownHost:
+    """A loopback port that refuses connections until ``come_up`` serves ``routes`` on it.
 
-    daemon_threads = True
+    The port is bound but not listening, so it stays ours and connecting to it is refused.
+    """
 
-    def __init__(self, owner: RouteServer) -> None:
-        self.owner = owner
-        self.thread: threading.Thread | None = None
-        super().__init__(("127.0.0.1", 0), _Handler, bind_and_activate=False)
-        self.server_bind()
+    def __init__(self, routes_by_path: dict[str, Route]) -> None:
+        self._placeholder = socket.socket()
+        self._placeholder.bind(("127.0.0.1", 0))
+        self.port: int = self._placeholder.getsockname()[1]
+        self.routes = RouteServer(routes_by_path, port=self.port)
+        self.up = False
 
-    def server_bind(self) -> None:
-        socketserver.TCPServer.server_bind(self)  # no reverse DNS lookup of 127.0.0.1
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def come_up(self) -> None:
-        self.server_activate()
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
+        self._placeholder.close()
+        self.routes.__enter__()
+        self.up = True
+
+    def close(self) -> None:
+        if self.up:
+            self.routes.__exit__(None, None, None)
+        else:
+            self._placeholder.close()
 
 
 @pytest.fixture
-def down_host() -> Iterator[tuple[RouteServer, _DownServer]]:
-    routes = RouteServer({"/": page("<title>up at last</title>")})
-    server = _DownServer(routes)
-    yield routes, server
-    if server.thread is not None:
-        server.shutdown()
-        server.thread.join(5)
-    server.server_close()
+def down_host() -> Iterator[_DownHost]:
+    host = _DownHost({"/": page("<title>up at last</title>")})
+    yield host
+    host.close()
 
 
 def robots_refusals(caplog: pytest.LogCaptureFixture, base_url: str) -> int:
@@ -332,27 +335,25 @@ async def wait_for(condition: Callable[[], bool]) -> None:
 
 
 async def test_a_host_that_comes_up_after_refusing_robots_txt_is_crawled(
-    down_host: tuple[RouteServer, _DownServer], caplog: pytest.LogCaptureFixture
+    down_host: _DownHost, caplog: pytest.LogCaptureFixture
 ) -> None:
-    routes, server = down_host
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    base = down_host.base_url
     caplog.set_level(logging.INFO, logger="crawler.fetcher")
     crawl = asyncio.create_task(
         run_crawl([base + "/"], workers=0, fetch={"retries": 8, "retry_backoff_s": 0.2})
     )
     await wait_for(lambda: robots_refusals(caplog, base) >= 1)
-    server.come_up()
+    down_host.come_up()
     records, _ = await asyncio.wait_for(crawl, DEADLINE_S)
 
     assert [(record["title"], record["error"]) for record in records] == [("up at last", None)]
-    assert routes.requests == ["/robots.txt", "/"]
+    assert down_host.routes.requests == ["/robots.txt", "/"]
 
 
 async def test_a_host_that_stays_down_gets_the_retry_budget_then_its_error(
-    down_host: tuple[RouteServer, _DownServer], caplog: pytest.LogCaptureFixture
+    down_host: _DownHost, caplog: pytest.LogCaptureFixture
 ) -> None:
-    _, server = down_host
-    base = f"http://127.0.0.1:{server.server_address[1]}"
+    base = down_host.base_url
     caplog.set_level(logging.INFO, logger="crawler.fetcher")
     began = time.monotonic()
     records, stats = await asyncio.wait_for(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -315,7 +317,7 @@ async def test_a_cancelled_caller_does_not_cancel_the_shared_fetch() -> None:
 
     impatient = asyncio.create_task(cache.allowed(f"{SITE}/a"))
     patient = asyncio.create_task(cache.allowed(f"{SITE}/private"))
-    await asyncio.sleep(0.01)
+    await _until(lambda: bool(fetch.calls))  # both wait on the one fetch in flight
     impatient.cancel()
 
     assert await patient is False
@@ -326,7 +328,7 @@ async def test_aclose_cancels_a_fetch_in_flight() -> None:
     fetch = FakeFetch({f"{SITE}/robots.txt": [ok("User-agent: *\nDisallow: /\n")]}, 10.0)
     cache = RobotsCache(fetch, user_agent=UA, settings=RobotsSettings())
     waiting = asyncio.create_task(cache.allowed(f"{SITE}/a"))
-    await asyncio.sleep(0.01)
+    await _until(lambda: bool(fetch.calls))  # the fetch is in flight
 
     await asyncio.wait_for(cache.aclose(), timeout=1.0)
 
@@ -404,3 +406,11 @@ async def test_binary_garbage_means_no_rules() -> None:
 
     assert await cache.allowed(f"{SITE}/anything")
     assert await cache.crawl_delay_s(f"{SITE}/") is None
+
+
+async def _until(condition: Callable[[], bool], deadline_s: float = 30.0) -> None:
+    """Poll ``condition`` under a deadline; fail if the situation under test never arose."""
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, "the situation under test never arose"
+        await asyncio.sleep(0.001)

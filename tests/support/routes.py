@@ -42,14 +42,14 @@ class RouteServer:
     Served by the testing kit's ``LoopbackServer``; this adds routes and a request log.
     """
 
-    def __init__(self, routes: dict[str, Route] | None = None) -> None:
+    def __init__(self, routes: dict[str, Route] | None = None, *, port: int = 0) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[str] = []
         self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
         # (path, headers with lower-case names), for tests of what the crawler sends
         self.request_headers: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._server = LoopbackServer(self._respond)
+        self._server = LoopbackServer(self._respond, port=port)
 
     @property
     def base_url(self) -> str:
