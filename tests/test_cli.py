@@ -27,6 +27,8 @@ from crawler.settings import Settings
 from tests.support.cli import parcrawl
 from tests.support.routes import RouteServer, page
 
+pytestmark = pytest.mark.slow  # end-to-end: real subprocesses and servers, seconds each
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -18,6 +18,8 @@ from crawler.urls import request_url
 from tests.support.cli import parcrawl
 from tests.support.hostile import HostileServer, RawReply
 
+pytestmark = pytest.mark.slow  # end-to-end: real subprocesses and servers, seconds each
+
 SEEDS = range(4)
 PAGES_PER_CASE = 30
 LINKS_PER_PAGE = 12

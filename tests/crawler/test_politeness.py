@@ -27,6 +27,8 @@ from crawler.settings import FetchSettings, RobotsSettings
 from tests.support.crawling import run_crawl
 from tests.support.routes import Reply, Route, RouteServer, page
 
+pytestmark = pytest.mark.slow  # end-to-end: real subprocesses and servers, seconds each
+
 DELAY_S = 0.3
 """The delay under test: short, to keep the tests quick."""
 

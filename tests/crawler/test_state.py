@@ -37,6 +37,8 @@ from crawler.testing import MockSite
 from crawler.urls import host_key
 from pipelines.sinks.jsonl import JsonlSink
 
+pytestmark = pytest.mark.slow  # end-to-end: real subprocesses and servers, seconds each
+
 REPO = Path(__file__).resolve().parents[2]
 PAGES = 300
 CSV_COLUMNS = ["url", "status", "title", "depth"]
