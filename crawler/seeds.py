@@ -35,6 +35,7 @@ class SeedReader:
         self.urls = list(urls)
         self.files = [Path(name) for name in files]
         self.invalid = 0
+        self.valid = 0
 
     def check(self) -> None:
         """Raise ``InputError`` for the first seed file that cannot be read."""
@@ -66,10 +67,13 @@ class SeedReader:
                             rest,
                         )
                     yield url
+        if self.invalid and not self.valid:
+            # Warnings named each bad seed; with not one good one there is nothing to crawl.
+            raise InputError(f"no valid URL to crawl: {_seeds(self.invalid)} invalid")
 
     def _validate(self, text: str, origin: str, *, line: str | None = None) -> str | None:
         try:
-            return normalize_seed(text)
+            url = normalize_seed(text)
         except InvalidUrl as exc:
             self.invalid += 1
             if line is not None and line != text:
@@ -77,6 +81,12 @@ class SeedReader:
             else:
                 log.warning("%s: %s (skipped)", origin, exc)
             return None
+        self.valid += 1
+        return url
+
+
+def _seeds(count: int) -> str:
+    return "the seed is" if count == 1 else f"all {count} seeds are"
 
 
 def _split(line: str) -> tuple[str, str]:

@@ -108,6 +108,16 @@ def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_seeds_that_are_all_invalid_end_with_exit_2_and_no_traceback(tmp_path):
+    result = parcrawl("crawl", "http://127.0.0.1:99999/", "-o", "out.jsonl", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "argument 1: not a valid URL: 'http://127.0.0.1:99999/' (port '99999')" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "parcrawl: error: no valid URL to crawl: the seed is invalid"
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_ctrl_c_keeps_every_completed_record_and_exits_130(tmp_path):
     out = tmp_path / "out.jsonl"
     with slow_site(200, delay_s=0.1) as server:

@@ -172,3 +172,27 @@ async def test_count_seed_lines_counts_non_blank_non_comment_lines(tmp_path: Pat
     empty = write(tmp_path / "empty.txt", "")
     assert await count_seed_lines([one, two, empty]) == 4
     assert await count_seed_lines([]) == 0
+
+
+@pytest.mark.parametrize(
+    ("urls", "lines", "message"),
+    [
+        (["http://ok.test:99999/"], "", "no valid URL to crawl: the seed is invalid"),
+        ([], "ftp://files.test/x\nnot a url\n", "no valid URL to crawl: all 2 seeds are invalid"),
+    ],
+)
+async def test_seeds_that_are_all_invalid_are_an_input_error(
+    tmp_path: Path, urls: list[str], lines: str, message: str
+) -> None:
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text(lines)
+    reader = SeedReader(urls=urls, files=[seeds])
+    with pytest.raises(InputError, match=message):
+        await read_all(reader)
+
+
+async def test_no_seeds_at_all_is_no_error(tmp_path: Path) -> None:
+    # A resumed crawl or a sitemap-only job may bring no seeds of its own.
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing yet\n")
+    assert await read_all(SeedReader(files=[empty])) == []
