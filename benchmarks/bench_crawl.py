@@ -50,9 +50,18 @@ from typing import Any
 
 import psutil
 
-from crawler.demo_site import SyntheticSite
+try:  # the site generator is a fixture, not what is measured; the crawler tree is moving
+    from crawler.demo_site import SyntheticSite
+except ImportError:  # pragma: no cover - the layout after the crawler/ re-lay
+    from crawler.demo import SyntheticSite  # type: ignore[no-redef]
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+CLI = ROOT / "cli.py"
+PYDOCS_DIR = Path("/usr/share/doc/python3.11/html")
+SYNTHETIC = "synthetic"
+PYDOCS = "pydocs"
+SITES = (SYNTHETIC, PYDOCS)
 SAMPLE_INTERVAL_S = 0.05
 NGINX_START_TIMEOUT_S = 10.0
 NGINX_STOP_TIMEOUT_S = 5.0
@@ -60,28 +69,38 @@ PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy")
 HTML_RATE = "HTML pages/s"
 URL_RATE = "URLs/s"
 
+PARCRAWL_FAST = "parcrawl-fast"  # --parser lxml, 2 workers
+PARCRAWL_BS4 = "parcrawl-bs4"  # --parser bs4, 2 workers
+PARCRAWL = "parcrawl"  # the default parse path, 2 workers: what runs when there is no --parser
 PARCRAWL_W0 = "parcrawl-w0"
 PARCRAWL_W2 = "parcrawl-w2"
 NAIVE = "naive"
-SCRAPY = "scrapy"
+SCRAPY_PARSEL = "scrapy-parsel"
+SCRAPY_BS4 = "scrapy-bs4"
 WGET2 = "wget2"
 PARSE_1 = "parse-1core"
 PARSE_2 = "parse-2core"
+PARSE_COMPARE = "parse-compare"
 FOLLOW_W0 = "follow-w0"
 FOLLOW_W2 = "follow-w2"
 FOLLOW_STATE = "follow-w2-state"
+ISSUE_16_BENCHES = (PARCRAWL_FAST, PARCRAWL_BS4, SCRAPY_PARSEL, SCRAPY_BS4, NAIVE, PARSE_COMPARE)
 ALL_BENCHES = (
+    *ISSUE_16_BENCHES,
     PARCRAWL_W0,
     PARCRAWL_W2,
     FOLLOW_W0,
     FOLLOW_W2,
     FOLLOW_STATE,
-    NAIVE,
-    SCRAPY,
     WGET2,
     PARSE_1,
     PARSE_2,
 )
+PARCRAWL_BENCHES = frozenset(
+    {PARCRAWL_FAST, PARCRAWL_BS4, PARCRAWL, PARCRAWL_W0, PARCRAWL_W2, FOLLOW_W0, FOLLOW_W2}
+) | {FOLLOW_STATE}
+SYNTHETIC_ONLY = frozenset({FOLLOW_W0, FOLLOW_W2, FOLLOW_STATE})  # start from / on the demo
+COMPARE_SAMPLE = {SYNTHETIC: 300, PYDOCS: 120}  # pages parse-compare times, spread evenly
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +115,7 @@ class Bench:
     ok_exit_codes: tuple[int, ...] = (0,)
     timed_by_itself: bool = False  # prints {"parse_s": ...}: rate from that, not wall time
     follows_links: bool = False  # starts from "/" alone: checked by its 200s, not its lines
+    compares_parsers: bool = False  # parse_only.py --compare: its JSON is the result
 
 
 @dataclass(slots=True)
@@ -109,8 +129,13 @@ class Result:
     lines: int | None = None
     ok_lines: int | None = None
     peak_rss_bytes: int = 0
+    peak_pss_bytes: int = 0
     rss_samples: int = 0
     cpu_s: float = 0.0
+    main_cpu_s: float | None = None  # the crawler process alone, its children excluded
+    main_ms_per_page: float | None = None
+    pages_seen: list[str] = field(default_factory=list)  # URLs answered 200 with HTML fields
+    parse_compare: dict[str, Any] | None = None
     nginx_cpu_s: float = 0.0
     other_cpu_s: float = 0.0
     exit_code: int | None = None
@@ -124,20 +149,30 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class Site:
-    """The generated site, as the benches count it: a complete crawl writes one line per
-    URL, ``ok`` of them with status 200 (the rest are the site's 404 links)."""
+    """A site as the benches count it: a complete crawl writes one line per URL, ``ok`` of
+    them with status 200 (the rest are the site's 404 links), ``html_urls`` among them."""
 
+    name: str
+    www: Path
     html_paths: list[str]
     urls: int
     ok: int
+    url_list: list[str]  # what list-driven crawlers are given, relative to the base URL
+    html_urls: frozenset[str] = frozenset()  # absolute, filled in once the base URL is known
 
 
 class TreeSampler:
-    """Peak RSS and CPU time of a process and all its descendants, from periodic samples."""
+    """Peak RSS, peak PSS and CPU time of a process and all its descendants, from samples.
+
+    PSS (proportional set size) shares each page among the processes mapping it, so a
+    forked pool is not counted once per worker as RSS counts it: the sum over the tree is
+    what the crawl costs the machine.
+    """
 
     def __init__(self, pid: int) -> None:
         self.root = psutil.Process(pid)
         self.peak_rss_bytes = 0
+        self.peak_pss_bytes = 0
         self.samples = 0
         self._cpu_by_process: dict[tuple[int, float], float] = {}
 
@@ -146,11 +181,13 @@ class TreeSampler:
             processes = [self.root, *self.root.children(recursive=True)]
         except psutil.Error:
             return
-        rss = 0
+        rss = pss = 0
         for process in processes:
             try:
                 with process.oneshot():
-                    rss += process.memory_info().rss
+                    memory = process.memory_full_info()
+                    rss += memory.rss
+                    pss += getattr(memory, "pss", 0)
                     times = process.cpu_times()
                     key = (process.pid, process.create_time())
             except psutil.Error:
@@ -158,6 +195,7 @@ class TreeSampler:
             self._cpu_by_process[key] = times.user + times.system
         self.samples += 1
         self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
+        self.peak_pss_bytes = max(self.peak_pss_bytes, pss)
 
     @property
     def sampled_cpu_s(self) -> float:
@@ -194,10 +232,29 @@ def own_cpu_s() -> float:
 
 
 def local_env() -> dict[str, str]:
-    """This environment without proxies, so every request goes straight to 127.0.0.1."""
+    """This environment without proxies, so every request goes straight to 127.0.0.1.
+
+    ``PYTHONPATH`` starts with this checkout, so ``cli.py`` and its worker processes import
+    the code beside this script, not another installed copy of parcrawl.
+    """
     env = {key: value for key, value in os.environ.items() if key.lower() not in PROXY_VARIABLES}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     return env
+
+
+def exited(pid: int) -> bool:
+    """True once ``pid`` has exited; it stays a zombie (unreaped), so its CPU times are final."""
+    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+
+
+def own_cpu_of(process: psutil.Process) -> float | None:
+    """User+system seconds of this one process, its children excluded."""
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return None
+    return times.user + times.system
 
 
 def kill_tree(process: psutil.Process) -> None:
@@ -223,6 +280,9 @@ http {{
     access_log off;
     types {{
         text/html html;
+        text/css css;
+        application/javascript js;
+        text/plain txt;
         application/pdf pdf;
         text/csv csv;
         image/png png;
@@ -337,13 +397,13 @@ def measure(
         try:
             while True:
                 sampler.sample()
-                try:
-                    child.wait(SAMPLE_INTERVAL_S)
+                if exited(child.pid):
+                    result.main_cpu_s = own_cpu_of(sampler.root)
                     break
-                except subprocess.TimeoutExpired:
-                    if time.perf_counter() - started > timeout_s:
-                        result.problems.append(f"timed out after {timeout_s:g} s")
-                        break
+                if time.perf_counter() - started > timeout_s:
+                    result.problems.append(f"timed out after {timeout_s:g} s")
+                    break
+                time.sleep(SAMPLE_INTERVAL_S)
         finally:
             if child.poll() is None:
                 kill_tree(sampler.root)
@@ -356,18 +416,29 @@ def measure(
     ours = result.cpu_s + result.nginx_cpu_s + own_cpu_s() - own_before
     result.other_cpu_s = max(0.0, busy_cpu_s() - busy_before - ours)
     result.peak_rss_bytes = sampler.peak_rss_bytes
+    result.peak_pss_bytes = sampler.peak_pss_bytes
     result.rss_samples = sampler.samples
+    if result.main_cpu_s is not None and bench.items:
+        result.main_ms_per_page = 1000 * result.main_cpu_s / bench.items
 
     if child.returncode not in bench.ok_exit_codes:
         tail = stderr_path.read_text(errors="replace").strip().splitlines()[-5:]
         result.problems.append(f"exited with {child.returncode}: " + " | ".join(tail))
     seconds = result.wall_s
+    if bench.compares_parsers and not result.broke:
+        result.parse_compare = json.loads(stdout_path.read_text())
+        seconds = float(result.parse_compare["fast_s"])
+        items = int(result.parse_compare["pages"])
+        result.rate = items / seconds if seconds > 0 else 0.0
+        return result
     if bench.timed_by_itself and not result.broke:
         report = json.loads(stdout_path.read_text())
         seconds = float(report["parse_s"])
     result.rate = bench.items / seconds if seconds > 0 else 0.0
     if bench.output is not None:
-        result.lines, result.ok_lines = count_records(bench.output)
+        result.lines, result.ok_lines, result.pages_seen = count_records(bench.output)
+        if not bench.follows_links:
+            check_pages(result, expected)
         if bench.follows_links:
             check_follow_crawl(result, expected)
         elif result.lines != expected.urls:
@@ -397,51 +468,93 @@ def check_follow_crawl(result: Result, expected: Site) -> None:
         )
 
 
-def count_records(path: Path) -> tuple[int, int]:
-    """(JSONL lines, lines whose status is 200) of a crawl's output."""
+def check_pages(result: Result, expected: Site) -> None:
+    """A list-driven crawl must have parsed exactly the site's HTML pages."""
+    seen = set(result.pages_seen)
+    missing, extra = expected.html_urls - seen, seen - expected.html_urls
+    if missing or extra:
+        example = sorted(missing or extra)[0]
+        result.problems.append(
+            f"parsed {len(seen)} HTML pages of {len(expected.html_urls)}: {len(missing)} "
+            f"missing, {len(extra)} unexpected (e.g. {example})"
+        )
+
+
+def count_records(path: Path) -> tuple[int, int, list[str]]:
+    """(JSONL lines, lines whose status is 200, URLs of the pages parsed) of a crawl's output.
+
+    A page counts as parsed when its record has a status of 200 and a ``text`` field.
+    """
     lines = ok = 0
+    pages: list[str] = []
     if not path.exists():
-        return 0, 0
+        return 0, 0, pages
     with path.open(encoding="utf-8") as records:
         for line in records:
             if not line.strip():
                 continue
             lines += 1
             with contextlib.suppress(ValueError):
-                if json.loads(line).get("status") == 200:
+                record = json.loads(line)
+                if record.get("status") == 200:
                     ok += 1
-    return lines, ok
+                    if record.get("text") is not None:
+                        pages.append(str(record.get("url")))
+    return lines, ok, pages
 
 
 # -- the contenders ------------------------------------------------------------------------
 
 
+def has_parser_option() -> bool:
+    """True when ``cli.py crawl`` takes ``--parser`` (the fast parse path exists)."""
+    help_text = subprocess.run(
+        [sys.executable, str(CLI), "crawl", "--help"],
+        capture_output=True,
+        text=True,
+        env=local_env(),
+        check=False,
+        timeout=60,
+    ).stdout
+    return "--parser" in help_text
+
+
+def parcrawl_names(wanted: Sequence[str], *, parser_option: bool) -> list[str]:
+    """``wanted`` with the parcrawl parse paths this checkout has: without ``--parser``, only
+    the default path runs, as ``parcrawl``."""
+    if parser_option:
+        return list(wanted)
+    names: list[str] = []
+    for name in wanted:
+        kept = PARCRAWL if name in (PARCRAWL_FAST, PARCRAWL_BS4) else name
+        if kept not in names:
+            names.append(kept)
+    return names
+
+
 def build_benches(
-    wanted: Sequence[str], *, urls_file: Path, www: Path, base_url: str, tmp: Path, site: Site
+    wanted: Sequence[str], *, urls_file: Path, base_url: str, tmp: Path, site: Site
 ) -> tuple[list[Bench], list[str]]:
-    """The benches to run, in order, and notes on those skipped."""
+    """The benches to run on ``site``, in order, and notes on those skipped."""
     benches: list[Bench] = []
     notes: list[str] = []
     html = len(site.html_paths)
     python = sys.executable
-    parcrawl = shutil.which("parcrawl")
+    parcrawl = [python, str(CLI), "crawl"]
     for name in wanted:
-        output = tmp / f"{name}.jsonl"
-        if name in (PARCRAWL_W0, PARCRAWL_W2):
-            if parcrawl is None:
-                notes.append(f"{name}: skipped, no `parcrawl` command (pip install -e .)")
-                continue
+        output = tmp / f"{site.name}-{name}.jsonl"
+        if name in SYNTHETIC_ONLY and site.name != SYNTHETIC:
+            notes.append(f"{name}: skipped on {site.name} (it starts from the demo site's /)")
+            continue
+        if name in (PARCRAWL_FAST, PARCRAWL_BS4, PARCRAWL, PARCRAWL_W0, PARCRAWL_W2):
             workers = "0" if name == PARCRAWL_W0 else "2"
-            command = [parcrawl, "crawl", "-i", str(urls_file), "-o", str(output)]
-            benches.append(
-                Bench(name, [*command, "--workers", workers, "-q"], HTML_RATE, html, output)
-            )
+            command = [*parcrawl, "-i", str(urls_file), "-o", str(output), "--workers", workers]
+            if name in (PARCRAWL_FAST, PARCRAWL_BS4):
+                command += ["--parser", "lxml" if name == PARCRAWL_FAST else "bs4"]
+            benches.append(Bench(name, [*command, "-q"], HTML_RATE, html, output))
         elif name in (FOLLOW_W0, FOLLOW_W2, FOLLOW_STATE):
-            if parcrawl is None:
-                notes.append(f"{name}: skipped, no `parcrawl` command (pip install -e .)")
-                continue
             workers = "0" if name == FOLLOW_W0 else "2"
-            command = [parcrawl, "crawl", f"{base_url}/", "--follow", "-o", str(output), "-q"]
+            command = [*parcrawl, f"{base_url}/", "--follow", "-o", str(output), "-q"]
             if name == FOLLOW_STATE:  # a crash-safe crawl: every batch committed to SQLite
                 command += ["--state", str(tmp / f"{name}.crawl")]
             benches.append(
@@ -457,14 +570,15 @@ def build_benches(
         elif name == NAIVE:
             command = [python, str(HERE / "naive_crawler.py"), str(urls_file), str(output)]
             benches.append(Bench(name, command, HTML_RATE, html, output))
-        elif name == SCRAPY:
+        elif name in (SCRAPY_PARSEL, SCRAPY_BS4):
             if importlib.util.find_spec("scrapy") is None:
                 notes.append(f"{name}: skipped, Scrapy is not installed (pip install scrapy)")
                 continue
             feeds = json.dumps({str(output): {"format": "jsonl", "encoding": "utf-8"}})
+            parser = "parsel" if name == SCRAPY_PARSEL else "bs4"
             command = [
                 *(python, "-m", "scrapy", "runspider", str(HERE / "scrapy_spider.py")),
-                *("-a", f"urls={urls_file}", "-s", f"FEEDS={feeds}"),
+                *("-a", f"urls={urls_file}", "-a", f"parser={parser}", "-s", f"FEEDS={feeds}"),
                 *("-s", "CONCURRENT_REQUESTS=16", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16"),
                 *("-s", "LOG_LEVEL=ERROR"),
             ]
@@ -480,25 +594,40 @@ def build_benches(
             benches.append(Bench(name, command, URL_RATE, site.urls, ok_exit_codes=(0, 8)))
         elif name in (PARSE_1, PARSE_2):
             workers = "0" if name == PARSE_1 else "2"
-            command = [python, str(HERE / "parse_only.py"), str(www), base_url]
+            command = [python, str(HERE / "parse_only.py"), str(site.www), base_url]
             benches.append(
                 Bench(name, [*command, "--workers", workers], HTML_RATE, html, timed_by_itself=True)
             )
+        elif name == PARSE_COMPARE:
+            command = [python, str(HERE / "parse_only.py"), str(site.www), base_url, "--compare"]
+            command += ["--limit", str(COMPARE_SAMPLE[site.name])]
+            benches.append(Bench(name, command, HTML_RATE, html, compares_parsers=True))
     return benches, notes
 
 
 # -- report --------------------------------------------------------------------------------
 
-RATIOS: tuple[tuple[str, str, str, float | None], ...] = (
-    # (label, numerator, denominator, target throughput ratio)
-    ("workers=2 / workers=0", PARCRAWL_W2, PARCRAWL_W0, 1.6),
-    ("follow-w2 / follow-w0", FOLLOW_W2, FOLLOW_W0, None),
-    ("with --state / without", FOLLOW_STATE, FOLLOW_W2, 0.9),
-    ("follow-w2 / workers=2 (list)", FOLLOW_W2, PARCRAWL_W2, None),
-    ("workers=2 / naive", PARCRAWL_W2, NAIVE, None),
-    ("workers=2 / scrapy", PARCRAWL_W2, SCRAPY, None),
-    ("workers=2 / two-core parse limit", PARCRAWL_W2, PARSE_2, None),
+FAST = "parcrawl-fast, else parcrawl"  # the fast path when it exists, else the default path
+RATIOS: tuple[tuple[str, str, str, float | None, float | None], ...] = (
+    # (label, numerator, denominator, target throughput ratio, target memory ratio)
+    ("parcrawl fast / scrapy-parsel", FAST, SCRAPY_PARSEL, 3.0, 1.2),
+    ("parcrawl bs4 / scrapy-bs4", PARCRAWL_BS4, SCRAPY_BS4, None, None),
+    ("parcrawl fast / parcrawl bs4", FAST, PARCRAWL_BS4, None, None),
+    ("parcrawl fast / naive", FAST, NAIVE, None, None),
+    ("scrapy-parsel / scrapy-bs4", SCRAPY_PARSEL, SCRAPY_BS4, None, None),
+    ("workers=2 / workers=0", PARCRAWL_W2, PARCRAWL_W0, 1.6, None),
+    ("follow-w2 / follow-w0", FOLLOW_W2, FOLLOW_W0, None, None),
+    ("with --state / without", FOLLOW_STATE, FOLLOW_W2, 0.9, None),
+    ("follow-w2 / workers=2 (list)", FOLLOW_W2, PARCRAWL_W2, None, None),
+    ("workers=2 / two-core parse limit", PARCRAWL_W2, PARSE_2, None, None),
 )
+PARSE_SPEEDUP_TARGET = 5.0
+
+
+def pick(chosen: dict[str, Result], name: str) -> Result | None:
+    if name == FAST:
+        return chosen.get(PARCRAWL_FAST) or chosen.get(PARCRAWL)
+    return chosen.get(name)
 
 
 def representative(runs: list[Result]) -> Result:
@@ -511,21 +640,39 @@ def mib(value: int) -> str:
     return f"{value / 2**20:.0f}"
 
 
+def print_rows(rows: list[list[str]], left: frozenset[int] = frozenset({0})) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for number, row in enumerate(rows):
+        cells = [
+            cell.ljust(width) if i in left else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip())
+        if number == 0:
+            print("  ".join("-" * width for width in widths))
+
+
 def print_table(chosen: dict[str, Result], runs: dict[str, list[Result]]) -> None:
     spread = any(len(values) > 1 for values in runs.values())
-    header = ["bench", "wall s", "rate", "unit", "lines", "200s", "peak RSS MiB", "CPU s"]
-    header += ["nginx CPU s", "other CPU s"] + (["rate spread"] if spread else [])
+    header = ["bench", "wall s", "rate", "unit", "lines", "200s", "peak PSS MiB"]
+    header += ["peak RSS MiB", "CPU s", "main ms/page", "nginx CPU s", "other CPU s"]
+    header += ["rate spread"] if spread else []
     rows = [header]
     for name, result in chosen.items():
+        if result.parse_compare is not None:
+            continue  # printed on its own line
+        sampled = result.rss_samples > 2
         row = [
             name,
             f"{result.wall_s:.2f}",
-            f"{result.rate:.0f}",
+            f"{result.rate:.1f}",
             result.unit,
             "-" if result.lines is None else str(result.lines),
             "-" if result.ok_lines is None else str(result.ok_lines),
-            mib(result.peak_rss_bytes) if result.rss_samples > 2 else "-",
+            mib(result.peak_pss_bytes) if sampled and result.peak_pss_bytes else "-",
+            mib(result.peak_rss_bytes) if sampled else "-",
             f"{result.cpu_s:.2f}",
+            "-" if result.main_ms_per_page is None else f"{result.main_ms_per_page:.2f}",
             f"{result.nginx_cpu_s:.2f}",
             f"{result.other_cpu_s:.2f}",
         ]
@@ -533,49 +680,108 @@ def print_table(chosen: dict[str, Result], runs: dict[str, list[Result]]) -> Non
             rates = [run.rate for run in runs[name]]
             row.append(f"{(max(rates) - min(rates)) / result.rate:.0%}" if result.rate else "-")
         rows.append(row)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for number, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])]
-        cells += [
-            cell.ljust(width) if i == 3 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row[1:], widths[1:], strict=True), start=1)
-        ]
-        print("  ".join(cells))
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
+    print_rows(rows, left=frozenset({0, 3}))
 
 
 def compute_ratios(chosen: dict[str, Result]) -> list[dict[str, Any]]:
     ratios = []
-    for label, top, bottom, target in RATIOS:
-        a, b = chosen.get(top), chosen.get(bottom)
+    for label, top, bottom, target, memory_target in RATIOS:
+        a, b = pick(chosen, top), pick(chosen, bottom)
         if a is None or b is None or a.broke or b.broke or not b.rate:
             continue
-        sampled = min(a.rss_samples, b.rss_samples) > 2
+        sampled = min(a.rss_samples, b.rss_samples) > 2 and b.peak_pss_bytes > 0
         ratios.append(
             {
-                "label": label,
+                "label": f"{label} ({a.name} / {b.name})",
                 "throughput": a.rate / b.rate,
-                "memory": a.peak_rss_bytes / b.peak_rss_bytes if sampled else None,
+                "memory": a.peak_pss_bytes / b.peak_pss_bytes if sampled else None,
                 "cpu": a.cpu_s / b.cpu_s if b.cpu_s else None,
                 "target_throughput": target,
+                "target_memory": memory_target,
             }
         )
     return ratios
 
 
+def verdict(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
 def print_ratios(ratios: list[dict[str, Any]]) -> None:
-    print("\nratios (throughput: rate / rate; memory: peak RSS / peak RSS; cpu: CPU s / CPU s)")
+    print("\nratios (throughput: rate / rate; memory: peak PSS / peak PSS; cpu: CPU s / CPU s)")
     width = max((len(ratio["label"]) for ratio in ratios), default=0)
     for ratio in ratios:
         line = f"  {ratio['label'].ljust(width)}  throughput {ratio['throughput']:5.2f}x"
         line += f"  memory {ratio['memory']:5.2f}x" if ratio["memory"] is not None else ""
         line += f"  cpu {ratio['cpu']:5.2f}x" if ratio["cpu"] is not None else ""
-        target = ratio["target_throughput"]
-        if target is not None:
-            verdict = "met" if ratio["throughput"] >= target else "NOT met"
-            line += f"   target throughput >= {target:g} ({verdict}; information only)"
+        targets = []
+        if ratio["target_throughput"] is not None:
+            met = ratio["throughput"] >= ratio["target_throughput"]
+            targets.append(f"throughput >= {ratio['target_throughput']:g} ({verdict(met)})")
+        if ratio["target_memory"] is not None and ratio["memory"] is not None:
+            met = ratio["memory"] <= ratio["target_memory"]
+            targets.append(f"memory <= {ratio['target_memory']:g} ({verdict(met)})")
+        if targets:
+            line += "   targets: " + ", ".join(targets) + "; information only"
         print(line)
+
+
+def print_parse_compare(result: Result) -> None:
+    compare = result.parse_compare
+    if compare is None:
+        return
+    speedup = float(compare["speedup"])
+    differ = compare["pages_differing"]
+    print(
+        f"\nparse only, one process, {compare['pages']} pages: "
+        f"fast {compare['fast_ms_per_page']:.1f} ms/page [{compare['fast_impl']}], "
+        f"bs4 {compare['bs4_ms_per_page']:.1f} ms/page [{compare['bs4_impl']}]: "
+        f"{speedup:.1f}x (target >= {PARSE_SPEEDUP_TARGET:g}: "
+        f"{verdict(speedup >= PARSE_SPEEDUP_TARGET)}; information only)"
+    )
+    print(
+        f"  pages whose fields differ between the two: title {differ['title']}, "
+        f"text {differ['text']}, links {differ['links']}"
+    )
+
+
+def check_same_pages(chosen: dict[str, Result]) -> list[str]:
+    """Problems when the list-driven crawlers did not all parse the same set of pages."""
+    sets = {name: frozenset(r.pages_seen) for name, r in chosen.items() if r.lines is not None}
+    sets = {name: pages for name, pages in sets.items() if name not in SYNTHETIC_ONLY}
+    if len(sets) < 2:
+        return []
+    reference_name, reference = next(iter(sets.items()))
+    differing = [name for name, pages in sets.items() if pages != reference]
+    if differing:
+        return [f"parsed other pages than {reference_name}: {', '.join(differing)}"]
+    print(f"\nsame pages: all {len(sets)} crawlers parsed the same {len(reference)} HTML pages")
+    return []
+
+
+def print_summary(by_site: dict[str, dict[str, Result]]) -> None:
+    """One line per crawler, one column pair per site: the README's Performance table."""
+    names = [PARCRAWL_FAST, PARCRAWL_BS4, PARCRAWL, SCRAPY_PARSEL, SCRAPY_BS4, NAIVE]
+    header = ["crawler"]
+    for site in by_site:
+        header += [f"{site} pages/s", f"{site} peak PSS MiB", f"{site} main ms/page"]
+    rows = [header]
+    for name in names:
+        if not any(name in chosen for chosen in by_site.values()):
+            continue
+        row = [name]
+        for chosen in by_site.values():
+            result = chosen.get(name)
+            if result is None or result.broke:
+                row += ["-", "-", "-"]
+                continue
+            row.append(f"{result.rate:.1f}")
+            row.append(mib(result.peak_pss_bytes) if result.peak_pss_bytes else "-")
+            main = result.main_ms_per_page
+            row.append(f"{main:.2f}" if main is not None and name in PARCRAWL_BENCHES else "-")
+        rows.append(row)
+    print("\n== summary (one run; rates in HTML pages/s of wall time, start-up included) ==")
+    print_rows(rows)
 
 
 # -- main ----------------------------------------------------------------------------------
@@ -585,14 +791,27 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description="Crawl throughput and memory of parcrawl against its baselines."
     )
-    parser.add_argument("--pages", type=int, default=2000, help="HTML pages in the site")
+    parser.add_argument(
+        "--site",
+        choices=(*SITES, "both"),
+        default="both",
+        help="the synthetic demo site, the Python docs (python3.11-doc), or both (default)",
+    )
+    parser.add_argument("--pages", type=int, default=2000, help="HTML pages of the synthetic site")
+    parser.add_argument(
+        "--pydocs-dir",
+        type=Path,
+        default=PYDOCS_DIR,
+        help=f"the Python docs HTML (default {PYDOCS_DIR}: apt-get install python3.11-doc)",
+    )
     parser.add_argument("--runs", type=int, default=1, help="runs of each bench (median kept)")
     parser.add_argument(
         "--only",
         type=lambda text: [name.strip() for name in text.split(",") if name.strip()],
-        default=list(ALL_BENCHES),
+        default=list(ISSUE_16_BENCHES),
         metavar="NAME,...",
-        help=f"benches to run, of: {', '.join(ALL_BENCHES)}",
+        help=f"benches to run (default: {','.join(ISSUE_16_BENCHES)}), of: "
+        f"{', '.join(ALL_BENCHES)}",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write results here")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
@@ -611,10 +830,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if nginx is None:
         print("bench_crawl: error: nginx not found; install it: apt-get install nginx")
         return 1
+    sites = list(SITES) if args.site == "both" else [args.site]
+    if PYDOCS in sites and not args.pydocs_dir.is_dir():
+        print(
+            f"bench_crawl: error: no Python docs at {args.pydocs_dir}; "
+            "apt-get install python3.11-doc, or pass --pydocs-dir"
+        )
+        return 1
     with tempfile.TemporaryDirectory(prefix="bench-crawl-") as name:
         tmp = Path(name)
         try:
-            return run(args, nginx=nginx, tmp=tmp)
+            return run(args, sites, nginx=nginx, tmp=tmp)
         except NginxError as exc:
             print(f"bench_crawl: error: {exc}", file=sys.stderr)
             return 1
@@ -623,64 +849,117 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
 
 
-def run(args: argparse.Namespace, *, nginx: str, tmp: Path) -> int:
-    started = time.perf_counter()
-    demo = SyntheticSite(pages=args.pages)
+def synthetic_site(pages: int, tmp: Path) -> Site:
+    demo = SyntheticSite(pages=pages)
     www = tmp / "www"
     demo.write_to(www)
-    urls = len(demo.all_paths())
-    site = Site(demo.html_paths(), urls=urls, ok=urls - len(demo.missing_paths()))
-    print(
-        f"site: {len(site.html_paths)} HTML pages, {site.urls} URLs "
-        f"({site.urls - site.ok} answer 404), written in {time.perf_counter() - started:.1f} s"
+    paths = demo.all_paths()
+    missing = set(demo.missing_paths())
+    return Site(
+        SYNTHETIC,
+        www,
+        demo.html_paths(),
+        urls=len(paths),
+        ok=len(paths) - len(missing),
+        url_list=[url.removeprefix("http://x") for url in demo.urls("http://x")],
     )
+
+
+def pydocs_site(www: Path) -> Site:
+    """Every HTML file of the docs, by URL path (``index.html`` at the top as ``/``)."""
+    paths = []
+    for path in sorted(www.rglob("*.html")):
+        relative = path.relative_to(www).as_posix()
+        paths.append("/" if relative == "index.html" else f"/{relative}")
+    return Site(PYDOCS, www, paths, urls=len(paths), ok=len(paths), url_list=paths)
+
+
+def run(args: argparse.Namespace, sites: list[str], *, nginx: str, tmp: Path) -> int:
+    parser_option = has_parser_option()
+    wanted = parcrawl_names(args.only, parser_option=parser_option)
     print(
         f"machine: {psutil.cpu_count()} CPUs, load average "
         f"{' '.join(f'{load:.2f}' for load in os.getloadavg())}, Python {platform.python_version()}"
     )
-    with nginx_serving(nginx, www, tmp) as (base_url, server):
-        urls_file = tmp / "urls.txt"
-        urls_file.write_text("".join(url + "\n" for url in demo.urls(base_url)))
-        print(f"nginx: {base_url} (1 worker, on the same CPUs as the crawlers)\n")
-        benches, notes = build_benches(
-            args.only, urls_file=urls_file, www=www, base_url=base_url, tmp=tmp, site=site
+    print(
+        "parcrawl: cli.py crawl "
+        + ("has --parser: fast (lxml) and bs4 paths" if parser_option else "has no --parser: ")
+        + ("" if parser_option else "the default path only, as `parcrawl`")
+    )
+    by_site: dict[str, dict[str, Result]] = {}
+    all_runs: dict[str, list[Result]] = {}
+    problems: list[str] = []
+    report: dict[str, Any] = {"cpu_count": psutil.cpu_count(), "sites": {}}
+    for site_name in sites:
+        started = time.perf_counter()
+        site = synthetic_site(args.pages, tmp) if site_name == SYNTHETIC else None
+        site = site or pydocs_site(args.pydocs_dir)
+        print(
+            f"\n=== {site.name}: {len(site.html_paths)} HTML pages, {site.urls} URLs "
+            f"({site.urls - site.ok} answer 404), ready in {time.perf_counter() - started:.1f} s"
         )
-        runs: dict[str, list[Result]] = {bench.name: [] for bench in benches}
-        # Interleaved, so a burst of load elsewhere spreads over the contenders.
-        for _ in range(args.runs):
-            for bench in benches:
-                result = measure(
-                    bench, nginx=server, expected=site, tmp=tmp, timeout_s=args.timeout
-                )
-                runs[bench.name].append(result)
-    chosen = {name: representative(results) for name, results in runs.items() if results}
-    print_table(chosen, runs)
-    notes += [
-        f"{run.name}: {note}" for results in runs.values() for run in results for note in run.notes
-    ]
-    for note in notes:
-        print(f"note: {note}")
-    problems = [
-        f"{run.name}: {problem}"
-        for results in runs.values()
-        for run in results
-        for problem in run.problems
-    ]
-    for problem in problems:
-        print(f"!! BROKEN {problem}")
-    ratios = compute_ratios(chosen)
-    print_ratios(ratios)
-    if args.json is not None:
-        report = {
+        site_tmp = tmp / site.name
+        site_tmp.mkdir()
+        with nginx_serving(nginx, site.www, site_tmp) as (base_url, server):
+            site = Site(
+                site.name,
+                site.www,
+                site.html_paths,
+                site.urls,
+                site.ok,
+                site.url_list,
+                frozenset(base_url + path for path in site.html_paths),
+            )
+            urls_file = site_tmp / "urls.txt"
+            urls_file.write_text("".join(base_url + path + "\n" for path in site.url_list))
+            print(f"nginx: {base_url} (1 worker, on the same CPUs as the crawlers)\n")
+            benches, notes = build_benches(
+                wanted, urls_file=urls_file, base_url=base_url, tmp=site_tmp, site=site
+            )
+            runs: dict[str, list[Result]] = {bench.name: [] for bench in benches}
+            # Interleaved, so a burst of load elsewhere spreads over the contenders.
+            for _ in range(args.runs):
+                for bench in benches:
+                    result = measure(
+                        bench, nginx=server, expected=site, tmp=site_tmp, timeout_s=args.timeout
+                    )
+                    runs[bench.name].append(result)
+                    print(f"  {bench.name}: {result.rate:.1f} pages/s", flush=True)
+        chosen = {name: representative(results) for name, results in runs.items() if results}
+        by_site[site.name] = chosen
+        print()
+        print_table(chosen, runs)
+        notes += [
+            f"{r.name}: {note}" for results in runs.values() for r in results for note in r.notes
+        ]
+        for note in notes:
+            print(f"note: {note}")
+        site_problems = [
+            f"{site.name} {r.name}: {problem}"
+            for results in runs.values()
+            for r in results
+            for problem in r.problems
+        ]
+        site_problems += [f"{site.name}: {problem}" for problem in check_same_pages(chosen)]
+        for problem in site_problems:
+            print(f"!! BROKEN {problem}")
+        problems += site_problems
+        ratios = compute_ratios(chosen)
+        print_ratios(ratios)
+        if PARSE_COMPARE in chosen:
+            print_parse_compare(chosen[PARSE_COMPARE])
+        for name, results in runs.items():
+            all_runs[f"{site.name}/{name}"] = results
+        report["sites"][site.name] = {
             "pages": len(site.html_paths),
             "urls": site.urls,
-            "cpu_count": psutil.cpu_count(),
-            "results": [asdict(result) for result in chosen.values()],
-            "runs": [asdict(run) for results in runs.values() for run in results],
+            "results": [asdict(r) | {"pages_seen": len(r.pages_seen)} for r in chosen.values()],
             "ratios": ratios,
             "notes": notes,
-            "problems": problems,
+            "problems": site_problems,
         }
+    print_summary(by_site)
+    if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return 1 if problems else 0
 
