@@ -1,54 +1,98 @@
-"""Crawl throughput and memory of parcrawl against its baselines, reported as ratios of one run.
+"""Crawl throughput and memory of parcrawl against its peers, reported as ratios of one run.
 
-Serves the synthetic demo site (``crawler.demo_site.SyntheticSite``) from nginx on 127.0.0.1
-and runs each contender as its own subprocess: parcrawl ``--workers 0`` (inline parse) and
-``--workers 2`` given every URL in a list, the same two given only the start page with
-``--follow`` (``follow-w0``, ``follow-w2``: discovery, dedupe, scope and robots.txt included),
-a naive asyncio+httpx+bs4 crawler, Scrapy (when installed), wget2 (fetch only, when
-installed), and ``parse_page`` over the pages on disk in one and two processes (the parse
-limit, no network).
+Serves each site from nginx on 127.0.0.1 — the synthetic demo site (``SyntheticSite``, 2,000
+pages by default) and the Python documentation HTML of Debian's ``python3.11-doc`` package
+(about 530 pages) — and runs each contender as its own subprocess, all given the same list of
+the site's URLs: parcrawl through its command line (``cli.py crawl``, 2 workers) on the fast
+parse path (``--parser lxml``) and the bs4 path (``--parser bs4``), or on its default path
+alone, as ``parcrawl``, when ``cli.py crawl --help`` has no ``--parser``; Scrapy with its own
+selectors (``scrapy-parsel``, as most Scrapy users write a spider) and with BeautifulSoup
+(``scrapy-bs4``); a naive asyncio+httpx+bs4 crawler; and ``parse-compare``, the fast path
+against the bs4 path on a sample of the pages on disk, in one process, no network. Every
+crawler does the same work per page (title, visible text, every link made absolute, one JSONL
+line per URL), and every one must parse exactly the site's HTML pages. More benches on
+request (``--only``): parcrawl ``--workers 0``/``2`` on its default path, link-following
+crawls from the synthetic site's ``/`` (``follow-*``), wget2 (fetch only), and the one- and
+two-core parse limits.
 
 How to read it: ``rate`` is HTML pages parsed per second of wall time (start-up included) for
-the crawlers, pages per second of the timed parse for the parse limits, and URLs fetched per
-second for wget2. ``peak RSS`` sums the resident memory of the process and all its children,
-sampled every 0.05 s (pages shared after fork count once per process, so it over-states a
-pool). ``CPU s`` is user+system of that tree; ``nginx CPU s`` is the server's share, and
-``other CPU s`` is busy CPU time on the machine outside both: when it is large, something else
-was running and the numbers are noisy. The ratios compare rates (and peak RSS) from this one
-run; the targets beside them are information and never change the exit code. A follow crawl
-should write one line per HTML page and per 404 link, all reachable from the start page (the
-PDF/CSV/PNG files are skipped by extension when following links); it is flagged broken only
-when fewer lines than the site's HTML pages have status 200, and another line count is a note.
+the crawlers, pages per second of the timed parse for the parse benches, and URLs fetched per
+second for wget2. ``peak PSS`` sums the proportional set size of the process and all its
+children, sampled every 0.05 s: shared pages are split between the processes sharing them, so
+a process pool is not over-counted as ``peak RSS`` (the plain sum) over-counts it. ``CPU s``
+is user+system of that tree; ``main ms/page`` is the CPU time of the crawler's own process,
+its children excluded, per HTML page (for a one-process crawler that is all of it);
+``nginx CPU s`` is the server's share, and ``other CPU s`` is busy CPU time on the machine
+outside both: when it is large, something else was running and the numbers are noisy. The
+ratios compare rates and peak PSS from this one run; the targets beside them are information
+and never change the exit code.
 
-Usage: ``python benchmarks/bench_crawl.py [--pages 2000] [--runs 1] [--only NAME,...]
-[--json FILE]``. Exits 1 when something broke (nginx did not start, a contender exited
-non-zero or wrote the wrong number of records), 0 otherwise.
+Usage: ``python benchmarks/bench_crawl.py [--site synthetic|pydocs|both] [--pages 2000]
+[--pydocs-dir DIR] [--runs 1] [--only NAME,...] [--json FILE]``. Exits 1 when something
+broke (nginx did not start, a contender exited non-zero, wrote the wrong number of records
+or parsed other pages), 0 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import importlib.util
 import json
 import os
 import platform
-import resource
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
+from crawl_report import (
+    ALL_BENCHES,
+    FOLLOW_STATE,
+    FOLLOW_W0,
+    FOLLOW_W2,
+    ISSUE_16_BENCHES,
+    NAIVE,
+    PARCRAWL,
+    PARCRAWL_BS4,
+    PARCRAWL_FAST,
+    PARCRAWL_W0,
+    PARCRAWL_W2,
+    PARSE_1,
+    PARSE_2,
+    PARSE_COMPARE,
+    SCRAPY_BS4,
+    SCRAPY_PARSEL,
+    SYNTHETIC_ONLY,
+    WGET2,
+    Result,
+    check_same_pages,
+    compute_ratios,
+    print_parse_compare,
+    print_ratios,
+    print_summary,
+    print_table,
+    representative,
+)
+from nginx_server import NginxError, nginx_serving
+from process_tree import (
+    ROOT,
+    TreeSampler,
+    busy_cpu_s,
+    children_cpu_s,
+    exited,
+    kill_tree,
+    local_env,
+    own_cpu_of,
+    own_cpu_s,
+    tree_cpu_s,
+)
 
 try:  # the site generator is a fixture, not what is measured; the crawler tree is moving
     from crawler.demo_site import SyntheticSite
@@ -56,50 +100,14 @@ except ImportError:  # pragma: no cover - the layout after the crawler/ re-lay
     from crawler.demo import SyntheticSite  # type: ignore[no-redef]
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 CLI = ROOT / "cli.py"
 PYDOCS_DIR = Path("/usr/share/doc/python3.11/html")
 SYNTHETIC = "synthetic"
 PYDOCS = "pydocs"
 SITES = (SYNTHETIC, PYDOCS)
 SAMPLE_INTERVAL_S = 0.05
-NGINX_START_TIMEOUT_S = 10.0
-NGINX_STOP_TIMEOUT_S = 5.0
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy")
 HTML_RATE = "HTML pages/s"
 URL_RATE = "URLs/s"
-
-PARCRAWL_FAST = "parcrawl-fast"  # --parser lxml, 2 workers
-PARCRAWL_BS4 = "parcrawl-bs4"  # --parser bs4, 2 workers
-PARCRAWL = "parcrawl"  # the default parse path, 2 workers: what runs when there is no --parser
-PARCRAWL_W0 = "parcrawl-w0"
-PARCRAWL_W2 = "parcrawl-w2"
-NAIVE = "naive"
-SCRAPY_PARSEL = "scrapy-parsel"
-SCRAPY_BS4 = "scrapy-bs4"
-WGET2 = "wget2"
-PARSE_1 = "parse-1core"
-PARSE_2 = "parse-2core"
-PARSE_COMPARE = "parse-compare"
-FOLLOW_W0 = "follow-w0"
-FOLLOW_W2 = "follow-w2"
-FOLLOW_STATE = "follow-w2-state"
-ISSUE_16_BENCHES = (PARCRAWL_FAST, PARCRAWL_BS4, SCRAPY_PARSEL, SCRAPY_BS4, NAIVE, PARSE_COMPARE)
-ALL_BENCHES = (
-    *ISSUE_16_BENCHES,
-    PARCRAWL_W0,
-    PARCRAWL_W2,
-    FOLLOW_W0,
-    FOLLOW_W2,
-    FOLLOW_STATE,
-    WGET2,
-    PARSE_1,
-    PARSE_2,
-)
-PARCRAWL_BENCHES = frozenset(
-    {PARCRAWL_FAST, PARCRAWL_BS4, PARCRAWL, PARCRAWL_W0, PARCRAWL_W2, FOLLOW_W0, FOLLOW_W2}
-) | {FOLLOW_STATE}
-SYNTHETIC_ONLY = frozenset({FOLLOW_W0, FOLLOW_W2, FOLLOW_STATE})  # start from / on the demo
 COMPARE_SAMPLE = {SYNTHETIC: 300, PYDOCS: 120}  # pages parse-compare times, spread evenly
 
 
@@ -118,35 +126,6 @@ class Bench:
     compares_parsers: bool = False  # parse_only.py --compare: its JSON is the result
 
 
-@dataclass(slots=True)
-class Result:
-    """What one run of a bench measured."""
-
-    name: str
-    unit: str
-    wall_s: float = 0.0
-    rate: float = 0.0
-    lines: int | None = None
-    ok_lines: int | None = None
-    peak_rss_bytes: int = 0
-    peak_pss_bytes: int = 0
-    rss_samples: int = 0
-    cpu_s: float = 0.0
-    main_cpu_s: float | None = None  # the crawler process alone, its children excluded
-    main_ms_per_page: float | None = None
-    pages_seen: list[str] = field(default_factory=list)  # URLs answered 200 with HTML fields
-    parse_compare: dict[str, Any] | None = None
-    nginx_cpu_s: float = 0.0
-    other_cpu_s: float = 0.0
-    exit_code: int | None = None
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def broke(self) -> bool:
-        return bool(self.problems)
-
-
 @dataclass(frozen=True, slots=True)
 class Site:
     """A site as the benches count it: a complete crawl writes one line per URL, ``ok`` of
@@ -159,220 +138,6 @@ class Site:
     ok: int
     url_list: list[str]  # what list-driven crawlers are given, relative to the base URL
     html_urls: frozenset[str] = frozenset()  # absolute, filled in once the base URL is known
-
-
-class TreeSampler:
-    """Peak RSS, peak PSS and CPU time of a process and all its descendants, from samples.
-
-    PSS (proportional set size) shares each page among the processes mapping it, so a
-    forked pool is not counted once per worker as RSS counts it: the sum over the tree is
-    what the crawl costs the machine.
-    """
-
-    def __init__(self, pid: int) -> None:
-        self.root = psutil.Process(pid)
-        self.peak_rss_bytes = 0
-        self.peak_pss_bytes = 0
-        self.samples = 0
-        self._cpu_by_process: dict[tuple[int, float], float] = {}
-
-    def sample(self) -> None:
-        try:
-            processes = [self.root, *self.root.children(recursive=True)]
-        except psutil.Error:
-            return
-        rss = pss = 0
-        for process in processes:
-            try:
-                with process.oneshot():
-                    memory = process.memory_full_info()
-                    rss += memory.rss
-                    pss += getattr(memory, "pss", 0)
-                    times = process.cpu_times()
-                    key = (process.pid, process.create_time())
-            except psutil.Error:
-                continue
-            self._cpu_by_process[key] = times.user + times.system
-        self.samples += 1
-        self.peak_rss_bytes = max(self.peak_rss_bytes, rss)
-        self.peak_pss_bytes = max(self.peak_pss_bytes, pss)
-
-    @property
-    def sampled_cpu_s(self) -> float:
-        """CPU seconds of every process seen, as of its last sample."""
-        return sum(self._cpu_by_process.values())
-
-
-def tree_cpu_s(process: psutil.Process) -> float:
-    """User+system seconds of a live process tree (nginx: master and workers)."""
-    total = 0.0
-    with contextlib.suppress(psutil.Error):
-        for member in [process, *process.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                times = member.cpu_times()
-                total += times.user + times.system
-    return total
-
-
-def busy_cpu_s() -> float:
-    """Machine-wide non-idle CPU seconds since boot."""
-    fields: dict[str, float] = psutil.cpu_times()._asdict()
-    not_busy = ("idle", "iowait", "guest", "guest_nice")  # guest time is already in user
-    return sum(value for key, value in fields.items() if key not in not_busy)
-
-
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def own_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def local_env() -> dict[str, str]:
-    """This environment without proxies, so every request goes straight to 127.0.0.1.
-
-    ``PYTHONPATH`` starts with this checkout, so ``cli.py`` and its worker processes import
-    the code beside this script, not another installed copy of parcrawl.
-    """
-    env = {key: value for key, value in os.environ.items() if key.lower() not in PROXY_VARIABLES}
-    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
-    return env
-
-
-def exited(pid: int) -> bool:
-    """True once ``pid`` has exited; it stays a zombie (unreaped), so its CPU times are final."""
-    return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-
-
-def own_cpu_of(process: psutil.Process) -> float | None:
-    """User+system seconds of this one process, its children excluded."""
-    try:
-        times = process.cpu_times()
-    except psutil.Error:
-        return None
-    return times.user + times.system
-
-
-def kill_tree(process: psutil.Process) -> None:
-    with contextlib.suppress(psutil.Error):
-        members = [*process.children(recursive=True), process]
-        for member in members:
-            with contextlib.suppress(psutil.Error):
-                member.kill()
-        psutil.wait_procs(members, timeout=5)
-
-
-# -- nginx ---------------------------------------------------------------------------------
-
-NGINX_CONF = """\
-{user}worker_processes 1;
-daemon off;
-pid {tmp}/nginx.pid;
-error_log {tmp}/error.log warn;
-events {{
-    worker_connections 1024;
-}}
-http {{
-    access_log off;
-    types {{
-        text/html html;
-        text/css css;
-        application/javascript js;
-        text/plain txt;
-        application/pdf pdf;
-        text/csv csv;
-        image/png png;
-    }}
-    default_type application/octet-stream;
-    charset utf-8;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    keepalive_timeout 65s;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {www};
-        index index.html;
-    }}
-}}
-"""
-
-
-class NginxError(RuntimeError):
-    """nginx would not start or answer."""
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def nginx_serving(nginx: str, www: Path, tmp: Path) -> Iterator[tuple[str, psutil.Process]]:
-    """nginx serving ``www`` on a free 127.0.0.1 port; yields (base URL, master process).
-
-    Raises:
-        NginxError: nginx exited or did not answer within NGINX_START_TIMEOUT_S.
-    """
-    port = free_port()
-    user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read a 0700 temp dir
-    conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(user=user, tmp=tmp, port=port, www=www))
-    error_log = tmp / "error.log"
-    command = [nginx, "-p", str(tmp), "-c", str(conf), "-e", str(error_log)]
-    # Own session: Ctrl-C reaches the benchmark, which then stops nginx in its own time.
-    server = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_answering(server, port, error_log)
-        yield base_url, psutil.Process(server.pid)
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(NGINX_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                kill_tree(psutil.Process(server.pid))
-                server.wait()
-        if server.stderr is not None:
-            server.stderr.close()
-
-
-def _wait_until_answering(server: subprocess.Popen[bytes], port: int, error_log: Path) -> None:
-    deadline = time.monotonic() + NGINX_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            stderr = server.stderr.read().decode(errors="replace") if server.stderr else ""
-            log = error_log.read_text(errors="replace") if error_log.exists() else ""
-            raise NginxError(f"nginx exited with {server.returncode}: {(stderr or log).strip()}")
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-        try:
-            connection.request("GET", "/")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            connection.close()
-        time.sleep(0.05)
-    raise NginxError(f"nginx did not answer on 127.0.0.1:{port} in {NGINX_START_TIMEOUT_S:g} s")
 
 
 # -- measuring -----------------------------------------------------------------------------
@@ -603,185 +368,6 @@ def build_benches(
             command += ["--limit", str(COMPARE_SAMPLE[site.name])]
             benches.append(Bench(name, command, HTML_RATE, html, compares_parsers=True))
     return benches, notes
-
-
-# -- report --------------------------------------------------------------------------------
-
-FAST = "parcrawl-fast, else parcrawl"  # the fast path when it exists, else the default path
-RATIOS: tuple[tuple[str, str, str, float | None, float | None], ...] = (
-    # (label, numerator, denominator, target throughput ratio, target memory ratio)
-    ("parcrawl fast / scrapy-parsel", FAST, SCRAPY_PARSEL, 3.0, 1.2),
-    ("parcrawl bs4 / scrapy-bs4", PARCRAWL_BS4, SCRAPY_BS4, None, None),
-    ("parcrawl fast / parcrawl bs4", FAST, PARCRAWL_BS4, None, None),
-    ("parcrawl fast / naive", FAST, NAIVE, None, None),
-    ("scrapy-parsel / scrapy-bs4", SCRAPY_PARSEL, SCRAPY_BS4, None, None),
-    ("workers=2 / workers=0", PARCRAWL_W2, PARCRAWL_W0, 1.6, None),
-    ("follow-w2 / follow-w0", FOLLOW_W2, FOLLOW_W0, None, None),
-    ("with --state / without", FOLLOW_STATE, FOLLOW_W2, 0.9, None),
-    ("follow-w2 / workers=2 (list)", FOLLOW_W2, PARCRAWL_W2, None, None),
-    ("workers=2 / two-core parse limit", PARCRAWL_W2, PARSE_2, None, None),
-)
-PARSE_SPEEDUP_TARGET = 5.0
-
-
-def pick(chosen: dict[str, Result], name: str) -> Result | None:
-    if name == FAST:
-        return chosen.get(PARCRAWL_FAST) or chosen.get(PARCRAWL)
-    return chosen.get(name)
-
-
-def representative(runs: list[Result]) -> Result:
-    """The run with the median rate (the lower one of the middle two for an even count)."""
-    rate = statistics.median_low(run.rate for run in runs)
-    return next(run for run in runs if run.rate == rate)
-
-
-def mib(value: int) -> str:
-    return f"{value / 2**20:.0f}"
-
-
-def print_rows(rows: list[list[str]], left: frozenset[int] = frozenset({0})) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for number, row in enumerate(rows):
-        cells = [
-            cell.ljust(width) if i in left else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
-
-
-def print_table(chosen: dict[str, Result], runs: dict[str, list[Result]]) -> None:
-    spread = any(len(values) > 1 for values in runs.values())
-    header = ["bench", "wall s", "rate", "unit", "lines", "200s", "peak PSS MiB"]
-    header += ["peak RSS MiB", "CPU s", "main ms/page", "nginx CPU s", "other CPU s"]
-    header += ["rate spread"] if spread else []
-    rows = [header]
-    for name, result in chosen.items():
-        if result.parse_compare is not None:
-            continue  # printed on its own line
-        sampled = result.rss_samples > 2
-        row = [
-            name,
-            f"{result.wall_s:.2f}",
-            f"{result.rate:.1f}",
-            result.unit,
-            "-" if result.lines is None else str(result.lines),
-            "-" if result.ok_lines is None else str(result.ok_lines),
-            mib(result.peak_pss_bytes) if sampled and result.peak_pss_bytes else "-",
-            mib(result.peak_rss_bytes) if sampled else "-",
-            f"{result.cpu_s:.2f}",
-            "-" if result.main_ms_per_page is None else f"{result.main_ms_per_page:.2f}",
-            f"{result.nginx_cpu_s:.2f}",
-            f"{result.other_cpu_s:.2f}",
-        ]
-        if spread:
-            rates = [run.rate for run in runs[name]]
-            row.append(f"{(max(rates) - min(rates)) / result.rate:.0%}" if result.rate else "-")
-        rows.append(row)
-    print_rows(rows, left=frozenset({0, 3}))
-
-
-def compute_ratios(chosen: dict[str, Result]) -> list[dict[str, Any]]:
-    ratios = []
-    for label, top, bottom, target, memory_target in RATIOS:
-        a, b = pick(chosen, top), pick(chosen, bottom)
-        if a is None or b is None or a.broke or b.broke or not b.rate:
-            continue
-        sampled = min(a.rss_samples, b.rss_samples) > 2 and b.peak_pss_bytes > 0
-        ratios.append(
-            {
-                "label": f"{label} ({a.name} / {b.name})",
-                "throughput": a.rate / b.rate,
-                "memory": a.peak_pss_bytes / b.peak_pss_bytes if sampled else None,
-                "cpu": a.cpu_s / b.cpu_s if b.cpu_s else None,
-                "target_throughput": target,
-                "target_memory": memory_target,
-            }
-        )
-    return ratios
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
-def print_ratios(ratios: list[dict[str, Any]]) -> None:
-    print("\nratios (throughput: rate / rate; memory: peak PSS / peak PSS; cpu: CPU s / CPU s)")
-    width = max((len(ratio["label"]) for ratio in ratios), default=0)
-    for ratio in ratios:
-        line = f"  {ratio['label'].ljust(width)}  throughput {ratio['throughput']:5.2f}x"
-        line += f"  memory {ratio['memory']:5.2f}x" if ratio["memory"] is not None else ""
-        line += f"  cpu {ratio['cpu']:5.2f}x" if ratio["cpu"] is not None else ""
-        targets = []
-        if ratio["target_throughput"] is not None:
-            met = ratio["throughput"] >= ratio["target_throughput"]
-            targets.append(f"throughput >= {ratio['target_throughput']:g} ({verdict(met)})")
-        if ratio["target_memory"] is not None and ratio["memory"] is not None:
-            met = ratio["memory"] <= ratio["target_memory"]
-            targets.append(f"memory <= {ratio['target_memory']:g} ({verdict(met)})")
-        if targets:
-            line += "   targets: " + ", ".join(targets) + "; information only"
-        print(line)
-
-
-def print_parse_compare(result: Result) -> None:
-    compare = result.parse_compare
-    if compare is None:
-        return
-    speedup = float(compare["speedup"])
-    differ = compare["pages_differing"]
-    print(
-        f"\nparse only, one process, {compare['pages']} pages: "
-        f"fast {compare['fast_ms_per_page']:.1f} ms/page [{compare['fast_impl']}], "
-        f"bs4 {compare['bs4_ms_per_page']:.1f} ms/page [{compare['bs4_impl']}]: "
-        f"{speedup:.1f}x (target >= {PARSE_SPEEDUP_TARGET:g}: "
-        f"{verdict(speedup >= PARSE_SPEEDUP_TARGET)}; information only)"
-    )
-    print(
-        f"  pages whose fields differ between the two: title {differ['title']}, "
-        f"text {differ['text']}, links {differ['links']}"
-    )
-
-
-def check_same_pages(chosen: dict[str, Result]) -> list[str]:
-    """Problems when the list-driven crawlers did not all parse the same set of pages."""
-    sets = {name: frozenset(r.pages_seen) for name, r in chosen.items() if r.lines is not None}
-    sets = {name: pages for name, pages in sets.items() if name not in SYNTHETIC_ONLY}
-    if len(sets) < 2:
-        return []
-    reference_name, reference = next(iter(sets.items()))
-    differing = [name for name, pages in sets.items() if pages != reference]
-    if differing:
-        return [f"parsed other pages than {reference_name}: {', '.join(differing)}"]
-    print(f"\nsame pages: all {len(sets)} crawlers parsed the same {len(reference)} HTML pages")
-    return []
-
-
-def print_summary(by_site: dict[str, dict[str, Result]]) -> None:
-    """One line per crawler, one column pair per site: the README's Performance table."""
-    names = [PARCRAWL_FAST, PARCRAWL_BS4, PARCRAWL, SCRAPY_PARSEL, SCRAPY_BS4, NAIVE]
-    header = ["crawler"]
-    for site in by_site:
-        header += [f"{site} pages/s", f"{site} peak PSS MiB", f"{site} main ms/page"]
-    rows = [header]
-    for name in names:
-        if not any(name in chosen for chosen in by_site.values()):
-            continue
-        row = [name]
-        for chosen in by_site.values():
-            result = chosen.get(name)
-            if result is None or result.broke:
-                row += ["-", "-", "-"]
-                continue
-            row.append(f"{result.rate:.1f}")
-            row.append(mib(result.peak_pss_bytes) if result.peak_pss_bytes else "-")
-            main = result.main_ms_per_page
-            row.append(f"{main:.2f}" if main is not None and name in PARCRAWL_BENCHES else "-")
-        rows.append(row)
-    print("\n== summary (one run; rates in HTML pages/s of wall time, start-up included) ==")
-    print_rows(rows)
 
 
 # -- main ----------------------------------------------------------------------------------
