@@ -97,7 +97,7 @@ from process_tree import (
 try:  # the site generator is a fixture, not what is measured; the crawler tree is moving
     from crawler.demo_site import SyntheticSite
 except ImportError:  # pragma: no cover - the layout after the crawler/ re-lay
-    from crawler.demo import SyntheticSite  # type: ignore[no-redef]
+    from crawler.demo import SyntheticSite  # type: ignore[no-redef,unused-ignore]
 
 HERE = Path(__file__).resolve().parent
 CLI = ROOT / "cli.py"

@@ -57,7 +57,7 @@ from crawler.models import FetchRequest
 try:
     from crawler.frontier_store import FrontierStore, MemoryFrontierStore, SqliteFrontierStore
 except ImportError:  # pragma: no cover - after the re-lay the stores sit behind the face
-    from crawler.frontier import (  # type: ignore[attr-defined,no-redef]
+    from crawler.frontier import (  # type: ignore[attr-defined,no-redef,unused-ignore]
         FrontierStore,
         MemoryFrontierStore,
         SqliteFrontierStore,

@@ -45,7 +45,7 @@ INVISIBLE = ("script", "style", "noscript", "template")
 SKIPPED_LINK_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "ftp:", "file:")
 
 Page = tuple[str, bytes]
-ParseFunction = Callable[[str, bytes, Mapping[str, str]], Mapping[str, Any]]
+ParseFunction = Callable[..., Mapping[str, Any]]  # (url, body, headers, **options)
 
 
 def find_parse_page() -> tuple[ParseFunction | None, str]:
@@ -100,7 +100,7 @@ def lxml_fields(url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, 
     title_element = root.find(".//title")
     title = None
     if title_element is not None:
-        title = " ".join((title_element.text_content() or "").split()) or None
+        title = " ".join("".join(map(str, title_element.itertext())).split()) or None
     base = url
     for element in root.iter("base"):
         href = (element.get("href") or "").strip()
@@ -116,7 +116,7 @@ def lxml_fields(url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, 
     lxml.etree.strip_elements(root, *INVISIBLE, with_tail=False)
     lxml.etree.strip_elements(root, lxml.etree.Comment, with_tail=False)
     visible = root.find("body")
-    words = " ".join((visible if visible is not None else root).itertext()).split()
+    words = " ".join(map(str, (visible if visible is not None else root).itertext())).split()
     return {"title": title, "text": " ".join(words), "links": list(links)}
 
 

@@ -110,7 +110,7 @@ def own_cpu_of(process: psutil.Process) -> float | None:
         times = process.cpu_times()
     except psutil.Error:
         return None
-    return times.user + times.system
+    return float(times.user + times.system)
 
 
 def kill_tree(process: psutil.Process) -> None:
