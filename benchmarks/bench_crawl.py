@@ -28,7 +28,8 @@ ratios compare rates and peak PSS from this one run; the targets beside them are
 and never change the exit code.
 
 Usage: ``python benchmarks/bench_crawl.py [--site synthetic|pydocs|both] [--pages 2000]
-[--pydocs-dir DIR] [--runs 1] [--only NAME,...] [--json FILE]``. Exits 1 when something
+[--pydocs-dir DIR] [--runs 1] [--only NAME,...] [--json FILE]``; ``--serve URLS_FILE`` only
+serves the site until Ctrl-C (a target for a profiler). Exits 1 when something
 broke (nginx did not start, a contender exited non-zero, wrote the wrong number of records
 or parsed other pages), 0 otherwise.
 """
@@ -401,6 +402,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write results here")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per run")
+    parser.add_argument(
+        "--serve",
+        type=Path,
+        metavar="URLS_FILE",
+        help="measure nothing: serve the site (the first of --site) on 127.0.0.1 until Ctrl-C "
+        "and write its URL list to URLS_FILE, a target for profiling a crawl",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.only if name not in ALL_BENCHES]
     if unknown:
@@ -426,6 +434,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-crawl-") as name:
         tmp = Path(name)
         try:
+            if args.serve is not None:
+                return serve(args, sites[0], nginx=nginx, tmp=tmp)
             return run(args, sites, nginx=nginx, tmp=tmp)
         except NginxError as exc:
             print(f"bench_crawl: error: {exc}", file=sys.stderr)
@@ -460,6 +470,31 @@ def pydocs_site(www: Path) -> Site:
     return Site(PYDOCS, www, paths, urls=len(paths), ok=len(paths), url_list=paths)
 
 
+def brief(result: Result) -> dict[str, Any]:
+    """``result`` as JSON, the pages seen counted rather than listed."""
+    return asdict(result) | {"pages_seen": len(result.pages_seen)}
+
+
+def make_site(name: str, args: argparse.Namespace, tmp: Path) -> Site:
+    return synthetic_site(args.pages, tmp) if name == SYNTHETIC else pydocs_site(args.pydocs_dir)
+
+
+def serve(args: argparse.Namespace, site_name: str, *, nginx: str, tmp: Path) -> int:
+    """Serve one site until Ctrl-C, its URL list in ``args.serve``: a target for a profiler."""
+    site = make_site(site_name, args, tmp)
+    with nginx_serving(nginx, site.www, tmp) as (base_url, _):
+        args.serve.write_text("".join(base_url + path + "\n" for path in site.url_list))
+        print(
+            f"serving {site.name} at {base_url}/, its URLs in {args.serve}; Ctrl-C stops",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
 def run(args: argparse.Namespace, sites: list[str], *, nginx: str, tmp: Path) -> int:
     parser_option = has_parser_option()
     wanted = parcrawl_names(args.only, parser_option=parser_option)
@@ -473,13 +508,11 @@ def run(args: argparse.Namespace, sites: list[str], *, nginx: str, tmp: Path) ->
         + ("" if parser_option else "the default path only, as `parcrawl`")
     )
     by_site: dict[str, dict[str, Result]] = {}
-    all_runs: dict[str, list[Result]] = {}
     problems: list[str] = []
     report: dict[str, Any] = {"cpu_count": psutil.cpu_count(), "sites": {}}
     for site_name in sites:
         started = time.perf_counter()
-        site = synthetic_site(args.pages, tmp) if site_name == SYNTHETIC else None
-        site = site or pydocs_site(args.pydocs_dir)
+        site = make_site(site_name, args, tmp)
         print(
             f"\n=== {site.name}: {len(site.html_paths)} HTML pages, {site.urls} URLs "
             f"({site.urls - site.ok} answer 404), ready in {time.perf_counter() - started:.1f} s"
@@ -534,12 +567,11 @@ def run(args: argparse.Namespace, sites: list[str], *, nginx: str, tmp: Path) ->
         print_ratios(ratios)
         if PARSE_COMPARE in chosen:
             print_parse_compare(chosen[PARSE_COMPARE])
-        for name, results in runs.items():
-            all_runs[f"{site.name}/{name}"] = results
         report["sites"][site.name] = {
             "pages": len(site.html_paths),
             "urls": site.urls,
-            "results": [asdict(r) | {"pages_seen": len(r.pages_seen)} for r in chosen.values()],
+            "results": [brief(r) for r in chosen.values()],
+            "runs": [brief(r) for results in runs.values() for r in results],
             "ratios": ratios,
             "notes": notes,
             "problems": site_problems,
