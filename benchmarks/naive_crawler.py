@@ -20,17 +20,29 @@ from bs4 import BeautifulSoup, Tag
 
 CONCURRENCY = 16
 TIMEOUT_S = 30.0
+INVISIBLE = ("script", "style", "noscript", "template")
+SKIPPED_LINK_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "ftp:", "file:")
 
 
 def parse(url: str, body: bytes) -> dict[str, Any]:
-    """The same bs4 work per page as parcrawl: title, visible text and absolute links."""
+    """The same bs4 work per page as parcrawl: title, visible text and absolute links.
+
+    Text of ``<body>`` without script/style/noscript/template, whitespace-normalised; every
+    http(s) ``a``/``area`` href absolute, fragment dropped, page order, each once.
+    """
     soup = BeautifulSoup(body, "lxml")
-    title = str(soup.title.get_text()) if soup.title is not None else None
-    for tag in soup(["script", "style"]):
+    title = " ".join(soup.title.get_text().split()) or None if soup.title is not None else None
+    for tag in soup(list(INVISIBLE)):
         tag.decompose()
-    text = soup.get_text(" ")
-    links = [urljoin(url, str(a["href"])) for a in soup.select("a[href]") if isinstance(a, Tag)]
-    return {"title": title, "text": text, "links": links}
+    visible = soup.body if soup.body is not None else soup
+    words = visible.get_text(" ").split()
+    links: dict[str, None] = {}
+    for anchor in soup.find_all(["a", "area"], href=True):
+        href = str(anchor["href"]).strip() if isinstance(anchor, Tag) else ""
+        if not href or href.startswith("#") or href.lower().startswith(SKIPPED_LINK_SCHEMES):
+            continue
+        links[urljoin(url, href).partition("#")[0]] = None
+    return {"title": title, "text": " ".join(words), "links": list(links)}
 
 
 async def fetch_one(
