@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from typing import cast
 
 from lxml import etree, html
 
@@ -81,15 +82,14 @@ def parse_document_lxml(
         elif tag == "title":
             if not title_seen:
                 title_seen = True
-                title = normalize_space("".join(_VISIBLE_TEXT(element))) or None
-        elif tag == "base":
-            if base_href is None:
-                base_href = element.get("href")
+                title = normalize_space("".join(text_nodes(element))) or None
+        elif tag == "base" and base_href is None:
+            base_href = element.get("href")
     base = document_base(base_href, url)
     lang = root.get("lang") if root.tag == "html" else None
     body_element = root.find("body")
     visible = body_element if body_element is not None else root
-    words = " ".join(_VISIBLE_TEXT(visible)).split()
+    words = " ".join(text_nodes(visible)).split()
     links, links_dropped = resolve_links(hrefs, base, max_links)
     fields = PageFields(
         title=title,
@@ -105,6 +105,11 @@ def parse_document_lxml(
     return fields, root
 
 
+def text_nodes(element: etree._Element) -> list[str]:
+    """The text under ``element`` (comments left out), one string per text node as bs4 has them."""
+    return cast(list[str], _VISIBLE_TEXT(element))
+
+
 def _tree(markup: str) -> html.HtmlElement:
     """The document's root, parsed by libxml2 as bs4's lxml builder has it parse.
 
@@ -117,7 +122,7 @@ def _tree(markup: str) -> html.HtmlElement:
     root = parser.close()
     if root is None:  # an empty document: bs4 has an empty soup, we an empty <html>
         return html.Element("html")
-    return root  # type: ignore[no-any-return]
+    return cast(html.HtmlElement, root)
 
 
 def _is_canonical(rel: str | None) -> bool:

@@ -54,7 +54,7 @@ def parse_document(
     """
     # imported here, not above: a worker on the lxml path (pipelines.lxml_parse) shares
     # this module's helpers and must not pay for bs4 (memory, import time)
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup  # noqa: PLC0415
 
     markup, _ = decode_html(body, headers.get("content-type"))
     soup = BeautifulSoup(markup, "lxml")
@@ -100,7 +100,7 @@ class _TagsOfInterest:
 
     @classmethod
     def collect(cls, soup: BeautifulSoup) -> _TagsOfInterest:
-        from bs4 import Tag
+        from bs4 import Tag  # noqa: PLC0415
 
         found = cls()
         for node in soup.descendants:
@@ -199,9 +199,7 @@ def cap_links(page: PageFields, max_links: int) -> PageFields:
     return {**page, "links": links[:max_links], "links_dropped": dropped}
 
 
-def resolve_links(
-    hrefs: Iterable[str | None], base: str, max_links: int
-) -> tuple[list[str], int]:
+def resolve_links(hrefs: Iterable[str | None], base: str, max_links: int) -> tuple[list[str], int]:
     """The page's links (the hrefs of its ``<a>``/``<area>``, in page order) as they would be
     requested, each once, at most ``max_links``; and the number dropped.
 
