@@ -114,9 +114,10 @@ def _tree(markup: str) -> html.HtmlElement:
     """The document's root, parsed by libxml2 as bs4's lxml builder has it parse.
 
     The same parser options and the same single ``feed`` of the whole text, so the two
-    paths see the same tree even for broken markup.
+    paths see the same tree even for broken markup. (bs4 also passes ``strip_cdata``, an
+    option lxml says has never done anything for HTML and now warns about.)
     """
-    parser = etree.HTMLParser(recover=True, strip_cdata=False)
+    parser = etree.HTMLParser(recover=True)
     parser.set_element_class_lookup(html.HtmlElementClassLookup())
     parser.feed(markup)
     root = parser.close()
