@@ -1,6 +1,6 @@
 """The job's CSS fields taken from lxml's tree (cssselect), for the fast parse path.
 
-It owns compiling a field's rule to an XPath over an ``lxml.html`` tree and taking the
+It owns compiling a field's rule to an XPath over an lxml tree and taking the
 same text and attribute values the bs4 path takes; ``all``, ``regex``, ``default`` and
 per-URL rules are extract.py's, shared. Selectors beyond the subset where cssselect and
 soupsieve agree are left to the bs4 path (``lxml_extractor`` answers None).

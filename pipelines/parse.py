@@ -207,6 +207,8 @@ def resolve_links(hrefs: Iterable[str | None], base: str, max_links: int) -> tup
     not resolved: a page of half a million links costs no more than the cap's worth).
     """
     links: dict[str, None] = {}
+    # a page repeats its links (navigation, "top", the index): each href is resolved once
+    resolved: dict[str, str | None] = {}
     dropped = 0
     for raw in hrefs:
         href = (raw or "").strip()
@@ -215,11 +217,18 @@ def resolve_links(hrefs: Iterable[str | None], base: str, max_links: int) -> tup
         if len(links) >= max_links:
             dropped += 1
             continue
-        try:
-            absolute = request_url(href, base=base)
-        except InvalidUrl:
+        if href in resolved:
+            absolute = resolved[href]
+        else:
+            try:
+                absolute = request_url(href, base=base)
+            except InvalidUrl:
+                # an http(s) link that cannot be requested (port 99999, say) is counted
+                absolute = None
+            resolved[href] = absolute
+        if absolute is None:
             if _is_http(href, base):
-                dropped += 1  # an http(s) link that cannot be requested (port 99999, say)
+                dropped += 1
             continue
         links[absolute] = None
     return list(links), dropped

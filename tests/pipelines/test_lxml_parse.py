@@ -22,7 +22,7 @@ from crawler.demo_site import SyntheticSite
 from crawler.errors import ConfigError
 from crawler.models import FetchRequest, FetchResult
 from crawler.settings import build_settings
-from crawler.testing import process_html
+from crawler.testing import MockSite, crawl_site, process_html
 from pipelines.lxml_parse import parse_page_lxml
 from pipelines.parse import parse_page
 from pipelines.processor import PageProcessor
@@ -225,6 +225,16 @@ def test_demo_site_pages_extract_the_same_on_both_paths() -> None:
         fast = _record(body.decode("utf-8"), "lxml", extract, url)
         assert fast == _record(body.decode("utf-8"), "bs4", extract, url)
         assert fast["fields"]["heading"]
+
+
+def test_a_page_whose_soup_outgrows_a_small_worker_parses_on_the_fast_path() -> None:
+    links = "".join(f"<a href='/p{n}'>{n}</a>" for n in range(120_000))
+    site = MockSite({"/many": "<title>many</title>" + links})
+    records = crawl_site(site, "/many", workers=1, worker_memory_mb=128)
+    record = records[site.url("/many")]
+    assert record["error"] is None
+    assert record["title"] == "many"
+    assert record["links_dropped"] == 115_000  # the default cap of 5000 kept the rest
 
 
 # -- the setting ------------------------------------------------------------------------
