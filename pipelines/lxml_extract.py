@@ -20,6 +20,7 @@ from pipelines.lxml_parse import text_nodes
 from pipelines.parse import normalize_space
 
 _PSEUDO = re.compile(r":+([-\w]+)")
+_ATTRIBUTE_TEST = re.compile(r"\[\s*([-\w]+)\s*[~|^$*]?=")
 SAFE_PSEUDO_CLASSES = frozenset(
     {
         "not",
@@ -37,7 +38,9 @@ SAFE_PSEUDO_CLASSES = frozenset(
     }
 )
 """Pseudo-classes cssselect and soupsieve agree on; any other (``:has``, ``:contains``,
-``:checked``, ``:empty``, ...) sends the job's extraction to the bs4 path."""
+``:checked``, ``:empty``, ...) sends the job's extraction to the bs4 path, as does an
+attribute value test on an attribute soupsieve compares in its own way (``[type=text]``,
+``[class="a b"]``)."""
 
 # bs4's HTML builder splits these attributes on whitespace and the bs4 path joins the
 # parts with one space: the same normalisation here keeps ``attr = "class"`` identical
@@ -98,6 +101,8 @@ class LxmlField:
 def lxml_extractor(settings: ExtractSettings) -> Extractor | None:
     """An ``Extractor`` for lxml trees; None when a selector needs the bs4 path.
 
+    Runs in the main process (it consults soupsieve); what it returns pickles without it.
+
     Raises:
         ConfigError: a regex does not compile (selectors are checked by ``Extractor``).
     """
@@ -111,4 +116,14 @@ def lxml_extractor(settings: ExtractSettings) -> Extractor | None:
 
 
 def _safe_for_lxml(css: str) -> bool:
-    return all(name.lower() in SAFE_PSEUDO_CLASSES for name in _PSEUDO.findall(css))
+    """True when cssselect matches ``css`` exactly as soupsieve does on an HTML page."""
+    if not all(name.lower() in SAFE_PSEUDO_CLASSES for name in _PSEUDO.findall(css)):
+        return False
+    if "|" in css.replace("|=", ""):
+        return False  # a namespace (svg|a): soupsieve's to resolve, cssselect's XPath cannot
+    # soupsieve compares the values of these attributes ignoring case (as HTML says), and
+    # multi-valued ones (class, rel) with their whitespace normalised; cssselect does neither
+    from soupsieve.css_parser import HTML_CASE_INSENSITIVE_ATTRIBUTES  # noqa: PLC0415
+
+    special = HTML_CASE_INSENSITIVE_ATTRIBUTES | frozenset().union(*_MULTI_VALUED.values())
+    return not any(name.lower() in special for name in _ATTRIBUTE_TEST.findall(css))

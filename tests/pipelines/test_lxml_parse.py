@@ -139,6 +139,8 @@ EXTRACT_PAGE = """<html><head><title>Shop</title>
 <table><tr><td headers=" h1  h2 ">cell</td></tr></table>
 <div id="spaced">a<script>x</script>b<style>p{}</style>c</div>
 <p class="sku">SKU-0042</p><div><p>first</p><p>second</p></div>
+<input type="TEXT" value="typed"><p lang="EN-gb">english</p><div id="Case">cased</div>
+<svg><a href="/in-svg">drawn</a></svg>
 </body></html>"""
 
 EXTRACT_FIELDS: dict[str, dict[str, Any]] = {
@@ -162,6 +164,16 @@ EXTRACT_FIELDS: dict[str, dict[str, Any]] = {
     "not_first": {"css": "#tags li:not(:first-child)", "all": True},
     "attr_missing": {"css": "h1", "attr": "data-x", "default": "none"},
     "has": {"css": "ul:has(> li)", "attr": "id"},
+    # values soupsieve compares ignoring case or whitespace, namespaces: these selectors
+    # go to the bs4 tree on the fast path, so they agree too
+    "type_any_case": {"css": "input[type=text]", "attr": "value"},
+    "lang_prefix": {"css": "[lang|=en]"},
+    "rel_exact": {"css": 'a[rel="nofollow ugc"]', "attr": "href"},
+    "class_exact": {"css": '[class="big title"]'},
+    "namespace": {"css": "*|a[href$=svg]", "attr": "href"},
+    "id_case": {"css": "#case", "default": "none"},
+    "href_suffix": {"css": "[href$=b]", "attr": "href"},
+    "not_attribute": {"css": "a:not([rel])", "attr": "href", "all": True},
 }
 
 
@@ -191,6 +203,15 @@ def test_css_fields_read_what_a_user_expects_on_the_fast_path() -> None:
     assert fields["missing_all"] == ["x"]
     assert fields["sku"] == "0042"
     assert fields["has"] == "tags"  # :has is soupsieve's: that page took the bs4 tree
+
+
+def test_class_names_split_by_a_form_feed_are_one_name_to_cssselect() -> None:
+    # The one known difference of CSS fields: soupsieve splits class="a<FF>b" into two
+    # names (as bs4 does), cssselect's XPath only on ASCII space, tab, CR and LF.
+    page = "<p class='a\fb'>x</p>"
+    extract = {"fields": {"b": {"css": ".b"}}}
+    assert _record(page, "bs4", extract, URL)["fields"] == {"b": "x"}
+    assert _record(page, "lxml", extract, URL)["fields"] == {"b": None}
 
 
 def test_per_url_rules_apply_on_the_fast_path_as_on_bs4() -> None:
