@@ -26,6 +26,7 @@ from crawler.testing import MockSite, crawl_site, process_html
 from pipelines.lxml_parse import parse_page_lxml
 from pipelines.parse import parse_page
 from pipelines.processor import PageProcessor
+from tests.support.cli import parcrawl
 from tests.support.hostile import ENCODED_PAGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -266,6 +267,40 @@ def test_parser_setting_takes_lxml_or_bs4_only() -> None:
     assert build_settings({"parser": "bs4"}).parser == "bs4"
     with pytest.raises(ConfigError, match="parser"):
         build_settings({"parser": "html5lib"})
+
+
+def test_a_site_crawl_writes_the_same_records_with_either_parser() -> None:
+    demo = SyntheticSite(pages=25, seed=2)
+    site = MockSite({path: demo.response(path)[2].decode() for path in demo.html_paths()})
+    extract = {"fields": {"heading": {"css": "h1"}, "cells": {"css": "td", "all": True}}}
+    crawls = {
+        parser: crawl_site(site, "/", follow=True, workers=1, parser=parser, extract=extract)
+        for parser in ("lxml", "bs4")
+    }
+    pages = [site.url(path) for path in demo.html_paths()]
+    assert set(crawls["lxml"]) == set(crawls["bs4"]) >= set(pages)
+    assert all(crawls["lxml"][url]["fields"]["heading"] for url in pages)
+    for url, record in crawls["lxml"].items():
+        other = crawls["bs4"][url]
+        assert {**record, "fetched_at": "", "elapsed_ms": 0} == {
+            **other,
+            "fetched_at": "",
+            "elapsed_ms": 0,
+        }
+
+
+def test_the_command_line_and_job_files_take_the_parser(tmp_path: Path) -> None:
+    job = tmp_path / "job.toml"
+    job.write_text('seeds = ["http://127.0.0.1:9/"]\nparser = "bs4"\n')
+    assert 'parser = "bs4"' in parcrawl("check", str(job)).stdout
+    assert 'parser = "lxml"' in parcrawl("check", str(job), "--parser", "lxml").stdout
+    refused = parcrawl("check", str(job), "--parser", "html5lib")
+    assert refused.returncode == 2
+    assert "--parser" in refused.stderr
+    job.write_text('seeds = ["http://127.0.0.1:9/"]\nparser = "soup"\n')
+    refused = parcrawl("check", str(job))
+    assert refused.returncode == 2
+    assert "parser" in refused.stderr
 
 
 WORKER_CHECK = """
