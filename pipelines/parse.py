@@ -2,6 +2,8 @@
 
 A pure function of (url, body, headers) so it runs the same in a worker process, inline and
 in tests. It returns plain ``str``/``int``/``list`` values: no bs4 object ever leaves it.
+It also owns the URL rules both parse paths share (base, canonical, links and their cap);
+the fast path, ``pipelines.lxml_parse``, imports them, so bs4 is imported only when used.
 """
 
 from __future__ import annotations

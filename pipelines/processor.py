@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from crawler.models import FetchFailure, FetchResult, PageFields, Record, record_from
 from crawler.settings import ExtractSettings, Parser, StepSettings
@@ -22,6 +22,7 @@ from pipelines.steps import NamedStep, build_steps, run_steps
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup
+    from lxml import etree
 
 TOO_LARGE = "parsing this page needed more memory than a worker may use (worker_memory_mb)"
 
@@ -100,7 +101,7 @@ class PageProcessor:
         headers = dict(result.headers)
         url = result.final_url
         soup: BeautifulSoup | None = None
-        tree: Any = None
+        tree: etree._Element | None = None
         try:
             if self.parse is parse_page_lxml and self.lxml_extractor is not None:
                 page, tree = parse_document_lxml(
