@@ -24,7 +24,6 @@ from crawler.seeds import SeedReader
 from crawler.settings import Settings, build_settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
-from pipelines.parse import parse_page
 from pipelines.processor import PageProcessor, ParseFn
 from pipelines.sinks import Sink, sinks_for
 from pipelines.sinks.jsonl import JsonlSink
@@ -62,8 +61,9 @@ class Crawl:
         stats: a Stats to fill in (e.g. to watch progress); default: a new one.
         transport: an httpx transport for the crawl's client (``httpx.MockTransport``).
         client: a ready ``httpx.AsyncClient`` to use instead (you close it).
-        parse: the page parse function (default ``pipelines.parse.parse_page``); it must be
-            importable by name, since worker processes run it.
+        parse: a custom page parse function instead of the built-in one that
+            ``settings.parser`` picks; it must be importable by name, since worker
+            processes run it.
         executor_factory: builds the process stage's executor from a worker count;
             default: local worker processes (``pipelines.stage.default_executor``).
     """
@@ -78,7 +78,7 @@ class Crawl:
         stats: Stats | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         client: httpx.AsyncClient | None = None,
-        parse: ParseFn = parse_page,
+        parse: ParseFn | None = None,
         executor_factory: ExecutorFactory | None = None,
     ) -> None:
         self.settings = settings
@@ -157,6 +157,7 @@ class Crawl:
                     settings.steps,
                     parse=self._parse,
                     max_links=settings.scope.max_links_per_page,
+                    parser=settings.parser,
                 ),
                 executor_factory=self._executor_factory,
                 memory_limit_mb=settings.worker_memory_mb or None,
@@ -208,7 +209,7 @@ def crawl(
     settings: Settings | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    parse: ParseFn = parse_page,
+    parse: ParseFn | None = None,
     **overrides: Any,
 ) -> CrawlResult:
     """Crawl to the end and return the records (also written to any outputs configured).
@@ -236,7 +237,7 @@ async def acrawl(
     settings: Settings | None = None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    parse: ParseFn = parse_page,
+    parse: ParseFn | None = None,
     stats: Stats | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Record]:

@@ -224,7 +224,7 @@ def process_html(
     ``settings`` is typically ``load_job("job.toml").settings``.
     """
     config = settings or build_settings({})
-    processor = PageProcessor.from_settings(config.extract, config.steps)
+    processor = PageProcessor.from_settings(config.extract, config.steps, parser=config.parser)
     body = html.encode() if isinstance(html, str) else html
     fetched_at = utc_now()
     result = FetchResult(

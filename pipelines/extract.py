@@ -7,14 +7,55 @@ decide which pages are parsed.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
-
-import soupsieve
-from bs4 import Tag
+from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.errors import ConfigError
 from crawler.settings import ExtractSettings, FieldRule
+
+if TYPE_CHECKING:
+    import soupsieve
+    from bs4 import Tag
+
+
+class CompiledField(Protocol):
+    """One field's rule, compiled for one kind of tree (bs4 here, lxml in lxml_extract)."""
+
+    def value_of(self, root: Any) -> Any:
+        """The field's value on the page whose tree is ``root``."""
+        ...
+
+
+def pick_value(
+    values: Iterable[str], every: bool, regex: re.Pattern[str] | None, default: Any
+) -> Any:
+    """A field's value from what its selector's matches yield, in page order.
+
+    ``values`` is consumed lazily: a single-valued field stops at the first non-empty one.
+    Shared by both parse paths, so ``all``, ``regex`` and ``default`` mean the same on each.
+    """
+    if every:
+        kept = [value for value in values if value]
+        if regex is not None:
+            kept = [found for value in kept if (found := _search(regex, value))]
+        return kept or _fallback(default, every)
+    # the first match could be empty: a page often has an empty placeholder before the
+    # element that holds the value, so the first non-empty one counts
+    for value in values:
+        if value:
+            found = _search(regex, value) if regex is not None else value
+            if found:
+                return found
+            break
+    return _fallback(default, every)
+
+
+def _fallback(default: Any, every: bool) -> Any:
+    if default is None:
+        return [] if every else None
+    # a copy: one default list must not be shared, and mutated, by every record
+    return list(default) if isinstance(default, list) else default
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,27 +69,8 @@ class _CompiledField:
     default: Any
 
     def value_of(self, root: Tag) -> Any:
-        if self.all:
-            values = [value for el in self.selector.select(root) if (value := self._take(el))]
-            if self.regex is not None:
-                values = [kept for value in values if (kept := _search(self.regex, value))]
-            return values or self._fallback()
-        # select_one would stop at the first match even when it is empty; a page often
-        # has an empty placeholder before the element that holds the value
-        for el in self.selector.iselect(root):
-            value = self._take(el)
-            if value:
-                found = _search(self.regex, value) if self.regex is not None else value
-                if found:
-                    return found
-                break
-        return self._fallback()
-
-    def _fallback(self) -> Any:
-        if self.default is None:
-            return [] if self.all else None
-        # a copy: one default list must not be shared, and mutated, by every record
-        return list(self.default) if isinstance(self.default, list) else self.default
+        values = (self._take(el) for el in self.selector.iselect(root))
+        return pick_value(values, self.all, self.regex, self.default)
 
     def _take(self, el: Tag) -> str:
         if self.attr is None:
@@ -74,7 +96,11 @@ def _search(regex: re.Pattern[str], value: str) -> str | None:
 @dataclass(frozen=True, slots=True)
 class _CompiledRule:
     match: re.Pattern[str]
-    fields: dict[str, _CompiledField]
+    fields: dict[str, CompiledField]
+
+
+FieldCompiler = Callable[[str, FieldRule], CompiledField]
+"""Compiles one field's rule (given its key path for error messages) for one kind of tree."""
 
 
 class Extractor:
@@ -84,17 +110,20 @@ class Extractor:
     (overriding a global field of the same name) to pages whose URL its ``match`` searches.
     """
 
-    def __init__(self, settings: ExtractSettings) -> None:
-        """Compile ``settings``.
+    def __init__(
+        self, settings: ExtractSettings, compile_field: FieldCompiler | None = None
+    ) -> None:
+        """Compile ``settings``, for bs4 trees unless ``compile_field`` says otherwise.
 
         Raises:
             ConfigError: a regex or CSS selector does not compile; the message names its key.
         """
-        self._fields = _compile_fields("extract.fields", settings.fields)
+        compiler = compile_field or _compile_field
+        self._fields = _compile_fields("extract.fields", settings.fields, compiler)
         self._rules = tuple(
             _CompiledRule(
-                _compile_regex(f"extract.rules[{index}].match", rule.match),
-                _compile_fields(f"extract.rules[{index}].fields", rule.fields),
+                compile_regex(f"extract.rules[{index}].match", rule.match),
+                _compile_fields(f"extract.rules[{index}].fields", rule.fields, compiler),
             )
             for index, rule in enumerate(settings.rules)
         )
@@ -113,8 +142,8 @@ class Extractor:
         """True when there are no fields and no rules: nothing to extract."""
         return not self._fields and not self._rules
 
-    def fields_for(self, url: str, soup: Tag) -> dict[str, Any]:
-        """The named fields of the page at ``url``, parsed as ``soup``.
+    def fields_for(self, url: str, soup: Any) -> dict[str, Any]:
+        """The named fields of the page at ``url``, parsed as ``soup`` (the compiler's tree).
 
         Values are plain ``str`` (or lists of them, or a field's ``default``): nothing that
         drags the tree into pickle.
@@ -126,11 +155,16 @@ class Extractor:
         return {name: field.value_of(soup) for name, field in rules.items()}
 
 
-def _compile_fields(path: str, fields: dict[str, FieldRule]) -> dict[str, _CompiledField]:
-    return {name: _compile_field(f"{path}.{name}", rule) for name, rule in fields.items()}
+def _compile_fields(
+    path: str, fields: dict[str, FieldRule], compile_field: FieldCompiler
+) -> dict[str, CompiledField]:
+    return {name: compile_field(f"{path}.{name}", rule) for name, rule in fields.items()}
 
 
 def _compile_field(path: str, rule: FieldRule) -> _CompiledField:
+    # here, not above: soupsieve imports bs4, which the lxml path does without
+    import soupsieve  # noqa: PLC0415
+
     try:
         selector = soupsieve.compile(rule.css)
     except (soupsieve.SelectorSyntaxError, NotImplementedError, ValueError) as exc:
@@ -138,11 +172,11 @@ def _compile_field(path: str, rule: FieldRule) -> _CompiledField:
         # its syntax errors draw the selector and a caret over several lines
         reason = str(exc).splitlines()[0]
         raise ConfigError(f"{path}.css: not a valid CSS selector: {reason}") from exc
-    regex = _compile_regex(f"{path}.regex", rule.regex) if rule.regex is not None else None
+    regex = compile_regex(f"{path}.regex", rule.regex) if rule.regex is not None else None
     return _CompiledField(selector, rule.attr, rule.all, regex, rule.default)
 
 
-def _compile_regex(path: str, pattern: str) -> re.Pattern[str]:
+def compile_regex(path: str, pattern: str) -> re.Pattern[str]:
     try:
         return re.compile(pattern)
     except re.error as exc:

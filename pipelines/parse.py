@@ -2,6 +2,8 @@
 
 A pure function of (url, body, headers) so it runs the same in a worker process, inline and
 in tests. It returns plain ``str``/``int``/``list`` values: no bs4 object ever leaves it.
+It also owns the URL rules both parse paths share (base, canonical, links and their cap);
+the fast path, ``pipelines.lxml_parse``, imports them, so bs4 is imported only when used.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from bs4 import BeautifulSoup, Tag
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup, Tag
 
 from crawler.models import PageFields
 from crawler.urls import InvalidUrl, request_url
@@ -50,19 +54,25 @@ def parse_document(
 
     The tree is for extraction rules that run in the same worker; it never leaves it.
     """
+    # imported here, not above: a worker on the lxml path (pipelines.lxml_parse) shares
+    # this module's helpers and must not pay for bs4 (memory, import time)
+    from bs4 import BeautifulSoup  # noqa: PLC0415
+
     markup, _ = decode_html(body, headers.get("content-type"))
     soup = BeautifulSoup(markup, "lxml")
     tags = _TagsOfInterest.collect(soup)
     for tag in tags.invisible:
         tag.decompose()
-    base = _base_url(tags.base, url)
+    # a link, title or meta inside a script, noscript or template went with it: not the page's
+    tags.drop_decomposed()
+    base = document_base(_attr(tags.bases[0], "href") if tags.bases else None, url)
     lang = _attr(tags.html, "lang") if tags.html is not None else None
     visible = soup.body if soup.body is not None else soup
     words = visible.get_text(" ").split()
-    links, links_dropped = _links(tags.anchors, base, max_links)
+    links, links_dropped = resolve_links((_attr(a, "href") for a in tags.anchors), base, max_links)
     fields = PageFields(
-        title=_title(tags.title),
-        description=_meta_description(tags.metas),
+        title=_title(tags.titles[0] if tags.titles else None),
+        description=first_description((_attr(m, "name"), _attr(m, "content")) for m in tags.metas),
         lang=lang.strip() or None if lang else None,
         canonical=_canonical(tags.link_tags, base),
         text=" ".join(words),
@@ -83,8 +93,8 @@ class _TagsOfInterest:
     """
 
     html: Tag | None = None
-    title: Tag | None = None
-    base: Tag | None = None
+    titles: list[Tag] = field(default_factory=list)
+    bases: list[Tag] = field(default_factory=list)
     metas: list[Tag] = field(default_factory=list)
     link_tags: list[Tag] = field(default_factory=list)
     anchors: list[Tag] = field(default_factory=list)
@@ -92,6 +102,8 @@ class _TagsOfInterest:
 
     @classmethod
     def collect(cls, soup: BeautifulSoup) -> _TagsOfInterest:
+        from bs4 import Tag  # noqa: PLC0415
+
         found = cls()
         for node in soup.descendants:
             if type(node) is not Tag:
@@ -107,13 +119,21 @@ class _TagsOfInterest:
             elif name == "link":
                 found.link_tags.append(node)
             elif name == "title":
-                found.title = found.title or node
+                found.titles.append(node)
             elif name == "base":
-                if found.base is None and "href" in node.attrs:
-                    found.base = node
+                if "href" in node.attrs:
+                    found.bases.append(node)
             elif name == "html":
                 found.html = found.html or node
         return found
+
+    def drop_decomposed(self) -> None:
+        """Forget the tags that went with a decomposed (invisible) ancestor."""
+        self.titles = [tag for tag in self.titles if not tag.decomposed]
+        self.bases = [tag for tag in self.bases if not tag.decomposed]
+        self.metas = [tag for tag in self.metas if not tag.decomposed]
+        self.link_tags = [tag for tag in self.link_tags if not tag.decomposed]
+        self.anchors = [tag for tag in self.anchors if not tag.decomposed]
 
 
 def _attr(tag: Tag, name: str) -> str | None:
@@ -123,31 +143,44 @@ def _attr(tag: Tag, name: str) -> str | None:
     return value if isinstance(value, str) else " ".join(value)
 
 
-def _base_url(base: Tag | None, url: str) -> str:
-    if base is not None:
-        href = _attr(base, "href")
-        if href and href.strip():
-            try:
-                return request_url(href, base=url)
-            except InvalidUrl:  # a browser ignores an unusable <base href> too
-                pass
+def normalize_space(text: str) -> str:
+    """``text`` with every run of whitespace one space, none at the ends (as str.split sees it)."""
+    return " ".join(text.split())
+
+
+def document_base(href: str | None, url: str) -> str:
+    """The URL relative links resolve against: the first ``<base href>``'s, else ``url``."""
+    if href and href.strip():
+        try:
+            return request_url(href, base=url)
+        except InvalidUrl:  # a browser ignores an unusable <base href> too
+            pass
     return url
+
+
+def first_description(metas: Iterable[tuple[str | None, str | None]]) -> str | None:
+    """The content of the first ``<meta name="description">``, from (name, content) pairs."""
+    for name, content in metas:
+        if name and name.strip().lower() == "description":
+            return normalize_space(content or "") or None
+    return None
+
+
+def canonical_url(href: str | None, base: str) -> str | None:
+    """The first ``<link rel=canonical>``'s href made absolute; None when empty or unusable."""
+    href = (href or "").strip()
+    if not href:
+        return None
+    try:
+        return request_url(href, base=base)
+    except InvalidUrl:
+        return None
 
 
 def _title(title: Tag | None) -> str | None:
     if title is None:
         return None
-    text = " ".join(title.get_text().split())
-    return text or None
-
-
-def _meta_description(metas: Iterable[Tag]) -> str | None:
-    for meta in metas:
-        name = _attr(meta, "name")
-        if name and name.strip().lower() == "description":
-            content = " ".join((_attr(meta, "content") or "").split())
-            return content or None
-    return None
+    return normalize_space(title.get_text()) or None
 
 
 def _canonical(link_tags: Iterable[Tag], base: str) -> str | None:
@@ -155,13 +188,7 @@ def _canonical(link_tags: Iterable[Tag], base: str) -> str | None:
         rel = link.get("rel")
         rels = rel if isinstance(rel, list) else str(rel).split()
         if any(value.lower() == "canonical" for value in rels):
-            href = (_attr(link, "href") or "").strip()
-            if not href:
-                return None
-            try:
-                return request_url(href, base=base)
-            except InvalidUrl:
-                return None
+            return canonical_url(_attr(link, "href"), base)
     return None
 
 
@@ -174,26 +201,36 @@ def cap_links(page: PageFields, max_links: int) -> PageFields:
     return {**page, "links": links[:max_links], "links_dropped": dropped}
 
 
-def _links(anchors: Iterable[Tag], base: str, max_links: int) -> tuple[list[str], int]:
-    """The page's links as they would be requested, at most ``max_links``; and the dropped.
+def resolve_links(hrefs: Iterable[str | None], base: str, max_links: int) -> tuple[list[str], int]:
+    """The page's links (the hrefs of its ``<a>``/``<area>``, in page order) as they would be
+    requested, each once, at most ``max_links``; and the number dropped.
 
     Dropped: links that are no valid http(s) URL, and every link past the cap (counted,
     not resolved: a page of half a million links costs no more than the cap's worth).
     """
     links: dict[str, None] = {}
+    # a page repeats its links (navigation, "top", the index): each href is resolved once
+    resolved: dict[str, str | None] = {}
     dropped = 0
-    for anchor in anchors:
-        href = (_attr(anchor, "href") or "").strip()
+    for raw in hrefs:
+        href = (raw or "").strip()
         if not href or href.startswith("#") or href.lower().startswith(SKIPPED_LINK_SCHEMES):
             continue
         if len(links) >= max_links:
             dropped += 1
             continue
-        try:
-            absolute = request_url(href, base=base)
-        except InvalidUrl:
+        if href in resolved:
+            absolute = resolved[href]
+        else:
+            try:
+                absolute = request_url(href, base=base)
+            except InvalidUrl:
+                # an http(s) link that cannot be requested (port 99999, say) is counted
+                absolute = None
+            resolved[href] = absolute
+        if absolute is None:
             if _is_http(href, base):
-                dropped += 1  # an http(s) link that cannot be requested (port 99999, say)
+                dropped += 1
             continue
         links[absolute] = None
     return list(links), dropped

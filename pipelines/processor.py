@@ -9,16 +9,20 @@ from __future__ import annotations
 import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-
-from bs4 import BeautifulSoup
+from typing import TYPE_CHECKING, Protocol
 
 from crawler.models import FetchFailure, FetchResult, PageFields, Record, record_from
-from crawler.settings import ExtractSettings, StepSettings
+from crawler.settings import ExtractSettings, Parser, StepSettings
 from pipelines.charset import decode_html
 from pipelines.extract import Extractor
+from pipelines.lxml_extract import lxml_extractor
+from pipelines.lxml_parse import parse_document_lxml, parse_page_lxml
 from pipelines.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
 from pipelines.steps import NamedStep, build_steps, run_steps
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
+    from lxml import etree
 
 TOO_LARGE = "parsing this page needed more memory than a worker may use (worker_memory_mb)"
 
@@ -43,25 +47,44 @@ class Processed:
 
 @dataclass(frozen=True)
 class PageProcessor:
-    """Parse a page, extract fields, run steps; a parse that raises becomes ``parse_error``."""
+    """Parse a page, extract fields, run steps; a parse that raises becomes ``parse_error``.
 
-    parse: ParseFn = parse_page
+    ``parse`` is a built-in (``parse_page_lxml``, the fast path, or ``parse_page``, bs4) or
+    a custom function. ``extractor`` runs on a bs4 tree, ``lxml_extractor`` on the fast
+    path's lxml tree; on the fast path a soup is built only for the pages an ``extractor``
+    (selectors cssselect cannot run) needs one for.
+    """
+
+    parse: ParseFn = parse_page_lxml
     extractor: Extractor | None = None
     steps: tuple[NamedStep, ...] = field(default=())
     max_links: int = DEFAULT_MAX_LINKS
+    lxml_extractor: Extractor | None = None
 
     @classmethod
     def from_settings(
         cls,
         extract: ExtractSettings,
         steps: Sequence[StepSettings],
-        parse: ParseFn = parse_page,
+        parse: ParseFn | None = None,
         max_links: int = DEFAULT_MAX_LINKS,
+        parser: Parser = "lxml",
     ) -> PageProcessor:
-        """The processor a job's ``extract`` and ``steps`` ask for."""
-        extractor = Extractor(extract)
+        """The processor a job's ``extract``, ``steps`` and ``parser`` ask for.
+
+        ``parse`` (a custom parse function) overrides ``parser``'s built-in one.
+        """
+        extractor = Extractor(extract)  # checks every selector, whichever path runs them
         worker_steps = tuple(step for step in build_steps(steps) if not step.main_process)
-        return cls(parse, None if extractor.empty else extractor, worker_steps, max_links)
+        if parse is None:
+            parse = parse_page_lxml if parser == "lxml" else parse_page
+        if extractor.empty:
+            return cls(parse, None, worker_steps, max_links)
+        if parse is parse_page_lxml:
+            fast = lxml_extractor(extract)
+            if fast is not None:
+                return cls(parse, None, worker_steps, max_links, lxml_extractor=fast)
+        return cls(parse, extractor, worker_steps, max_links)
 
     def __call__(self, result: FetchResult) -> Processed:
         try:
@@ -76,27 +99,41 @@ class PageProcessor:
 
     def _process(self, result: FetchResult) -> Processed:
         headers = dict(result.headers)
+        url = result.final_url
         soup: BeautifulSoup | None = None
+        tree: etree._Element | None = None
         try:
-            if self.extractor is not None and self.parse is parse_page:
-                page, soup = parse_document(
-                    result.final_url, result.body, headers, max_links=self.max_links
+            if self.parse is parse_page_lxml and self.lxml_extractor is not None:
+                page, tree = parse_document_lxml(
+                    url, result.body, headers, max_links=self.max_links
                 )
+            elif self.parse is parse_page_lxml:
+                page = parse_page_lxml(url, result.body, headers, max_links=self.max_links)
+            elif self.extractor is not None and self.parse is parse_page:
+                page, soup = parse_document(url, result.body, headers, max_links=self.max_links)
             elif self.parse is parse_page:
-                page = parse_page(result.final_url, result.body, headers, max_links=self.max_links)
+                page = parse_page(url, result.body, headers, max_links=self.max_links)
             else:
-                page = cap_links(self.parse(result.final_url, result.body, headers), self.max_links)
+                page = cap_links(self.parse(url, result.body, headers), self.max_links)
         except MemoryError:
             raise  # not a parse bug: the worker's memory limit, recorded as such by __call__
         except Exception as exc:  # the boundary: a parse bug costs one record, not the batch
             failed = record_from(result, failure=FetchFailure("parse_error", _describe(exc)))
             return Processed(failed, failed)
         record = record_from(result, page)
-        if self.extractor is not None:
-            if soup is None:
+        if self.lxml_extractor is not None and tree is not None:
+            record["fields"] = self.lxml_extractor.fields_for(url, tree)
+        elif self.extractor is not None:
+            if soup is None and self.parse is parse_page_lxml:
+                # selectors only soupsieve runs: the bs4 path's tree, for this page only
+                soup = parse_document(url, result.body, headers, max_links=0)[1]
+            elif soup is None:
+                # only a custom parse with extraction needs it
+                from bs4 import BeautifulSoup  # noqa: PLC0415
+
                 markup, _ = decode_html(result.body, headers.get("content-type"))
                 soup = BeautifulSoup(markup, "lxml")
-            record["fields"] = self.extractor.fields_for(result.final_url, soup)
+            record["fields"] = self.extractor.fields_for(url, soup)
         if not self.steps:
             return Processed(record, record)
         return Processed(run_steps(self.steps, record.copy()), record)
