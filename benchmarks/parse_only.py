@@ -1,4 +1,4 @@
-"""The parse limit for `bench_crawl.py`: `pipelines.parse.parse_page` over the site's pages on disk.
+"""The parse limit for `bench_crawl.py`: `pipelines.worker.parse_page` on the site's pages on disk.
 
 No network. ``--workers 0`` parses in this one process (the one-core limit); ``--workers N``
 maps batches of 16 pages over a ``ProcessPoolExecutor(N)`` (the N-core limit). Pages are read
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from pipelines.parse import parse_page
+from pipelines.worker import parse_page
 
 BATCH_SIZE = 16
 HEADERS = {"content-type": "text/html; charset=utf-8"}

@@ -24,12 +24,11 @@ from crawler.seeds import SeedReader
 from crawler.settings import Settings, build_settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
-from pipelines.parse import parse_page
-from pipelines.processor import PageProcessor, ParseFn
 from pipelines.sinks import Sink, sinks_for
 from pipelines.sinks.jsonl import JsonlSink
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ExecutorFactory, ProcessStage
+from pipelines.worker import PageProcessor, ParseFn, parse_page
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
@@ -62,7 +61,7 @@ class Crawl:
         stats: a Stats to fill in (e.g. to watch progress); default: a new one.
         transport: an httpx transport for the crawl's client (``httpx.MockTransport``).
         client: a ready ``httpx.AsyncClient`` to use instead (you close it).
-        parse: the page parse function (default ``pipelines.parse.parse_page``); it must be
+        parse: the page parse function (default ``pipelines.worker.parse_page``); it must be
             importable by name, since worker processes run it.
         executor_factory: builds the process stage's executor from a worker count;
             default: local worker processes (``pipelines.stage.default_executor``).

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from crawler.models import Record
 from crawler.settings import StepSettings
-from pipelines.steps import DuplicateFilter
+from pipelines.worker import DuplicateFilter
 
 NEAR_DUPLICATE_BITS = 3
 """Simhashes differing in at most this many bits mark pages as near duplicates."""

@@ -22,7 +22,7 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess
 from typing import Any
 
 from crawler.errors import ConfigError
-from pipelines.steps import UserStep
+from pipelines.worker import UserStep
 
 _MAIN_KEYS = ("init_main_from_name", "init_main_from_path")
 

@@ -22,9 +22,8 @@ from types import TracebackType
 
 from crawler.errors import WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record, record_from
-from pipelines.parse import parse_page
 from pipelines.pool import needs_main, worker_pool
-from pipelines.processor import PageProcessor, ParseFn
+from pipelines.worker import PageProcessor, ParseFn, parse_page
 
 log = logging.getLogger(__name__)
 

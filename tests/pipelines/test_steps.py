@@ -1,4 +1,4 @@
-"""Tests for pipelines.steps: built-in and user steps on realistic records from a job file."""
+"""Tests for pipelines.worker.steps: built-in and user steps on real records from a job file."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from crawler.errors import ConfigError
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
 from crawler.settings import StepSettings, build_settings
 from pipelines.dedupe import NearDuplicateIndex
-from pipelines.parse import parse_page
-from pipelines.steps import (
+from pipelines.worker.parse import parse_page
+from pipelines.worker.steps import (
     DuplicateFilter,
     NamedStep,
     StepError,

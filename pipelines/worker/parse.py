@@ -14,7 +14,7 @@ from bs4 import BeautifulSoup, Tag
 
 from crawler.models import PageFields
 from crawler.urls import InvalidUrl, request_url
-from pipelines.charset import decode_html
+from pipelines.worker.charset import decode_html
 
 INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template"})
 LINK_TAGS = frozenset({"a", "area"})

@@ -15,10 +15,10 @@ from bs4 import BeautifulSoup
 
 from crawler.models import FetchFailure, FetchResult, PageFields, Record, record_from
 from crawler.settings import ExtractSettings, StepSettings
-from pipelines.charset import decode_html
-from pipelines.extract import Extractor
-from pipelines.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
-from pipelines.steps import NamedStep, build_steps, run_steps
+from pipelines.worker.charset import decode_html
+from pipelines.worker.extract import Extractor
+from pipelines.worker.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
+from pipelines.worker.steps import NamedStep, build_steps, run_steps
 
 TOO_LARGE = "parsing this page needed more memory than a worker may use (worker_memory_mb)"
 
