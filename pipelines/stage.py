@@ -1,4 +1,4 @@
-"""The process stage: batches of fetched pages mapped over a pool of worker processes.
+"""The process stage (main process): batches of fetched pages mapped over worker processes.
 
 It owns the pool (any ``concurrent.futures.Executor``: a local process pool by default, a
 Dask executor later) and its recovery when a worker dies. It does not decide what to fetch.
