@@ -29,10 +29,9 @@ from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
 from crawler.state import read_status
 from crawler.stats import Stats
-from pipelines.extract import Extractor
 from pipelines.sinks import output_for
 from pipelines.sinks.lines import PageLines
-from pipelines.steps import validate_steps
+from pipelines.worker import Extractor, validate_steps
 
 EXIT_OK = 0
 EXIT_INTERRUPTED = 130

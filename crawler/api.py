@@ -24,11 +24,11 @@ from crawler.seeds import SeedReader
 from crawler.settings import Settings, build_settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
-from pipelines.processor import PageProcessor, ParseFn
 from pipelines.sinks import Sink, sinks_for
 from pipelines.sinks.jsonl import JsonlSink
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ExecutorFactory, ProcessStage
+from pipelines.worker import PageProcessor, ParseFn
 
 Seeds = Iterable[str] | AsyncIterable[str]
 

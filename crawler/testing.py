@@ -22,7 +22,7 @@ import pytest
 from crawler.api import CrawlResult, crawl
 from crawler.models import FetchRequest, FetchResult, Record, utc_now
 from crawler.settings import Settings, build_settings
-from pipelines.processor import PageProcessor
+from pipelines.worker import PageProcessor
 
 if TYPE_CHECKING:
     import respx

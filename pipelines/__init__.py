@@ -1,4 +1,5 @@
-"""parcrawl's CPU side: pure functions turning fetched pages into records, in worker processes.
+"""parcrawl's processing side: fetched pages in, records out to the sinks.
 
-Nothing here touches the network or the event loop.
+``pipelines.worker`` runs in the worker processes (pure, picklable, no network or event
+loop); ``stage``, ``pool``, ``dedupe`` and ``sinks`` run in the main process around it.
 """

@@ -1,8 +1,7 @@
-"""Crawl-wide duplicate handling, in the main process: the only place that sees every page.
+"""Crawl-wide duplicate handling (main process): the only place that sees every page.
 
-Exact duplicates (same body hash) are dropped when the job asks for ``drop_duplicates``;
-near duplicates (simhash within a few bits, from the ``simhash`` step) are marked with
-``near_duplicate_of``, the URL of the first similar page.
+It drops exact duplicates (``drop_duplicates``) and marks near ones (``near_duplicate_of``,
+from the ``simhash`` step); hashing itself happens in the workers.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from collections.abc import Sequence
 
 from crawler.models import Record
 from crawler.settings import StepSettings
-from pipelines.steps import DuplicateFilter
+from pipelines.worker import DuplicateFilter
 
 NEAR_DUPLICATE_BITS = 3
 """Simhashes differing in at most this many bits mark pages as near duplicates."""

@@ -1,11 +1,7 @@
-"""Worker processes that start clean: a forkserver pool whose workers skip the user's ``__main__``.
+"""The worker pool, built in the main process: a forkserver pool whose workers skip ``__main__``.
 
-multiprocessing starts each spawn or forkserver child by running the parent's main module
-again (by path or module name), so that functions defined there unpickle. A plain script
-without an ``if __name__ == "__main__":`` guard then starts its whole crawl again in every
-worker, and code read from stdin cannot be run again at all. parcrawl's workers need
-nothing from ``__main__`` unless the job's parse function or steps live there: this module
-finds out which, and starts the workers accordingly. It does not run or recover batches.
+It decides whether workers need the user's main module and starts them accordingly; it does
+not run or recover batches (``pipelines.stage`` does).
 """
 
 from __future__ import annotations
@@ -22,7 +18,13 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess
 from typing import Any
 
 from crawler.errors import ConfigError
-from pipelines.steps import UserStep
+from pipelines.worker import UserStep
+
+# multiprocessing starts each spawn or forkserver child by running the parent's main module
+# again, so that functions defined there unpickle. A plain script without an
+# `if __name__ == "__main__":` guard would then start its whole crawl again in every worker,
+# and code read from stdin cannot run again at all. Workers need nothing from __main__
+# unless the job's parse function or steps live there: needs_main() finds out which.
 
 _MAIN_KEYS = ("init_main_from_name", "init_main_from_path")
 

@@ -1,4 +1,4 @@
-"""The process stage: batches of fetched pages mapped over a pool of worker processes.
+"""The process stage (main process): batches of fetched pages mapped over worker processes.
 
 It owns the pool (any ``concurrent.futures.Executor``: a local process pool by default, a
 Dask executor later) and its recovery when a worker dies. It does not decide what to fetch.
@@ -22,9 +22,8 @@ from types import TracebackType
 
 from crawler.errors import WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record, record_from
-from pipelines.parse import parse_page
 from pipelines.pool import needs_main, worker_pool
-from pipelines.processor import PageProcessor, ParseFn
+from pipelines.worker import PageProcessor, ParseFn, parse_page
 
 log = logging.getLogger(__name__)
 

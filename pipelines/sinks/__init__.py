@@ -1,6 +1,7 @@
-"""Where records go: the ``Sink`` protocol, its implementations, and output paths to formats.
+"""Where records go: the ``Sink`` protocol, the sinks a job's output asks for, paths to formats.
 
-Sinks run in the main process's event loop and write without blocking it.
+Sinks run in the main process's event loop and write without blocking it. Each sink is its
+own module (``jsonl``, ``csv``, ``sqlite``, ``memory``, ``lines``), imported only when used.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import aiofiles.os
 from crawler.errors import OutputError, UsageError
 from crawler.models import Record
 from crawler.settings import OutputSettings
+
+__all__ = ["FORMATS", "Sink", "is_stream", "make_parent_folder", "output_for", "sinks_for"]
 
 FORMATS = {
     ".jsonl": "jsonl",

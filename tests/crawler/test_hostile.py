@@ -33,9 +33,9 @@ from crawler.engine import Engine
 from crawler.fetcher import Fetcher
 from crawler.models import PageFields
 from crawler.settings import FetchSettings, build_settings
-from pipelines.parse import parse_page
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ProcessStage
+from pipelines.worker import parse_page
 from tests.support.cli import parcrawl
 from tests.support.crawling import run_crawl
 from tests.support.hostile import (

@@ -1,18 +1,34 @@
-"""The process stage as a crawl sees it: worker memory bounded, pools that cannot start."""
+"""The process stage: batches in, records out; memory bounds, workers that die or never start."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 import pytest
 
 from crawler.api import Crawl, crawl
 from crawler.errors import WorkerPoolError
+from crawler.models import FetchRequest, FetchResult
 from crawler.settings import build_settings
 from crawler.testing import MockSite, crawl_site
 from pipelines.sinks.memory import MemorySink
+from pipelines.stage import ProcessStage
+from pipelines.worker import PageProcessor
 from tests.support.parsers import CRASH_MARKER, fail_to_start, parse_or_die
+
+
+def fetched(url: str, html: str) -> FetchResult:
+    headers = (("content-type", "text/html; charset=utf-8"),)
+    body = html.encode()
+    return FetchResult(
+        FetchRequest(url), url, 200, headers, "text/html", body, len(body), 3.0, "now", None, True
+    )
+
+
+WORDY = "<title>kept</title><p>" + "enough words to keep " * 5 + "</p><a href='/next'>next</a>"
+THIN = "<title>thin</title><a href='/next'>next</a>"
 
 # About 3 MB of HTML whose BeautifulSoup tree needs a few hundred MB: more than a 128 MB
 # worker has (lxml's own tree, the default parser's, fits: test_lxml_parse checks it).
@@ -94,3 +110,34 @@ async def test_a_replacement_pool_that_cannot_start_ends_the_crawl_not_every_pag
     codes = [(record["error"] or {}).get("code") for record in sink.records]
     assert "parse_crash" not in codes
     assert site.url("/") in {record["url"] for record in sink.records}  # written, kept
+
+
+async def test_workers_0_processes_a_batch_in_this_process() -> None:
+    processor = PageProcessor.from_settings(
+        build_settings({}).extract,
+        build_settings({"steps": [{"use": "min_words", "min": 5}]}).steps,
+    )
+    batch = [fetched("http://a.test/", WORDY), fetched("http://a.test/thin", THIN)]
+    async with ProcessStage(0, processor=processor) as stage:
+        outcome = await stage.process(batch)
+    assert [record["title"] for record in outcome.records] == ["kept"]
+    assert [record["url"] for record in outcome.dropped] == ["http://a.test/thin"]
+    assert outcome.dropped[0]["links"] == ["http://a.test/next"]
+    assert stage.worker_pids == {os.getpid()}
+
+
+async def test_a_page_that_kills_its_worker_costs_that_page_only() -> None:
+    batch = [fetched(f"http://a.test/{n}", WORDY) for n in range(3)]
+    batch.insert(1, fetched(f"http://a.test/{CRASH_MARKER}", WORDY))
+    async with ProcessStage(1, parse=parse_or_die) as stage:
+        outcome = await stage.process(batch)
+        after = await stage.process([fetched("http://a.test/after", WORDY)])
+    codes = {record["url"]: (record["error"] or {}).get("code") for record in outcome.records}
+    assert codes == {
+        "http://a.test/0": None,
+        f"http://a.test/{CRASH_MARKER}": "parse_crash",
+        "http://a.test/1": None,
+        "http://a.test/2": None,
+    }
+    assert after.records[0]["title"] == "kept"  # a new pool took over
+    assert os.getpid() not in stage.worker_pids

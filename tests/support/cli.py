@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = next(p for p in Path(__file__).resolve().parents if (p / "pyproject.toml").is_file())
+"""The checkout's root (the folder with pyproject.toml), wherever this module sits."""
 
 
 def parcrawl(*args: str, timeout_s: float = 120, **kwargs: Any) -> subprocess.CompletedProcess[str]:

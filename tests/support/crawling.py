@@ -10,9 +10,9 @@ from crawler.fetcher import Fetcher
 from crawler.models import Record
 from crawler.settings import build_settings
 from crawler.stats import Stats
-from pipelines.parse import parse_page
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ParseFn, ProcessStage
+from pipelines.worker import parse_page
 
 
 async def _seeds(urls: Sequence[str]) -> AsyncIterator[str]:

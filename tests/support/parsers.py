@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 
 from crawler.models import PageFields
-from pipelines.parse import parse_page
+from pipelines.worker import parse_page
 
 CRASH_MARKER = "crash-me"
 RAISE_MARKER = "raise-me"

@@ -1,7 +1,7 @@
 """The fast parse path: the page fields built from lxml's own tree, without BeautifulSoup.
 
 It owns building ``PageFields`` from an ``lxml.etree`` tree so they equal what
-``pipelines.parse`` builds from a BeautifulSoup tree; URL and link rules are parse.py's,
+``pipelines.worker.parse`` builds from a BeautifulSoup tree; URL and link rules are parse.py's,
 shared, not copied. It never imports bs4: a worker on this path stays without it.
 """
 
@@ -14,8 +14,8 @@ from typing import cast
 from lxml import etree
 
 from crawler.models import PageFields
-from pipelines.charset import decode_html
-from pipelines.parse import (
+from pipelines.worker.charset import decode_html
+from pipelines.worker.parse import (
     DEFAULT_MAX_LINKS,
     INVISIBLE_TAGS,
     LINK_TAGS,
@@ -32,7 +32,7 @@ _FIELD_TAGS = ("title", "base", "meta", "link", *LINK_TAGS)
 def parse_page_lxml(
     url: str, body: bytes, headers: Mapping[str, str], *, max_links: int = DEFAULT_MAX_LINKS
 ) -> PageFields:
-    """``pipelines.parse.parse_page``'s fields, built from lxml's tree (several times faster).
+    """``parse.parse_page``'s fields, built from lxml's own tree (several times faster).
 
     Args and Returns are ``parse_page``'s; the two agree field for field (tests pin it).
     """

@@ -1,11 +1,11 @@
-"""Tests for pipelines.parse: the fields a user reads from a page, on real and broken HTML."""
+"""Tests for pipelines.worker.parse: what a user reads from a page, on real and broken HTML."""
 
 from __future__ import annotations
 
 import hashlib
 import pickle
 
-from pipelines.parse import cap_links, parse_page
+from pipelines.worker.parse import cap_links, parse_page
 
 URL = "http://site.test/dir/page.html"
 HTML_HEADERS = {"content-type": "text/html"}

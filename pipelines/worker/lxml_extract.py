@@ -15,9 +15,9 @@ from lxml import etree
 from lxml.cssselect import CSSSelector, SelectorError
 
 from crawler.settings import ExtractSettings, FieldRule
-from pipelines.extract import Extractor, compile_regex, pick_value
-from pipelines.lxml_parse import text_nodes
-from pipelines.parse import normalize_space
+from pipelines.worker.extract import Extractor, compile_regex, pick_value
+from pipelines.worker.lxml_parse import text_nodes
+from pipelines.worker.parse import normalize_space
 
 _PSEUDO = re.compile(r":+([-\w]+)")
 _ATTRIBUTE_TEST = re.compile(r"\[\s*([-\w]+)\s*[~|^$*]?=")

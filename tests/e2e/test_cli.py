@@ -24,12 +24,8 @@ from crawler.demo_server import SiteServer
 from crawler.demo_site import SyntheticSite
 from crawler.jobfile import load_job
 from crawler.settings import Settings
-from tests.support.cli import parcrawl
+from tests.support.cli import REPO, parcrawl
 from tests.support.routes import RouteServer, page
-
-pytestmark = pytest.mark.slow  # end-to-end: real subprocesses and servers, seconds each
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 def start_parcrawl(*args: str) -> subprocess.Popen[str]:

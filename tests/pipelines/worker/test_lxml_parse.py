@@ -1,4 +1,4 @@
-"""Tests for the fast parse path (pipelines.lxml_parse, lxml_extract): the same record as bs4's.
+"""Tests for the fast parse path (worker.lxml_parse, lxml_extract): the same record as bs4's.
 
 The bs4 path is the reference: every page here is parsed both ways and the records compared
 whole, on the demo site, the legacy-encoding pages, hostile and broken markup.
@@ -23,9 +23,9 @@ from crawler.errors import ConfigError
 from crawler.models import FetchRequest, FetchResult
 from crawler.settings import build_settings
 from crawler.testing import MockSite, crawl_site, process_html
-from pipelines.lxml_parse import parse_page_lxml
-from pipelines.parse import parse_page
-from pipelines.processor import PageProcessor
+from pipelines.worker.lxml_parse import parse_page_lxml
+from pipelines.worker.parse import parse_page
+from pipelines.worker.processor import PageProcessor
 from tests.support.cli import parcrawl
 from tests.support.hostile import ENCODED_PAGES
 
@@ -111,7 +111,7 @@ def test_links_and_titles_inside_noscript_and_template_are_not_the_page_s() -> N
 
 
 def _bs4_parse_tests() -> list[tuple[str, Callable[[], None]]]:
-    module = importlib.import_module("tests.pipelines.test_parse")
+    module = importlib.import_module("tests.pipelines.worker.test_parse")
     return [
         (name, function)
         for name, function in vars(module).items()

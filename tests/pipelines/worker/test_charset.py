@@ -8,7 +8,7 @@ import random
 import httpx
 import pytest
 
-from pipelines.charset import decode_html
+from pipelines.worker.charset import decode_html
 from tests.support.hostile import (
     ENCODED_PAGES,
     FRENCH_TEXT,

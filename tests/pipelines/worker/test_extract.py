@@ -1,4 +1,4 @@
-"""Tests for pipelines.extract: the named fields a user configures, on real HTML snippets."""
+"""Tests for pipelines.worker.extract: the named fields a user configures, on real HTML snippets."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 
 from crawler.errors import ConfigError
 from crawler.settings import ExtractSettings, build_settings
-from pipelines.extract import Extractor
+from pipelines.worker.extract import Extractor
 
 URL = "https://shop.test/products/42"
 

@@ -9,16 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from crawler.api import crawl
 from crawler.jobfile import load_job
 from pipelines.sinks.sqlite import read_records
+from tests.support.cli import REPO
 from tests.support.routes import RouteServer, page
 from tests.support.user_steps import RAISE_MARKER
-
-pytestmark = pytest.mark.slow  # end-to-end: real subprocesses and servers, seconds each
-REPO = Path(__file__).resolve().parent.parent
 
 
 def prose(seed: int, words: int = 80) -> str:

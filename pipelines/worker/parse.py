@@ -3,7 +3,7 @@
 A pure function of (url, body, headers) so it runs the same in a worker process, inline and
 in tests. It returns plain ``str``/``int``/``list`` values: no bs4 object ever leaves it.
 It also owns the URL rules both parse paths share (base, canonical, links and their cap);
-the fast path, ``pipelines.lxml_parse``, imports them, so bs4 is imported only when used.
+the fast path, ``pipelines.worker.lxml_parse``, imports them, so bs4 is imported only when used.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 from crawler.models import PageFields
 from crawler.urls import InvalidUrl, request_url
-from pipelines.charset import decode_html
+from pipelines.worker.charset import decode_html
 
 INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template"})
 LINK_TAGS = frozenset({"a", "area"})
@@ -54,7 +54,7 @@ def parse_document(
 
     The tree is for extraction rules that run in the same worker; it never leaves it.
     """
-    # imported here, not above: a worker on the lxml path (pipelines.lxml_parse) shares
+    # imported here, not above: a worker on the lxml path (pipelines.worker.lxml_parse) shares
     # this module's helpers and must not pay for bs4 (memory, import time)
     from bs4 import BeautifulSoup  # noqa: PLC0415
 

@@ -1,6 +1,6 @@
 """Processing steps run on each record in the workers after parsing: built-in filters and
 markers, and user functions named by import path. Whatever needs every page of the crawl
-(exact-duplicate dropping, near-duplicate pairing) is the main process's: helpers are here.
+(exact-duplicate dropping, near-duplicate pairing) is ``pipelines.dedupe``'s: helpers are here.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tests for pipelines.steps: built-in and user steps on realistic records from a job file."""
+"""Tests for pipelines.worker.steps: built-in and user steps on real records from a job file."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import pytest
 from crawler.errors import ConfigError
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
 from crawler.settings import StepSettings, build_settings
-from pipelines.dedupe import NearDuplicateIndex
-from pipelines.parse import parse_page
-from pipelines.steps import (
+from pipelines.worker.parse import parse_page
+from pipelines.worker.steps import (
     DuplicateFilter,
     NamedStep,
     StepError,
@@ -192,28 +191,6 @@ def test_simhash_near_texts_are_close_and_different_texts_far() -> None:
 
 def bits_apart(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
-def test_near_duplicate_index_names_the_first_page_within_the_distance() -> None:
-    index = NearDuplicateIndex(max_distance=3)
-    assert index.add("http://a.test/1", "ff00ff00ff00ff00") is None
-    assert index.add("http://a.test/2", "0000000000000000") is None
-    assert index.add("http://a.test/3", "ff00ff00ff00ff07") == "http://a.test/1"  # 3 bits
-    assert index.add("http://a.test/4", "0f00ff00ff00ff00") is None  # 4 bits from /1
-    assert index.add("http://a.test/5", "0000000000000000") == "http://a.test/2"
-
-
-def test_near_duplicate_index_agrees_with_comparing_every_pair() -> None:
-    texts = [WORDS, WORDS.replace("fox", "cat"), WORDS.replace("corn", "wheat"), WORDS[::-1]]
-    texts += [f"{WORDS} {i}" for i in range(5)]
-    hashes = [simhash(t) for t in texts]
-    for distance in (0, 3, 8, 20):
-        index = NearDuplicateIndex(max_distance=distance)
-        for n, value in enumerate(hashes):
-            match = index.add(f"u{n}", value)
-            earlier = [f"u{i}" for i in range(n) if bits_apart(hashes[i], value) <= distance]
-            assert (match is None) == (not earlier)
-            assert match is None or match in earlier
 
 
 # -- drop_duplicates: the main process's job -------------------------------------------

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from crawler.models import FetchFailure, FetchResult, PageFields, Record, record_from
 from crawler.settings import ExtractSettings, Parser, StepSettings
-from pipelines.charset import decode_html
-from pipelines.extract import Extractor
-from pipelines.lxml_extract import lxml_extractor
-from pipelines.lxml_parse import parse_document_lxml, parse_page_lxml
-from pipelines.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
-from pipelines.steps import NamedStep, build_steps, run_steps
+from pipelines.worker.charset import decode_html
+from pipelines.worker.extract import Extractor
+from pipelines.worker.lxml_extract import lxml_extractor
+from pipelines.worker.lxml_parse import parse_document_lxml, parse_page_lxml
+from pipelines.worker.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
+from pipelines.worker.steps import NamedStep, build_steps, run_steps
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup

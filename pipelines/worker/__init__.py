@@ -1,0 +1,44 @@
+"""What runs in the worker processes: parse, decode, extract and the steps, as one processor.
+
+Pure and picklable: no asyncio, httpx or aiofiles here (an import-linter contract checks it).
+Batching, the pool and anything that needs every page of the crawl live in the main process.
+"""
+
+from __future__ import annotations
+
+from pipelines.worker.charset import decode_html
+from pipelines.worker.extract import Extractor
+from pipelines.worker.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
+from pipelines.worker.processor import PageProcessor, ParseFn, Processed
+from pipelines.worker.steps import (
+    DuplicateFilter,
+    NamedStep,
+    Step,
+    StepError,
+    UserStep,
+    build_steps,
+    run_steps,
+    simhash,
+    validate_steps,
+)
+
+__all__ = [
+    "DEFAULT_MAX_LINKS",
+    "DuplicateFilter",
+    "Extractor",
+    "NamedStep",
+    "PageProcessor",
+    "ParseFn",
+    "Processed",
+    "Step",
+    "StepError",
+    "UserStep",
+    "build_steps",
+    "cap_links",
+    "decode_html",
+    "parse_document",
+    "parse_page",
+    "run_steps",
+    "simhash",
+    "validate_steps",
+]

@@ -1,0 +1,37 @@
+"""The worker package's face: what a worker process loads, and the names it offers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pipelines.worker
+from tests.support.cli import REPO
+
+IO_SIDE = ("asyncio", "httpx", "aiofiles", "crawler.api", "crawler.engine", "pipelines.sinks")
+
+
+def test_importing_the_worker_code_loads_no_event_loop_or_network_code() -> None:
+    # A fresh interpreter, as a worker is: what the import drags in is what each worker pays.
+    probe = (
+        "import json, sys, pipelines.worker; "
+        f"print(json.dumps([name for name in {IO_SIDE!r} if name in sys.modules]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=REPO,
+    )
+    assert json.loads(result.stdout) == []
+
+
+def test_every_name_the_face_offers_is_there() -> None:
+    missing = [name for name in pipelines.worker.__all__ if not hasattr(pipelines.worker, name)]
+    assert missing == []
+    assert {"PageProcessor", "parse_page", "Extractor", "validate_steps"} <= set(
+        pipelines.worker.__all__
+    )

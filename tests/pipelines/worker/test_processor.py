@@ -1,0 +1,113 @@
+"""Tests for pipelines.worker.processor: one fetched page in, the record a user reads out."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Mapping
+from typing import Any
+
+from crawler.models import FetchRequest, FetchResult, PageFields
+from crawler.settings import ExtractSettings, StepSettings
+from pipelines.worker import PageProcessor, parse_page
+from tests.support.parsers import RAISE_MARKER, parse_or_raise
+
+LINKS = "".join(f"<a href='/p{n}'>page {n}</a>" for n in range(5))
+ARTICLE = (
+    "<html lang='en'><head><title>Kettles</title></head><body>"
+    "<h1>Blue kettle</h1><p class='price'>19.99</p>"
+    f"<p>{'plenty of words about kettles ' * 10}</p>{LINKS}</body></html>"
+)
+THIN = f"<html><head><title>Index</title></head><body>{LINKS}</body></html>"
+
+
+def fetched(url: str, html: str) -> FetchResult:
+    headers = (("content-type", "text/html; charset=utf-8"),)
+    body = html.encode()
+    return FetchResult(
+        FetchRequest(url), url, 200, headers, "text/html", body, len(body), 3.0, "now", None, True
+    )
+
+
+def processor(
+    fields: dict[str, Any] | None = None, steps: list[dict[str, Any]] | None = None, **kw: Any
+) -> PageProcessor:
+    extract = ExtractSettings.model_validate({"fields": fields or {}})
+    settings = [StepSettings.model_validate(step) for step in steps or []]
+    return PageProcessor.from_settings(extract, settings, **kw)
+
+
+def test_a_page_becomes_its_record_with_the_fields_the_job_asks_for() -> None:
+    process = processor({"name": {"css": "h1"}, "price": {"css": ".price", "regex": r"[\d.]+"}})
+    processed = process(fetched("http://shop.test/kettle", ARTICLE))
+    record = processed.record
+    assert record is not None
+    assert (record["title"], record["lang"], record["error"]) == ("Kettles", "en", None)
+    assert record["fields"] == {"name": "Blue kettle", "price": "19.99"}
+    assert record["links"] == [f"http://shop.test/p{n}" for n in range(5)]
+    assert processed.links_from is record
+
+
+def test_without_extract_fields_the_record_has_none() -> None:
+    record = processor()(fetched("http://shop.test/kettle", ARTICLE)).record
+    assert record is not None
+    assert "fields" not in record
+
+
+def test_a_page_a_step_drops_still_gives_its_links() -> None:
+    process = processor(steps=[{"use": "min_words", "min": 20}])
+    thin = process(fetched("http://shop.test/", THIN))
+    assert thin.record is None
+    assert thin.links_from["links"] == [f"http://shop.test/p{n}" for n in range(5)]
+    assert process(fetched("http://shop.test/kettle", ARTICLE)).record is not None
+
+
+def test_drop_duplicates_is_left_to_the_main_process() -> None:
+    process = processor(steps=[{"use": "drop_duplicates"}])
+    assert process.steps == ()
+    first = process(fetched("http://shop.test/a", ARTICLE)).record
+    copy = process(fetched("http://shop.test/b", ARTICLE)).record
+    assert first is not None
+    assert copy is not None
+    assert first["sha256"] == copy["sha256"]
+
+
+def test_a_parse_function_that_raises_costs_that_page_only() -> None:
+    process = processor(parse=parse_or_raise)
+    broken = process(fetched(f"http://shop.test/{RAISE_MARKER}", ARTICLE))
+    assert broken.record is not None
+    assert broken.record["error"] == {
+        "code": "parse_error",
+        "message": "ValueError: boom on purpose",
+    }
+    fine = process(fetched("http://shop.test/kettle", ARTICLE)).record
+    assert fine is not None
+    assert fine["title"] == "Kettles"
+
+
+def own_parse(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
+    """A user's parse function: the default one, links and all."""
+    return parse_page(url, body, headers)
+
+
+def test_a_user_parse_function_is_held_to_max_links() -> None:
+    record = processor(parse=own_parse, max_links=2)(fetched("http://shop.test/", THIN)).record
+    assert record is not None
+    assert record["links"] == ["http://shop.test/p0", "http://shop.test/p1"]
+
+
+def test_a_page_that_exhausts_the_worker_memory_is_parse_too_large() -> None:
+    def parse_into_a_wall(url: str, body: bytes, headers: Mapping[str, str]) -> PageFields:
+        raise MemoryError
+
+    record = PageProcessor(parse_into_a_wall)(fetched("http://shop.test/huge", THIN)).record
+    assert record is not None
+    assert record["error"] is not None
+    assert record["error"]["code"] == "parse_too_large"
+    assert "worker_memory_mb" in record["error"]["message"]
+
+
+def test_the_processor_pickles_and_gives_the_same_record_after() -> None:
+    process = processor({"name": {"css": "h1"}}, [{"use": "min_words", "min": 5}], max_links=3)
+    copy = pickle.loads(pickle.dumps(process))
+    page = fetched("http://shop.test/kettle", ARTICLE)
+    assert copy(page).record == process(page).record
