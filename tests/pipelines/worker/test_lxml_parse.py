@@ -26,10 +26,9 @@ from crawler.testing import MockSite, crawl_site, process_html
 from pipelines.worker.lxml_parse import parse_page_lxml
 from pipelines.worker.parse import parse_page
 from pipelines.worker.processor import PageProcessor
-from tests.support.cli import parcrawl
+from tests.support.cli import REPO, parcrawl
 from tests.support.hostile import ENCODED_PAGES
 
-ROOT = Path(__file__).resolve().parents[2]
 URL = "http://site.test/dir/page.html"
 HTML = {"content-type": "text/html"}
 
@@ -343,8 +342,8 @@ def test_a_fast_path_worker_does_not_import_bs4(parser: str, css: str, imported:
         input=pickle.dumps((processor, result)),
         capture_output=True,
         check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        cwd=REPO,
         timeout=60,
     )
     assert out.stdout.decode().split("\n")[-2] == imported
