@@ -1,6 +1,6 @@
 """Crawl throughput and memory of parcrawl against its baselines, reported as ratios of one run.
 
-Serves the synthetic demo site (``crawler.demo_site.SyntheticSite``) from nginx on 127.0.0.1
+Serves the synthetic demo site (``crawler.demo.SyntheticSite``) from nginx on 127.0.0.1
 and runs each contender as its own subprocess: parcrawl ``--workers 0`` (inline parse) and
 ``--workers 2`` given every URL in a list, the same two given only the start page with
 ``--follow`` (``follow-w0``, ``follow-w2``: discovery, dedupe, scope and robots.txt included),
@@ -50,7 +50,7 @@ from typing import Any
 
 import psutil
 
-from crawler.demo_site import SyntheticSite
+from crawler.demo import SyntheticSite
 
 HERE = Path(__file__).resolve().parent
 SAMPLE_INTERVAL_S = 0.05

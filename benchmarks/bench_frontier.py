@@ -51,8 +51,7 @@ from typing import Any
 import psutil
 from bench_crawl import busy_cpu_s, children_cpu_s, kill_tree, local_env, own_cpu_s
 
-from crawler.frontier import Frontier
-from crawler.frontier_store import FrontierStore, MemoryFrontierStore, SqliteFrontierStore
+from crawler.frontier import Frontier, FrontierStore, MemoryFrontierStore, SqliteFrontierStore
 from crawler.models import FetchRequest
 
 HERE = Path(__file__).resolve().parent

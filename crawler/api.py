@@ -17,7 +17,7 @@ import httpx
 
 from crawler.engine import Engine
 from crawler.errors import UsageError
-from crawler.fetcher import Fetcher
+from crawler.fetch import Fetcher
 from crawler.jobfile import merge
 from crawler.models import Record
 from crawler.seeds import SeedReader

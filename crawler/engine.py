@@ -16,17 +16,13 @@ from dataclasses import replace
 from functools import partial
 from urllib.parse import urlsplit
 
-from crawler.admission import Admission
+from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope
 from crawler.errors import OutputClosed, ParcrawlError
-from crawler.fetcher import Fetcher, internal_failure, log_internal
-from crawler.frontier import Frontier
-from crawler.frontier_store import Outcome, SqliteFrontierStore
+from crawler.fetch import Fetcher, internal_failure, log_internal
+from crawler.frontier import Frontier, Outcome, SqliteFrontierStore, parse_retry_after
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
-from crawler.politeness import parse_retry_after
-from crawler.robots import RobotsCache, RobotsResponse
-from crawler.scope import Scope
+from crawler.seeds import SitemapResponse, iter_sitemap_urls
 from crawler.settings import Settings
-from crawler.sitemaps import SitemapResponse, iter_sitemap_urls
 from crawler.state import CrawlState
 from crawler.stats import Stats
 from crawler.urls import host_key, split_credentials

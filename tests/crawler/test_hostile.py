@@ -30,7 +30,7 @@ import respx
 
 from crawler.api import acrawl
 from crawler.engine import Engine
-from crawler.fetcher import Fetcher
+from crawler.fetch import Fetcher
 from crawler.models import PageFields
 from crawler.settings import FetchSettings, build_settings
 from pipelines.parse import parse_page

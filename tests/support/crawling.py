@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from crawler.engine import Engine
-from crawler.fetcher import Fetcher
+from crawler.fetch import Fetcher
 from crawler.models import Record
 from crawler.settings import build_settings
 from crawler.stats import Stats

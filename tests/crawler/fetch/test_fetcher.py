@@ -11,10 +11,9 @@ import httpx
 import pytest
 import respx
 
-from crawler.fetcher import Fetcher
-from crawler.frontier import Frontier
+from crawler.fetch import Fetcher
+from crawler.frontier import Frontier, parse_retry_after
 from crawler.models import FetchFailure, FetchRequest, FetchResult
-from crawler.politeness import parse_retry_after
 from crawler.settings import FetchSettings
 from crawler.urls import host_key
 

@@ -19,15 +19,15 @@ from typing import Any
 
 import httpx
 
-from crawler.addresses import PRIVATE_REFUSAL, AddressGuard, guarded_transport
-from crawler.decoding import (
+from crawler.admission import PRIVATE_REFUSAL, AddressGuard, guarded_transport
+from crawler.errors import FetchError
+from crawler.fetch.decoding import (
     BodyTooLarge,
     BoundedDecoder,
     DecodeError,
     UnsupportedEncoding,
     accept_encoding,
 )
-from crawler.errors import FetchError
 from crawler.models import (
     FetchFailure,
     FetchRequest,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.decoding import BodyTooLarge, BoundedDecoder, DecodeError
+from crawler.fetch import BodyTooLarge, BoundedDecoder, DecodeError
 from crawler.urls import InvalidUrl, canonical_url, normalize_seed
 
 log = logging.getLogger(__name__)

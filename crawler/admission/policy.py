@@ -11,11 +11,11 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 
-from crawler.addresses import AddressGuard
+from crawler.admission.addresses import AddressGuard
+from crawler.admission.robots import RobotsCache, RobotsVerdict
+from crawler.admission.scope import Scope
 from crawler.frontier import Frontier
 from crawler.models import FetchFailure, FetchRequest, Record
-from crawler.robots import RobotsCache, RobotsVerdict
-from crawler.scope import Scope
 from crawler.urls import InvalidUrl, as_request_url, url_key
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from crawler.admission import Scope, Skip
 from crawler.errors import ConfigError
-from crawler.scope import Scope, Skip
 from crawler.settings import ScopeSettings
 
 SEED = "https://example.org/"

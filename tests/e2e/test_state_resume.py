@@ -25,11 +25,9 @@ import httpx
 import pytest
 
 from crawler.api import Crawl, make_settings
-from crawler.demo_server import SiteServer
-from crawler.demo_site import SyntheticSite
+from crawler.demo import SiteServer, SyntheticSite
 from crawler.errors import StateError
-from crawler.frontier import Frontier
-from crawler.frontier_store import Outcome, SqliteFrontierStore
+from crawler.frontier import Frontier, Outcome, SqliteFrontierStore
 from crawler.models import FetchRequest
 from crawler.settings import build_settings
 from crawler.state import CrawlState, read_status

@@ -16,9 +16,9 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from itertools import count
 
-from crawler.frontier_store import FrontierStore, MemoryFrontierStore, Outcome
+from crawler.frontier.hosts import HostSlot
+from crawler.frontier.stores import FrontierStore, MemoryFrontierStore, Outcome
 from crawler.models import FetchRequest
-from crawler.politeness import HostSlot
 from crawler.urls import host_key, url_key
 
 IDLE_POLL_S = 1.0

@@ -18,11 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from crawler.admission import Admission
-from crawler.fetcher import Fetcher
+from crawler.admission import Admission, RobotsCache, RobotsResponse, RobotsVerdict
+from crawler.fetch import Fetcher
 from crawler.frontier import Frontier
 from crawler.models import FetchRequest
-from crawler.robots import RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.settings import FetchSettings, RobotsSettings
 from tests.support.crawling import run_crawl
 from tests.support.routes import Reply, Route, RouteServer, page
@@ -340,7 +339,7 @@ async def test_a_host_that_comes_up_after_refusing_robots_txt_is_crawled(
     down_host: _DownHost, caplog: pytest.LogCaptureFixture
 ) -> None:
     base = down_host.base_url
-    caplog.set_level(logging.INFO, logger="crawler.fetcher")
+    caplog.set_level(logging.INFO, logger="crawler.fetch")
     crawl = asyncio.create_task(
         run_crawl([base + "/"], workers=0, fetch={"retries": 8, "retry_backoff_s": 0.2})
     )
@@ -356,7 +355,7 @@ async def test_a_host_that_stays_down_gets_the_retry_budget_then_its_error(
     down_host: _DownHost, caplog: pytest.LogCaptureFixture
 ) -> None:
     base = down_host.base_url
-    caplog.set_level(logging.INFO, logger="crawler.fetcher")
+    caplog.set_level(logging.INFO, logger="crawler.fetch")
     began = time.monotonic()
     records, stats = await asyncio.wait_for(
         run_crawl([base + "/"], workers=0, fetch={"retries": 2, "retry_backoff_s": 0.05}),

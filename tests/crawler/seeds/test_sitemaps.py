@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from crawler.sitemaps import (
+from crawler.seeds import (
     SitemapError,
     SitemapResponse,
     iter_sitemap_urls,
