@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterable, Sequence
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope
 from crawler.errors import OutputClosed, ParcrawlError
 from crawler.fetch import Fetcher, internal_failure, log_internal
-from crawler.frontier import Frontier, Outcome, SqliteFrontierStore, parse_retry_after
+from crawler.frontier import Frontier, Outcome, RetryTiming, SqliteFrontierStore
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
 from crawler.seeds import SitemapResponse, iter_sitemap_urls
 from crawler.settings import Settings
@@ -37,9 +36,6 @@ SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 
 STOP_GRACE_S = 3.0
 """After a stop request, in-flight fetches get this long to finish before being cancelled."""
-
-HOLD_STATUSES = frozenset({429, 503})
-"""Answers that mean "slow down": the host is held (Retry-After, or exponential back-off)."""
 
 ABSENT_SITEMAP = frozenset({"HTTP 404", "HTTP 410"})
 """Reasons that mean a guessed /sitemap.xml does not exist (not that it is broken)."""
@@ -87,6 +83,7 @@ class Engine:
                 max_pending=max(1_000, settings.fetch.concurrency * 4),
                 max_requests=settings.scope.max_pages,
                 max_per_host=settings.scope.max_pages_per_host,
+                max_hold_s=settings.fetch.max_hold_s,
             )
         self._frontier = frontier
         self._robots = (
@@ -116,7 +113,7 @@ class Engine:
         self._dedupe = CrawlDedupe(settings.steps)
         self._batches_in_flight = asyncio.Semaphore(lanes * 2)
         self._fetch_tasks: list[asyncio.Task[None]] = []
-        self._rng = random.Random()
+        self._timing = RetryTiming(settings.fetch)
         self._stopping = False
         # The last result of each request waiting for its retry: its record on a stop.
         self._waiting: dict[str, FetchResult] = {}
@@ -304,9 +301,20 @@ class Engine:
         finally:
             frontier.release(request)
         try:
-            self._heed_host(result)
-            delay_s = self._retry_delay(result)
-            too_long = self._retry_after_too_long(result) if delay_s is None else None
+            answer = self._timing.read(result, now_epoch_s=time.time())
+            hold_s = frontier.heed(result.final_url, answer)
+            if answer.holds:
+                log.info(
+                    "%s answered %s: holding its host for %.1f s",
+                    result.final_url,
+                    answer.status,
+                    hold_s,
+                )
+            delay_s = too_long = None
+            if self._retryable(result):
+                delay_s = self._timing.retry_in_s(answer, request.attempt)
+                if delay_s is None:
+                    too_long = self._timing.too_long(request.url, answer)
         except Exception as exc:
             failure = internal_failure(exc)
             log_internal(request.url, failure)
@@ -325,21 +333,6 @@ class Engine:
         self._count_fetch(result)
         await self._parse_queue.put(result)
 
-    def _retry_delay(self, result: FetchResult) -> float | None:
-        """Seconds until the next attempt of ``result``'s request, or None: no retry.
-
-        Retry-After is honoured up to ``max_hold_s``; a longer one ends the URL at once
-        (``_retry_after_too_long``). Otherwise exponential back-off with full jitter.
-        """
-        fetch = self.settings.fetch
-        if not self._retryable(result):
-            return None
-        retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
-        if retry_after_s is not None:
-            return retry_after_s if retry_after_s <= fetch.max_hold_s else None
-        ceiling = min(fetch.retry_backoff_s * 2 ** (result.request.attempt - 1), fetch.max_hold_s)
-        return self._rng.uniform(0, ceiling)
-
     def _retryable(self, result: FetchResult) -> bool:
         fetch = self.settings.fetch
         if result.request.attempt > fetch.retries or self._stopping:
@@ -349,37 +342,6 @@ class Engine:
         return result.status in fetch.retry_statuses or (
             failure is not None and failure.code in fetch.retry_errors
         )
-
-    def _retry_after_too_long(self, result: FetchResult) -> FetchFailure | None:
-        """The error of a URL whose server asks for a longer wait than ``max_hold_s``.
-
-        Waiting the cap again and again would hold the URL for half an hour in silence;
-        it ends at once, with a warning, while its host stays held for the others.
-        """
-        if not self._retryable(result):
-            return None
-        retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
-        cap_s = self.settings.fetch.max_hold_s
-        if retry_after_s is None or retry_after_s <= cap_s:
-            return None
-        message = (
-            f"HTTP {result.status}: Retry-After asks for {retry_after_s:.0f} s, "
-            f"more than max_hold_s ({cap_s:g} s): not retried"
-        )
-        log.warning("%s not retried: %s", result.request.url, message)
-        return FetchFailure("retry_after_too_long", message)
-
-    def _heed_host(self, result: FetchResult) -> None:
-        """Slow down for a host that says so (429/503); reset once it answers normally."""
-        url = result.final_url
-        if result.status in HOLD_STATUSES:
-            retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
-            hold_s = self._frontier.back_off(
-                url, retry_after_s, cap_s=self.settings.fetch.max_hold_s
-            )
-            log.info("%s answered %s: holding its host for %.1f s", url, result.status, hold_s)
-        elif result.status is not None:
-            self._frontier.recovered(url)
 
     async def _flush_waiting(self) -> None:
         """On a stop, a URL waiting out its retry gets its last result as its record."""

@@ -6,7 +6,14 @@ Everything that decides *when* a request may start lives here; *whether* it may 
 
 from __future__ import annotations
 
-from crawler.frontier.hosts import HostSlot, parse_retry_after
+from crawler.frontier.hosts import (
+    HOLD_STATUSES,
+    HostAnswer,
+    HostSlot,
+    RetryTiming,
+    backoff_s,
+    parse_retry_after,
+)
 from crawler.frontier.local import Frontier
 from crawler.frontier.stores import (
     FETCHING,
@@ -18,11 +25,15 @@ from crawler.frontier.stores import (
 
 __all__ = [
     "FETCHING",
+    "HOLD_STATUSES",
     "Frontier",
     "FrontierStore",
+    "HostAnswer",
     "HostSlot",
     "MemoryFrontierStore",
     "Outcome",
+    "RetryTiming",
     "SqliteFrontierStore",
+    "backoff_s",
     "parse_retry_after",
 ]

@@ -16,16 +16,13 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from itertools import count
 
-from crawler.frontier.hosts import HostSlot
+from crawler.frontier.hosts import HostAnswer, HostSlot
 from crawler.frontier.stores import FrontierStore, MemoryFrontierStore, Outcome
 from crawler.models import FetchRequest
 from crawler.urls import host_key, url_key
 
 IDLE_POLL_S = 1.0
 """Upper bound on any wait in ``get``: a lost wake-up costs at most this much."""
-
-BACKOFF_BASE_S = 1.0
-"""First hold after a 429/503 without Retry-After; doubles with each one after."""
 
 RECENT_KEYS = 200_000
 """Seen keys remembered in memory, so links repeated on every page skip the store."""
@@ -50,6 +47,7 @@ class Frontier:
         max_pending: int = 10_000,
         max_requests: int | None = None,
         max_per_host: int | None = None,
+        max_hold_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -60,6 +58,7 @@ class Frontier:
         self._max_pending = max_pending
         self._max_requests = max_requests
         self._max_per_host = max_per_host
+        self._max_hold_s = max_hold_s
         self._clock = clock
         self._rng = rng or random.Random()
         self._slots: dict[str, HostSlot] = {}
@@ -284,25 +283,17 @@ class Frontier:
         self._host_delays[key] = delay_s
         self._slot_for(key).slow_to(delay_s)
 
-    def back_off(self, url: str, retry_after_s: float | None, *, cap_s: float) -> float:
-        """The host of ``url`` answered 429/503: hold it; returns how long, in seconds.
+    def heed(self, url: str, answer: HostAnswer) -> float:
+        """Take in what a response from ``url``'s host said about timing; returns the hold.
 
-        ``Retry-After`` is honoured up to ``cap_s``; without it the hold grows
-        exponentially with each refusal in a row, with jitter.
+        A 429/503 holds the host (Retry-After up to ``max_hold_s``, else a growing
+        back-off); any other answer starts its back-off over. 0.0 when nothing is held.
         """
-        slot = self._slot_for(host_key(url))
-        now = self._clock()
-        if retry_after_s is not None:
-            hold_s = min(retry_after_s, cap_s)
-            slot.hold_until(now + hold_s)
-            return hold_s
-        return slot.back_off(now, self._rng, base_s=BACKOFF_BASE_S, cap_s=cap_s)
-
-    def recovered(self, url: str) -> None:
-        """The host of ``url`` answered normally: its back-off starts over."""
-        slot = self._slots.get(host_key(url))
-        if slot is not None:
-            slot.backoff_level = 0
+        key = host_key(url)
+        slot = self._slot_for(key) if answer.holds else self._slots.get(key)
+        if slot is None:
+            return 0.0
+        return slot.heed(answer, self._clock(), self._rng, cap_s=self._max_hold_s)
 
     # -- introspection ---------------------------------------------------------------
 

@@ -20,7 +20,7 @@ import pytest
 
 from crawler.admission import Admission, RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.fetch import Fetcher
-from crawler.frontier import Frontier
+from crawler.frontier import Frontier, HostAnswer
 from crawler.models import FetchRequest
 from crawler.settings import FetchSettings, RobotsSettings
 from tests.support.crawling import run_crawl
@@ -277,7 +277,7 @@ async def test_a_retry_after_holds_a_turn_already_handed_out() -> None:
     assert second is not None
     [began] = await starts(frontier, [first.url])
 
-    frontier.back_off(first.url, DELAY_S, cap_s=600)  # the answer: 503, Retry-After
+    frontier.heed(first.url, HostAnswer(503, DELAY_S))  # the answer: 503, Retry-After
     [after] = await starts(frontier, [second.url])
 
     assert after - began >= DELAY_S

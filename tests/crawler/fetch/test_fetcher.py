@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from crawler.fetch import Fetcher
-from crawler.frontier import Frontier, parse_retry_after
+from crawler.frontier import Frontier
 from crawler.models import FetchFailure, FetchRequest, FetchResult
 from crawler.settings import FetchSettings
 from crawler.urls import host_key
@@ -432,32 +432,6 @@ async def test_a_cancelled_fetch_is_not_swallowed() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("120", 120.0),
-        (" 7 ", 7.0),
-        ("0", 0.0),
-        ("\u00b2", None),
-        ("\u0663", None),
-        ("1.5", None),
-        ("-1", None),
-        ("", None),
-        ("Mon, 99 Foo 99999 99:99:99 GMT", None),
-        ("9" * 5000, 1e11),
-    ],
-)
-def test_retry_after_is_parsed_strictly(value: str, expected: float | None) -> None:
-    assert parse_retry_after(value, now_epoch_s=0.0) == expected
-
-
-def test_retry_after_as_an_http_date_counts_from_now() -> None:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    later = now + timedelta(seconds=90)
-    value = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
-    assert parse_retry_after(value, now_epoch_s=now.timestamp()) == 90.0
 
 
 async def test_a_content_length_of_unicode_digits_is_ignored() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from crawler.frontier import Frontier
+from crawler.frontier import Frontier, HostAnswer
 from crawler.models import FetchRequest
 
 A = "http://a.example"
@@ -304,7 +304,7 @@ async def test_retry_after_keeps_a_ready_host_waiting_until_it_passes() -> None:
     frontier = Frontier(per_host=10, clock=clock)
     frontier.add(req(f"{A}/1"))
     frontier.add(req(f"{B}/1"))
-    assert frontier.back_off(f"{A}/anything", 5.0, cap_s=600) == 5.0
+    assert frontier.heed(f"{A}/anything", HostAnswer(503, 5.0)) == 5.0
 
     other = await get_soon(frontier)
     assert other is not None
@@ -326,7 +326,7 @@ async def test_retry_after_during_a_fetch_delays_the_next_request() -> None:
     first = await get_soon(frontier)
     assert first is not None
     # As after a 503 with Retry-After: hold, then release the slot.
-    frontier.back_off(first.url, 30.0, cap_s=600)
+    frontier.heed(first.url, HostAnswer(503, 30.0))
     frontier.release(first)
 
     clock.now = 29.0
