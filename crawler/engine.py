@@ -9,16 +9,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import Counter
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import replace
 from functools import partial
 from urllib.parse import urlsplit
 
-from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope
+from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope, Verdict
 from crawler.errors import OutputClosed, ParcrawlError
 from crawler.fetch import Fetcher, internal_failure, log_internal
-from crawler.frontier import Frontier, Outcome, RetryTiming, SqliteFrontierStore
+from crawler.frontier import (
+    FETCHED,
+    HELD_BACK,
+    UNFETCHED,
+    Frontier,
+    Lease,
+    LocalFrontier,
+    Outcome,
+    Refused,
+    RetryIn,
+    RetryTiming,
+    SqliteFrontierStore,
+)
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
 from crawler.seeds import SitemapResponse, iter_sitemap_urls
 from crawler.settings import Settings
@@ -76,7 +87,7 @@ class Engine:
         if frontier is None:
             if state is None:
                 self._owned_store = SqliteFrontierStore()
-            frontier = Frontier(
+            frontier = LocalFrontier(
                 per_host=settings.fetch.per_host,
                 delay_s=settings.fetch.delay_s,
                 store=state.store if state is not None else self._owned_store,
@@ -154,7 +165,7 @@ class Engine:
                 await sink.open()
                 opened.append(sink)
             if self._recovered:
-                self._restore(self._recovered)
+                await self._restore(self._recovered)
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._feed(seeds))
                 group.create_task(self._fetch_all())
@@ -195,7 +206,7 @@ class Engine:
                 self.stats.duplicate_seeds += 1
         if self._recovered and self._admission.follows_links:
             links = self._admission.links_to_follow(self._recovered)
-            self.stats.discovered += len(self._frontier.add_many(links))
+            self.stats.discovered += len(await self._frontier.add_many(links))
         if self.settings.sitemaps and not self._stopping:
             for seed in seed_hosts.values():
                 await self._feed_sitemaps(seed)
@@ -246,46 +257,39 @@ class Engine:
 
     async def _fetch_loop(self) -> None:
         frontier = self._frontier
-        while (request := await frontier.get()) is not None:
+        while (lease := await frontier.get()) is not None:
+            request = lease.request
             verdict = await self._may_fetch(request)
-            if verdict is False and _asked_for(request):
-                # A URL the user listed gets a record saying why it was not fetched.
-                skipped = self._admission.skipped
-                skipped["robots"] -= 1
-                if not skipped["robots"]:
-                    del skipped["robots"]
-                verdict = FetchFailure("robots_disallowed", "robots.txt disallows it")
-            if verdict is False:
-                frontier.release(request, fetched=False)
-                if frontier.keeps_outcomes:
-                    outcome = Outcome(request.url, host_key(request.url), None, "robots")
-                    frontier.finished([outcome])
-                frontier.complete(depth=request.depth)
+            if verdict.skip is not None:
+                await frontier.end(lease, Refused(verdict.skip))
                 continue
-            if isinstance(verdict, FetchFailure):
-                frontier.release(request, fetched=False)
+            if verdict.failure is not None:
+                await frontier.end(lease, UNFETCHED)
                 self.stats.unfetched += 1
-                await self._parse_queue.put(FetchResult.unfetched(request, verdict))
+                await self._parse_queue.put(FetchResult.unfetched(request, verdict.failure))
                 continue
-            if frontier.requeue_if_early(request):
-                continue  # robots.txt brought a Crawl-delay: serve another host meanwhile
-            await self._fetch_one(request)
+            if not await frontier.may_start(lease):
+                # robots.txt brought a Crawl-delay: serve another host meanwhile.
+                await frontier.end(lease, HELD_BACK)
+                continue
+            await self._fetch_one(lease)
 
-    async def _may_fetch(self, request: FetchRequest) -> bool | FetchFailure:
+    async def _may_fetch(self, request: FetchRequest) -> Verdict:
         """Admission's verdict on ``request``; an unexpected error is that URL's record."""
         try:
             return await self._admission.may_fetch(request)
         except Exception as exc:  # the boundary: one URL's bad value never ends the crawl
             failure = internal_failure(exc)
             log_internal(request.url, failure)
-            return failure
+            return Verdict(failure)
 
-    async def _fetch_one(self, request: FetchRequest) -> None:
-        """Fetch ``request``, then retry it later or pass its result on: never raises for it.
+    async def _fetch_one(self, lease: Lease) -> None:
+        """Fetch the request, then retry it later or pass its result on: never raises for it.
 
         Any error in handling this one URL (a bad value anywhere in its response) becomes its
         ``internal`` error record; the crawl goes on.
         """
+        request = lease.request
         frontier = self._frontier
         admission = self._admission
         try:
@@ -298,23 +302,8 @@ class Engine:
             failure = internal_failure(exc)
             log_internal(request.url, failure)
             result = FetchResult.unfetched(request, failure)
-        finally:
-            frontier.release(request)
         try:
-            answer = self._timing.read(result, now_epoch_s=time.time())
-            hold_s = frontier.heed(result.final_url, answer)
-            if answer.holds:
-                log.info(
-                    "%s answered %s: holding its host for %.1f s",
-                    result.final_url,
-                    answer.status,
-                    hold_s,
-                )
-            delay_s = too_long = None
-            if self._retryable(result):
-                delay_s = self._timing.retry_in_s(answer, request.attempt)
-                if delay_s is None:
-                    too_long = self._timing.too_long(request.url, answer)
+            delay_s, too_long = await self._timing_of(result)
         except Exception as exc:
             failure = internal_failure(exc)
             log_internal(request.url, failure)
@@ -322,16 +311,40 @@ class Engine:
             delay_s = too_long = None
         if delay_s is not None:
             self._waiting[request.url] = replace(result, body=b"", body_kept=False)
-            frontier.retry(request, delay_s)
+            await frontier.end(lease, RetryIn(delay_s))
             self.stats.retries += 1
             log.info("retrying %s in %.1f s (%s)", request.url, delay_s, _why(result))
             return
+        await frontier.end(lease, FETCHED)
         self._waiting.pop(request.url, None)
         admission.settled(request)
         if too_long is not None:
             result = replace(result, failure=too_long, body_kept=False)
         self._count_fetch(result)
         await self._parse_queue.put(result)
+
+    async def _timing_of(self, result: FetchResult) -> tuple[float | None, FetchFailure | None]:
+        """Tell the frontier what the host said; then the retry's delay, or why there is none.
+
+        Returns (seconds until the next attempt, None), or (None, the error of a Retry-After
+        beyond ``max_hold_s``), or (None, None): no retry.
+        """
+        timing = self._timing
+        answer = timing.read(result, now_epoch_s=time.time())
+        hold_s = await self._frontier.heed(result.final_url, answer)
+        if answer.holds:
+            log.info(
+                "%s answered %s: holding its host for %.1f s",
+                result.final_url,
+                answer.status,
+                hold_s,
+            )
+        if not self._retryable(result):
+            return None, None
+        delay_s = timing.retry_in_s(answer, result.request.attempt)
+        if delay_s is None:
+            return None, timing.too_long(result.request.url, answer)
+        return delay_s, None
 
     def _retryable(self, result: FetchResult) -> bool:
         fetch = self.settings.fetch
@@ -345,7 +358,7 @@ class Engine:
 
     async def _flush_waiting(self) -> None:
         """On a stop, a URL waiting out its retry gets its last result as its record."""
-        for request in self._frontier.drain_retries():
+        for request in await self._frontier.drain_retries():
             last = self._waiting.pop(request.url, None)
             if last is None:
                 continue
@@ -388,47 +401,47 @@ class Engine:
         await self._output_queue.put((outcome.records, outcome.dropped))
 
     async def _write(self) -> None:
-        stats = self.stats
+        """Each batch of records, in order: dedupe, write, count, queue links, mark done."""
         while (item := await self._output_queue.get()) is not _END:
             records, dropped = item
             if self._dedupe.active:
                 records, duplicates = self._dedupe.apply(records)
                 dropped = dropped + duplicates
-            try:
-                for sink in self._sinks:
-                    await sink.write(records)
-            except OutputClosed as exc:  # the lines that reached the pipe count as written
-                self._count_written(records[: exc.complete])
-                raise
-            # Counted once written, so the summary's numbers add up to what the output holds.
-            self._count_written(records)
-            stats.dropped += len(dropped)
-            if self._frontier.keeps_outcomes:  # building them costs a URL parse per record
-                outcomes = [*map(_outcome, records), *map(_dropped_outcome, dropped)]
-                self._frontier.finished(outcomes)
-            # A durable state keeps the links of pages done while stopping, for the resume.
-            keep_links = not self._stopping or self._frontier.keeps_outcomes
-            if self._admission.follows_links and keep_links:
-                links = self._admission.links_to_follow([*records, *dropped])
-                stats.discovered += len(self._frontier.add_many(links))
-            done = Counter(record["depth"] for record in records)
-            done.update(record["depth"] for record in dropped)
-            for depth, count in done.items():
-                self._frontier.complete(count, depth=depth)
+            await self._write_out(records)
+            self.stats.dropped += len(dropped)
+            await self._follow_links([*records, *dropped])
+            # Done only after its links are queued, so the crawl never looks over too soon.
+            await self._frontier.done([*map(_outcome, records), *map(_dropped_outcome, dropped)])
             if self._state is not None:
                 self._state.checkpoint()
-        stats.parse_cpu_s = self._stage.cpu_s
-        stats.worker_pids |= self._stage.worker_pids
+        self.stats.parse_cpu_s = self._stage.cpu_s
+        self.stats.worker_pids |= self._stage.worker_pids
+
+    async def _write_out(self, records: list[Record]) -> None:
+        """Every sink gets ``records``; counted once written, so the summary adds up."""
+        try:
+            for sink in self._sinks:
+                await sink.write(records)
+        except OutputClosed as exc:  # the lines that reached the pipe count as written
+            self._count_written(records[: exc.complete])
+            raise
+        self._count_written(records)
+
+    async def _follow_links(self, records: list[Record]) -> None:
+        """Queue the in-scope links of ``records`` (a stopped frontier may decline them)."""
+        if self._admission.follows_links:
+            links = self._admission.links_to_follow(records)
+            self.stats.discovered += len(await self._frontier.add_many(links))
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _restore(self, records: list[Record]) -> None:
+    async def _restore(self, records: list[Record]) -> None:
         """Records a crashed run wrote but did not mark done: done now, not fetched again.
 
         Their links are queued once the seeds are read (``_feed``), when scope knows the
         seed hosts.
         """
-        self._frontier.restore_finished([_outcome(record) for record in records])
+        await self._frontier.restore([_outcome(record) for record in records])
         self.stats.recovered = len(records)
         log.info("%d records found in the output after the last checkpoint", len(records))
         if self._state is not None:
@@ -473,19 +486,14 @@ class Engine:
                 task.cancel()
 
 
-def _asked_for(request: FetchRequest) -> bool:
-    """True for a seed or URL-list line (not a link, not a sitemap entry)."""
-    return request.depth == 0 and request.referrer is None
-
-
 def _outcome(record: Record) -> Outcome:
     error = record["error"]
-    url = record["url"]
-    return Outcome(url, host_key(url), record["status"], error["code"] if error else None)
+    code = error["code"] if error else None
+    return Outcome(record["url"], record["status"], code, record["depth"])
 
 
 def _dropped_outcome(record: Record) -> Outcome:
-    return Outcome(record["url"], host_key(record["url"]), record["status"], "dropped")
+    return Outcome(record["url"], record["status"], "dropped", record["depth"])
 
 
 def _why(result: FetchResult) -> str:

@@ -11,11 +11,12 @@ from crawler.admission.addresses import (
     guarded_transport,
     is_private,
 )
-from crawler.admission.policy import Admission
+from crawler.admission.policy import FETCH, Admission, Verdict
 from crawler.admission.robots import ROBOTS_PATH, RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.admission.scope import Scope, Skip
 
 __all__ = [
+    "FETCH",
     "PRIVATE_REFUSAL",
     "ROBOTS_PATH",
     "AddressGuard",
@@ -25,6 +26,7 @@ __all__ = [
     "RobotsVerdict",
     "Scope",
     "Skip",
+    "Verdict",
     "guarded_transport",
     "is_private",
 ]

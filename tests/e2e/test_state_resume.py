@@ -27,7 +27,7 @@ import pytest
 from crawler.api import Crawl, make_settings
 from crawler.demo import SiteServer, SyntheticSite
 from crawler.errors import StateError
-from crawler.frontier import Frontier, Outcome, SqliteFrontierStore
+from crawler.frontier import LocalFrontier, Outcome, RetryIn, SqliteFrontierStore
 from crawler.models import FetchRequest
 from crawler.settings import build_settings
 from crawler.state import CrawlState, read_status
@@ -290,16 +290,16 @@ def test_ctrl_c_then_resume_finishes_the_crawl(slow_site, reference, tmp_path):
 async def test_status_counts_in_flight_only_the_fetches_that_started(tmp_path):
     path = tmp_path / "busy.crawl"
     crawl_state = CrawlState.open(path, build_settings({}))
-    frontier = Frontier(per_host=1, store=crawl_state.store)
+    frontier = LocalFrontier(per_host=1, store=crawl_state.store)
     for host in ("a", "b"):
-        frontier.add_many([FetchRequest(f"http://{host}.test/{n}") for n in range(5)])
+        await frontier.add_many([FetchRequest(f"http://{host}.test/{n}") for n in range(5)])
     started = await frontier.get()
     assert started is not None
     crawl_state.checkpoint()
 
     running = read_status(path)  # the crawl runs on: the other nine wait in memory
     assert (running.queued, running.in_flight) == (9, 1)
-    assert running.per_host[host_key(started.url)]["in flight"] == 1
+    assert running.per_host[host_key(started.request.url)]["in flight"] == 1
     assert sum(counts["queued"] for counts in running.per_host.values()) == 9
 
     crawl_state.close()
@@ -442,17 +442,16 @@ def test_status_of_a_missing_file_is_one_line(tmp_path):
 async def test_a_pending_retry_keeps_its_attempt_and_its_time_across_a_restart(tmp_path):
     path = tmp_path / "retry.crawl"
     store = SqliteFrontierStore(path, durable=True)
-    frontier = Frontier(per_host=1, store=store)
+    frontier = LocalFrontier(per_host=1, store=store)
     frontier.add(FetchRequest("http://a.test/busy"))
-    request = await frontier.get()
-    assert request is not None
-    frontier.release(request)
-    frontier.retry(request, delay_s=30)
+    lease = await frontier.get()
+    assert lease is not None
+    await frontier.end(lease, RetryIn(30))
     store.commit()
     store.close()  # the process dies here, the retry still waiting
 
     reopened = SqliteFrontierStore(path, durable=True)
-    restarted = Frontier(per_host=1, store=reopened)
+    restarted = LocalFrontier(per_host=1, store=reopened)
     restarted.close_input()
     with pytest.raises(TimeoutError):  # not before its time, even after the restart
         await asyncio.wait_for(restarted.get(), 0.3)
@@ -467,20 +466,20 @@ async def test_page_limits_count_the_pages_done_before_a_restart(tmp_path):
     path = tmp_path / "limits.crawl"
     store = SqliteFrontierStore(path, durable=True)
     earlier = [f"http://a.test/{n}" for n in range(3)]
-    store.mark_done([Outcome(url, host_key(url), 200, None) for url in earlier])
+    store.mark_done([Outcome(url, 200, None) for url in earlier])
     refused = "http://b.test/private"  # robots.txt said no: never fetched, not a page
-    store.mark_done([Outcome(refused, host_key(refused), None, "robots")])
+    store.mark_done([Outcome(refused, None, "robots")])
     store.commit()
     store.close()
 
     reopened = SqliteFrontierStore(path, durable=True)
-    frontier = Frontier(per_host=4, store=reopened, max_requests=6, max_per_host=4)
+    frontier = LocalFrontier(per_host=4, store=reopened, max_requests=6, max_per_host=4)
     for host in ("a", "b"):
-        frontier.add_many([FetchRequest(f"http://{host}.test/new{n}") for n in range(5)])
+        await frontier.add_many([FetchRequest(f"http://{host}.test/new{n}") for n in range(5)])
     frontier.close_input()
     handed_out = Counter[str]()
-    while (request := await asyncio.wait_for(frontier.get(), 30)) is not None:
-        handed_out[host_key(request.url)] += 1
+    while (lease := await asyncio.wait_for(frontier.get(), 30)) is not None:
+        handed_out[host_key(lease.request.url)] += 1
     reopened.close()
     # Six pages in all, four per host: a.test had three already.
     assert handed_out == {host_key("http://a.test/"): 1, host_key("http://b.test/"): 2}

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from crawler.fetch import Fetcher
-from crawler.frontier import Frontier
+from crawler.frontier import FETCHED, LocalFrontier, Outcome
 from crawler.models import FetchFailure, FetchRequest, FetchResult
 from crawler.settings import FetchSettings
 from crawler.urls import host_key
@@ -356,7 +356,7 @@ async def test_frontier_and_fetcher_keep_per_host_limit_under_load(
             in_flight[key] -= 1
 
     router.route(host="one.test").mock(side_effect=handler)
-    frontier = Frontier(per_host=3)
+    frontier = LocalFrontier(per_host=3)
     urls = [f"http://one.test/page/{n}" for n in range(200)]
     for url in urls:
         assert frontier.add(FetchRequest(url))
@@ -366,12 +366,12 @@ async def test_frontier_and_fetcher_keep_per_host_limit_under_load(
     async with Fetcher(FetchSettings(concurrency=20, per_host=3)) as fetcher:
 
         async def worker() -> None:
-            while (request := await frontier.get()) is not None:
+            while (lease := await frontier.get()) is not None:
                 try:
-                    results.append(await fetcher.fetch(request))
+                    results.append(await fetcher.fetch(lease.request))
                 finally:
-                    frontier.release(request)
-                    frontier.complete()
+                    await frontier.end(lease, FETCHED)
+                    await frontier.done([Outcome(lease.request.url, 200, None)])
 
         async with asyncio.timeout(60), asyncio.TaskGroup() as group:
             for _ in range(20):
