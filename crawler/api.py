@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from crawler.assembly import build_engine
 from crawler.engine import Engine
 from crawler.errors import UsageError
 from crawler.fetch import Fetcher
@@ -162,7 +163,7 @@ class Crawl:
                 memory_limit_mb=settings.worker_memory_mb or None,
             ) as stage,
         ):
-            engine = Engine(
+            engine = build_engine(
                 settings,
                 fetcher=fetcher,
                 stage=stage,

@@ -10,11 +10,11 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from urllib.parse import urlsplit
 
-from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope, Verdict
+from crawler.admission import Admission, RobotsCache, Verdict
 from crawler.errors import OutputClosed, ParcrawlError
 from crawler.fetch import Fetcher, internal_failure, log_internal
 from crawler.frontier import (
@@ -23,7 +23,6 @@ from crawler.frontier import (
     UNFETCHED,
     Frontier,
     Lease,
-    LocalFrontier,
     Outcome,
     Refused,
     RetryIn,
@@ -54,66 +53,61 @@ ABSENT_SITEMAP = frozenset({"HTTP 404", "HTTP 410"})
 _END = None
 
 
+@dataclass(slots=True)
+class Parts:
+    """The collaborators the engine drives besides the fetcher, stage and sinks.
+
+    ``owned_store`` is a scratch store nobody else holds (no state file): the engine
+    closes it, and the robots.txt cache, when the crawl ends.
+    """
+
+    frontier: Frontier
+    admission: Admission
+    robots: RobotsCache | None
+    dedupe: CrawlDedupe
+    owned_store: SqliteFrontierStore | None = None
+
+    async def aclose(self) -> None:
+        """Release what the crawl owned: the scratch store and robots.txt fetches in flight."""
+        if self.owned_store is not None:
+            self.owned_store.close()
+        if self.robots is not None:  # a robots.txt fetch must not outlive the crawl
+            await self.robots.aclose()
+
+
 class Engine:
     """Runs one crawl to completion, or until ``stop`` is called.
 
-    Collaborators are injected so tests can pass fakes: the fetcher (and through it the
-    HTTP client or transport), the process stage (and through it the executor), the
-    sinks and the stats. The frontier and admission rules default to what ``settings``
-    asks for: a SQLite-backed frontier, scope rules when following links, robots.txt
-    unless told to ignore it.
+    It wires stages and builds nothing: the parts (frontier, admission, robots.txt cache,
+    dedupe), the fetcher (and through it the HTTP client or transport), the process stage
+    (and through it the executor), the sinks and the stats come ready-built, from
+    ``crawler.assembly`` or from a test.
     """
 
     def __init__(
         self,
         settings: Settings,
         *,
+        parts: Parts,
         fetcher: Fetcher,
         stage: ProcessStage,
         sinks: Sequence[Sink],
         stats: Stats | None = None,
-        frontier: Frontier | None = None,
         state: CrawlState | None = None,
         recovered: Sequence[Record] = (),
     ) -> None:
         self.settings = settings
         self.stats = stats or Stats()
+        self._parts = parts
+        self._frontier = parts.frontier
+        self._robots = parts.robots
+        self._admission = parts.admission
+        self._dedupe = parts.dedupe
         self._fetcher = fetcher
         self._stage = stage
         self._sinks = list(sinks)
         self._state = state
         self._recovered = list(recovered)
-        self._owned_store: SqliteFrontierStore | None = None
-        if frontier is None:
-            if state is None:
-                self._owned_store = SqliteFrontierStore()
-            frontier = LocalFrontier(
-                per_host=settings.fetch.per_host,
-                delay_s=settings.fetch.delay_s,
-                store=state.store if state is not None else self._owned_store,
-                max_pending=max(1_000, settings.fetch.concurrency * 4),
-                max_requests=settings.scope.max_pages,
-                max_per_host=settings.scope.max_pages_per_host,
-                max_hold_s=settings.fetch.max_hold_s,
-            )
-        self._frontier = frontier
-        self._robots = (
-            RobotsCache(
-                self._fetch_robots,
-                user_agent=settings.fetch.user_agent,
-                settings=settings.robots,
-                retry=settings.fetch,
-            )
-            if settings.robots.obey
-            else None
-        )
-        self._admission = Admission(
-            scope=Scope(settings.scope) if settings.follow else None,
-            robots=self._robots,
-            frontier=frontier,
-            guard=fetcher.address_guard,
-            log_skipped=settings.log_skipped,
-        )
         batch = settings.batch_size
         lanes = max(stage.workers, 1)
         self._parse_queue: asyncio.Queue[FetchResult | None] = asyncio.Queue(batch * lanes * 2)
@@ -121,7 +115,6 @@ class Engine:
         self._output_queue: asyncio.Queue[tuple[list[Record], list[Record]] | None] = asyncio.Queue(
             lanes * 4
         )
-        self._dedupe = CrawlDedupe(settings.steps)
         self._batches_in_flight = asyncio.Semaphore(lanes * 2)
         self._fetch_tasks: list[asyncio.Task[None]] = []
         self._timing = RetryTiming(settings.fetch)
@@ -182,10 +175,7 @@ class Engine:
             self.stats.seen = self._frontier.seen_count
             if self._frontier.limit_reached and self.stats.stop_reason is None:
                 self.stats.stop_reason = "max_pages"
-            if self._owned_store is not None:
-                self._owned_store.close()
-            if self._robots is not None:  # a robots.txt fetch must not outlive the crawl
-                await self._robots.aclose()
+            await self._parts.aclose()
             for sink in opened:
                 await sink.close()
         return self.stats
@@ -465,13 +455,6 @@ class Engine:
             stats.responses += 1
         if result.failure is None:
             stats.fetch_ok += 1
-
-    async def _fetch_robots(self, url: str) -> RobotsResponse:
-        status, body, failure = await self._fetcher.fetch_resource(
-            url, max_bytes=self.settings.robots.max_bytes, before_request=self._frontier.wait_turn
-        )
-        error = (failure.code, failure.message) if failure is not None else None
-        return RobotsResponse(status, body, error)
 
     async def _fetch_sitemap(self, url: str) -> SitemapResponse:
         # One byte over the sitemap limit, so the parser sees it is too large and says so.
