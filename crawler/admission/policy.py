@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from crawler.admission.addresses import AddressGuard
 from crawler.admission.robots import RobotsCache, RobotsVerdict
 from crawler.admission.scope import Scope
+from crawler.errors import InvalidUrl
 from crawler.frontier import Frontier
 from crawler.models import FetchFailure, FetchRequest, Record
-from crawler.urls import InvalidUrl, as_request_url, url_key
+from crawler.urls import as_request_url, url_key
 
 log = logging.getLogger(__name__)
 

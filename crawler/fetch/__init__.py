@@ -5,13 +5,8 @@ httpx exceptions stop here; nothing above this package catches ``httpx.*``.
 
 from __future__ import annotations
 
-from crawler.fetch.decoding import (
-    BodyTooLarge,
-    BoundedDecoder,
-    DecodeError,
-    UnsupportedEncoding,
-    accept_encoding,
-)
+from crawler.errors import BodyTooLarge, DecodeError, UnsupportedEncoding
+from crawler.fetch.decoding import BoundedDecoder, accept_encoding
 from crawler.fetch.fetcher import Fetcher, internal_failure, log_internal
 
 __all__ = [

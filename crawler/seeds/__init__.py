@@ -5,14 +5,9 @@ Reading only: fetching sitemaps is the engine's, deciding scope is :mod:`crawler
 
 from __future__ import annotations
 
+from crawler.errors import SitemapError
 from crawler.seeds.lists import STDIN, SeedReader, count_seed_lines
-from crawler.seeds.sitemaps import (
-    Sitemap,
-    SitemapError,
-    SitemapResponse,
-    iter_sitemap_urls,
-    parse_sitemap,
-)
+from crawler.seeds.sitemaps import Sitemap, SitemapResponse, iter_sitemap_urls, parse_sitemap
 
 __all__ = [
     "STDIN",
