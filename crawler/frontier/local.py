@@ -1,4 +1,5 @@
-"""The frontier: URLs waiting to be fetched, the seen set, and which host may go next.
+"""LocalFrontier, the frontier of one process: URLs waiting to be fetched, the seen set, and
+which host may go next (behind the ``Frontier`` lifecycle protocol).
 
 Hosts take turns (round robin); a host at its concurrency limit or inside its delay waits
 without holding a fetch slot, so one slow host never blocks the others; ``wait_turn`` is
@@ -299,7 +300,7 @@ class LocalFrontier:
         Every request start passes here (a page's first hop, each redirect hop, robots.txt,
         sitemaps; a retry is a page again), so the delay, the Crawl-delay and any hold lie
         between any two starts to a host. ``get`` hands out a request only once its host's
-        delay is over (and ``requeue_if_early`` takes it back if robots.txt changed that),
+        delay is over (and a lease ended ``HELD_BACK`` goes back if robots.txt changed that),
         so a page's first hop rarely waits; a redirect hop waits in its fetch task.
         """
         key = host_key(url)

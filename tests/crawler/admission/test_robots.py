@@ -1,4 +1,5 @@
-"""Tests for crawler.robots: what robots.txt lets through, its failures, one fetch per host."""
+"""Tests for crawler.admission.robots: what robots.txt lets through, its failures, one fetch
+per host."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for crawler.scope: which links a crawl follows, and the reason it skips the others."""
+"""Tests for crawler.admission.scope: which links a crawl follows, and why it skips the others."""
 
 from __future__ import annotations
 

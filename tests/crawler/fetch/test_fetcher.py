@@ -1,4 +1,4 @@
-"""Tests for crawler.fetcher: results and failure codes for each kind of response, and limits."""
+"""Tests for crawler.fetch.fetcher: results and failure codes for each kind of response, limits."""
 
 from __future__ import annotations
 

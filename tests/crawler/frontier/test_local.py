@@ -12,6 +12,8 @@ import pytest
 from crawler.frontier import (
     FETCHED,
     HELD_BACK,
+    REFUSED,
+    UNFETCHED,
     HostAnswer,
     Lease,
     LocalFrontier,
@@ -427,3 +429,70 @@ async def test_a_request_early_for_its_host_goes_back_and_comes_again() -> None:
     await frontier.end(deeper, FETCHED)
     await frontier.done([outcome(deeper)])
     assert await get_soon(frontier) is None
+
+
+# -- the lease lifecycle -----------------------------------------------------------------
+
+
+async def test_a_refused_lease_is_done_at_once_and_takes_no_place_under_the_page_limit() -> None:
+    frontier = LocalFrontier(per_host=1, max_requests=1)
+    frontier.add(req(f"{A}/forbidden"))
+    frontier.add(req(f"{A}/allowed"))
+    frontier.close_input()
+    refused = await get_soon(frontier)
+    assert refused is not None
+    await frontier.end(refused, REFUSED)  # robots.txt said no: no record follows
+    assert frontier.outstanding == 0
+    assert not frontier.limit_reached
+
+    allowed = await get_soon(frontier)
+    assert allowed is not None
+    assert allowed.request.url == f"{A}/allowed"
+    await frontier.end(allowed, FETCHED)
+    assert frontier.limit_reached
+    await frontier.done([outcome(allowed)])
+    assert await get_soon(frontier) is None
+
+
+async def test_an_unfetched_lease_waits_for_its_record_but_gives_its_page_back() -> None:
+    frontier = LocalFrontier(per_host=1, max_requests=1)
+    frontier.add(req(f"{A}/unreadable-robots"))
+    frontier.add(req(f"{B}/page"))
+    frontier.close_input()
+    unfetched = await get_soon(frontier)
+    assert unfetched is not None
+    await frontier.end(unfetched, UNFETCHED)
+    assert frontier.outstanding == 1  # its error record is still to be written
+    page = await get_soon(frontier)
+    assert page is not None
+    await frontier.end(page, FETCHED)
+    await frontier.done([outcome(unfetched), outcome(page)])
+    assert frontier.outstanding == 0
+    assert await get_soon(frontier) is None
+
+
+async def test_a_retry_frees_the_host_and_its_page_until_the_next_attempt() -> None:
+    clock = FakeClock()
+    frontier = LocalFrontier(per_host=1, max_requests=1, clock=clock, wall_clock=clock)
+    frontier.add(req(f"{A}/flaky"))
+    frontier.close_input()
+    first = await get_soon(frontier)
+    assert first is not None
+    await frontier.end(first, RetryIn(10.0))
+    assert (frontier.pending, frontier.outstanding) == (1, 0)
+    assert not frontier.limit_reached
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(frontier.get(), BLOCKED_S)
+    clock.now = 10.0
+    second = await get_soon(frontier)
+    assert second is not None
+    assert second.request.attempt == 2
+    assert second.request.not_before == 10.0  # on the injected wall clock
+    assert second.token != first.token
+
+
+async def test_add_many_after_a_stop_takes_nothing_it_could_not_resume() -> None:
+    frontier = LocalFrontier(per_host=1)
+    frontier.stop()
+    assert await frontier.add_many([req(f"{A}/late-link")]) == []
+    assert frontier.pending == 0

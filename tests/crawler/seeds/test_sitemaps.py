@@ -1,4 +1,4 @@
-"""Tests for crawler.sitemaps: sitemap formats, hostile documents, and walking indexes."""
+"""Tests for crawler.seeds.sitemaps: sitemap formats, hostile documents, and walking indexes."""
 
 from __future__ import annotations
 
