@@ -418,8 +418,8 @@ class Engine:
         self._count_written(records)
 
     async def _follow_links(self, records: list[Record]) -> None:
-        """Queue the in-scope links of ``records`` (a stopped frontier may decline them)."""
-        if self._admission.follows_links:
+        """Queue the in-scope links of ``records``, unless the frontier would drop them."""
+        if self._admission.follows_links and self._frontier.accepts_links:
             links = self._admission.links_to_follow(records)
             self.stats.discovered += len(await self._frontier.add_many(links))
 

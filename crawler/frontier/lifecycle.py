@@ -153,6 +153,11 @@ class Frontier(Protocol):
         ...
 
     @property
+    def accepts_links(self) -> bool:
+        """False when links found now would never be fetched (stopped, and no resume)."""
+        ...
+
+    @property
     def seen_count(self) -> int:
         """Distinct canonical URLs seen so far."""
         ...

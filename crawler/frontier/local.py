@@ -110,7 +110,7 @@ class LocalFrontier:
 
         Once stopped, a frontier that cannot resume takes none: nothing would fetch them.
         """
-        if self._stopped and not self._store.durable:
+        if not self.accepts_links:
             return []
         return self._add_many(requests)
 
@@ -341,6 +341,11 @@ class LocalFrontier:
     def outstanding(self) -> int:
         """Requests handed out and not yet complete."""
         return self._outstanding
+
+    @property
+    def accepts_links(self) -> bool:
+        """False once stopped, unless the store is durable (a resume crawls them)."""
+        return not self._stopped or self._store.durable
 
     @property
     def seen_count(self) -> int:
