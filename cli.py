@@ -19,12 +19,11 @@ from typing import Any, NoReturn
 from tqdm import tqdm
 
 from crawler import __version__
+from crawler.admission import Scope
 from crawler.api import Crawl, make_settings
-from crawler.demo_server import SiteServer
-from crawler.demo_site import SyntheticSite
+from crawler.demo import SiteServer, SyntheticSite
 from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
 from crawler.jobfile import JobFile, load_job
-from crawler.scope import Scope
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
 from crawler.state import read_status

@@ -95,10 +95,7 @@ from process_tree import (
     tree_cpu_s,
 )
 
-try:  # the site generator is a fixture, not what is measured; the crawler tree is moving
-    from crawler.demo_site import SyntheticSite
-except ImportError:  # pragma: no cover - the layout after the crawler/ re-lay
-    from crawler.demo import SyntheticSite  # type: ignore[no-redef,unused-ignore]
+from crawler.demo import SyntheticSite
 
 HERE = Path(__file__).resolve().parent
 CLI = ROOT / "cli.py"

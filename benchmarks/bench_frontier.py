@@ -1,6 +1,6 @@
 """Frontier throughput and memory: the frontier alone, then a real crawl whose queue grows 100x.
 
-Part ``frontier`` (no network): in a fresh subprocess per store, a ``crawler.frontier.Frontier
+Part ``frontier`` (no network): in a fresh subprocess per store, a ``crawler.frontier.LocalFrontier
 (per_host=4)`` over ``SqliteFrontierStore`` and over ``MemoryFrontierStore`` is offered
 ``--urls`` distinct URLs on 1,000 hosts (``http://h{n % 1000}.test/p/{n}``) through
 ``add_many`` in batches of 20, as a page's links arrive: 10 new URLs and 10 repeats, half of
@@ -51,17 +51,15 @@ from typing import Any
 import psutil
 from process_tree import busy_cpu_s, children_cpu_s, kill_tree, local_env, own_cpu_s
 
-from crawler.frontier import Frontier
+from crawler.frontier import (
+    FETCHED,
+    FrontierStore,
+    LocalFrontier,
+    MemoryFrontierStore,
+    Outcome,
+    SqliteFrontierStore,
+)
 from crawler.models import FetchRequest
-
-try:
-    from crawler.frontier_store import FrontierStore, MemoryFrontierStore, SqliteFrontierStore
-except ImportError:  # pragma: no cover - after the re-lay the stores sit behind the face
-    from crawler.frontier import (  # type: ignore[attr-defined,no-redef,unused-ignore]
-        FrontierStore,
-        MemoryFrontierStore,
-        SqliteFrontierStore,
-    )
 
 HERE = Path(__file__).resolve().parent
 MIB = 2**20
@@ -112,7 +110,7 @@ async def exercise_frontier(store_name: str, urls: int) -> dict[str, Any]:
     store: FrontierStore = (
         SqliteFrontierStore() if store_name == "sqlite" else MemoryFrontierStore()
     )
-    frontier = Frontier(per_host=4, store=store)
+    frontier = LocalFrontier(per_host=4, store=store)
     rng = random.Random(0)
     every = max(urls // SAMPLES_PER_PHASE, 1)
     offered = fresh = next_n = page = 0
@@ -127,7 +125,7 @@ async def exercise_frontier(store_name: str, urls: int) -> dict[str, Any]:
             links += [url_of(rng.randrange(next_n)) for _ in range(repeats - repeats // 2)]
         requests = [FetchRequest(link, 1, referrer) for link in links]
         started = time.perf_counter()
-        accepted = frontier.add_many(requests)
+        accepted = await frontier.add_many(requests)
         add_s += time.perf_counter() - started
         before = fresh
         offered += len(requests)
@@ -146,9 +144,9 @@ async def exercise_frontier(store_name: str, urls: int) -> dict[str, Any]:
     frontier.close_input()
     pops = 0
     started = time.perf_counter()
-    while (request := await frontier.get()) is not None:
-        frontier.release(request)
-        frontier.complete(depth=request.depth)
+    while (lease := await frontier.get()) is not None:
+        await frontier.end(lease, FETCHED)
+        await frontier.done([Outcome(lease.request.url, 200, None, lease.request.depth)])
         pops += 1
         if pops % every == 0:
             samples.append(("drain", pops, rss_bytes()))

@@ -1,20 +1,15 @@
-"""The parse limit for `bench_crawl.py`: parcrawl's ``parse_page`` over a site's pages on disk.
+"""The parse limit for `bench_crawl.py`: parcrawl's parse functions over a site's pages on disk.
 
 No network. Two modes, each printing one JSON line:
 
 - limit (default): ``--workers 0`` parses in this one process (the one-core limit);
   ``--workers N`` maps batches of 16 pages over a ``ProcessPoolExecutor(N)`` (the N-core
   limit). The timed part is pool start-up plus parsing: ``{"pages": ..., "parse_s": ...}``.
-- ``--compare``: in this one process, times the fast path (fields built from lxml's own tree)
-  against the bs4 path (fields built from a BeautifulSoup(lxml) tree) on the same pages, and
-  counts the pages whose title, text words or links differ between them.
+- ``--compare``: in this one process, times the fast path against the bs4 path on the same
+  pages, and counts the pages whose title, text or links differ between them.
 
-parcrawl's parse functions are looked up, not imported by name: the package is being
-re-laid, so ``pipelines.worker`` and ``pipelines`` (and their ``parse`` modules) are tried in
-turn. When parcrawl's ``parse_page`` takes a ``parser`` argument, the fast path is
-``parser="lxml"`` and the bs4 path ``parser="bs4"``; without it, the fast path is this
-file's reference lxml field builder (``lxml_fields``) and the bs4 path parcrawl's
-``parse_page``. The JSON says which were used (``fast_impl``, ``bs4_impl``).
+The fast path is ``pipelines.worker.parse_page_lxml`` (lxml's own tree, the default), the
+bs4 path ``pipelines.worker.parse_page`` (``--parser bs4``): the two functions a worker runs.
 
 Usage: ``python benchmarks/parse_only.py WWW_DIR BASE_URL [--workers N]``
        ``python benchmarks/parse_only.py WWW_DIR BASE_URL --compare [--limit N]``
@@ -23,123 +18,28 @@ Usage: ``python benchmarks/parse_only.py WWW_DIR BASE_URL [--workers N]``
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import json
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
 
-import lxml.etree
-import lxml.html
+from pipelines.worker import parse_page, parse_page_lxml
 
 BATCH_SIZE = 16
 HEADERS = {"content-type": "text/html; charset=utf-8"}
-PARSE_MODULES = ("pipelines.worker", "pipelines.worker.parse", "pipelines", "pipelines.parse")
-INVISIBLE = ("script", "style", "noscript", "template")
-SKIPPED_LINK_SCHEMES = ("javascript:", "mailto:", "tel:", "data:", "about:", "ftp:", "file:")
 
 Page = tuple[str, bytes]
 ParseFunction = Callable[..., Mapping[str, Any]]  # (url, body, headers, **options)
 
 
-def find_parse_page() -> tuple[ParseFunction | None, str]:
-    """parcrawl's ``parse_page`` and where it was found (``None, "not found"`` when nowhere)."""
-    for name in PARSE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ImportError:
-            continue
-        function = getattr(module, "parse_page", None)
-        if callable(function):
-            return function, f"{name}.parse_page"
-    return None, "not found"
-
-
-def choose_paths() -> tuple[ParseFunction, str, ParseFunction, str]:
-    """(fast function, its name, bs4 function, its name), as the module docstring says."""
-    parse_page, where = find_parse_page()
-    if parse_page is None:
-        return lxml_fields, "benchmarks.parse_only.lxml_fields", bs4_fields, "bs4_fields"
-    if "parser" in inspect.signature(parse_page).parameters:
-        fast = partial(parse_page, parser="lxml")
-        return (
-            fast,
-            f'{where}(parser="lxml")',
-            partial(parse_page, parser="bs4"),
-            (f'{where}(parser="bs4")'),
-        )
-    return lxml_fields, "benchmarks.parse_only.lxml_fields (reference)", parse_page, where
-
-
 def parse_batch(pages: Sequence[Page]) -> int:
-    """Parse every page of the batch with parcrawl's default path (a worker function)."""
-    parse_page, _ = find_parse_page()
-    if parse_page is None:
-        raise SystemExit("parse_only: parcrawl's parse_page not found in " + str(PARSE_MODULES))
+    """Parse every page of the batch with parcrawl's default (fast) path: a worker function."""
     for url, body in pages:
-        parse_page(url, body, HEADERS)
+        parse_page_lxml(url, body, HEADERS)
     return len(pages)
-
-
-def lxml_fields(url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-    """Title, visible text and absolute links built from lxml's own tree (reference fast path).
-
-    The same definitions as parcrawl's bs4 path: text of ``<body>`` without
-    script/style/noscript/template, whitespace-normalised; ``a``/``area`` hrefs against
-    ``<base href>``, fragments and non-http schemes skipped, page order, each once.
-    """
-    del headers  # the benchmark's pages are all UTF-8
-    parser = lxml.html.HTMLParser(encoding="utf-8")
-    root = lxml.html.document_fromstring(body, parser=parser)
-    title_element = root.find(".//title")
-    title = None
-    if title_element is not None:
-        title = " ".join("".join(map(str, title_element.itertext())).split()) or None
-    base = url
-    for element in root.iter("base"):
-        href = (element.get("href") or "").strip()
-        if href:
-            base = urljoin(url, href)
-            break
-    links: dict[str, None] = {}
-    for element in root.iter("a", "area"):
-        href = (element.get("href") or "").strip()
-        if not href or href.startswith("#") or href.lower().startswith(SKIPPED_LINK_SCHEMES):
-            continue
-        links[urljoin(base, href).partition("#")[0]] = None
-    lxml.etree.strip_elements(root, *INVISIBLE, with_tail=False)
-    lxml.etree.strip_elements(root, lxml.etree.Comment, with_tail=False)
-    visible = root.find("body")
-    words = " ".join(map(str, (visible if visible is not None else root).itertext())).split()
-    return {"title": title, "text": " ".join(words), "links": list(links)}
-
-
-def bs4_fields(url: str, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-    """The same fields from a BeautifulSoup(lxml) tree (when parcrawl's is not found)."""
-    from bs4 import BeautifulSoup  # noqa: PLC0415 (only needed without parcrawl)
-
-    del headers
-    soup = BeautifulSoup(body, "lxml")
-    title = " ".join(soup.title.get_text().split()) or None if soup.title is not None else None
-    base_tag = soup.find("base", href=True)
-    base = urljoin(url, str(base_tag["href"]).strip()) if base_tag is not None else url
-    links: dict[str, None] = {}
-    for anchor in soup.find_all(["a", "area"], href=True):
-        href = str(anchor["href"]).strip()
-        if not href or href.startswith("#") or href.lower().startswith(SKIPPED_LINK_SCHEMES):
-            continue
-        links[urljoin(base, href).partition("#")[0]] = None
-    for tag in soup(list(INVISIBLE)):
-        tag.decompose()
-    visible = soup.body if soup.body is not None else soup
-    words = visible.get_text(" ").split()
-    return {"title": title, "text": " ".join(words), "links": list(links)}
 
 
 def load_pages(www: Path, base_url: str) -> list[Page]:
@@ -171,7 +71,8 @@ def time_parse(function: ParseFunction, pages: Sequence[Page]) -> tuple[float, l
 
 def compare(pages: list[Page]) -> dict[str, Any]:
     """The fast path against the bs4 path on ``pages``: times and differing fields."""
-    fast, fast_name, bs4, bs4_name = choose_paths()
+    fast, fast_name = parse_page_lxml, "pipelines.worker.parse_page_lxml"
+    bs4, bs4_name = parse_page, "pipelines.worker.parse_page"
     for url, body in pages[:3]:  # warm-up: imports and caches are not the parse
         fast(url, body, HEADERS)
         bs4(url, body, HEADERS)

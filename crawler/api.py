@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 
+from crawler.assembly import build_engine
 from crawler.engine import Engine
 from crawler.errors import UsageError
-from crawler.fetcher import Fetcher
+from crawler.fetch import Fetcher
 from crawler.jobfile import merge
 from crawler.models import Record
 from crawler.seeds import SeedReader
@@ -163,7 +164,7 @@ class Crawl:
                 memory_limit_mb=settings.worker_memory_mb or None,
             ) as stage,
         ):
-            engine = Engine(
+            engine = build_engine(
                 settings,
                 fetcher=fetcher,
                 stage=stage,

@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
-from collections import Counter
 from collections.abc import AsyncIterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from urllib.parse import urlsplit
 
-from crawler.admission import Admission
+from crawler.admission import Admission, RobotsCache, Verdict
 from crawler.errors import OutputClosed, ParcrawlError
-from crawler.fetcher import Fetcher, internal_failure, log_internal
-from crawler.frontier import Frontier
-from crawler.frontier_store import Outcome, SqliteFrontierStore
+from crawler.fetch import Fetcher, internal_failure, log_internal
+from crawler.frontier import (
+    FETCHED,
+    HELD_BACK,
+    UNFETCHED,
+    Frontier,
+    Lease,
+    Outcome,
+    Refused,
+    RetryIn,
+    RetryTiming,
+    SqliteFrontierStore,
+)
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
-from crawler.politeness import parse_retry_after
-from crawler.robots import RobotsCache, RobotsResponse
-from crawler.scope import Scope
+from crawler.seeds import SitemapResponse, iter_sitemap_urls
 from crawler.settings import Settings
-from crawler.sitemaps import SitemapResponse, iter_sitemap_urls
 from crawler.state import CrawlState
 from crawler.stats import Stats
 from crawler.urls import host_key, split_credentials
@@ -42,74 +47,67 @@ SITEMAP_MAX_BYTES = 50 * 1024 * 1024
 STOP_GRACE_S = 3.0
 """After a stop request, in-flight fetches get this long to finish before being cancelled."""
 
-HOLD_STATUSES = frozenset({429, 503})
-"""Answers that mean "slow down": the host is held (Retry-After, or exponential back-off)."""
-
 ABSENT_SITEMAP = frozenset({"HTTP 404", "HTTP 410"})
 """Reasons that mean a guessed /sitemap.xml does not exist (not that it is broken)."""
 
 _END = None
 
 
+@dataclass(slots=True)
+class Parts:
+    """The collaborators the engine drives besides the fetcher, stage and sinks.
+
+    ``owned_store`` is a scratch store nobody else holds (no state file): the engine
+    closes it, and the robots.txt cache, when the crawl ends.
+    """
+
+    frontier: Frontier
+    admission: Admission
+    robots: RobotsCache | None
+    dedupe: CrawlDedupe
+    owned_store: SqliteFrontierStore | None = None
+
+    async def aclose(self) -> None:
+        """Release what the crawl owned: the scratch store and robots.txt fetches in flight."""
+        if self.owned_store is not None:
+            self.owned_store.close()
+        if self.robots is not None:  # a robots.txt fetch must not outlive the crawl
+            await self.robots.aclose()
+
+
 class Engine:
     """Runs one crawl to completion, or until ``stop`` is called.
 
-    Collaborators are injected so tests can pass fakes: the fetcher (and through it the
-    HTTP client or transport), the process stage (and through it the executor), the
-    sinks and the stats. The frontier and admission rules default to what ``settings``
-    asks for: a SQLite-backed frontier, scope rules when following links, robots.txt
-    unless told to ignore it.
+    It wires stages and builds nothing: the parts (frontier, admission, robots.txt cache,
+    dedupe), the fetcher (and through it the HTTP client or transport), the process stage
+    (and through it the executor), the sinks and the stats come ready-built, from
+    ``crawler.assembly`` or from a test.
     """
 
     def __init__(
         self,
         settings: Settings,
         *,
+        parts: Parts,
         fetcher: Fetcher,
         stage: ProcessStage,
         sinks: Sequence[Sink],
         stats: Stats | None = None,
-        frontier: Frontier | None = None,
         state: CrawlState | None = None,
         recovered: Sequence[Record] = (),
     ) -> None:
         self.settings = settings
         self.stats = stats or Stats()
+        self._parts = parts
+        self._frontier = parts.frontier
+        self._robots = parts.robots
+        self._admission = parts.admission
+        self._dedupe = parts.dedupe
         self._fetcher = fetcher
         self._stage = stage
         self._sinks = list(sinks)
         self._state = state
         self._recovered = list(recovered)
-        self._owned_store: SqliteFrontierStore | None = None
-        if frontier is None:
-            if state is None:
-                self._owned_store = SqliteFrontierStore()
-            frontier = Frontier(
-                per_host=settings.fetch.per_host,
-                delay_s=settings.fetch.delay_s,
-                store=state.store if state is not None else self._owned_store,
-                max_pending=max(1_000, settings.fetch.concurrency * 4),
-                max_requests=settings.scope.max_pages,
-                max_per_host=settings.scope.max_pages_per_host,
-            )
-        self._frontier = frontier
-        self._robots = (
-            RobotsCache(
-                self._fetch_robots,
-                user_agent=settings.fetch.user_agent,
-                settings=settings.robots,
-                retry=settings.fetch,
-            )
-            if settings.robots.obey
-            else None
-        )
-        self._admission = Admission(
-            scope=Scope(settings.scope) if settings.follow else None,
-            robots=self._robots,
-            frontier=frontier,
-            guard=fetcher.address_guard,
-            log_skipped=settings.log_skipped,
-        )
         batch = settings.batch_size
         lanes = max(stage.workers, 1)
         self._parse_queue: asyncio.Queue[FetchResult | None] = asyncio.Queue(batch * lanes * 2)
@@ -117,10 +115,9 @@ class Engine:
         self._output_queue: asyncio.Queue[tuple[list[Record], list[Record]] | None] = asyncio.Queue(
             lanes * 4
         )
-        self._dedupe = CrawlDedupe(settings.steps)
         self._batches_in_flight = asyncio.Semaphore(lanes * 2)
         self._fetch_tasks: list[asyncio.Task[None]] = []
-        self._rng = random.Random()
+        self._timing = RetryTiming(settings.fetch)
         self._stopping = False
         # The last result of each request waiting for its retry: its record on a stop.
         self._waiting: dict[str, FetchResult] = {}
@@ -161,7 +158,7 @@ class Engine:
                 await sink.open()
                 opened.append(sink)
             if self._recovered:
-                self._restore(self._recovered)
+                await self._restore(self._recovered)
             async with asyncio.TaskGroup() as group:
                 group.create_task(self._feed(seeds))
                 group.create_task(self._fetch_all())
@@ -178,10 +175,7 @@ class Engine:
             self.stats.seen = self._frontier.seen_count
             if self._frontier.limit_reached and self.stats.stop_reason is None:
                 self.stats.stop_reason = "max_pages"
-            if self._owned_store is not None:
-                self._owned_store.close()
-            if self._robots is not None:  # a robots.txt fetch must not outlive the crawl
-                await self._robots.aclose()
+            await self._parts.aclose()
             for sink in opened:
                 await sink.close()
         return self.stats
@@ -202,7 +196,7 @@ class Engine:
                 self.stats.duplicate_seeds += 1
         if self._recovered and self._admission.follows_links:
             links = self._admission.links_to_follow(self._recovered)
-            self.stats.discovered += len(self._frontier.add_many(links))
+            self.stats.discovered += len(await self._frontier.add_many(links))
         if self.settings.sitemaps and not self._stopping:
             for seed in seed_hosts.values():
                 await self._feed_sitemaps(seed)
@@ -253,46 +247,39 @@ class Engine:
 
     async def _fetch_loop(self) -> None:
         frontier = self._frontier
-        while (request := await frontier.get()) is not None:
+        while (lease := await frontier.get()) is not None:
+            request = lease.request
             verdict = await self._may_fetch(request)
-            if verdict is False and _asked_for(request):
-                # A URL the user listed gets a record saying why it was not fetched.
-                skipped = self._admission.skipped
-                skipped["robots"] -= 1
-                if not skipped["robots"]:
-                    del skipped["robots"]
-                verdict = FetchFailure("robots_disallowed", "robots.txt disallows it")
-            if verdict is False:
-                frontier.release(request, fetched=False)
-                if frontier.keeps_outcomes:
-                    outcome = Outcome(request.url, host_key(request.url), None, "robots")
-                    frontier.finished([outcome])
-                frontier.complete(depth=request.depth)
+            if verdict.skip is not None:
+                await frontier.end(lease, Refused(verdict.skip))
                 continue
-            if isinstance(verdict, FetchFailure):
-                frontier.release(request, fetched=False)
+            if verdict.failure is not None:
+                await frontier.end(lease, UNFETCHED)
                 self.stats.unfetched += 1
-                await self._parse_queue.put(FetchResult.unfetched(request, verdict))
+                await self._parse_queue.put(FetchResult.unfetched(request, verdict.failure))
                 continue
-            if frontier.requeue_if_early(request):
-                continue  # robots.txt brought a Crawl-delay: serve another host meanwhile
-            await self._fetch_one(request)
+            if not await frontier.may_start(lease):
+                # robots.txt brought a Crawl-delay: serve another host meanwhile.
+                await frontier.end(lease, HELD_BACK)
+                continue
+            await self._fetch_one(lease)
 
-    async def _may_fetch(self, request: FetchRequest) -> bool | FetchFailure:
+    async def _may_fetch(self, request: FetchRequest) -> Verdict:
         """Admission's verdict on ``request``; an unexpected error is that URL's record."""
         try:
             return await self._admission.may_fetch(request)
         except Exception as exc:  # the boundary: one URL's bad value never ends the crawl
             failure = internal_failure(exc)
             log_internal(request.url, failure)
-            return failure
+            return Verdict(failure)
 
-    async def _fetch_one(self, request: FetchRequest) -> None:
-        """Fetch ``request``, then retry it later or pass its result on: never raises for it.
+    async def _fetch_one(self, lease: Lease) -> None:
+        """Fetch the request, then retry it later or pass its result on: never raises for it.
 
         Any error in handling this one URL (a bad value anywhere in its response) becomes its
         ``internal`` error record; the crawl goes on.
         """
+        request = lease.request
         frontier = self._frontier
         admission = self._admission
         try:
@@ -305,12 +292,8 @@ class Engine:
             failure = internal_failure(exc)
             log_internal(request.url, failure)
             result = FetchResult.unfetched(request, failure)
-        finally:
-            frontier.release(request)
         try:
-            self._heed_host(result)
-            delay_s = self._retry_delay(result)
-            too_long = self._retry_after_too_long(result) if delay_s is None else None
+            delay_s, too_long = await self._timing_of(result)
         except Exception as exc:
             failure = internal_failure(exc)
             log_internal(request.url, failure)
@@ -318,10 +301,11 @@ class Engine:
             delay_s = too_long = None
         if delay_s is not None:
             self._waiting[request.url] = replace(result, body=b"", body_kept=False)
-            frontier.retry(request, delay_s)
+            await frontier.end(lease, RetryIn(delay_s))
             self.stats.retries += 1
             log.info("retrying %s in %.1f s (%s)", request.url, delay_s, _why(result))
             return
+        await frontier.end(lease, FETCHED)
         self._waiting.pop(request.url, None)
         admission.settled(request)
         if too_long is not None:
@@ -329,20 +313,28 @@ class Engine:
         self._count_fetch(result)
         await self._parse_queue.put(result)
 
-    def _retry_delay(self, result: FetchResult) -> float | None:
-        """Seconds until the next attempt of ``result``'s request, or None: no retry.
+    async def _timing_of(self, result: FetchResult) -> tuple[float | None, FetchFailure | None]:
+        """Tell the frontier what the host said; then the retry's delay, or why there is none.
 
-        Retry-After is honoured up to ``max_hold_s``; a longer one ends the URL at once
-        (``_retry_after_too_long``). Otherwise exponential back-off with full jitter.
+        Returns (seconds until the next attempt, None), or (None, the error of a Retry-After
+        beyond ``max_hold_s``), or (None, None): no retry.
         """
-        fetch = self.settings.fetch
+        timing = self._timing
+        answer = timing.read(result, now_epoch_s=time.time())
+        hold_s = await self._frontier.heed(result.final_url, answer)
+        if answer.holds:
+            log.info(
+                "%s answered %s: holding its host for %.1f s",
+                result.final_url,
+                answer.status,
+                hold_s,
+            )
         if not self._retryable(result):
-            return None
-        retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
-        if retry_after_s is not None:
-            return retry_after_s if retry_after_s <= fetch.max_hold_s else None
-        ceiling = min(fetch.retry_backoff_s * 2 ** (result.request.attempt - 1), fetch.max_hold_s)
-        return self._rng.uniform(0, ceiling)
+            return None, None
+        delay_s = timing.retry_in_s(answer, result.request.attempt)
+        if delay_s is None:
+            return None, timing.too_long(result.request.url, answer)
+        return delay_s, None
 
     def _retryable(self, result: FetchResult) -> bool:
         fetch = self.settings.fetch
@@ -354,40 +346,9 @@ class Engine:
             failure is not None and failure.code in fetch.retry_errors
         )
 
-    def _retry_after_too_long(self, result: FetchResult) -> FetchFailure | None:
-        """The error of a URL whose server asks for a longer wait than ``max_hold_s``.
-
-        Waiting the cap again and again would hold the URL for half an hour in silence;
-        it ends at once, with a warning, while its host stays held for the others.
-        """
-        if not self._retryable(result):
-            return None
-        retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
-        cap_s = self.settings.fetch.max_hold_s
-        if retry_after_s is None or retry_after_s <= cap_s:
-            return None
-        message = (
-            f"HTTP {result.status}: Retry-After asks for {retry_after_s:.0f} s, "
-            f"more than max_hold_s ({cap_s:g} s): not retried"
-        )
-        log.warning("%s not retried: %s", result.request.url, message)
-        return FetchFailure("retry_after_too_long", message)
-
-    def _heed_host(self, result: FetchResult) -> None:
-        """Slow down for a host that says so (429/503); reset once it answers normally."""
-        url = result.final_url
-        if result.status in HOLD_STATUSES:
-            retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=time.time())
-            hold_s = self._frontier.back_off(
-                url, retry_after_s, cap_s=self.settings.fetch.max_hold_s
-            )
-            log.info("%s answered %s: holding its host for %.1f s", url, result.status, hold_s)
-        elif result.status is not None:
-            self._frontier.recovered(url)
-
     async def _flush_waiting(self) -> None:
         """On a stop, a URL waiting out its retry gets its last result as its record."""
-        for request in self._frontier.drain_retries():
+        for request in await self._frontier.drain_retries():
             last = self._waiting.pop(request.url, None)
             if last is None:
                 continue
@@ -430,47 +391,47 @@ class Engine:
         await self._output_queue.put((outcome.records, outcome.dropped))
 
     async def _write(self) -> None:
-        stats = self.stats
+        """Each batch of records, in order: dedupe, write, count, queue links, mark done."""
         while (item := await self._output_queue.get()) is not _END:
             records, dropped = item
             if self._dedupe.active:
                 records, duplicates = self._dedupe.apply(records)
                 dropped = dropped + duplicates
-            try:
-                for sink in self._sinks:
-                    await sink.write(records)
-            except OutputClosed as exc:  # the lines that reached the pipe count as written
-                self._count_written(records[: exc.complete])
-                raise
-            # Counted once written, so the summary's numbers add up to what the output holds.
-            self._count_written(records)
-            stats.dropped += len(dropped)
-            if self._frontier.keeps_outcomes:  # building them costs a URL parse per record
-                outcomes = [*map(_outcome, records), *map(_dropped_outcome, dropped)]
-                self._frontier.finished(outcomes)
-            # A durable state keeps the links of pages done while stopping, for the resume.
-            keep_links = not self._stopping or self._frontier.keeps_outcomes
-            if self._admission.follows_links and keep_links:
-                links = self._admission.links_to_follow([*records, *dropped])
-                stats.discovered += len(self._frontier.add_many(links))
-            done = Counter(record["depth"] for record in records)
-            done.update(record["depth"] for record in dropped)
-            for depth, count in done.items():
-                self._frontier.complete(count, depth=depth)
+            await self._write_out(records)
+            self.stats.dropped += len(dropped)
+            await self._follow_links([*records, *dropped])
+            # Done only after its links are queued, so the crawl never looks over too soon.
+            await self._frontier.done([*map(_outcome, records), *map(_dropped_outcome, dropped)])
             if self._state is not None:
                 self._state.checkpoint()
-        stats.parse_cpu_s = self._stage.cpu_s
-        stats.worker_pids |= self._stage.worker_pids
+        self.stats.parse_cpu_s = self._stage.cpu_s
+        self.stats.worker_pids |= self._stage.worker_pids
+
+    async def _write_out(self, records: list[Record]) -> None:
+        """Every sink gets ``records``; counted once written, so the summary adds up."""
+        try:
+            for sink in self._sinks:
+                await sink.write(records)
+        except OutputClosed as exc:  # the lines that reached the pipe count as written
+            self._count_written(records[: exc.complete])
+            raise
+        self._count_written(records)
+
+    async def _follow_links(self, records: list[Record]) -> None:
+        """Queue the in-scope links of ``records``, unless the frontier would drop them."""
+        if self._admission.follows_links and self._frontier.accepts_links:
+            links = self._admission.links_to_follow(records)
+            self.stats.discovered += len(await self._frontier.add_many(links))
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _restore(self, records: list[Record]) -> None:
+    async def _restore(self, records: list[Record]) -> None:
         """Records a crashed run wrote but did not mark done: done now, not fetched again.
 
         Their links are queued once the seeds are read (``_feed``), when scope knows the
         seed hosts.
         """
-        self._frontier.restore_finished([_outcome(record) for record in records])
+        await self._frontier.restore([_outcome(record) for record in records])
         self.stats.recovered = len(records)
         log.info("%d records found in the output after the last checkpoint", len(records))
         if self._state is not None:
@@ -495,13 +456,6 @@ class Engine:
         if result.failure is None:
             stats.fetch_ok += 1
 
-    async def _fetch_robots(self, url: str) -> RobotsResponse:
-        status, body, failure = await self._fetcher.fetch_resource(
-            url, max_bytes=self.settings.robots.max_bytes, before_request=self._frontier.wait_turn
-        )
-        error = (failure.code, failure.message) if failure is not None else None
-        return RobotsResponse(status, body, error)
-
     async def _fetch_sitemap(self, url: str) -> SitemapResponse:
         # One byte over the sitemap limit, so the parser sees it is too large and says so.
         status, body, _ = await self._fetcher.fetch_resource(
@@ -515,19 +469,14 @@ class Engine:
                 task.cancel()
 
 
-def _asked_for(request: FetchRequest) -> bool:
-    """True for a seed or URL-list line (not a link, not a sitemap entry)."""
-    return request.depth == 0 and request.referrer is None
-
-
 def _outcome(record: Record) -> Outcome:
     error = record["error"]
-    url = record["url"]
-    return Outcome(url, host_key(url), record["status"], error["code"] if error else None)
+    code = error["code"] if error else None
+    return Outcome(record["url"], record["status"], code, record["depth"])
 
 
 def _dropped_outcome(record: Record) -> Outcome:
-    return Outcome(record["url"], host_key(record["url"]), record["status"], "dropped")
+    return Outcome(record["url"], record["status"], "dropped", record["depth"])
 
 
 def _why(result: FetchResult) -> str:

@@ -3,12 +3,25 @@
 ParcrawlError                  base; ``exit_code`` says how the CLI ends
 ├── UsageError (2)             the user's input is wrong: fix it and run again
 │   ├── ConfigError (2)        a setting or job file does not validate
-│   └── InputError (2)         a seed file is missing or unreadable
+│   ├── InputError (2)         a seed file is missing or unreadable
+│   └── StateError (2)         a crawl state file cannot be used; it is left untouched
 ├── OutputError (1)            an output cannot be opened or written (disk full, permissions)
 │   └── OutputClosed (141)     the pipe's reader went away: the crawl ends quietly
 ├── WorkerPoolError (1)        the parse worker processes cannot start
 └── FetchError (recorded)      one URL could not be fetched; becomes that URL's record,
                                never stops the crawl. ``code`` is a short stable word.
+
+Signals inside one URL's handling; each is caught where it is raised and becomes that URL's
+record (or a skipped link, a logged sitemap), so none reaches the command line:
+
+ValueError
+├── InvalidUrl                 not an absolute http(s) URL (crawler.urls)
+└── SitemapError               a sitemap that cannot or must not be read (crawler.seeds)
+Exception
+├── BodyTooLarge               a decoded body past ``max_bytes`` (crawler.fetch decoding)
+├── UnsupportedEncoding        a Content-Encoding we cannot decode
+├── DecodeError                a corrupt encoded body
+└── StepError                  a user step raised on a record (pipelines, in a worker)
 """
 
 from __future__ import annotations
@@ -74,3 +87,44 @@ class OutputClosed(OutputError):
 
 class WorkerPoolError(ParcrawlError):
     """The parse worker processes cannot start: the crawl ends, keeping what it wrote."""
+
+
+# -- signals inside one URL's handling --------------------------------------------------
+
+
+class InvalidUrl(ValueError):
+    """A string that is not an absolute http(s) URL; the message says why."""
+
+
+class SitemapError(ValueError):
+    """A sitemap that cannot or must not be read; the message says why (one line)."""
+
+
+class BodyTooLarge(Exception):
+    """The decoded body (or an intermediate stage of it) would exceed ``max_bytes``.
+
+    ``partial`` is what the call that raised had decoded within the limit, for callers
+    that keep a prefix rather than fail.
+    """
+
+    partial = b""
+
+
+class UnsupportedEncoding(Exception):
+    """A Content-Encoding this decoder cannot decode; the message names it."""
+
+
+class DecodeError(Exception):
+    """The encoded body is corrupt."""
+
+
+class StepError(Exception):
+    """A step raised on a record; ``step`` names the step, ``__cause__`` is what it raised."""
+
+    def __init__(self, step: str, message: str) -> None:
+        super().__init__(step, message)
+        self.step = step
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.step}: {self.message}"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO, TypeVar
 
 from crawler.errors import StateError
-from crawler.frontier_store import FETCHING, SqliteFrontierStore
+from crawler.frontier import FETCHING, SqliteFrontierStore
 from crawler.settings import Settings
 from crawler.urls import host_key
 

@@ -10,6 +10,8 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
 
+from crawler.errors import InvalidUrl as InvalidUrl  # noqa: PLC0414 (re-exported: raised here)
+
 CRAWLABLE_SCHEMES = frozenset({"http", "https"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 FORBIDDEN_HOST_CHARS = frozenset("<>\\^|\"'`{}")
@@ -17,10 +19,6 @@ MAX_PORT = 65535
 MAX_SHOWN_CHARS = 200
 MAX_URL_CHARS = 32 * 1024
 """Longer is no URL a server means (browsers stop near 2 MB, servers near 8 KB)."""
-
-
-class InvalidUrl(ValueError):
-    """A string that is not an absolute http(s) URL; the message says why."""
 
 
 def normalize_seed(text: str) -> str:

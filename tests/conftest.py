@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from crawler.demo_server import SiteServer
-from crawler.demo_site import SyntheticSite
+from crawler.demo import SiteServer, SyntheticSite
 
 DEMO_PAGES = 120
 

@@ -6,15 +6,16 @@ Batching, the pool and anything that needs every page of the crawl live in the m
 
 from __future__ import annotations
 
+from crawler.errors import StepError
 from pipelines.worker.charset import decode_html
 from pipelines.worker.extract import Extractor
+from pipelines.worker.lxml_parse import parse_page_lxml
 from pipelines.worker.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
 from pipelines.worker.processor import PageProcessor, ParseFn, Processed
 from pipelines.worker.steps import (
     DuplicateFilter,
     NamedStep,
     Step,
-    StepError,
     UserStep,
     build_steps,
     run_steps,
@@ -38,6 +39,7 @@ __all__ = [
     "decode_html",
     "parse_document",
     "parse_page",
+    "parse_page_lxml",
     "run_steps",
     "simhash",
     "validate_steps",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias, cast
 
-from crawler.errors import ConfigError
+from crawler.errors import ConfigError, StepError
 from crawler.models import Record, value_at
 from crawler.settings import StepSettings
 
@@ -25,18 +25,6 @@ Step: TypeAlias = Callable[[Record], Record | None]
 
 DROP_DUPLICATES = "drop_duplicates"
 SIMHASH_BITS = (32, 64, 128)
-
-
-class StepError(Exception):
-    """A step raised on a record; ``step`` names the step, ``__cause__`` is what it raised."""
-
-    def __init__(self, step: str, message: str) -> None:
-        super().__init__(step, message)
-        self.step = step
-        self.message = message
-
-    def __str__(self) -> str:
-        return f"{self.step}: {self.message}"
 
 
 @dataclass(frozen=True, slots=True)

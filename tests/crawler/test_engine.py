@@ -6,8 +6,7 @@ import os
 import time
 from collections import Counter
 
-from crawler.demo_server import SiteServer
-from crawler.demo_site import SyntheticSite
+from crawler.demo import SiteServer, SyntheticSite
 from tests.support.crawling import run_crawl
 from tests.support.parsers import CRASH_MARKER, RAISE_MARKER, parse_or_die, parse_or_raise
 from tests.support.routes import RouteServer, page

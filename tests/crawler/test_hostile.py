@@ -29,8 +29,8 @@ import pytest
 import respx
 
 from crawler.api import acrawl
-from crawler.engine import Engine
-from crawler.fetcher import Fetcher
+from crawler.assembly import build_engine
+from crawler.fetch import Fetcher
 from crawler.models import PageFields
 from crawler.settings import FetchSettings, build_settings
 from pipelines.sinks.memory import MemorySink
@@ -676,7 +676,7 @@ async def test_a_url_waiting_out_a_retry_after_gets_its_record_on_a_stop(hostile
     config = build_settings({"workers": 0})
     sink = MemorySink()
     async with Fetcher(config.fetch) as fetcher, ProcessStage(0) as stage:
-        engine = Engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
+        engine = build_engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
 
         async def stop_once_refused() -> None:
             deadline = time.monotonic() + 60
@@ -756,7 +756,7 @@ async def test_an_unexpected_error_for_one_url_is_its_record_and_the_crawl_goes_
         Fetcher(config.fetch, transport=transport) as fetcher,
         ProcessStage(0) as stage,
     ):
-        engine = Engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
+        engine = build_engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
 
         async def seeds():
             for path in ("/explodes", "/fine"):

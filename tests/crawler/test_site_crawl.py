@@ -9,8 +9,7 @@ from collections import Counter, deque
 import httpx
 import respx
 
-from crawler.demo_server import SiteServer
-from crawler.demo_site import SyntheticSite
+from crawler.demo import SiteServer, SyntheticSite
 from tests.support.crawling import run_crawl
 from tests.support.routes import Reply, RouteServer, page
 

@@ -20,8 +20,7 @@ import pytest
 
 from cli import OPTIONS, build_parser, validate_rules
 from crawler import __version__
-from crawler.demo_server import SiteServer
-from crawler.demo_site import SyntheticSite
+from crawler.demo import SiteServer, SyntheticSite
 from crawler.jobfile import load_job
 from crawler.settings import Settings
 from tests.support.cli import REPO, parcrawl

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from crawler.engine import Engine
-from crawler.fetcher import Fetcher
+from crawler.assembly import build_engine
+from crawler.fetch import Fetcher
 from crawler.models import Record
 from crawler.settings import build_settings
 from crawler.stats import Stats
@@ -33,6 +33,6 @@ async def run_crawl(
         Fetcher(config.fetch) as fetcher,
         ProcessStage(config.workers, parse=parse) as stage,
     ):
-        engine = Engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
+        engine = build_engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
         stats = await engine.run(_seeds(urls))
     return sink.records, stats

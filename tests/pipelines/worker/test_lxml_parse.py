@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from crawler.demo_site import SyntheticSite
+from crawler.demo import SyntheticSite
 from crawler.errors import ConfigError
 from crawler.models import FetchRequest, FetchResult
 from crawler.settings import build_settings

@@ -18,11 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
-from crawler.admission import Admission
-from crawler.fetcher import Fetcher
-from crawler.frontier import Frontier
+from crawler.admission import Admission, RobotsCache, RobotsResponse, RobotsVerdict
+from crawler.fetch import Fetcher
+from crawler.frontier import HostAnswer, LocalFrontier
 from crawler.models import FetchRequest
-from crawler.robots import RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.settings import FetchSettings, RobotsSettings
 from tests.support.crawling import run_crawl
 from tests.support.routes import Reply, Route, RouteServer, page
@@ -228,7 +227,7 @@ class FakeRobotsFetch:
         return self.responses.pop(0) if len(self.responses) > 1 else self.responses[0]
 
 
-async def starts(frontier: Frontier, urls: list[str]) -> list[float]:
+async def starts(frontier: LocalFrontier, urls: list[str]) -> list[float]:
     """The monotonic times at which the gate let each of ``urls`` go, one after another."""
     times = []
     for url in urls:
@@ -238,14 +237,14 @@ async def starts(frontier: Frontier, urls: list[str]) -> list[float]:
 
 
 async def test_a_handed_out_request_goes_at_once_and_the_next_start_waits() -> None:
-    frontier = Frontier(per_host=4, delay_s=DELAY_S)
+    frontier = LocalFrontier(per_host=4, delay_s=DELAY_S)
     frontier.add(FetchRequest("http://a.test/1"))
     frontier.add(FetchRequest("http://b.test/1"))
     request = await asyncio.wait_for(frontier.get(), DEADLINE_S)
     assert request is not None
     handed_out = time.monotonic()
 
-    [first] = await starts(frontier, [request.url])
+    [first] = await starts(frontier, [request.request.url])
     redirect_hop = asyncio.ensure_future(starts(frontier, ["http://a.test/2"]))
     [other] = await starts(frontier, ["http://b.test/1"])
     [hop] = await redirect_hop
@@ -256,30 +255,30 @@ async def test_a_handed_out_request_goes_at_once_and_the_next_start_waits() -> N
 
 
 async def test_robots_txt_takes_the_turn_and_a_crawl_delay_counts_from_it() -> None:
-    frontier = Frontier(per_host=4)
+    frontier = LocalFrontier(per_host=4)
     frontier.add(FetchRequest("http://a.test/1"))
     request = await asyncio.wait_for(frontier.get(), DEADLINE_S)
     assert request is not None
 
     [robots] = await starts(frontier, ["http://a.test/robots.txt"])
-    frontier.set_delay(request.url, DELAY_S)  # what robots.txt said
-    [first] = await starts(frontier, [request.url])
+    await frontier.set_delay(request.request.url, DELAY_S)  # what robots.txt said
+    [first] = await starts(frontier, [request.request.url])
 
     assert first - robots >= DELAY_S
 
 
 async def test_a_retry_after_holds_a_turn_already_handed_out() -> None:
-    frontier = Frontier(per_host=4)
+    frontier = LocalFrontier(per_host=4)
     frontier.add(FetchRequest("http://a.test/1"))
     frontier.add(FetchRequest("http://a.test/2"))
     first = await asyncio.wait_for(frontier.get(), DEADLINE_S)
     second = await asyncio.wait_for(frontier.get(), DEADLINE_S)
     assert first is not None
     assert second is not None
-    [began] = await starts(frontier, [first.url])
+    [began] = await starts(frontier, [first.request.url])
 
-    frontier.back_off(first.url, DELAY_S, cap_s=600)  # the answer: 503, Retry-After
-    [after] = await starts(frontier, [second.url])
+    await frontier.heed(first.request.url, HostAnswer(503, DELAY_S))  # the answer: 503, Retry-After
+    [after] = await starts(frontier, [second.request.url])
 
     assert after - began >= DELAY_S
 
@@ -340,7 +339,7 @@ async def test_a_host_that_comes_up_after_refusing_robots_txt_is_crawled(
     down_host: _DownHost, caplog: pytest.LogCaptureFixture
 ) -> None:
     base = down_host.base_url
-    caplog.set_level(logging.INFO, logger="crawler.fetcher")
+    caplog.set_level(logging.INFO, logger="crawler.fetch")
     crawl = asyncio.create_task(
         run_crawl([base + "/"], workers=0, fetch={"retries": 8, "retry_backoff_s": 0.2})
     )
@@ -356,7 +355,7 @@ async def test_a_host_that_stays_down_gets_the_retry_budget_then_its_error(
     down_host: _DownHost, caplog: pytest.LogCaptureFixture
 ) -> None:
     base = down_host.base_url
-    caplog.set_level(logging.INFO, logger="crawler.fetcher")
+    caplog.set_level(logging.INFO, logger="crawler.fetch")
     began = time.monotonic()
     records, stats = await asyncio.wait_for(
         run_crawl([base + "/"], workers=0, fetch={"retries": 2, "retry_backoff_s": 0.05}),
@@ -383,14 +382,14 @@ async def test_a_crawl_delay_read_after_a_robots_txt_outage_is_applied() -> None
     robots = RobotsCache(
         fetch, user_agent="parcrawl", settings=RobotsSettings(retry_after_error_s=60), clock=clock
     )
-    frontier = Frontier(per_host=4)
+    frontier = LocalFrontier(per_host=4)
     admission = Admission(scope=None, robots=robots, frontier=frontier)
 
     # A sitemap is fetched while robots.txt answers 503.
     await asyncio.wait_for(admission.wait_turn("http://a.test/sitemap.xml"), DEADLINE_S)
     assert await robots.verdict("http://a.test/1") is RobotsVerdict.UNAVAILABLE
     clock.now += 60
-    assert await admission.may_fetch(FetchRequest("http://a.test/1")) is True
+    assert (await admission.may_fetch(FetchRequest("http://a.test/1"))).fetch
     assert fetch.calls == [robots_url, robots_url]
 
     first, second = await starts(frontier, ["http://a.test/1", "http://a.test/2"])

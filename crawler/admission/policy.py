@@ -10,15 +10,37 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from crawler.addresses import AddressGuard
+from crawler.admission.addresses import AddressGuard
+from crawler.admission.robots import RobotsCache, RobotsVerdict
+from crawler.admission.scope import Scope
+from crawler.errors import InvalidUrl
 from crawler.frontier import Frontier
 from crawler.models import FetchFailure, FetchRequest, Record
-from crawler.robots import RobotsCache, RobotsVerdict
-from crawler.scope import Scope
-from crawler.urls import InvalidUrl, as_request_url, url_key
+from crawler.urls import as_request_url, url_key
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Admission's answer for one request: fetch it, skip it, or record why it was not fetched.
+
+    ``skip`` is the reason code of a silent refusal (counted in ``Admission.skipped``, no
+    record); ``failure`` is the error a record carries instead of a fetch. At most one is set.
+    """
+
+    failure: FetchFailure | None = None
+    skip: str | None = None
+
+    @property
+    def fetch(self) -> bool:
+        """True when the request may be fetched."""
+        return self.failure is None and self.skip is None
+
+
+FETCH = Verdict()
 
 
 class Admission:
@@ -94,28 +116,32 @@ class Admission:
                     self._skip(reason, url)
         return requests
 
-    async def may_fetch(self, request: FetchRequest) -> bool | FetchFailure:
-        """Whether robots.txt lets ``request`` through (fetching robots.txt first if needed).
+    async def may_fetch(self, request: FetchRequest) -> Verdict:
+        """Whether ``request`` may be fetched now (fetching robots.txt first if needed).
 
-        True: fetch it. False: a rule forbids it; it is counted and skipped. A failure: the
-        host's robots.txt could not be read, so the host is off limits for now; the URL
-        gets a record saying so, since it was not refused by the site's own rules.
+        A link robots.txt forbids is skipped and counted. A URL the user listed (a seed, a
+        URL-list line) gets a ``robots_disallowed`` record instead, and so does every URL of
+        a host whose robots.txt could not be read (off limits for now, not by its rules).
         """
         if self._guard is not None and (reason := self._guard.refusal(request.url)):
-            return FetchFailure("private_address", reason)
+            return Verdict(FetchFailure("private_address", reason))
         robots = self._robots
         if robots is None:
-            return True
+            return FETCH
         verdict = await robots.verdict(request.url)
         if verdict is RobotsVerdict.DISALLOWED:
+            if _asked_for(request):
+                self._log_skip("robots", request.url)
+                return Verdict(FetchFailure("robots_disallowed", "robots.txt disallows it"))
             self._skip("robots", request.url)
-            return False
+            return Verdict(skip="robots")
         if verdict is RobotsVerdict.UNAVAILABLE:
             code, reason = await robots.unavailable_reason(request.url)
             where = robots.robots_url(request.url)
-            return FetchFailure(code, f"{where} could not be fetched ({reason}): host not crawled")
+            message = f"{where} could not be fetched ({reason}): host not crawled"
+            return Verdict(FetchFailure(code, message))
         await self._apply_crawl_delay(robots, request.url)
-        return True
+        return FETCH
 
     async def vet_redirect(self, request: FetchRequest, target: str) -> FetchFailure | None:
         """None when the redirect from ``request`` to ``target`` may be followed."""
@@ -137,7 +163,7 @@ class Admission:
         reached = self._reached.get(request.url)
         if reached is not None and key in reached:
             return None  # an earlier attempt of this very request got here: not a duplicate
-        if not self._frontier.mark_seen(target):
+        if not await self._frontier.mark_seen(target):
             return FetchFailure("duplicate", f"redirect to {target}, crawled already")
         self._reached.setdefault(request.url, set()).add(key)
         return None
@@ -155,6 +181,9 @@ class Admission:
 
     def _skip(self, reason: str, url: str) -> None:
         self.skipped[str(reason)] += 1
+        self._log_skip(reason, url)
+
+    def _log_skip(self, reason: str, url: str) -> None:
         if self._log_skipped:
             log.warning("skipped %s: %s", url, reason)
 
@@ -180,4 +209,9 @@ class Admission:
         # fetched must not go ahead of the Crawl-delay. Applying it twice is harmless.
         self._delay_known.add(key)
         if delay_s:
-            self._frontier.set_delay(url, delay_s)
+            await self._frontier.set_delay(url, delay_s)
+
+
+def _asked_for(request: FetchRequest) -> bool:
+    """True for a seed or URL-list line (not a link, not a sitemap entry)."""
+    return request.depth == 0 and request.referrer is None

@@ -1,4 +1,4 @@
-"""Tests for crawler.fetcher: results and failure codes for each kind of response, and limits."""
+"""Tests for crawler.fetch.fetcher: results and failure codes for each kind of response, limits."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ import httpx
 import pytest
 import respx
 
-from crawler.fetcher import Fetcher
-from crawler.frontier import Frontier
+from crawler.fetch import Fetcher
+from crawler.frontier import FETCHED, LocalFrontier, Outcome
 from crawler.models import FetchFailure, FetchRequest, FetchResult
-from crawler.politeness import parse_retry_after
 from crawler.settings import FetchSettings
 from crawler.urls import host_key
 
@@ -357,7 +356,7 @@ async def test_frontier_and_fetcher_keep_per_host_limit_under_load(
             in_flight[key] -= 1
 
     router.route(host="one.test").mock(side_effect=handler)
-    frontier = Frontier(per_host=3)
+    frontier = LocalFrontier(per_host=3)
     urls = [f"http://one.test/page/{n}" for n in range(200)]
     for url in urls:
         assert frontier.add(FetchRequest(url))
@@ -367,12 +366,12 @@ async def test_frontier_and_fetcher_keep_per_host_limit_under_load(
     async with Fetcher(FetchSettings(concurrency=20, per_host=3)) as fetcher:
 
         async def worker() -> None:
-            while (request := await frontier.get()) is not None:
+            while (lease := await frontier.get()) is not None:
                 try:
-                    results.append(await fetcher.fetch(request))
+                    results.append(await fetcher.fetch(lease.request))
                 finally:
-                    frontier.release(request)
-                    frontier.complete()
+                    await frontier.end(lease, FETCHED)
+                    await frontier.done([Outcome(lease.request.url, 200, None)])
 
         async with asyncio.timeout(60), asyncio.TaskGroup() as group:
             for _ in range(20):
@@ -433,32 +432,6 @@ async def test_a_cancelled_fetch_is_not_swallowed() -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("120", 120.0),
-        (" 7 ", 7.0),
-        ("0", 0.0),
-        ("\u00b2", None),
-        ("\u0663", None),
-        ("1.5", None),
-        ("-1", None),
-        ("", None),
-        ("Mon, 99 Foo 99999 99:99:99 GMT", None),
-        ("9" * 5000, 1e11),
-    ],
-)
-def test_retry_after_is_parsed_strictly(value: str, expected: float | None) -> None:
-    assert parse_retry_after(value, now_epoch_s=0.0) == expected
-
-
-def test_retry_after_as_an_http_date_counts_from_now() -> None:
-    now = datetime(2026, 1, 1, tzinfo=UTC)
-    later = now + timedelta(seconds=90)
-    value = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
-    assert parse_retry_after(value, now_epoch_s=now.timestamp()) == 90.0
 
 
 async def test_a_content_length_of_unicode_digits_is_ignored() -> None:

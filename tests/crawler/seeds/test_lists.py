@@ -1,4 +1,4 @@
-"""Tests for crawler.seeds: reading URLs from arguments and files, skipping what is not a URL."""
+"""Tests for crawler.seeds.lists: reading URLs from arguments and files, skipping non-URLs."""
 
 from __future__ import annotations
 

@@ -15,8 +15,7 @@ import psutil
 import pytest
 from bs4 import BeautifulSoup
 
-from crawler.demo_server import SiteServer
-from crawler.demo_site import HTML_CONTENT_TYPE, SyntheticSite
+from crawler.demo import HTML_CONTENT_TYPE, SiteServer, SyntheticSite
 
 BASE = "http://site.test"
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import aiofiles
 
-from crawler.errors import InputError
-from crawler.urls import InvalidUrl, normalize_seed
+from crawler.errors import InputError, InvalidUrl
+from crawler.urls import normalize_seed
 
 log = logging.getLogger(__name__)
 

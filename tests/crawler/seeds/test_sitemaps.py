@@ -1,4 +1,4 @@
-"""Tests for crawler.sitemaps: sitemap formats, hostile documents, and walking indexes."""
+"""Tests for crawler.seeds.sitemaps: sitemap formats, hostile documents, and walking indexes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import zlib
 
 import pytest
 
-from crawler.sitemaps import (
+from crawler.seeds import (
     SitemapError,
     SitemapResponse,
     iter_sitemap_urls,

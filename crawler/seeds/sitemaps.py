@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.decoding import BodyTooLarge, BoundedDecoder, DecodeError
-from crawler.urls import InvalidUrl, canonical_url, normalize_seed
+from crawler.errors import InvalidUrl, SitemapError
+from crawler.fetch import BodyTooLarge, BoundedDecoder, DecodeError
+from crawler.urls import canonical_url, normalize_seed
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ MAX_REASON_CHARS = 200
 
 URLSET = "urlset"
 SITEMAPINDEX = "sitemapindex"
-
-
-class SitemapError(ValueError):
-    """A sitemap that cannot or must not be read; the message says why (one line)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The deterministic synthetic website behind `parcrawl demo`, the tests and the benchmarks.
 
-Owns page generation only; `crawler.demo_server` serves it. It knows nothing about crawling.
+Owns page generation only; `crawler.demo.server` serves it. It knows nothing about crawling.
 """
 
 from __future__ import annotations

@@ -1,21 +1,44 @@
-"""Per-host politeness: how many requests a host may have in flight and when the next may start.
+"""Host timing, all of it: per-host slots, ``--delay`` and Crawl-delay spacing, holds,
+Retry-After (read once per response), and the one back-off rule with its jitter.
 
-A ``HostSlot`` only keeps the numbers; the frontier decides which host goes next.
+A ``HostSlot`` keeps one host's numbers and ``RetryTiming`` turns a response into waits; the
+frontier decides which host goes next, and whether a request is retried at all is the engine's.
 """
 
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from crawler.models import FetchRequest
+from crawler.models import FetchFailure, FetchRequest, FetchResult
+from crawler.settings import FetchSettings
+
+log = logging.getLogger(__name__)
 
 RETRY_AFTER_MAX_DIGITS = 12
 RETRY_AFTER_MAX_S = 10**11
 """Beyond ~3,000 years a Retry-After only means "never"; longer digit strings are not read."""
+
+HOLD_STATUSES = frozenset({429, 503})
+"""Answers that mean "slow down": the host is held (Retry-After, or exponential back-off)."""
+
+BACKOFF_BASE_S = 1.0
+"""First hold of a host after a 429/503 without Retry-After; doubles with each one after."""
+
+
+def backoff_s(step: int, *, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """The one back-off rule: step ``n`` (from 1) waits base x 2^(n-1), capped, jittered.
+
+    The jitter draws from the upper half, [ceiling/2, ceiling]: waits never beat in lockstep
+    across hosts or retries, yet a back-off never collapses to nothing. Robots.txt retries,
+    page retries and host holds all use it.
+    """
+    ceiling = min(cap_s, base_s * 2 ** min(max(step, 1) - 1, 30))
+    return rng.uniform(ceiling / 2, ceiling)
 
 
 @dataclass(slots=True)
@@ -109,11 +132,26 @@ class HostSlot:
         self.next_start = max(self.next_start, when)
         self.held_until = max(self.held_until, when)
 
-    def back_off(self, now: float, rng: random.Random, *, base_s: float, cap_s: float) -> float:
+    def back_off(self, now: float, rng: random.Random, *, cap_s: float) -> float:
         """Hold the host for an exponentially growing, jittered time; returns the hold."""
         self.backoff_level += 1
-        ceiling = min(cap_s, base_s * 2 ** min(self.backoff_level - 1, 30))
-        hold_s = rng.uniform(ceiling / 2, ceiling)
+        hold_s = backoff_s(self.backoff_level, base_s=BACKOFF_BASE_S, cap_s=cap_s, rng=rng)
+        self.hold_until(now + hold_s)
+        return hold_s
+
+    def heed(self, answer: HostAnswer, now: float, rng: random.Random, *, cap_s: float) -> float:
+        """Take in what a response said about timing; returns the hold it brought (0: none).
+
+        A 429/503 holds the host: for its Retry-After (up to ``cap_s``), else for a
+        back-off that grows with each one in a row; any other answer resets the back-off.
+        """
+        if not answer.holds:
+            if answer.status is not None:
+                self.backoff_level = 0
+            return 0.0
+        if answer.retry_after_s is None:
+            return self.back_off(now, rng, cap_s=cap_s)
+        hold_s = min(answer.retry_after_s, cap_s)
         self.hold_until(now + hold_s)
         return hold_s
 
@@ -151,3 +189,55 @@ def parse_retry_after(value: str | None, *, now_epoch_s: float) -> float | None:
         return max(when.timestamp() - now_epoch_s, 0.0)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class HostAnswer:
+    """What one response says about its host's timing, its Retry-After read once."""
+
+    status: int | None
+    retry_after_s: float | None
+
+    @property
+    def holds(self) -> bool:
+        """True when the host asked us to slow down (429/503)."""
+        return self.status in HOLD_STATUSES
+
+
+class RetryTiming:
+    """When a request's next attempt may go, from its response and the fetch settings.
+
+    Retry-After is honoured up to ``max_hold_s``; a longer one ends the URL at once (see
+    ``too_long``), since waiting the cap again and again would hold it for half an hour in
+    silence. Without one, the next attempt waits ``backoff_s`` of its attempt number.
+    """
+
+    def __init__(self, fetch: FetchSettings, *, rng: random.Random | None = None) -> None:
+        self._fetch = fetch
+        self._rng = rng or random.Random()
+
+    def read(self, result: FetchResult, *, now_epoch_s: float) -> HostAnswer:
+        """The timing ``result`` carries: its status and Retry-After, parsed once."""
+        retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=now_epoch_s)
+        return HostAnswer(result.status, retry_after_s)
+
+    def retry_in_s(self, answer: HostAnswer, attempt: int) -> float | None:
+        """Seconds until attempt ``attempt + 1``; None when Retry-After asks too long."""
+        fetch = self._fetch
+        if answer.retry_after_s is not None:
+            return answer.retry_after_s if answer.retry_after_s <= fetch.max_hold_s else None
+        return backoff_s(
+            attempt, base_s=fetch.retry_backoff_s, cap_s=fetch.max_hold_s, rng=self._rng
+        )
+
+    def too_long(self, url: str, answer: HostAnswer) -> FetchFailure | None:
+        """The error of a URL whose server asks for a longer wait than ``max_hold_s``."""
+        cap_s = self._fetch.max_hold_s
+        if answer.retry_after_s is None or answer.retry_after_s <= cap_s:
+            return None
+        message = (
+            f"HTTP {answer.status}: Retry-After asks for {answer.retry_after_s:.0f} s, "
+            f"more than max_hold_s ({cap_s:g} s): not retried"
+        )
+        log.warning("%s not retried: %s", url, message)
+        return FetchFailure("retry_after_too_long", message)

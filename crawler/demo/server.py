@@ -1,6 +1,6 @@
 """Serving a `SyntheticSite` on 127.0.0.1 from a subprocess, for the demo, tests and benchmarks.
 
-Owns the server process's life (start, readiness, stop); the pages come from `demo_site`.
+Owns the server process's life (start, readiness, stop); the pages come from `crawler.demo.site`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
-from crawler.demo_site import SyntheticSite
+from crawler.demo.site import SyntheticSite
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from protego import Protego
 
+from crawler.frontier import backoff_s
 from crawler.settings import FetchSettings, RobotsSettings
 from crawler.urls import CRAWLABLE_SCHEMES, DEFAULT_PORTS, ascii_host, host_key
 
@@ -212,8 +213,9 @@ class RobotsCache:
                 or response.error[0] not in retry.retry_errors
             ):
                 return response
-            ceiling = min(retry.retry_backoff_s * 2 ** (attempt - 1), retry.max_hold_s)
-            wait_s = self._rng.uniform(0, ceiling)
+            wait_s = backoff_s(
+                attempt, base_s=retry.retry_backoff_s, cap_s=retry.max_hold_s, rng=self._rng
+            )
             logger.info(
                 "robots.txt %s failed (%s): trying again in %.1f s",
                 robots_url,

@@ -8,6 +8,8 @@ from __future__ import annotations
 import zlib
 from typing import Protocol
 
+from crawler.errors import BodyTooLarge, DecodeError, UnsupportedEncoding
+
 try:
     import brotli  # type: ignore[import-untyped]
 except ImportError:  # pragma: no cover - brotli is a dependency, but "br" can live without it
@@ -22,24 +24,6 @@ CHUNK_BYTES = 64 * 1024
 IDENTITY_CODINGS = frozenset({"identity", "none", ""})
 GZIP_CODINGS = frozenset({"gzip", "x-gzip"})
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-class BodyTooLarge(Exception):
-    """The decoded body (or an intermediate stage of it) would exceed ``max_bytes``.
-
-    ``partial`` is what the call that raised had decoded within the limit, for callers
-    that keep a prefix rather than fail.
-    """
-
-    partial = b""
-
-
-class UnsupportedEncoding(Exception):
-    """A Content-Encoding this decoder cannot decode; the message names it."""
-
-
-class DecodeError(Exception):
-    """The encoded body is corrupt."""
 
 
 def brotli_supported() -> bool:

@@ -16,7 +16,7 @@ import brotli  # type: ignore[import-untyped]
 import httpx
 import pytest
 
-from crawler.decoding import (
+from crawler.fetch import (
     BodyTooLarge,
     BoundedDecoder,
     DecodeError,

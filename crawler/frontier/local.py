@@ -1,4 +1,5 @@
-"""The frontier: URLs waiting to be fetched, the seen set, and which host may go next.
+"""LocalFrontier, the frontier of one process: URLs waiting to be fetched, the seen set, and
+which host may go next (behind the ``Frontier`` lifecycle protocol).
 
 Hosts take turns (round robin); a host at its concurrency limit or inside its delay waits
 without holding a fetch slot, so one slow host never blocks the others; ``wait_turn`` is
@@ -16,28 +17,35 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from itertools import count
 
-from crawler.frontier_store import FrontierStore, MemoryFrontierStore, Outcome
+from crawler.frontier.hosts import HostAnswer, HostSlot
+from crawler.frontier.lifecycle import (
+    Ending,
+    HeldBack,
+    Lease,
+    Refused,
+    RetryIn,
+    Unfetched,
+)
+from crawler.frontier.stores import FrontierStore, MemoryFrontierStore, Outcome
 from crawler.models import FetchRequest
-from crawler.politeness import HostSlot
 from crawler.urls import host_key, url_key
 
 IDLE_POLL_S = 1.0
 """Upper bound on any wait in ``get``: a lost wake-up costs at most this much."""
 
-BACKOFF_BASE_S = 1.0
-"""First hold after a 429/503 without Retry-After; doubles with each one after."""
-
 RECENT_KEYS = 200_000
 """Seen keys remembered in memory, so links repeated on every page skip the store."""
 
 
-class Frontier:
-    """A polite, bounded queue of requests, drained by the fetch tasks.
+class LocalFrontier:
+    """The ``Frontier`` of one process: a polite, bounded queue drained by the fetch tasks.
 
     ``add``/``add_many`` deduplicate by canonical URL; ``put`` also waits while
     ``max_pending`` requests are queued, so a huge seed list is read only as fast as it is
     crawled. The crawl is over when input is closed and nothing is queued or outstanding
-    (taken by ``get`` and not yet ``complete``-d), or when ``max_requests`` were handed out.
+    (leased by ``get`` and not yet ``done``), or when ``max_requests`` were handed out.
+    Its counters change only through the lifecycle calls; ``clock`` is its only clock (the
+    wall clock of a retry's ``not_before``, kept across restarts, is read as ``wall_clock``).
     """
 
     def __init__(
@@ -50,7 +58,9 @@ class Frontier:
         max_pending: int = 10_000,
         max_requests: int | None = None,
         max_per_host: int | None = None,
+        max_hold_s: float = 600.0,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
         self._per_host = per_host
@@ -60,7 +70,10 @@ class Frontier:
         self._max_pending = max_pending
         self._max_requests = max_requests
         self._max_per_host = max_per_host
+        self._max_hold_s = max_hold_s
         self._clock = clock
+        self._wall_clock = wall_clock
+        self._tokens = count()
         self._rng = rng or random.Random()
         self._slots: dict[str, HostSlot] = {}
         self._host_delays: dict[str, float] = {}
@@ -90,10 +103,18 @@ class Frontier:
 
     def add(self, request: FetchRequest) -> bool:
         """Queue ``request`` unless its canonical URL was seen; True when queued."""
-        return bool(self.add_many([request]))
+        return bool(self._add_many([request]))
 
-    def add_many(self, requests: Sequence[FetchRequest]) -> list[FetchRequest]:
-        """Queue the requests whose canonical URLs were never seen; returns those."""
+    async def add_many(self, requests: Sequence[FetchRequest]) -> list[FetchRequest]:
+        """Queue the requests whose canonical URLs were never seen; returns those.
+
+        Once stopped, a frontier that cannot resume takes none: nothing would fetch them.
+        """
+        if not self.accepts_links:
+            return []
+        return self._add_many(requests)
+
+    def _add_many(self, requests: Sequence[FetchRequest]) -> list[FetchRequest]:
         candidates: dict[bytes, FetchRequest] = {}
         for request in requests:
             key = url_key(request.url)
@@ -116,8 +137,11 @@ class Frontier:
             return False
         return self.add(request)
 
-    def mark_seen(self, url: str) -> bool:
+    async def mark_seen(self, url: str) -> bool:
         """Record ``url`` (canonically) as seen without queueing it; False when it was."""
+        return self._mark_seen(url)
+
+    def _mark_seen(self, url: str) -> bool:
         key = url_key(url)
         if self._recently_seen(key):
             return False
@@ -136,8 +160,12 @@ class Frontier:
 
     # -- draining --------------------------------------------------------------------
 
-    async def get(self) -> FetchRequest | None:
+    async def get(self) -> Lease | None:
         """The next request whose host may be contacted now; None once the crawl is over."""
+        request = await self._next_request()
+        return None if request is None else Lease(request, next(self._tokens))
+
+    async def _next_request(self) -> FetchRequest | None:
         while True:
             if self._stopped or self._limit_reached():
                 return None
@@ -180,84 +208,90 @@ class Frontier:
                     timeout = min(timeout, max(waiting[0][0] - now, 0.0))
             await self._wait(timeout)
 
-    def release(self, request: FetchRequest, *, fetched: bool = True) -> None:
-        """The fetch of ``request`` finished: its host slot is free again.
+    async def may_start(self, lease: Lease) -> bool:
+        """True when the lease's host may still be contacted now.
 
-        ``fetched=False`` (robots.txt said no) gives back its place under ``max_requests``
-        and the per-host page limit: those count pages fetched, not URLs considered.
+        A request is handed out once its host's delay is over, but robots.txt, fetched
+        after that, can bring a Crawl-delay (counted from robots.txt itself). Rather than
+        wait for it in a fetch slot, the caller ends the lease ``HELD_BACK`` and the slot
+        serves another host.
         """
+        return self._slots[host_key(lease.request.url)].may_begin(self._clock())
+
+    async def renew(self, lease: Lease) -> None:
+        """Nothing to renew: a lease here lives as long as the process."""
+
+    async def end(self, lease: Lease, how: Ending) -> None:
+        """The fetch of ``lease`` is over, ended ``how``: its host's slot is free again."""
+        request = lease.request
         key = host_key(request.url)
         slot = self._slots[key]
         slot.finish()
-        if not fetched:
-            self._handed_out -= 1
-            self._started_per_host[key] -= 1
+        if isinstance(how, HeldBack):
+            self._give_back_place(key)
+            self._outstanding -= 1
+            self._pending += 1
+            self._to_slot(request, retry=True)
+            self._notify()
+            return
+        if isinstance(how, Unfetched | Refused):
+            self._give_back_place(key)
+        self._free(slot)
+        if isinstance(how, RetryIn):
+            self._retry(request, how.delay_s)
+        elif isinstance(how, Refused):
+            if self._store.durable:
+                self._store.mark_done([Outcome(request.url, None, how.reason, request.depth)])
+            self._outstanding -= 1
+            self._leave_level(request.depth)
+            self._notify()
+
+    async def done(self, outcomes: Sequence[Outcome]) -> None:
+        """These URLs' records are written (or dropped by a step): finished for good.
+
+        A durable store forgets them (a resume will not fetch them again); the levels and
+        the outstanding count move on, which may end the crawl.
+        """
+        if self._store.durable:
+            self._store.mark_done(outcomes)
+        self._outstanding -= len(outcomes)
+        for depth, finished in Counter(outcome.depth for outcome in outcomes).items():
+            self._leave_level(depth, finished)
+        self._notify()
+
+    async def restore(self, outcomes: Sequence[Outcome]) -> None:
+        """URLs a crashed run finished (their records are in the output): not to be fetched.
+
+        Called before the crawl starts, while nothing is in memory yet.
+        """
+        for outcome in outcomes:
+            self._mark_seen(outcome.url)
+        for depth in self._store.mark_done(outcomes):
+            self._pending -= 1
+            self._leave_level(depth)
+        self._count_pages_done()
+
+    def _free(self, slot: HostSlot) -> None:
         if slot.idle and slot.next_start <= self._clock() and not slot.backoff_level:
             del self._slots[slot.key]
         else:
             self._schedule(slot)
         self._notify()
 
-    def requeue_if_early(self, request: FetchRequest) -> bool:
-        """Put ``request`` back in its host's queue when the host may not be contacted yet.
-
-        A request is handed out once its host's delay is over, but robots.txt, fetched
-        after that, can bring a Crawl-delay (counted from robots.txt itself). Rather than
-        wait for it in a fetch slot, the request goes back and the slot serves another
-        host. True when it was put back (it is not outstanding any more).
-        """
-        slot = self._slots[host_key(request.url)]
-        if slot.may_begin(self._clock()):
-            return False
-        slot.finish()
-        self._outstanding -= 1
-        self._pending += 1
+    def _give_back_place(self, key: str) -> None:
+        """Page limits count pages fetched, not URLs handed out or attempts."""
         self._handed_out -= 1
-        self._started_per_host[slot.key] -= 1
-        self._to_slot(request, retry=True)
-        self._notify()
-        return True
+        self._started_per_host[key] -= 1
 
-    def retry(self, request: FetchRequest, delay_s: float) -> None:
-        """Queue ``request``'s next attempt, due in ``delay_s``; it stays in its level.
-
-        The waiting is the frontier's, not a fetch task's: the slot is free meanwhile.
-        """
-        again = request.retried(not_before=time.time() + delay_s)
+    def _retry(self, request: FetchRequest, delay_s: float) -> None:
+        """Queue ``request``'s next attempt, due in ``delay_s``; it stays in its level."""
+        again = request.retried(not_before=self._wall_clock() + delay_s)
         self._store.reschedule(again)
         self._outstanding -= 1
         self._pending += 1
         self._park_retry(self._clock() + delay_s, again)
         # Page limits count pages, not attempts: the next attempt takes this one's place.
-        self._handed_out -= 1
-        self._started_per_host[host_key(request.url)] -= 1
-        self._notify()
-
-    @property
-    def keeps_outcomes(self) -> bool:
-        """True when the store is durable and wants to hear how each request ended."""
-        return self._store.durable
-
-    def finished(self, outcomes: Sequence[Outcome]) -> None:
-        """These requests ended for good: a durable store forgets them (call ``complete`` too)."""
-        self._store.mark_done(outcomes)
-
-    def restore_finished(self, outcomes: Sequence[Outcome]) -> None:
-        """URLs a crashed run finished (their records are in the output): not to be fetched.
-
-        Called before the crawl starts, while nothing is in memory yet.
-        """
-        for outcome in outcomes:
-            self.mark_seen(outcome.url)
-        for depth in self._store.mark_done(outcomes):
-            self._pending -= 1
-            self._leave_level(depth)
-        self._count_pages_done()
-
-    def complete(self, count: int = 1, *, depth: int = 0) -> None:
-        """``count`` requests of ``depth`` are fully handled (record written, links added)."""
-        self._outstanding -= count
-        self._leave_level(depth, count)
+        self._give_back_place(host_key(request.url))
         self._notify()
 
     async def wait_turn(self, url: str) -> None:
@@ -266,7 +300,7 @@ class Frontier:
         Every request start passes here (a page's first hop, each redirect hop, robots.txt,
         sitemaps; a retry is a page again), so the delay, the Crawl-delay and any hold lie
         between any two starts to a host. ``get`` hands out a request only once its host's
-        delay is over (and ``requeue_if_early`` takes it back if robots.txt changed that),
+        delay is over (and a lease ended ``HELD_BACK`` goes back if robots.txt changed that),
         so a page's first hop rarely waits; a redirect hop waits in its fetch task.
         """
         key = host_key(url)
@@ -277,32 +311,24 @@ class Frontier:
                 return
             await self._wait(min(slot.next_start - now, IDLE_POLL_S))
 
-    def set_delay(self, url: str, delay_s: float) -> None:
+    async def set_delay(self, url: str, delay_s: float) -> None:
         """Space requests to the host of ``url`` at least ``delay_s`` apart (Crawl-delay)."""
         key = host_key(url)
         delay_s = max(self._delay_s, delay_s)
         self._host_delays[key] = delay_s
         self._slot_for(key).slow_to(delay_s)
 
-    def back_off(self, url: str, retry_after_s: float | None, *, cap_s: float) -> float:
-        """The host of ``url`` answered 429/503: hold it; returns how long, in seconds.
+    async def heed(self, url: str, answer: HostAnswer) -> float:
+        """Take in what a response from ``url``'s host said about timing; returns the hold.
 
-        ``Retry-After`` is honoured up to ``cap_s``; without it the hold grows
-        exponentially with each refusal in a row, with jitter.
+        A 429/503 holds the host (Retry-After up to ``max_hold_s``, else a growing
+        back-off); any other answer starts its back-off over. 0.0 when nothing is held.
         """
-        slot = self._slot_for(host_key(url))
-        now = self._clock()
-        if retry_after_s is not None:
-            hold_s = min(retry_after_s, cap_s)
-            slot.hold_until(now + hold_s)
-            return hold_s
-        return slot.back_off(now, self._rng, base_s=BACKOFF_BASE_S, cap_s=cap_s)
-
-    def recovered(self, url: str) -> None:
-        """The host of ``url`` answered normally: its back-off starts over."""
-        slot = self._slots.get(host_key(url))
-        if slot is not None:
-            slot.backoff_level = 0
+        key = host_key(url)
+        slot = self._slot_for(key) if answer.holds else self._slots.get(key)
+        if slot is None:
+            return 0.0
+        return slot.heed(answer, self._clock(), self._rng, cap_s=self._max_hold_s)
 
     # -- introspection ---------------------------------------------------------------
 
@@ -315,6 +341,11 @@ class Frontier:
     def outstanding(self) -> int:
         """Requests handed out and not yet complete."""
         return self._outstanding
+
+    @property
+    def accepts_links(self) -> bool:
+        """False once stopped, unless the store is durable (a resume crawls them)."""
+        return not self._stopped or self._store.durable
 
     @property
     def seen_count(self) -> int:
@@ -363,7 +394,7 @@ class Frontier:
         else:
             return
         for request in self._store.pop(room):
-            wait_s = request.not_before - time.time()
+            wait_s = request.not_before - self._wall_clock()
             if wait_s > 0:  # a retry's time, kept by the state across a restart
                 self._park_retry(self._clock() + wait_s, request)
             else:
@@ -490,15 +521,15 @@ class Frontier:
         self._started_per_host = done
         self._handed_out = done.total()
 
-    def drain_retries(self) -> list[FetchRequest]:
-        """Take every retry still waiting, as handed out (on a stop; ``complete`` each).
+    async def drain_retries(self) -> list[FetchRequest]:
+        """Take every retry still waiting, as handed out (on a stop; ``done`` each).
 
         A stopped crawl never reaches them, yet each URL must still end as a record.
         """
         drained = [request for _, _, request in sorted(self._retries, key=lambda item: item[:2])]
         self._retries.clear()
         for request in drained:
-            self._levels[request.depth] += 1  # left when parked; ``complete`` leaves it again
+            self._levels[request.depth] += 1  # left when parked; ``done`` leaves it again
             self._pending -= 1
             self._outstanding += 1
         return drained

@@ -19,15 +19,9 @@ from typing import Any
 
 import httpx
 
-from crawler.addresses import PRIVATE_REFUSAL, AddressGuard, guarded_transport
-from crawler.decoding import (
-    BodyTooLarge,
-    BoundedDecoder,
-    DecodeError,
-    UnsupportedEncoding,
-    accept_encoding,
-)
-from crawler.errors import FetchError
+from crawler.admission import PRIVATE_REFUSAL, AddressGuard, guarded_transport
+from crawler.errors import BodyTooLarge, DecodeError, FetchError, InvalidUrl, UnsupportedEncoding
+from crawler.fetch.decoding import BoundedDecoder, accept_encoding
 from crawler.models import (
     FetchFailure,
     FetchRequest,
@@ -37,7 +31,7 @@ from crawler.models import (
     utc_now,
 )
 from crawler.settings import FetchSettings
-from crawler.urls import InvalidUrl, canonical_url, host_key, request_url, split_credentials
+from crawler.urls import canonical_url, host_key, request_url, split_credentials
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Tests for crawler.robots: what robots.txt lets through, its failures, one fetch per host."""
+"""Tests for crawler.admission.robots: what robots.txt lets through, its failures, one fetch
+per host."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from crawler.robots import RobotsCache, RobotsResponse, RobotsVerdict
+from crawler.admission import RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.settings import FetchSettings, RobotsSettings
 
 SITE = "https://site.test"
@@ -226,7 +227,7 @@ async def test_a_failure_pages_would_not_retry_is_not_retried(
 async def test_failure_is_logged_with_the_robots_url(caplog: pytest.LogCaptureFixture) -> None:
     cache, _ = make_cache(RobotsResponse(None, b""))
 
-    with caplog.at_level(logging.INFO, logger="crawler.robots"):
+    with caplog.at_level(logging.INFO, logger="crawler.admission"):
         await cache.allowed(f"{SITE}/page")
 
     assert any(

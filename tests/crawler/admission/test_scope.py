@@ -1,4 +1,4 @@
-"""Tests for crawler.scope: which links a crawl follows, and the reason it skips the others."""
+"""Tests for crawler.admission.scope: which links a crawl follows, and why it skips the others."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from crawler.admission import Scope, Skip
 from crawler.errors import ConfigError
-from crawler.scope import Scope, Skip
 from crawler.settings import ScopeSettings
 
 SEED = "https://example.org/"

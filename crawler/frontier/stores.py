@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from crawler.models import FetchRequest
-from crawler.urls import url_key
+from crawler.urls import host_key, url_key
 
 SQLITE_BATCH = 400
 """Rows per statement: well under SQLite's limit of 32,766 bound variables."""
@@ -27,12 +27,15 @@ SQLITE_BATCH = 400
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How one URL ended, as a durable store keeps it for resume and ``parcrawl status``."""
+    """How one URL ended, as a durable store keeps it for resume and ``parcrawl status``.
+
+    ``depth`` is the request's link distance (the frontier's breadth-first levels count it).
+    """
 
     url: str
-    host: str
     status: int | None
     error: str | None
+    depth: int = 0
 
 
 class FrontierStore(Protocol):
@@ -317,7 +320,7 @@ class SqliteFrontierStore:
         self._db.executemany(
             "INSERT INTO outcomes (url, host, status, error) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (url) DO UPDATE SET status = excluded.status, error = excluded.error",
-            [(o.url, o.host, o.status, o.error) for o in outcomes],
+            [(o.url, host_key(o.url), o.status, o.error) for o in outcomes],
         )
         return depths
 

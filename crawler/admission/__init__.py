@@ -1,0 +1,32 @@
+"""Admission: whether a URL may be fetched at all: scope, robots.txt and the address guard.
+
+It never decides when (host timing is :mod:`crawler.frontier`'s) and never fetches.
+"""
+
+from __future__ import annotations
+
+from crawler.admission.addresses import (
+    PRIVATE_REFUSAL,
+    AddressGuard,
+    guarded_transport,
+    is_private,
+)
+from crawler.admission.policy import FETCH, Admission, Verdict
+from crawler.admission.robots import ROBOTS_PATH, RobotsCache, RobotsResponse, RobotsVerdict
+from crawler.admission.scope import Scope, Skip
+
+__all__ = [
+    "FETCH",
+    "PRIVATE_REFUSAL",
+    "ROBOTS_PATH",
+    "AddressGuard",
+    "Admission",
+    "RobotsCache",
+    "RobotsResponse",
+    "RobotsVerdict",
+    "Scope",
+    "Skip",
+    "Verdict",
+    "guarded_transport",
+    "is_private",
+]

@@ -1,0 +1,21 @@
+"""Fetching: the shared httpx client turning requests into results, and bounded body decoding.
+
+httpx exceptions stop here; nothing above this package catches ``httpx.*``.
+"""
+
+from __future__ import annotations
+
+from crawler.errors import BodyTooLarge, DecodeError, UnsupportedEncoding
+from crawler.fetch.decoding import BoundedDecoder, accept_encoding
+from crawler.fetch.fetcher import Fetcher, internal_failure, log_internal
+
+__all__ = [
+    "BodyTooLarge",
+    "BoundedDecoder",
+    "DecodeError",
+    "Fetcher",
+    "UnsupportedEncoding",
+    "accept_encoding",
+    "internal_failure",
+    "log_internal",
+]

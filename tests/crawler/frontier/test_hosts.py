@@ -1,0 +1,131 @@
+"""Tests for crawler.frontier.hosts: Retry-After, the one back-off rule, holds and delays."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crawler.frontier import HostAnswer, HostSlot, RetryTiming, backoff_s, parse_retry_after
+from crawler.models import FetchRequest, FetchResult, utc_now
+from crawler.settings import FetchSettings
+
+
+class Highest(random.Random):
+    """An rng whose jitter is always the top of its range."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+class Lowest(random.Random):
+    """An rng whose jitter is always the bottom of its range."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return a
+
+
+def result_with(status: int, headers: dict[str, str] | None = None) -> FetchResult:
+    request = FetchRequest("http://a.test/")
+    pairs = tuple((name.lower(), value) for name, value in (headers or {}).items())
+    return FetchResult(request, request.url, status, pairs, None, b"", 0, 1.0, utc_now())
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("\u00b2", None),
+        ("\u0663", None),
+        ("1.5", None),
+        ("-1", None),
+        ("", None),
+        ("Mon, 99 Foo 99999 99:99:99 GMT", None),
+        ("9" * 5000, 1e11),
+    ],
+)
+def test_retry_after_is_parsed_strictly(value: str, expected: float | None) -> None:
+    assert parse_retry_after(value, now_epoch_s=0.0) == expected
+
+
+def test_retry_after_as_an_http_date_counts_from_now() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    later = now + timedelta(seconds=90)
+    value = later.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    assert parse_retry_after(value, now_epoch_s=now.timestamp()) == 90.0
+
+
+def test_back_off_doubles_per_step_up_to_the_cap() -> None:
+    waits = [backoff_s(step, base_s=1.0, cap_s=10.0, rng=Highest()) for step in range(1, 7)]
+    assert waits == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
+
+
+def test_back_off_jitter_never_goes_below_half_the_ceiling() -> None:
+    rng = random.Random(3)
+    waits = [backoff_s(3, base_s=1.0, cap_s=600.0, rng=rng) for _ in range(500)]
+    assert min(waits) >= 2.0
+    assert max(waits) <= 4.0
+    assert len({round(wait, 3) for wait in waits}) > 100  # jittered, not one fixed value
+    assert backoff_s(3, base_s=1.0, cap_s=600.0, rng=Lowest()) == 2.0
+
+
+def test_a_503_without_retry_after_holds_the_host_longer_each_time_in_a_row() -> None:
+    slot = HostSlot(key="a.test", max_active=1)
+    holds = [slot.heed(HostAnswer(503, None), 0.0, Highest(), cap_s=600.0) for _ in range(3)]
+    assert holds == [1.0, 2.0, 4.0]
+    assert slot.next_start == 4.0
+
+    assert slot.heed(HostAnswer(200, None), 0.0, Highest(), cap_s=600.0) == 0.0
+    assert slot.heed(HostAnswer(503, None), 10.0, Highest(), cap_s=600.0) == 1.0  # starts over
+
+
+def test_retry_after_holds_the_host_up_to_the_cap() -> None:
+    slot = HostSlot(key="a.test", max_active=1)
+    assert slot.heed(HostAnswer(429, 30.0), 100.0, Highest(), cap_s=600.0) == 30.0
+    assert not slot.may_begin(129.0)
+    assert slot.may_begin(130.0)
+    assert slot.heed(HostAnswer(429, 5000.0), 100.0, Highest(), cap_s=600.0) == 600.0
+
+
+def test_a_host_answer_reads_retry_after_once_from_the_response() -> None:
+    timing = RetryTiming(FetchSettings())
+    answer = timing.read(result_with(503, {"Retry-After": "12"}), now_epoch_s=0.0)
+    assert answer == HostAnswer(503, 12.0)
+    assert answer.holds
+    assert not timing.read(result_with(500), now_epoch_s=0.0).holds
+
+
+def test_a_retry_waits_its_retry_after_or_the_back_off_of_its_attempt() -> None:
+    timing = RetryTiming(FetchSettings(retry_backoff_s=0.5, max_hold_s=60.0), rng=Highest())
+    assert timing.retry_in_s(HostAnswer(503, 7.0), attempt=1) == 7.0
+    assert timing.retry_in_s(HostAnswer(500, None), attempt=1) == 0.5
+    assert timing.retry_in_s(HostAnswer(500, None), attempt=3) == 2.0
+
+
+def test_a_retry_after_beyond_the_cap_ends_the_url_with_its_own_error() -> None:
+    timing = RetryTiming(FetchSettings(max_hold_s=60.0))
+    answer = HostAnswer(503, 3600.0)
+    assert timing.retry_in_s(answer, attempt=1) is None
+    failure = timing.too_long("http://a.test/", answer)
+    assert failure is not None
+    assert failure.code == "retry_after_too_long"
+    assert "3600 s" in failure.message
+    assert timing.too_long("http://a.test/", HostAnswer(503, 60.0)) is None
+
+
+def test_a_delay_spaces_starts_by_one_to_one_and_a_half_times_it() -> None:
+    slot = HostSlot(key="a.test", max_active=4, delay_s=2.0)
+    assert slot.begin(0.0, Highest())
+    assert not slot.begin(2.9, Highest())
+    assert slot.begin(3.0, Highest())
+
+
+def test_a_crawl_delay_learned_late_counts_from_the_last_start() -> None:
+    slot = HostSlot(key="a.test", max_active=4)
+    assert slot.begin(10.0, Lowest())
+    slot.slow_to(5.0)
+    assert not slot.may_begin(14.9)
+    assert slot.may_begin(15.0)

@@ -1,0 +1,55 @@
+"""Tests for crawler.stats: the numbers a user reads at the end of a crawl add up."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from crawler.stats import Stats
+
+
+def finished_stats(**counts: object) -> Stats:
+    stats = Stats(started=0.0, finished=10.0)
+    for name, value in counts.items():
+        setattr(stats, name, value)
+    return stats
+
+
+def test_the_summary_names_records_errors_and_rates() -> None:
+    stats = finished_stats(
+        fetched=20, responses=19, fetch_ok=18, written=20, written_ok=18, parsed=18,
+        bytes=3 * 1024 * 1024, errors=Counter({"timeout": 1, "http_404": 1}),
+    )  # fmt: skip
+    first, fetch, parse, errors = stats.summary_lines()
+    assert first == "done in 10.0 s: 20 records written (18 ok, 2 errors)"
+    assert fetch == "fetch: 19 responses, 1 failed without one, 3.0 MiB, 2.0 pages/s"
+    assert parse == "parse: 18 pages, 1.8 pages/s"
+    assert errors == "errors: timeout 1, http_404 1"
+
+
+def test_one_of_a_kind_is_singular() -> None:
+    stats = finished_stats(fetched=1, responses=1, written=1, written_ok=0, retries=1)
+    stats.errors["dns"] = 1
+    lines = stats.summary_lines()
+    assert lines[0] == "done in 10.0 s: 1 record written (0 ok, 1 error)"
+    assert lines[1].endswith(", 1 retry")
+
+
+def test_pages_a_stop_kept_from_the_output_are_counted_as_not_written() -> None:
+    stats = finished_stats(fetched=10, unfetched=2, written=7, dropped=1, interrupted=True)
+    assert stats.unwritten == 4  # fetched + unfetched == written + dropped + unwritten
+    first = stats.summary_lines()[0]
+    assert first.startswith("interrupted in 10.0 s: 7 records written")
+    assert "1 page dropped by steps" in first
+    assert "4 fetched pages not written (stopped)" in first
+
+
+def test_skips_limits_and_seeds_get_their_own_lines() -> None:
+    stats = finished_stats(
+        skipped=Counter({"robots": 3, "offsite": 5}), stop_reason="max_pages",
+        invalid_seeds=2, duplicate_seeds=1, discovered=40, seen=55, sitemap_urls=4,
+    )  # fmt: skip
+    lines = stats.summary_lines()
+    assert "skipped: offsite 5, robots 3" in lines
+    assert "stopped early: max pages reached" in lines
+    assert "seeds skipped: 2 invalid, 1 duplicate" in lines
+    assert "links: 40 queued, 55 distinct URLs seen, 4 from sitemaps" in lines
