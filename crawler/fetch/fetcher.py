@@ -212,7 +212,7 @@ class Fetcher:
         check_redirect: RedirectCheck | None,
         before_request: RequestGate | None = None,
     ) -> None:
-        visited = {canonical_url(exchange.url)}
+        visited: set[str] | None = None  # canonical keys, made at the first redirect only
         while True:
             if before_request is not None:
                 await before_request(exchange.url)
@@ -235,6 +235,8 @@ class Fetcher:
                 # httpx reads the Location of every redirect, followed or not, and fails
                 # on one it cannot parse: that is this redirect's fault, not the network's.
                 raise _bad_location(exchange.location, url, exc) from exc
+            if visited is None:
+                visited = {canonical_url(url)}
             if len(visited) > self._settings.max_redirects:
                 limit = self._settings.max_redirects
                 raise FetchError("too_many_redirects", f"more than {limit} redirects")

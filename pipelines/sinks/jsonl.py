@@ -12,12 +12,13 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiofiles
 import aiofiles.os
+import orjson
 
 from crawler.errors import OutputClosed, OutputError
 from crawler.models import Record
@@ -25,12 +26,52 @@ from pipelines.sinks import is_stream, make_parent_folder
 
 STDOUT = "-"
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Types orjson writes exactly as ``json`` does (subclasses excluded)."""
+
 
 def encode_records(records: Sequence[Record]) -> bytes:
-    """The JSON Lines bytes of ``records``: UTF-8, one compact object per line."""
-    return "".join(
-        json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n" for record in records
-    ).encode("utf-8", "replace")
+    """The JSON Lines bytes of ``records``: UTF-8, one compact object per line.
+
+    orjson writes a record when its bytes are the standard library's (it is about seven
+    times faster on a page's record); a record holding anything orjson writes otherwise
+    (a NaN, ``1e+16``, a lone surrogate, a non-str key, a type of its own) goes through
+    ``json`` as before.
+    """
+    lines: list[bytes] = []
+    for record in records:
+        if _orjson_writes_alike(record):
+            try:
+                lines.append(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE))
+                continue
+            except TypeError:  # a lone surrogate, an int past 64 bits
+                pass
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+        lines.append(line.encode("utf-8", "replace"))
+    return b"".join(lines)
+
+
+def _all_alike(items: Iterable[object]) -> bool:
+    items = list(items)
+    if _PLAIN.issuperset(map(type, items)):  # a page's links: one pass, in C
+        return True
+    return all(_orjson_writes_alike(item) for item in items)
+
+
+def _orjson_writes_alike(value: object) -> bool:
+    """True when orjson would write ``value`` as ``json.dumps`` does (or refuse it).
+
+    They differ on floats only in exponents and NaN/Infinity: each float is compared.
+    """
+    if type(value) in _PLAIN:
+        return True
+    if type(value) is dict:
+        return _all_alike(value.values())
+    if type(value) is list or type(value) is tuple:
+        return _all_alike(value)
+    if type(value) is float:
+        return orjson.dumps(value) == float.__repr__(value).encode()
+    return False  # a subclass or a type of its own: json's way, or json's TypeError
 
 
 class JsonlSink:

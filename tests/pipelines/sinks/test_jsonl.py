@@ -77,3 +77,28 @@ async def test_jsonl_to_a_pipe_whose_reader_left_is_output_closed_exit_141(
     assert caught.value.exit_code == 141
     assert caught.value.complete == 0  # no line reached a reader
     await sink.close()
+
+
+def _stdlib_line(record: Any) -> bytes:
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode(
+        "utf-8", "replace"
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"price": 12.5, "name": "Café ☕ 😀", "tags": ["a", "b"], "raw": "\x00\x1f\x7f\u2028"},
+        {"big": 1e16, "small": 1e-05, "zero": -0.0, "nan": float("nan"), "inf": float("inf")},
+        {"surrogate": "\ud800 half a pair", "huge": 2**70, "pair": (1, 2.5)},
+        {"nested": {"deep": [{"x": 1e300}, None, True]}},
+    ],
+)
+async def test_jsonl_lines_are_the_standard_librarys_bytes(
+    tmp_path: Path, fields: dict[str, Any]
+) -> None:
+    records = sample_records()
+    records[0]["fields"] = fields
+    path = tmp_path / "out.jsonl"
+    await write_all(JsonlSink(path), records)
+    assert path.read_bytes() == b"".join(_stdlib_line(record) for record in records)
