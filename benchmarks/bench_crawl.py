@@ -48,7 +48,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +106,9 @@ SITES = (SYNTHETIC, PYDOCS)
 SAMPLE_INTERVAL_S = 0.05
 HTML_RATE = "HTML pages/s"
 URL_RATE = "URLs/s"
+MIB = 2**20
+FLATNESS_PAGES = (2_000, 20_000)
+FLATNESS_TARGET = 1.1  # issue 16: peak PSS of the large crawl / of the small one
 COMPARE_SAMPLE = {SYNTHETIC: 300, PYDOCS: 120}  # pages parse-compare times, spread evenly
 
 
@@ -406,6 +409,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="measure nothing: serve the site (the first of --site) on 127.0.0.1 until Ctrl-C "
         "and write its URL list to URLS_FILE, a target for profiling a crawl",
     )
+    parser.add_argument(
+        "--flatness",
+        action="store_true",
+        help=f"measure only whether memory stays flat: {PARCRAWL_FAST} on "
+        f"{FLATNESS_PAGES[0]:,} then {FLATNESS_PAGES[1]:,} synthetic pages, and their "
+        f"peak-PSS ratio (target <= {FLATNESS_TARGET})",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.only if name not in ALL_BENCHES]
     if unknown:
@@ -433,6 +443,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if args.serve is not None:
                 return serve(args, sites[0], nginx=nginx, tmp=tmp)
+            if args.flatness:
+                return flatness(args, nginx=nginx, tmp=tmp)
             return run(args, sites, nginx=nginx, tmp=tmp)
         except NginxError as exc:
             print(f"bench_crawl: error: {exc}", file=sys.stderr)
@@ -490,6 +502,47 @@ def serve(args: argparse.Namespace, site_name: str, *, nginx: str, tmp: Path) ->
                 time.sleep(3600)
         except KeyboardInterrupt:
             return 0
+
+
+def flatness(args: argparse.Namespace, *, nginx: str, tmp: Path) -> int:
+    """Peak PSS of the fast path on a small and a ten-times larger synthetic site, as a ratio."""
+    results: list[Result] = []
+    for pages in FLATNESS_PAGES:
+        site_tmp = tmp / f"flatness-{pages}"
+        site_tmp.mkdir()
+        site = synthetic_site(pages, site_tmp)
+        with nginx_serving(nginx, site.www, site_tmp) as (base_url, server):
+            site = replace(site, html_urls=frozenset(base_url + path for path in site.html_paths))
+            urls_file = site_tmp / "urls.txt"
+            urls_file.write_text("".join(base_url + path + "\n" for path in site.url_list))
+            (bench,), _ = build_benches(
+                [PARCRAWL_FAST], urls_file=urls_file, base_url=base_url, tmp=site_tmp, site=site
+            )
+            runs = [
+                measure(bench, nginx=server, expected=site, tmp=site_tmp, timeout_s=args.timeout)
+                for _ in range(args.runs)
+            ]
+        result = representative(runs)
+        results.append(result)
+        print(
+            f"  {PARCRAWL_FAST} on {pages:,} synthetic pages: peak PSS "
+            f"{result.peak_pss_bytes / MIB:.0f} MiB, {result.rate:.1f} pages/s, "
+            f"main {result.main_ms_per_page or 0:.2f} ms/page",
+            flush=True,
+        )
+        for problem in result.problems:
+            print(f"!! BROKEN {pages} pages: {problem}")
+    small, large = results
+    ratio = large.peak_pss_bytes / small.peak_pss_bytes if small.peak_pss_bytes else 0.0
+    verdict = "met" if ratio <= FLATNESS_TARGET else "NOT met"
+    print(
+        f"flatness: peak PSS {FLATNESS_PAGES[1]:,} / {FLATNESS_PAGES[0]:,} pages = {ratio:.2f}x "
+        f"(target <= {FLATNESS_TARGET}: {verdict})"
+    )
+    if args.json is not None:
+        report = {"flatness": ratio, "runs": [brief(result) for result in results]}
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 1 if any(result.problems for result in results) else 0
 
 
 def run(args: argparse.Namespace, sites: list[str], *, nginx: str, tmp: Path) -> int:

@@ -7,7 +7,10 @@ Dask executor later) and its recovery when a worker dies. It does not decide wha
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import functools
+import gc
 import logging
 import os
 import resource
@@ -50,8 +53,13 @@ class BatchOutcome:
     pid: int
 
 
-def process_batch(processor: PageProcessor, results: Sequence[FetchResult]) -> BatchOutcome:
-    """Process every page of ``results``; runs inside a worker process."""
+def process_batch(
+    processor: PageProcessor,
+    results: Sequence[FetchResult],
+    *,
+    after_page: Callable[[], object] | None = None,
+) -> BatchOutcome:
+    """Process every page of ``results``, calling ``after_page`` after each one."""
     started = time.process_time()
     records: list[Record] = []
     dropped: list[Record] = []
@@ -61,7 +69,45 @@ def process_batch(processor: PageProcessor, results: Sequence[FetchResult]) -> B
             dropped.append(processed.links_from)
         else:
             records.append(processed.record)
+        del processed
+        if after_page is not None:
+            after_page()
     return BatchOutcome(records, dropped, time.process_time() - started, os.getpid())
+
+
+def process_batch_in_worker(
+    processor: PageProcessor, results: Sequence[FetchResult]
+) -> BatchOutcome:
+    """``process_batch`` in a worker process, then give the memory its trees used back.
+
+    A parsed page leaves reference cycles (hundreds of thousands of objects for a page of
+    many links) that only a full collection frees, and Python runs one rarely: without
+    one after each page a worker holds several pages' trees at once, and without the trim
+    glibc keeps the freed heap mapped for the rest of the crawl. ``prepare_worker`` freezes
+    what the worker imported, so each collection walks only the page's own objects.
+    """
+    outcome = process_batch(processor, results, after_page=gc.collect)
+    release_free_heap()
+    return outcome
+
+
+def release_free_heap() -> None:
+    """Return the free pages of this process's heap to the system (glibc only; else nothing)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
+        return None
+    return trim
 
 
 def default_executor(
@@ -98,6 +144,7 @@ def prepare_worker(crawler_pid: int, memory_limit_mb: int | None = None) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if memory_limit_mb is not None:
         limit_memory(memory_limit_mb * 1024 * 1024)
+    gc.freeze()  # the imports live as long as the worker: full collections skip them
     watchdog = threading.Thread(
         target=_exit_when_gone, args=(crawler_pid,), name="crawler-watchdog", daemon=True
     )
@@ -212,7 +259,9 @@ class ProcessStage:
             raise RuntimeError("ProcessStage.process called before start()")
         loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(executor, process_batch, self._processor, batch)
+            outcome = await loop.run_in_executor(
+                executor, process_batch_in_worker, self._processor, batch
+            )
         except BrokenProcessPool:
             await self._replace_broken(executor)
             return await self._process_one_by_one(batch)
@@ -276,7 +325,7 @@ class ProcessStage:
                 quarantine = self._quarantine
                 try:
                     outcome = await loop.run_in_executor(
-                        quarantine, process_batch, self._processor, [result]
+                        quarantine, process_batch_in_worker, self._processor, [result]
                     )
                 except BrokenProcessPool:
                     quarantine.shutdown(wait=False, cancel_futures=True)

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 from concurrent.futures import Executor, ProcessPoolExecutor
 
+import psutil
 import pytest
 
 from crawler.api import Crawl, crawl
@@ -141,3 +142,16 @@ async def test_a_page_that_kills_its_worker_costs_that_page_only() -> None:
     }
     assert after.records[0]["title"] == "kept"  # a new pool took over
     assert os.getpid() not in stage.worker_pids
+
+
+async def test_a_worker_gives_back_the_memory_of_a_page_with_many_links():
+    async with ProcessStage(1) as stage:
+        first = await stage.process([fetched("http://h/a", "<title>a</title>")])
+        worker = psutil.Process(first.pid)
+        before = worker.memory_full_info().uss
+        big = await stage.process([fetched("http://h/many", MANY_LINKS)])
+        await stage.process([fetched("http://h/b", "<title>b</title>")])
+        after = worker.memory_full_info().uss
+    assert big.records[0]["title"] == "many"
+    # Its tree took well over 100 MB; kept, the worker would hold it for the whole crawl.
+    assert after - before < 50 * 1024 * 1024
