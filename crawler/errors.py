@@ -4,7 +4,8 @@ ParcrawlError                  base; ``exit_code`` says how the CLI ends
 ├── UsageError (2)             the user's input is wrong: fix it and run again
 │   ├── ConfigError (2)        a setting or job file does not validate
 │   ├── InputError (2)         a seed file is missing or unreadable
-│   └── StateError (2)         a crawl state file cannot be used; it is left untouched
+│   ├── StateError (2)         a crawl state file cannot be used; it is left untouched
+│   └── RecordsError (2)       a crawl's output to read (report, merge) is missing or foreign
 ├── OutputError (1)            an output cannot be opened or written (disk full, permissions)
 │   └── OutputClosed (141)     the pipe's reader went away: the crawl ends quietly
 ├── WorkerPoolError (1)        the parse worker processes cannot start
@@ -49,6 +50,10 @@ class InputError(UsageError):
 
 class StateError(UsageError):
     """A crawl state file cannot be used; it is left untouched."""
+
+
+class RecordsError(UsageError):
+    """A crawl output to read (``parcrawl report``, ``merge``) is missing or not parcrawl's."""
 
 
 class OutputError(ParcrawlError):

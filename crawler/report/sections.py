@@ -1,0 +1,334 @@
+"""The report's numbers: each section's aggregates, read from the scratch database by SQL.
+
+It owns what each section counts and how tables are capped; it draws nothing (``charts``)
+and formats nothing (the template). Every table is cut at ``top`` rows with its total kept.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from datetime import UTC, datetime
+from typing import Any
+
+PERCENTILES = (50, 90, 99)
+EXAMPLES = 3
+"""Example URLs shown per status code and per error code."""
+TIME_EDGES_MS = (0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000)
+SIZE_EDGES = (0, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20)
+BUCKETS_S = (
+    0.1,
+    0.2,
+    0.5,
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    21600,
+    86400,
+)
+MAX_BUCKETS = 120
+
+Table = dict[str, Any]
+"""A capped table: ``rows`` (at most ``top``) and ``total``, the rows there would be."""
+
+
+def build(connection: sqlite3.Connection, *, top: int) -> dict[str, Any]:
+    """Every section of the report, as plain data (lists, dicts, numbers, strings)."""
+    query = _Query(connection, top)
+    return {
+        "summary": query.summary(),
+        "timeline": query.timeline(),
+        "statuses": query.statuses(),
+        "errors": query.errors(),
+        "response_times": query.response_times(),
+        "content": query.content(),
+        "broken_links": query.broken_links(),
+        "quality": query.quality(),
+    }
+
+
+class _Query:
+    def __init__(self, connection: sqlite3.Connection, top: int) -> None:
+        self._db = connection
+        self._top = top
+
+    def _all(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        return self._db.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, *params: Any) -> Any:
+        return self._db.execute(sql, params).fetchone()[0]
+
+    def _table(self, count_sql: str, rows_sql: str, *params: Any) -> Table:
+        rows = self._all(f"{rows_sql} LIMIT ?", *params, self._top)
+        return {"rows": rows, "total": self._one(count_sql, *params), "top": self._top}
+
+    def summary(self) -> dict[str, Any]:
+        records, ok, hosts, size, first, last = self._db.execute(
+            "SELECT count(*), sum(ok), count(DISTINCT host), sum(bytes), min(t), max(t) FROM pages"
+        ).fetchone()
+        duration_s = (last - first) if first is not None and last is not None else None
+        return {
+            "records": records,
+            "ok": ok or 0,
+            "failed": records - (ok or 0),
+            "urls": self._one("SELECT count(DISTINCT url) FROM pages"),
+            "hosts": hosts,
+            "bytes": size or 0,
+            "first": _iso(first),
+            "last": _iso(last),
+            "duration_s": duration_s,
+            "pages_per_s": records / duration_s if duration_s else None,
+        }
+
+    def timeline(self) -> dict[str, Any]:
+        first, last = self._db.execute("SELECT min(t), max(t) FROM pages").fetchone()
+        if first is None:
+            return {"bucket_s": None, "rows": []}
+        span = last - first
+        bucket_s = next((b for b in BUCKETS_S if span / b <= MAX_BUCKETS), BUCKETS_S[-1])
+        counts = {
+            index: (pages, errors)
+            for index, pages, errors in self._all(
+                "SELECT CAST((t - ?) / ? AS INTEGER) AS b, count(*), count(error_code) "
+                "FROM pages WHERE t IS NOT NULL GROUP BY b",
+                first,
+                bucket_s,
+            )
+        }
+        rows = []
+        for index in range(int(span // bucket_s) + 1):
+            pages, errors = counts.get(index, (0, 0))
+            rows.append(
+                {
+                    "time": _iso(first + index * bucket_s),
+                    "pages_per_s": pages / bucket_s,
+                    "errors_per_s": errors / bucket_s,
+                    "pages": pages,
+                    "errors": errors,
+                }
+            )
+        return {"bucket_s": bucket_s, "rows": rows}
+
+    def statuses(self) -> list[dict[str, Any]]:
+        counts = self._all(
+            "SELECT status, count(*) FROM pages GROUP BY status ORDER BY count(*) DESC, status"
+        )
+        examples = self._examples("status")
+        return [
+            {
+                "status": "no response" if status is None else str(status),
+                "count": count,
+                "examples": examples.get(status, []),
+            }
+            for status, count in counts
+        ]
+
+    def errors(self) -> list[dict[str, Any]]:
+        counts = self._all(
+            "SELECT error_code, count(*), min(error_message) FROM pages "
+            "WHERE error_code IS NOT NULL GROUP BY error_code ORDER BY count(*) DESC, error_code"
+        )
+        examples = self._examples("error_code")
+        return [
+            {"code": code, "count": count, "message": message, "examples": examples.get(code, [])}
+            for code, count, message in counts
+        ]
+
+    def _examples(self, column: str) -> dict[Any, list[str]]:
+        # ``column`` is one of this module's own names, never user data.
+        rows = self._all(
+            f"SELECT key, url FROM (SELECT {column} AS key, url, "  # noqa: S608
+            f"row_number() OVER (PARTITION BY {column} ORDER BY seq) AS n FROM pages) "
+            "WHERE n <= ?",
+            EXAMPLES,
+        )
+        examples: dict[Any, list[str]] = {}
+        for key, url in rows:
+            examples.setdefault(key, []).append(url)
+        return examples
+
+    def response_times(self) -> dict[str, Any]:
+        overall = self._percentiles("elapsed_ms IS NOT NULL")
+        hosts = self._all(
+            "SELECT host, count(*) FROM pages WHERE elapsed_ms IS NOT NULL GROUP BY host "
+            "ORDER BY count(*) DESC, host LIMIT ?",
+            self._top,
+        )
+        per_host = [
+            {"host": host, **self._percentiles("host = ? AND elapsed_ms IS NOT NULL", host)}
+            for host, _ in hosts
+        ]
+        return {
+            "overall": overall,
+            "per_host": {
+                "rows": per_host,
+                "total": self._one("SELECT count(DISTINCT host) FROM pages"),
+                "top": self._top,
+            },
+            "histogram": self._histogram("elapsed_ms", TIME_EDGES_MS, _ms_label),
+            "slowest": self._table(
+                "SELECT count(*) FROM pages WHERE elapsed_ms IS NOT NULL",
+                "SELECT url, elapsed_ms, status FROM pages WHERE elapsed_ms IS NOT NULL "
+                "ORDER BY elapsed_ms DESC, seq",
+            ),
+        }
+
+    def _percentiles(self, where: str, *params: Any) -> dict[str, Any]:
+        # ``where`` is one of this module's own conditions; values go in as parameters.
+        count = self._one(f"SELECT count(*) FROM pages WHERE {where}", *params)  # noqa: S608
+        result: dict[str, Any] = {"count": count}
+        for p in PERCENTILES:
+            rank = max(math.ceil(p / 100 * count) - 1, 0)  # nearest-rank percentile
+            value = self._db.execute(
+                f"SELECT elapsed_ms FROM pages WHERE {where} "  # noqa: S608
+                "ORDER BY elapsed_ms LIMIT 1 OFFSET ?",
+                (*params, rank),
+            ).fetchone()
+            result[f"p{p}"] = value[0] if value else None
+        return result
+
+    def _histogram(self, column: str, edges: tuple[int, ...], label: Any) -> list[dict[str, Any]]:
+        # Edges are this module's constants: the bins are counted by SQLite, not in Python.
+        cases = " ".join(f"WHEN {column} < {edge} THEN {i}" for i, edge in enumerate(edges[1:]))
+        counts = [0] * len(edges)
+        for index, count in self._all(
+            f"SELECT CASE {cases} ELSE {len(edges) - 1} END AS b, count(*) "  # noqa: S608
+            f"FROM pages WHERE {column} IS NOT NULL GROUP BY b"
+        ):
+            counts[index] += count
+        return [
+            {"bin": label(edges, index), "order": index, "count": count}
+            for index, count in enumerate(counts)
+        ]
+
+    def content(self) -> dict[str, Any]:
+        return {
+            "types": self._table(
+                "SELECT count(DISTINCT coalesce(media, '')) FROM pages",
+                "SELECT coalesce(media, '(none)'), count(*) FROM pages GROUP BY media "
+                "ORDER BY count(*) DESC, media",
+            ),
+            "sizes": self._histogram("bytes", SIZE_EDGES, _size_label),
+            "largest": self._table(
+                "SELECT count(*) FROM pages WHERE bytes IS NOT NULL",
+                "SELECT url, bytes, media FROM pages WHERE bytes IS NOT NULL "
+                "ORDER BY bytes DESC, seq",
+            ),
+            "depths": [
+                {"depth": depth, "count": count}
+                for depth, count in self._all(
+                    "SELECT depth, count(*) FROM pages WHERE depth IS NOT NULL "
+                    "GROUP BY depth ORDER BY depth"
+                )
+            ],
+            "hosts": self._table(
+                "SELECT count(DISTINCT host) FROM pages",
+                "SELECT host, count(*), sum(ok) FROM pages GROUP BY host "
+                "ORDER BY count(*) DESC, host",
+            ),
+        }
+
+    def broken_links(self) -> dict[str, Any]:
+        targets = self._all(
+            "SELECT b.url, (SELECT count(*) FROM refs r WHERE r.target = b.url) AS n, "
+            "(SELECT coalesce(status, '') || ' ' || coalesce(error_code, '') FROM pages p "
+            " WHERE p.url = b.url ORDER BY seq DESC LIMIT 1) "
+            "FROM broken b ORDER BY n DESC, b.url LIMIT ?",
+            self._top,
+        )
+        rows = [
+            {
+                "url": url,
+                "why": why.strip(),
+                "referrers": n,
+                "pages": [
+                    source
+                    for (source,) in self._all(
+                        "SELECT source FROM refs WHERE target = ? ORDER BY source LIMIT ?",
+                        url,
+                        self._top,
+                    )
+                ],
+            }
+            for url, n, why in targets
+        ]
+        return {
+            "rows": rows,
+            "total": self._one("SELECT count(*) FROM broken"),
+            "links": self._one("SELECT count(*) FROM refs"),
+            "top": self._top,
+        }
+
+    def quality(self) -> dict[str, Any]:
+        return {
+            "missing_titles": self._table(
+                "SELECT count(*) FROM pages WHERE html AND coalesce(title, '') = ''",
+                "SELECT url FROM pages WHERE html AND coalesce(title, '') = '' ORDER BY seq",
+            ),
+            "duplicate_titles": self._duplicates("title"),
+            "duplicate_descriptions": self._duplicates("description"),
+            "redirects": self._table(
+                "SELECT count(*) FROM pages WHERE final_url IS NOT NULL AND final_url != url",
+                "SELECT url, final_url, status FROM pages "
+                "WHERE final_url IS NOT NULL AND final_url != url ORDER BY seq",
+            ),
+            "near_duplicates": self._table(
+                "SELECT count(*) FROM pages WHERE near_duplicate_of IS NOT NULL",
+                "SELECT url, near_duplicate_of FROM pages "
+                "WHERE near_duplicate_of IS NOT NULL ORDER BY seq",
+            ),
+        }
+
+    def _duplicates(self, column: str) -> Table:
+        # Pages of one URL fetched twice are one page, not a duplicate of themselves.
+        groups = (
+            f"SELECT {column} AS value, count(DISTINCT url) AS n, min(url) AS example "  # noqa: S608
+            f"FROM pages WHERE html AND coalesce({column}, '') != '' "
+            f"GROUP BY {column} HAVING n > 1"
+        )
+        return self._table(
+            f"SELECT count(*) FROM ({groups})",  # noqa: S608
+            f"SELECT value, n, example FROM ({groups}) ORDER BY n DESC, value",  # noqa: S608
+        )
+
+
+def _iso(epoch_s: float | None) -> str | None:
+    if epoch_s is None:
+        return None
+    moment = datetime.fromtimestamp(epoch_s, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _ms_label(edges: tuple[int, ...], index: int) -> str:
+    low = edges[index]
+    if index + 1 == len(edges):
+        return f">= {_ms(low)}"
+    return f"{_ms(low)}-{_ms(edges[index + 1])}"
+
+
+def _ms(value: int) -> str:
+    return f"{value // 1000} s" if value >= 1000 else f"{value} ms"
+
+
+def _size_label(edges: tuple[int, ...], index: int) -> str:
+    low = edges[index]
+    if index + 1 == len(edges):
+        return f">= {_size(low)}"
+    return f"{_size(low)}-{_size(edges[index + 1])}"
+
+
+def _size(value: int) -> str:
+    if value >= 1 << 20:
+        return f"{value >> 20} MiB"
+    return f"{value >> 10} KiB" if value else "0"
