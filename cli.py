@@ -24,6 +24,8 @@ from crawler.api import Crawl, make_settings
 from crawler.demo import SiteServer, SyntheticSite
 from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
 from crawler.jobfile import JobFile, load_job
+from crawler.outputs import merge_outputs
+from crawler.report import TOP, report_source, write_report
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
 from crawler.state import read_status
@@ -37,6 +39,7 @@ EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a writer whose reader left
 PROGRESS_INTERVAL_S = 0.2
 DEMO_OUTPUT = "parcrawl-demo.jsonl"
+DEMO_REPORT = "parcrawl-demo-report.html"
 
 log = logging.getLogger("parcrawl")
 
@@ -129,6 +132,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "state": (("--state",), {"metavar": "FILE"}),
     "fetch.retries": (("--retries",), {"type": _non_negative_int, "metavar": "N"}),
     "fetch.allow_private": (("--allow-private",), {"action": "store_const", "const": True}),
+    "output.report": (("--report",), {"metavar": "FILE.html"}),
 }
 OPTION_HELP = {
     "fetch.concurrency": "requests in flight across all hosts (default 16)",
@@ -158,6 +162,8 @@ OPTION_HELP = {
     "state": "keep the crawl's state in FILE: stop at any time, run again to resume",
     "fetch.retries": "further attempts after a retryable failure (default 3)",
     "fetch.allow_private": "fetch private and loopback addresses even when the seeds are public",
+    "output.report": "write an HTML report of the crawl to FILE.html at its end (also after "
+    "Ctrl-C); needs -o FILE.jsonl or .sqlite",
 }
 
 
@@ -204,6 +210,39 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     status.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
+    report = _command(commands, "report", "write an HTML report (charts, broken links) of outputs")
+    report.add_argument(
+        "inputs", nargs="+", metavar="FILE", help="crawl outputs: .jsonl or .sqlite, one or several"
+    )
+    report.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE.html",
+        help="where the report goes (default: the first input's name with -report.html)",
+    )
+    report.add_argument(
+        "--top",
+        type=_positive_int,
+        default=TOP,
+        metavar="N",
+        help=f"rows a table shows at most, the total stated beside it (default {TOP})",
+    )
+    _add_quiet(report)
+
+    merge = _command(commands, "merge", "merge outputs of one crawl into one record per URL")
+    merge.add_argument(
+        "inputs", nargs="+", metavar="FILE", help="crawl outputs: .jsonl or .sqlite, one or several"
+    )
+    merge.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="FILE",
+        help="the merged output, .jsonl or .sqlite (written whole, then renamed into place)",
+    )
+    _add_quiet(merge)
+
     demo = _command(commands, "demo", "crawl a generated site served on 127.0.0.1")
     demo.add_argument(
         "--pages",
@@ -234,6 +273,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(*flags, dest=path, help=OPTION_HELP[path], **keywords)
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars, no summary")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every failed fetch")
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    parser.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -302,6 +346,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for line in read_status(args.state).lines():
                 print(line)
             return EXIT_OK
+        if args.command == "report":
+            return _run_report(args)
+        if args.command == "merge":
+            return _run_merge(args)
         settings, job = settings_from_args(args)
         if args.command == "check":
             assert job is not None
@@ -364,12 +412,40 @@ def _packed(opening: str, items: list[str], width: int) -> list[str]:
 def _run_crawl(settings: Settings, *, quiet: bool) -> int:
     if not settings.seeds and not settings.seeds_file:
         raise UsageError("give URLs to crawl, or a URL list with -i FILE")
-    return _crawl(settings, quiet=quiet)
+    code = _crawl(settings, quiet=quiet)
+    _note_report(settings, quiet=quiet)
+    return code
+
+
+def _note_report(settings: Settings, *, quiet: bool) -> None:
+    if settings.output.report is not None and not quiet:
+        _note(f"report written to {settings.output.report}")
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    first = Path(args.inputs[0])
+    output = args.output or str(first.with_name(f"{first.stem}-report.html"))
+    report = write_report(args.inputs, output, top=args.top)
+    if not args.quiet:
+        _note(f"report of {report.records:,} records written to {output}")
+    return EXIT_OK
+
+
+def _run_merge(args: argparse.Namespace) -> int:
+    result = merge_outputs(args.inputs, args.output)
+    if not args.quiet:
+        _note(
+            f"{result.written:,} records (one per URL) written to {args.output}, "
+            f"from {result.read:,} read ({result.dropped:,} replaced by a better record)"
+        )
+    return EXIT_OK
 
 
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     site = SyntheticSite(pages=args.pages)
     output = args.output
+    if settings.output.report is None and report_source(settings.output) is not None:
+        settings = make_settings(settings, output={"report": DEMO_REPORT})
     with SiteServer(site) as server:
         if not args.quiet:
             _note(
@@ -383,27 +459,35 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
         code = _crawl(demo, quiet=args.quiet)
     if not args.quiet and code != EXIT_PIPE_CLOSED:
         _note(f"records written to {output}")
+    _note_report(settings, quiet=args.quiet)
     return code
 
 
 def _crawl(settings: Settings, *, quiet: bool) -> int:
-    stats = asyncio.run(_crawl_async(settings, quiet=quiet))
+    job = Crawl(settings, stats=Stats(), sinks=_terminal_sinks(settings, quiet=quiet))
+    stats = asyncio.run(_crawl_async(job, quiet=quiet))
     if not quiet:
         for line in stats.summary_lines():
             _note(line)
+    if settings.output.report is not None and not job.report_written:
+        job.write_report()  # a second Ctrl-C cancelled the crawl before its report
     if stats.stop_reason == "output_closed":
         _silence_stdout()
         return EXIT_PIPE_CLOSED
     return EXIT_INTERRUPTED if stats.interrupted else EXIT_OK
 
 
-async def _crawl_async(settings: Settings, *, quiet: bool) -> Stats:
-    stats = Stats()
-    to_terminal = _records_to_terminal(settings)
-    if to_terminal and not quiet:
+def _terminal_sinks(settings: Settings, *, quiet: bool) -> list[PageLines] | None:
+    if not _records_to_terminal(settings):
+        return None
+    if not quiet:
         _note("stdout is a terminal: one line per page; -o FILE or a pipe gets the records")
-    sinks = [PageLines(_print_above_bars)] if to_terminal else None
-    job = Crawl(settings, stats=stats, sinks=sinks)
+    return [PageLines(_print_above_bars)]
+
+
+async def _crawl_async(job: Crawl, *, quiet: bool) -> Stats:
+    settings, stats = job.settings, job.stats
+    to_terminal = _records_to_terminal(settings)
     job.check()
     # Seeds are the whole crawl only without links or sitemaps; else the total is unknown.
     if STDIN not in settings.seeds_file and not settings.follow and not settings.sitemaps:

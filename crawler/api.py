@@ -17,10 +17,11 @@ import httpx
 
 from crawler.assembly import build_engine
 from crawler.engine import Engine
-from crawler.errors import UsageError
+from crawler.errors import ConfigError, UsageError
 from crawler.fetch import Fetcher
 from crawler.jobfile import merge
 from crawler.models import Record
+from crawler.report import report_source, write_report
 from crawler.seeds import SeedReader
 from crawler.settings import Settings, build_settings
 from crawler.state import CrawlState
@@ -94,10 +95,37 @@ class Crawl:
         self._executor_factory = executor_factory
         self._engine: Engine | None = None
         self._stop_requested = False
+        self.report_written = False
+        """True once the report ``settings.output.report`` asks for is written."""
 
     def check(self) -> None:
-        """Fail early (``InputError``) on seed files that cannot be read."""
+        """Fail early on seed files that cannot be read (``InputError``) and on a report
+        with no records file to read (``ConfigError``)."""
         self._seed_reader.check()
+        output = self.settings.output
+        if output.report is not None and report_source(output) is None:
+            raise ConfigError(
+                "output.report: the report reads the crawl's records back: "
+                "also write them to a .jsonl or .sqlite file (-o FILE)"
+            )
+
+    def write_report(self) -> None:
+        """Write the report ``settings.output.report`` asks for, from the crawl's output.
+
+        ``run`` does this at its end; call it yourself after cancelling ``run``.
+
+        Raises:
+            RecordsError: the crawl's output cannot be read back.
+            OutputError: the report cannot be written.
+        """
+        output = self.settings.output
+        source = report_source(output)
+        if output.report is None or source is None:
+            return
+        # A resumed crawl's output holds earlier runs too: their span comes from fetched_at.
+        duration_s = None if self.settings.state else self.stats.elapsed_s
+        write_report([source], output.report, settings=self.settings, duration_s=duration_s)
+        self.report_written = True
 
     def stop(self) -> None:
         """Finish the pages in flight, write them, and end (like Ctrl-C)."""
@@ -108,18 +136,24 @@ class Crawl:
     async def run(self) -> Stats:
         """Run the crawl to its end; returns its stats.
 
+        With ``settings.output.report`` set, the report is written once the crawl ends
+        (stopped or not).
+
         Raises:
             InputError: a seed file cannot be read.
-            OutputError: an output cannot be opened or written.
+            OutputError: an output (or the report) cannot be opened or written.
         """
         self.check()
         settings = self.settings
         state = CrawlState.open(settings.state, settings) if settings.state else None
         try:
-            return await self._run(settings, state)
+            stats = await self._run(settings, state)
         finally:
             if state is not None:
                 state.close()
+        if settings.output.report is not None:
+            await asyncio.to_thread(self.write_report)
+        return stats
 
     async def _run(self, settings: Settings, state: CrawlState | None) -> Stats:
         resume = state is not None and state.resumed

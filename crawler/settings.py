@@ -173,6 +173,11 @@ class OutputSettings(_Section):
     jsonl: str | None = Field(None, description="JSON Lines file ('-' for stdout).")
     csv: CsvOutput | None = None
     sqlite: str | None = Field(None, description="SQLite file; records upserted by URL.")
+    report: str | None = Field(
+        None,
+        description="An HTML report of the crawl, written at its end (also after Ctrl-C); "
+        "needs a JSON Lines or SQLite file output to read.",
+    )
 
 
 class Settings(_Section):

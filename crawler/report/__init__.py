@@ -21,9 +21,10 @@ from crawler.outputs import open_outputs, read_records, write_atomically
 from crawler.report import collect, sections
 from crawler.report.charts import charts
 from crawler.report.render import render
-from crawler.settings import Settings
+from crawler.settings import OutputSettings, Settings
+from pipelines.sinks import is_stream
 
-__all__ = ["TOP", "Report", "build_report", "write_report"]
+__all__ = ["TOP", "Report", "build_report", "report_source", "write_report"]
 
 TOP = 50
 """Rows a table shows at most; the total is stated beside it."""
@@ -102,6 +103,16 @@ def write_report(
     report = build_report(inputs, settings=settings, duration_s=duration_s, top=top)
     write_atomically(Path(output), lambda path: path.write_text(report.html, encoding="utf-8"))
     return report
+
+
+def report_source(output: OutputSettings) -> str | None:
+    """The crawl output a report of the crawl reads back: its JSON Lines file, else its SQLite.
+
+    None when the records go only to stdout, a pipe or CSV, which cannot be read again.
+    """
+    if output.jsonl is not None and output.jsonl != "-" and not is_stream(output.jsonl):
+        return output.jsonl
+    return output.sqlite
 
 
 def _settings_rows(settings: Settings | None) -> list[tuple[str, str]]:
