@@ -16,27 +16,11 @@ EXAMPLES = 3
 """Example URLs shown per status code and per error code."""
 TIME_EDGES_MS = (0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000)
 SIZE_EDGES = (0, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20)
-BUCKETS_S = (
-    0.1,
-    0.2,
-    0.5,
-    1,
-    2,
-    5,
-    10,
-    15,
-    30,
-    60,
-    120,
-    300,
-    600,
-    900,
-    1800,
-    3600,
-    7200,
-    21600,
-    86400,
+BUCKETS_MS = tuple(
+    round(seconds * 1000)
+    for seconds in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 86400)
 )
+"""Time bucket sizes to choose from: the smallest that gives at most ``MAX_BUCKETS``."""
 MAX_BUCKETS = 120
 
 Table = dict[str, Any]
@@ -95,19 +79,21 @@ class _Query:
         first, last = self._db.execute("SELECT min(t), max(t) FROM pages").fetchone()
         if first is None:
             return {"bucket_s": None, "rows": []}
-        span = last - first
-        bucket_s = next((b for b in BUCKETS_S if span / b <= MAX_BUCKETS), BUCKETS_S[-1])
+        span_ms = round((last - first) * 1000)
+        bucket_ms = next((b for b in BUCKETS_MS if span_ms / b <= MAX_BUCKETS), BUCKETS_MS[-1])
+        bucket_s = bucket_ms / 1000
+        # Whole milliseconds, so that bucket edges do not move with float rounding.
         counts = {
             index: (pages, errors)
             for index, pages, errors in self._all(
-                "SELECT CAST((t - ?) / ? AS INTEGER) AS b, count(*), count(error_code) "
-                "FROM pages WHERE t IS NOT NULL GROUP BY b",
+                "SELECT CAST(round((t - ?) * 1000) AS INTEGER) / ? AS b, count(*), "
+                "count(error_code) FROM pages WHERE t IS NOT NULL GROUP BY b",
                 first,
-                bucket_s,
+                bucket_ms,
             )
         }
         rows = []
-        for index in range(int(span // bucket_s) + 1):
+        for index in range(max(counts, default=0) + 1):
             pages, errors = counts.get(index, (0, 0))
             rows.append(
                 {
