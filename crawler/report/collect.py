@@ -6,13 +6,12 @@ queries that read the rows back are ``sections``'. Memory does not grow with the
 
 from __future__ import annotations
 
-import contextlib
 import itertools
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler.models import media_type
 
@@ -56,6 +55,8 @@ _INSERT = "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 _INSERT_REF = (
     "INSERT OR IGNORE INTO refs SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM broken WHERE url = ?1)"
 )
+
+_NETLOC = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
 
 Records = Callable[[], Iterator[dict[str, Any]]]
 """Reads the input from its start again: each call is one streaming pass."""
@@ -143,9 +144,9 @@ def _row(seq: int, record: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _host(url: str) -> str:
-    with contextlib.suppress(ValueError):
-        return urlsplit(url).netloc.lower()
-    return ""
+    # A regex, not urlsplit: a third of the first pass's time went to splitting URLs.
+    match = _NETLOC.match(url)
+    return match[1].lower() if match else ""
 
 
 def _epoch_s(value: object) -> float | None:
