@@ -39,7 +39,6 @@ EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a writer whose reader left
 PROGRESS_INTERVAL_S = 0.2
 DEMO_OUTPUT = "parcrawl-demo.jsonl"
-DEMO_REPORT = "parcrawl-demo-report.html"
 
 log = logging.getLogger("parcrawl")
 
@@ -422,9 +421,14 @@ def _note_report(settings: Settings, *, quiet: bool) -> None:
         _note(f"report written to {settings.output.report}")
 
 
+def _report_beside(records: str) -> str:
+    """The default report path of a records file: ``docs.jsonl`` -> ``docs-report.html``."""
+    path = Path(records)
+    return str(path.with_name(f"{path.stem}-report.html"))
+
+
 def _run_report(args: argparse.Namespace) -> int:
-    first = Path(args.inputs[0])
-    output = args.output or str(first.with_name(f"{first.stem}-report.html"))
+    output = args.output or _report_beside(args.inputs[0])
     report = write_report(args.inputs, output, top=args.top)
     if not args.quiet:
         _note(f"report of {report.records:,} records written to {output}")
@@ -444,8 +448,9 @@ def _run_merge(args: argparse.Namespace) -> int:
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     site = SyntheticSite(pages=args.pages)
     output = args.output
-    if settings.output.report is None and report_source(settings.output) is not None:
-        settings = make_settings(settings, output={"report": DEMO_REPORT})
+    source = report_source(settings.output)
+    if settings.output.report is None and source is not None:
+        settings = make_settings(settings, output={"report": _report_beside(source)})
     with SiteServer(site) as server:
         if not args.quiet:
             _note(
