@@ -440,7 +440,7 @@ def _run_merge(args: argparse.Namespace) -> int:
     if not args.quiet:
         _note(
             f"{result.written:,} records (one per URL) written to {args.output}, "
-            f"from {result.read:,} read ({result.dropped:,} replaced by a better record)"
+            f"from {result.read:,} read ({result.dropped:,} set aside for a better one)"
         )
     return EXIT_OK
 

@@ -89,7 +89,7 @@ def test_merge_writes_one_record_per_url(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [
         f"parcrawl: 2 records (one per URL) written to {out}, "
-        "from 3 read (1 replaced by a better record)"
+        "from 3 read (1 set aside for a better one)"
     ]
     again = parcrawl("merge", str(out), "-o", str(tmp_path / "docs.jsonl"), "-q")
     assert again.returncode == 0, again.stderr
@@ -152,3 +152,34 @@ def test_ctrl_c_still_writes_the_report_of_what_was_fetched(tmp_path: Path) -> N
     written = out.read_bytes().count(b"\n")
     assert 10 <= written < 200
     assert report_count(report) == str(written)
+
+
+def test_a_second_ctrl_c_still_writes_the_report(tmp_path: Path) -> None:
+    out, report = tmp_path / "out.jsonl", tmp_path / "report.html"
+    routes = {f"/fast{n}": page(f"<title>f{n}</title>") for n in range(10)}
+    routes |= {f"/slow{n}": page("<title>s</title>", delay_s=20.0) for n in range(4)}
+    with RouteServer(routes) as server:
+        urls = tmp_path / "urls.txt"
+        urls.write_text("\n".join(server.url(path) for path in sorted(routes)))
+        args = ["crawl", "-i", str(urls), "-o", str(out), "--report", str(report), "-w", "0"]
+        process = subprocess.Popen(
+            [sys.executable, str(REPO / "cli.py"), *args, "-c", "16", "--per-host", "16"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stderr is not None
+        deadline = time.monotonic() + 30
+        while not (out.exists() and out.read_bytes().count(b"\n") >= 10):
+            assert time.monotonic() < deadline, "the fast pages were never written"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        # Each line comes (or the process ends, and readline returns ""): no wait unbounded.
+        while "stopping: finishing pages in flight" not in (line := process.stderr.readline()):
+            assert line, "the crawl ended without saying it was stopping"
+        process.send_signal(signal.SIGINT)  # the slow pages are still in flight
+        rest = process.communicate(timeout=15)[1]
+    assert process.returncode == 130, rest
+    assert "Traceback" not in rest
+    assert f"parcrawl: report written to {report}" in rest
+    assert report_count(report) == "10"
