@@ -11,6 +11,7 @@ import contextlib
 import sqlite3
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from crawler import __version__
 from crawler.outputs import open_outputs, read_records, write_atomically
 from crawler.report import collect, sections
 from crawler.report.charts import charts
-from crawler.report.render import render
+from crawler.report.render import render, vega_bundle
 from crawler.settings import OutputSettings, Settings
 from pipelines.sinks import is_stream
 
@@ -63,14 +64,18 @@ def build_report(
     """
     files = open_outputs(inputs)
     with (
+        # vl-convert's bundler releases the GIL: the runtime is built while the passes run.
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="vega-bundle") as bundler,
         tempfile.TemporaryDirectory(prefix="parcrawl-report-") as scratch,
         contextlib.closing(sqlite3.connect(Path(scratch) / "report.sqlite")) as db,
     ):
+        bundle = bundler.submit(vega_bundle)
         db.execute("PRAGMA journal_mode=OFF")
         db.execute("PRAGMA synchronous=OFF")
         passes = iter((False, True))  # the second pass must not warn again
         collect.load(db, lambda: read_records(files, quiet=next(passes, True)))
         data = sections.build(db, top=top)
+        vega_js = bundle.result()
     specs = charts(data)
     summary = data["summary"]
     duration = duration_s if duration_s is not None else summary["duration_s"]
@@ -83,7 +88,7 @@ def build_report(
         "duration_s": duration,
         "pages_per_s": summary["records"] / duration if duration else None,
     }
-    return Report(render(data, specs, context), data, specs)
+    return Report(render(data, specs, context, vega_js), data, specs)
 
 
 def write_report(

@@ -29,8 +29,14 @@ def vega_bundle() -> str:
     return bundle.replace("</script", "<\\/script")
 
 
-def render(data: dict[str, Any], specs: dict[str, dict[str, Any]], context: dict[str, Any]) -> str:
-    """The report page for ``data`` (``sections.build``) and chart ``specs`` (``charts``)."""
+def render(
+    data: dict[str, Any],
+    specs: dict[str, dict[str, Any]],
+    context: dict[str, Any],
+    vega_js: str,
+) -> str:
+    """The report page for ``data`` (``sections.build``), chart ``specs`` (``charts``) and
+    the chart runtime ``vega_js`` (``vega_bundle()``)."""
     environment = jinja2.Environment(
         loader=jinja2.PackageLoader("crawler.report", "templates"),
         autoescape=True,
@@ -45,7 +51,7 @@ def render(data: dict[str, Any], specs: dict[str, dict[str, Any]], context: dict
         data=data,
         specs=specs,
         specs_json=_script_json(specs),
-        vega_js=vega_bundle(),
+        vega_js=vega_js,
         **context,
     )
 
