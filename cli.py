@@ -431,7 +431,8 @@ def _run_report(args: argparse.Namespace) -> int:
     output = args.output or _report_beside(args.inputs[0])
     report = write_report(args.inputs, output, top=args.top)
     if not args.quiet:
-        _note(f"report of {report.records:,} records written to {output}")
+        noun = "record" if report.records == 1 else "records"
+        _note(f"report of {report.records:,} {noun} written to {output}")
     return EXIT_OK
 
 
