@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     status.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
-    report = _command(commands, "report", "write an HTML report (charts, broken links) of outputs")
+    report = _command(commands, "report", "an HTML report (charts, broken links) of crawl outputs")
     report.add_argument(
         "inputs", nargs="+", metavar="FILE", help="crawl outputs: .jsonl or .sqlite, one or several"
     )
