@@ -98,10 +98,6 @@ def test_merge_writes_one_record_per_url(tmp_path: Path) -> None:
         ("http://x/a", 200),
         ("http://x/b", 200),
     ]
-    assert one_error_line(parcrawl("merge", str(first), "-o", str(tmp_path / "d.txt"))) == (
-        f"parcrawl: error: cannot tell the merge output's format from {tmp_path / 'd.txt'}: "
-        "use .jsonl or .sqlite"
-    )
 
 
 def test_a_report_needs_a_records_file_to_read(tmp_path: Path) -> None:
