@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope
+from crawler.archive import Archive
 from crawler.engine import Engine, Parts
 from crawler.fetch import Fetcher
 from crawler.frontier import LocalFrontier, SqliteFrontierStore
 from crawler.models import Record
+from crawler.recrawl import Recrawl
 from crawler.settings import Settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
@@ -71,6 +73,8 @@ def build_engine(
     stats: Stats | None = None,
     state: CrawlState | None = None,
     recovered: Sequence[Record] = (),
+    recrawl: Recrawl | None = None,
+    archive: Archive | None = None,
 ) -> Engine:
     """An engine for one crawl with every part ``settings`` asks for."""
     return Engine(
@@ -82,4 +86,6 @@ def build_engine(
         stats=stats,
         state=state,
         recovered=recovered,
+        recrawl=recrawl,
+        archive=archive,
     )

@@ -26,6 +26,7 @@ RELATIVE_PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("output", "jsonl"),
     ("output", "csv", "path"),
     ("output", "sqlite"),
+    ("output", "warc"),
 )
 """Keys holding file paths: relative ones resolve against the job file's folder."""
 
