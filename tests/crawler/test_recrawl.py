@@ -116,7 +116,7 @@ def test_an_interrupted_recrawl_resumes_instead_of_starting_over(site, tmp_path)
 
 
 def test_a_recrawl_needs_a_state_and_changed_only_needs_a_recrawl():
-    with pytest.raises(ConfigError, match="recrawl: .*needs a state file"):
+    with pytest.raises(ConfigError, match=r"recrawl: .*needs a state file"):
         crawl("http://127.0.0.1:9/", recrawl=True)
-    with pytest.raises(ConfigError, match="changed_only: .*needs recrawl"):
+    with pytest.raises(ConfigError, match=r"changed_only: .*needs recrawl"):
         crawl("http://127.0.0.1:9/", state="x.crawl", changed_only=True)
