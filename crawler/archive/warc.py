@@ -79,18 +79,19 @@ class Archive:
         *,
         max_size: int | None = None,
         append: bool = False,
-        opener: Opener = open_file,
+        opener: Opener | None = None,
     ) -> None:
         self.path = Path(path)
         self._info = _warcinfo(settings)
         self._max_size = max_size
         self._append = append
-        self._opener = opener
+        self._opener = opener or open_file
         self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
         self._room: asyncio.Semaphore | None = None
         self._thread: threading.Thread | None = None
         self._files: WarcFiles | None = None
         self._failure: OSError | None = None
+        self._reported = False
         self.records = 0
         """Records written so far (the writer thread counts)."""
 
@@ -171,7 +172,9 @@ class Archive:
         self._check()
 
     def _check(self) -> None:
-        if self._failure is not None:
+        """Raise the writer's failure, once: the crawl ends on it, and closing says no more."""
+        if self._failure is not None and not self._reported:
+            self._reported = True
             reason = self._failure.strerror or str(self._failure)
             raise OutputError(f"cannot write {self.path}: {reason}")
 
