@@ -65,13 +65,18 @@ class Recrawl:
         self._stats = stats
         self.active = active
         self._changed_only = changed_only
-        # Filled as fetches end, emptied as their records are written: bounded by the
-        # pages between the two (the engine's queues are bounded).
+        # Filled as fetches start or end, emptied as their records are written: bounded by
+        # the pages between the two (the engine's queues are bounded).
         self._fetched: dict[str, _Fetched] = {}
+        self._known: dict[str, PageMemory | None] = {}
 
     def previous(self, url: str) -> PageMemory | None:
         """The state's memory of ``url``'s last fetch (None: a new page, or no recrawl)."""
-        return self._state.previous(url) if self.active else None
+        if not self.active:
+            return None
+        if url not in self._known:  # one look-up per page, kept until its record is written
+            self._known[url] = self._state.previous(url)
+        return self._known[url]
 
     def conditions(self, url: str) -> dict[str, str] | None:
         """The conditional request headers for ``url``, from its last fetch's validators."""
@@ -102,7 +107,7 @@ class Recrawl:
         shown: list[Record] = []
         held: list[Record] = []
         for record in records:
-            page = self._state.previous(record["url"])
+            page = self.previous(record["url"])
             change = _change(record, page)
             if change == UNCHANGED and record["status"] == NOT_MODIFIED and page is not None:
                 record["links"] = page.links
@@ -121,11 +126,11 @@ class Recrawl:
         """
         pages = []
         for record in records:
-            fetched = self._fetched.pop(record["url"], None)
-            error = record["error"]
-            if error is not None and record["status"] not in GONE_STATUSES:
+            url = record["url"]
+            fetched = self._fetched.pop(url, None)
+            page = self._known.pop(url) if url in self._known else self._state.previous(url)
+            if record["error"] is not None and record["status"] not in GONE_STATUSES:
                 continue
-            page = self._state.previous(record["url"])
             pages.append(_memory(record, fetched, page))
         if pages:
             self._state.remember(pages)

@@ -303,6 +303,10 @@ class Fetcher:
         if status >= 400:
             reason = f"HTTP {status} {response.reason_phrase}".strip()
             raise FetchError(f"http_{status // 100}xx", reason, status=status)
+        if status == 304:
+            # No body follows, but reading its end lets the connection be used again.
+            await response.aread()
+            return b"", 0
         if media_type(response.headers.get("content-type")) in self._accept:
             body = await self._read_body(response)
             return body, len(body)
