@@ -88,8 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         site.write_to(tmp / "www")
         try:
             with nginx_serving(nginx, tmp / "www", tmp) as (base_url, _):
-                print(f"nginx: {base_url}, synthetic site of {args.pages} pages, "
-                      f"{args.workers} workers{', with --warc' if args.warc else ''}\n")  # fmt: skip
+                warc = ", with --warc" if args.warc else ""
+                print(f"nginx: {base_url}, {args.pages} pages, {args.workers} workers{warc}\n")
                 runs = [
                     crawl("first", base_url, tmp, args),
                     crawl("recrawl", base_url, tmp, args, "--recrawl"),
