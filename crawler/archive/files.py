@@ -147,6 +147,9 @@ def repair(path: Path) -> int:
 
     Every record is its own gzip member, so the file is sound up to the end of the last
     member that decompresses to its end.
+
+    Raises:
+        OSError: not even the first member is whole: the file is left as it was.
     """
     good = offset = 0
     decompressor = zlib.decompressobj(wbits=31)
@@ -168,6 +171,8 @@ def repair(path: Path) -> int:
 
 
 def _truncate(path: Path, size: int) -> int:
+    if size == 0 and os.path.getsize(path) > 0:
+        raise OSError(f"{path} does not start with a whole gzip member: not a WARC file of ours")
     if os.path.getsize(path) > size:
         log.warning("%s: removed a partial record left by a crash", path)
         with path.open("rb+") as handle:

@@ -381,10 +381,12 @@ class _Exchange:
         self.body_kept = False
         self.phase: str | None = None
         self.location: str | None = None
-        self.wire: list[WireExchange] = []
+        self.wire: list[WireExchange] | None = None  # only when an archive asks
 
     def capture(self, response: httpx.Response, body: bytes, truncated: str | None) -> None:
         """Keep this hop's request and response as they went over the wire (for WARC)."""
+        if self.wire is None:
+            self.wire = []
         self.wire.append(
             WireExchange(
                 str(response.request.url),

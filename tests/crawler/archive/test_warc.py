@@ -240,3 +240,11 @@ def test_a_torn_last_record_is_cut_and_the_rest_reads_cleanly(tmp_path):
     warc.write_bytes(whole + whole[100:700])  # half a gzip member, as a kill leaves it
     assert repair(warc) == len(whole)
     assert len(of_type(crawl_records(warc), "response")) == 3
+
+
+def test_a_file_that_is_no_warc_is_never_cut(tmp_path):
+    other = tmp_path / "notes.warc.gz"
+    other.write_text("my notes, not a WARC\n")
+    with pytest.raises(OSError, match="not a WARC file"):
+        repair(other)
+    assert other.read_text() == "my notes, not a WARC\n"
