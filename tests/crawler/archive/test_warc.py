@@ -248,3 +248,12 @@ def test_a_file_that_is_no_warc_is_never_cut(tmp_path):
     with pytest.raises(OSError, match="not a WARC file"):
         repair(other)
     assert other.read_text() == "my notes, not a WARC\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1GB", 10**9), ("500MB", 500 * 10**6), ("64MiB", 64 * 2**20), ("1.5kb", 1500), ("99", 99)],
+)
+def test_warc_max_size_is_read_as_people_write_sizes(text, size):
+    settings = build_settings({"output": {"warc": "a.warc.gz", "warc_max_size": text}})
+    assert settings.output.warc_max_size == size
