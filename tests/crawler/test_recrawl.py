@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from crawler.api import CrawlResult, crawl
+from crawler.api import CrawlResult, acrawl, crawl
 from crawler.errors import ConfigError
+from crawler.models import Record
 from tests.support.changing import ChangingSite
 
 SITE = {
@@ -104,7 +106,7 @@ def test_changed_only_writes_only_the_pages_that_changed(site, tmp_path):
         assert site.fetched(path) == [(True, 304)]
 
 
-def test_an_interrupted_recrawl_resumes_instead_of_starting_over(site, tmp_path):
+def test_a_recrawl_ended_by_a_limit_starts_over_next_time(site, tmp_path):
     state = tmp_path / "site.crawl"
     run(site, state)
     site.pages["/b"] = "<title>B</title><p>v2</p>"
@@ -113,6 +115,32 @@ def test_an_interrupted_recrawl_resumes_instead_of_starting_over(site, tmp_path)
     # A limit ends a run: the next --recrawl starts a new one, over every page again.
     again = run(site, state, recrawl=True)
     assert set(changes(again)) == {"/", "a", "b", "c", "d", "e"}
+
+
+def test_an_interrupted_recrawl_resumes_instead_of_starting_over(site, tmp_path):
+    state = tmp_path / "site.crawl"
+    run(site, state)
+    site.pages["/b"] = "<title>B</title><p>v2</p>"
+
+    async def stop_after_two() -> list[Record]:
+        seen: list[Record] = []
+        async for record in acrawl(
+            site.url("/"), follow=True, state=str(state), workers=0, recrawl=True, batch_size=1,
+            output={"jsonl": str(state.with_suffix(".jsonl"))},
+        ):  # fmt: skip
+            seen.append(record)
+            if len(seen) == 2:
+                break
+        return seen
+
+    first_part = asyncio.run(stop_after_two())
+    rest = run(site, state, recrawl=True)
+    assert 0 < len(rest.records) < 6  # resumed: the pages done before the stop are not redone
+    everything = {**changes(CrawlResult(first_part, rest.stats)), **changes(rest)}
+    assert everything == {
+        "/": "unchanged", "a": "unchanged", "b": "changed", "c": "unchanged",
+        "d": "unchanged", "e": "unchanged",
+    }  # fmt: skip
 
 
 def test_a_recrawl_needs_a_state_and_changed_only_needs_a_recrawl():
