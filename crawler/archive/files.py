@@ -41,7 +41,8 @@ class WarcFiles:
     Args:
         path: the ``--warc`` path, ending in ``.warc.gz``.
         max_size: bytes per file, or None for one file.
-        header: bytes starting every file (its ``warcinfo`` record), given the file's name.
+        header: bytes starting every file and every run appending to one (its ``warcinfo``
+            record), given the file's name.
         append: continue the last file (a resumed crawl), after cutting a torn last record.
         opener: how files are opened (tests).
     """
@@ -71,6 +72,7 @@ class WarcFiles:
                 self._size = repair(current)
                 self._file = opener(current, "a")
                 self.written.append(current)
+                self._append(header(current.name))  # this run's settings, before its records
 
     @property
     def current_path(self) -> Path:

@@ -70,6 +70,8 @@ def test_recrawl_and_warc_from_a_job_file(tmp_path):
     warc = read_warc(tmp_path / "out" / "crawl.warc.gz")  # the second run appended
     assert len(of_type(warc, "response")) == 5
     assert len(of_type(warc, "revisit")) == 5
+    assert len(of_type(warc, "warcinfo")) == 2  # each run names its settings
+    assert '"recrawl":true' in of_type(warc, "warcinfo")[1].payload.decode()
 
 
 def test_bad_warc_options_are_one_line_errors(tmp_path):
@@ -125,3 +127,16 @@ def test_kill_9_during_warc_writes_then_resume_reads_back_cleanly(tmp_path):
         assert records[0].type == "warcinfo"
         archived |= {r.headers["WARC-Target-URI"] for r in of_type(records, "response")}
     assert set(urls) <= archived
+
+
+def test_a_full_disk_under_the_warc_is_one_error_line_and_exit_1(tmp_path):
+    warc = tmp_path / "crawl.warc.gz"
+    warc.symlink_to("/dev/full")  # every write: ENOSPC, as on a full disk
+    with ChangingSite(SITE) as site:
+        done = parcrawl(
+            "crawl", site.url("/"), "--follow", "-o", str(tmp_path / "out.jsonl"),
+            "--warc", str(warc), "-w", "0",
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert f"parcrawl: error: cannot write {warc}: No space left on device" in done.stderr
+    assert "Traceback" not in done.stderr
