@@ -11,11 +11,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from crawler.archive import Archive
 from crawler.assembly import build_engine
 from crawler.engine import Engine
 from crawler.errors import UsageError
@@ -32,6 +31,9 @@ from pipelines.sinks.jsonl import JsonlSink
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ExecutorFactory, ProcessStage
 from pipelines.worker import PageProcessor, ParseFn
+
+if TYPE_CHECKING:
+    from crawler.archive import Archive
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
@@ -160,6 +162,8 @@ class Crawl:
             log.info("recrawl: %d known pages queued again", state.recrawl_queued)
         archive = None
         if settings.output.warc is not None:
+            from crawler.archive import Archive  # noqa: PLC0415 (warcio only when asked for)
+
             archive = Archive(
                 settings.output.warc,
                 settings,

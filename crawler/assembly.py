@@ -8,9 +8,9 @@ itself builds nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope
-from crawler.archive import Archive
 from crawler.engine import Engine, Parts
 from crawler.fetch import Fetcher
 from crawler.frontier import LocalFrontier, SqliteFrontierStore
@@ -22,6 +22,9 @@ from crawler.stats import Stats
 from pipelines.dedupe import CrawlDedupe
 from pipelines.sinks import Sink
 from pipelines.stage import ProcessStage
+
+if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
+    from crawler.archive import Archive
 
 
 def build_parts(settings: Settings, *, fetcher: Fetcher, state: CrawlState | None = None) -> Parts:

@@ -12,10 +12,10 @@ import time
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawler.admission import Admission, RobotsCache, Verdict
-from crawler.archive import Archive
 from crawler.errors import OutputClosed, ParcrawlError
 from crawler.fetch import Fetcher, internal_failure, log_internal
 from crawler.frontier import (
@@ -40,6 +40,9 @@ from crawler.urls import host_key, split_credentials
 from pipelines.dedupe import CrawlDedupe
 from pipelines.sinks import Sink
 from pipelines.stage import ProcessStage
+
+if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
+    from crawler.archive import Archive
 
 log = logging.getLogger(__name__)
 
