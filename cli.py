@@ -25,6 +25,7 @@ from crawler.demo import SiteServer, SyntheticSite
 from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
 from crawler.jobfile import JobFile, load_job
 from crawler.outputs import merge_outputs
+from crawler.recrawl import CHANGES
 from crawler.report import TOP, report_source, write_report
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
@@ -132,6 +133,10 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "fetch.retries": (("--retries",), {"type": _non_negative_int, "metavar": "N"}),
     "fetch.allow_private": (("--allow-private",), {"action": "store_const", "const": True}),
     "output.report": (("--report",), {"metavar": "FILE.html"}),
+    "recrawl": (("--recrawl",), {"action": "store_const", "const": True}),
+    "changed_only": (("--changed-only",), {"action": "store_const", "const": True}),
+    "output.warc": (("--warc",), {"metavar": "FILE.warc.gz"}),
+    "output.warc_max_size": (("--warc-max-size",), {"metavar": "SIZE"}),
 }
 OPTION_HELP = {
     "fetch.concurrency": "requests in flight across all hosts (default 16)",
@@ -163,6 +168,11 @@ OPTION_HELP = {
     "fetch.allow_private": "fetch private and loopback addresses even when the seeds are public",
     "output.report": "write an HTML report of the crawl to FILE.html at its end (also after "
     "Ctrl-C); needs -o FILE.jsonl or .sqlite",
+    "recrawl": "with --state: revisit every known page, fetching only what changed; records "
+    "get 'change' (new, changed, unchanged, gone)",
+    "changed_only": "with --recrawl: write records of new, changed and gone pages only",
+    "output.warc": "also archive every request and response in this WARC file",
+    "output.warc_max_size": "start a new numbered WARC file past this size (1GB, 500MB, bytes)",
 }
 
 
@@ -579,6 +589,8 @@ def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
             for bar, value in ((fetched, stats.fetched), (parsed, stats.parsed)):
                 bar.update(value - bar.n)
             errors.update(stats.error_count - errors.n)
+            if stats.changes:
+                fetched.set_postfix_str(_changes_line(stats), refresh=False)
             await asyncio.sleep(PROGRESS_INTERVAL_S)
 
     task = asyncio.get_running_loop().create_task(refresh())
@@ -591,6 +603,11 @@ def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
         errors.update(stats.error_count - errors.n)
         for bar in (errors, parsed, fetched):
             bar.close()
+
+
+def _changes_line(stats: Stats) -> str:
+    """A recrawl's counts by kind of change, for the progress bar."""
+    return " ".join(f"{kind} {stats.changes[kind]}" for kind in CHANGES)
 
 
 def _print_above_bars(line: str) -> None:

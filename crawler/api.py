@@ -11,16 +11,17 @@ import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from crawler.assembly import build_engine
 from crawler.engine import Engine
 from crawler.errors import ConfigError, UsageError
-from crawler.fetch import Fetcher
+from crawler.fetch import Conditions, Fetcher
 from crawler.jobfile import merge
 from crawler.models import Record
+from crawler.recrawl import Recrawl
 from crawler.report import report_source, write_report
 from crawler.seeds import SeedReader
 from crawler.settings import Settings, build_settings
@@ -31,6 +32,9 @@ from pipelines.sinks.jsonl import JsonlSink
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ExecutorFactory, ProcessStage
 from pipelines.worker import PageProcessor, ParseFn
+
+if TYPE_CHECKING:
+    from crawler.archive import Archive
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
@@ -183,8 +187,58 @@ class Crawl:
                     "with a state file, write records to a JSON Lines, CSV or SQLite file: "
                     "records on stdout cannot be reconciled after a crash"
                 )
+        recrawl = (
+            Recrawl(state, self.stats, active=settings.recrawl, changed_only=settings.changed_only)
+            if state is not None
+            else None
+        )
+        if state is not None and state.recrawl_queued is not None:
+            log.info("recrawl: %d known pages queued again", state.recrawl_queued)
+        archive = None
+        if settings.output.warc is not None:
+            from crawler.archive import Archive  # noqa: PLC0415 (warcio only when asked for)
+
+            archive = Archive(
+                settings.output.warc,
+                settings,
+                max_size=settings.output.warc_max_size,
+                append=resume,
+            )
+            await archive.open()
+        conditions = recrawl.conditions if recrawl is not None and recrawl.active else None
+        try:
+            return await self._crawl(
+                settings,
+                state,
+                outputs=outputs,
+                recovered=recovered,
+                recrawl=recrawl,
+                archive=archive,
+                conditions=conditions,
+            )
+        finally:
+            if archive is not None:
+                await archive.close()
+
+    async def _crawl(
+        self,
+        settings: Settings,
+        state: CrawlState | None,
+        *,
+        outputs: Sequence[Sink],
+        recovered: Sequence[Record],
+        recrawl: Recrawl | None,
+        archive: Archive | None,
+        conditions: Conditions | None,
+    ) -> Stats:
         async with (
-            Fetcher(settings.fetch, client=self._client, transport=self._transport) as fetcher,
+            Fetcher(
+                settings.fetch,
+                client=self._client,
+                transport=self._transport,
+                conditions=conditions,
+                capture=archive is not None,
+            ) as fetcher,
             ProcessStage(
                 settings.workers,
                 processor=PageProcessor.from_settings(
@@ -206,14 +260,19 @@ class Crawl:
                 stats=self.stats,
                 state=state,
                 recovered=recovered,
+                recrawl=recrawl,
+                archive=archive,
             )
             self._engine = engine
             if self._stop_requested:
                 engine.stop()
             try:
-                return await engine.run(self._all_seeds())
+                stats = await engine.run(self._all_seeds())
             finally:
                 self.stats.invalid_seeds = self._seed_reader.invalid
+            if state is not None and not stats.interrupted:
+                state.finish()
+            return stats
 
     async def _all_seeds(self) -> AsyncIterator[str]:
         extra = self._extra_seeds

@@ -8,18 +8,23 @@ itself builds nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope
 from crawler.engine import Engine, Parts
 from crawler.fetch import Fetcher
 from crawler.frontier import LocalFrontier, SqliteFrontierStore
 from crawler.models import Record
+from crawler.recrawl import Recrawl
 from crawler.settings import Settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
 from pipelines.dedupe import CrawlDedupe
 from pipelines.sinks import Sink
 from pipelines.stage import ProcessStage
+
+if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
+    from crawler.archive import Archive
 
 
 def build_parts(settings: Settings, *, fetcher: Fetcher, state: CrawlState | None = None) -> Parts:
@@ -71,6 +76,8 @@ def build_engine(
     stats: Stats | None = None,
     state: CrawlState | None = None,
     recovered: Sequence[Record] = (),
+    recrawl: Recrawl | None = None,
+    archive: Archive | None = None,
 ) -> Engine:
     """An engine for one crawl with every part ``settings`` asks for."""
     return Engine(
@@ -82,4 +89,6 @@ def build_engine(
         stats=stats,
         state=state,
         recovered=recovered,
+        recrawl=recrawl,
+        archive=archive,
     )

@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawler.admission import Admission, RobotsCache, Verdict
@@ -30,6 +31,7 @@ from crawler.frontier import (
     SqliteFrontierStore,
 )
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
+from crawler.recrawl import Recrawl
 from crawler.seeds import SitemapResponse, iter_sitemap_urls
 from crawler.settings import Settings
 from crawler.state import CrawlState
@@ -38,6 +40,9 @@ from crawler.urls import host_key, split_credentials
 from pipelines.dedupe import CrawlDedupe
 from pipelines.sinks import Sink
 from pipelines.stage import ProcessStage
+
+if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
+    from crawler.archive import Archive
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +100,12 @@ class Engine:
         stats: Stats | None = None,
         state: CrawlState | None = None,
         recovered: Sequence[Record] = (),
+        recrawl: Recrawl | None = None,
+        archive: Archive | None = None,
     ) -> None:
         self.settings = settings
+        self._recrawl = recrawl
+        self._archive = archive
         self.stats = stats or Stats()
         self._parts = parts
         self._frontier = parts.frontier
@@ -292,6 +301,8 @@ class Engine:
             failure = internal_failure(exc)
             log_internal(request.url, failure)
             result = FetchResult.unfetched(request, failure)
+        if self._recrawl is not None or self._archive is not None:
+            result = await self._observe(result)
         try:
             delay_s, too_long = await self._timing_of(result)
         except Exception as exc:
@@ -312,6 +323,22 @@ class Engine:
             result = replace(result, failure=too_long, body_kept=False)
         self._count_fetch(result)
         await self._parse_queue.put(result)
+
+    async def _observe(self, result: FetchResult) -> FetchResult:
+        """Archive what went over the wire; note what a recrawl remembers of the page.
+
+        Raises:
+            OutputError: the archive cannot be written (disk full): the crawl ends.
+        """
+        capture = None
+        if self._archive is not None:
+            recrawl = self._recrawl
+            previous = recrawl.previous(result.request.url) if recrawl is not None else None
+            capture = await self._archive.add(result, previous)
+            result = replace(result, exchanges=())  # the workers need none of it
+        if self._recrawl is not None:
+            self._recrawl.fetched(result, capture)
+        return result
 
     async def _timing_of(self, result: FetchResult) -> tuple[float | None, FetchFailure | None]:
         """Tell the frontier what the host said; then the retry's delay, or why there is none.
@@ -394,14 +421,20 @@ class Engine:
         """Each batch of records, in order: dedupe, write, count, queue links, mark done."""
         while (item := await self._output_queue.get()) is not _END:
             records, dropped = item
+            held: list[Record] = []
+            if self._recrawl is not None:
+                records, held = self._recrawl.classify(records)
             if self._dedupe.active:
                 records, duplicates = self._dedupe.apply(records)
                 dropped = dropped + duplicates
             await self._write_out(records)
+            if self._recrawl is not None:
+                self._recrawl.remember([*records, *held, *dropped])
             self.stats.dropped += len(dropped)
-            await self._follow_links([*records, *dropped])
+            await self._follow_links([*records, *held, *dropped])
             # Done only after its links are queued, so the crawl never looks over too soon.
-            await self._frontier.done([*map(_outcome, records), *map(_dropped_outcome, dropped)])
+            done = [*map(_outcome, records), *map(_outcome, held)]
+            await self._frontier.done([*done, *map(_dropped_outcome, dropped)])
             if self._state is not None:
                 self._state.checkpoint()
         self.stats.parse_cpu_s = self._stage.cpu_s
@@ -432,6 +465,8 @@ class Engine:
         seed hosts.
         """
         await self._frontier.restore([_outcome(record) for record in records])
+        if self._recrawl is not None:
+            self._recrawl.remember(records)
         self.stats.recovered = len(records)
         log.info("%d records found in the output after the last checkpoint", len(records))
         if self._state is not None:

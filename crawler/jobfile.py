@@ -27,6 +27,7 @@ RELATIVE_PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("output", "csv", "path"),
     ("output", "sqlite"),
     ("output", "report"),
+    ("output", "warc"),
 )
 """Keys holding file paths: relative ones resolve against the job file's folder."""
 

@@ -44,6 +44,24 @@ class FetchFailure:
 
 
 @dataclass(frozen=True, slots=True)
+class WireExchange:
+    """One HTTP request and its response as they went over the wire, for a WARC archive.
+
+    Kept only when an archive asks for them (``--warc``). ``response_head`` is the status
+    line and headers as received; ``body`` the payload as received: still content-encoded,
+    the transfer coding (chunks) removed. ``truncated`` says why ``body`` is not all of it:
+    ``length`` (past ``max_bytes``), ``unread`` (a type or status whose body is not read).
+    """
+
+    url: str
+    date: str
+    request_head: bytes
+    response_head: bytes
+    body: bytes
+    truncated: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class FetchResult:
     """What the fetcher got for one request: the raw body and the response facts.
 
@@ -63,6 +81,8 @@ class FetchResult:
     failure: FetchFailure | None = None
     body_kept: bool = False
     """True when the body was read for parsing (an accepted media type)."""
+    exchanges: tuple[WireExchange, ...] = ()
+    """Each hop's request and response as on the wire; only when an archive asks."""
 
     @classmethod
     def unfetched(cls, request: FetchRequest, failure: FetchFailure) -> FetchResult:
@@ -125,6 +145,8 @@ class Record(PageFields):
     attempts: int
     error: dict[str, str] | None
     fields: NotRequired[dict[str, Any]]
+    change: NotRequired[str | None]
+    """Only in a recrawl: ``new``, ``changed``, ``unchanged``, ``gone``; None when unknown."""
 
 
 EMPTY_PAGE_FIELDS = PageFields(

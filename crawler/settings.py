@@ -6,9 +6,17 @@ It owns validation and the one-line error messages; it does not read files or pa
 from __future__ import annotations
 
 import os
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from crawler import __version__
 from crawler.errors import ConfigError
@@ -178,6 +186,27 @@ class OutputSettings(_Section):
         description="An HTML report of the crawl, written at its end (also after Ctrl-C); "
         "needs a JSON Lines or SQLite file output to read.",
     )
+    warc: str | None = Field(
+        None, description="WARC/1.1 file (gzipped per record) of every request and response."
+    )
+    warc_max_size: int | None = Field(
+        None,
+        ge=1,
+        description="Start a new numbered WARC file past this size: bytes, or '1GB', '500MB'.",
+    )
+
+    @field_validator("warc_max_size", mode="before")
+    @classmethod
+    def _size(cls, value: Any) -> Any:
+        return parse_size(value) if isinstance(value, str) else value
+
+    @field_validator("warc")
+    @classmethod
+    def _gzipped(cls, value: str | None) -> str | None:
+        # Each record is its own gzip member: that is what lets a crash cost one record.
+        if value is not None and not value.endswith(".warc.gz"):
+            raise ValueError("must end in .warc.gz (each record is gzipped on its own)")
+        return value
 
 
 class Settings(_Section):
@@ -224,6 +253,14 @@ class Settings(_Section):
         description="Also seed from the seed hosts' sitemaps (robots.txt, /sitemap.xml).",
     )
     log_skipped: bool = Field(False, description="Log every URL skipped, with the reason.")
+    recrawl: bool = Field(
+        False,
+        description="Revisit every URL the state knows, asking only for what changed; "
+        "records get `change` (needs `state`).",
+    )
+    changed_only: bool = Field(
+        False, description="With recrawl: write records of new, changed and gone pages only."
+    )
 
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     scope: ScopeSettings = Field(default_factory=ScopeSettings)
@@ -231,6 +268,21 @@ class Settings(_Section):
     output: OutputSettings = Field(default_factory=OutputSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     steps: list[StepSettings] = Field(default_factory=list)
+
+    @field_validator("recrawl")
+    @classmethod
+    def _needs_state(cls, value: bool, info: ValidationInfo) -> bool:
+        # A recrawl compares with what the state file remembers of the last run.
+        if value and not info.data.get("state"):
+            raise ValueError("needs a state file to compare with (--state FILE)")
+        return value
+
+    @field_validator("changed_only")
+    @classmethod
+    def _needs_recrawl(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not info.data.get("recrawl"):
+            raise ValueError("needs recrawl (--recrawl)")
+        return value
 
     @field_validator("worker_memory_mb")
     @classmethod
@@ -245,6 +297,24 @@ class Settings(_Section):
     def _one_or_many(cls, value: Any) -> Any:
         # `seeds_file = "urls.txt"` is how people write a single file; a list is for several.
         return [value] if isinstance(value, str) else value
+
+
+SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+              "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}  # fmt: skip
+SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*")
+
+
+def parse_size(text: str) -> int:
+    """Bytes from a size as people write it: ``1GB`` (10^9), ``512MiB`` (2^29), ``1000``.
+
+    Raises:
+        ValueError: not a number with a known unit.
+    """
+    match = SIZE.fullmatch(text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in SIZE_UNITS:
+        raise ValueError(f"not a size: {text!r} (e.g. 1GB, 500MB, 64MiB)")
+    return int(float(match.group(1)) * SIZE_UNITS[unit])
 
 
 def build_settings(values: dict[str, Any]) -> Settings:

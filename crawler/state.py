@@ -22,8 +22,9 @@ from typing import Any, Protocol, TextIO, TypeVar
 
 from crawler.errors import StateError
 from crawler.frontier import FETCHING, SqliteFrontierStore
+from crawler.models import FetchRequest
 from crawler.settings import Settings
-from crawler.urls import host_key
+from crawler.urls import host_key, url_key
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +72,15 @@ class CrawlState:
         self.resumed = resumed
         self._lock = lock
         self._outputs: list[OffsetSource] = []
+        self.recrawl_queued: int | None = None
+        """Known pages a new recrawl queued when it opened; None when none began."""
 
     @classmethod
     def open(cls, path: str | Path, settings: Settings) -> CrawlState:
         """Lock and open (or create) the state file at ``path``.
+
+        With ``settings.recrawl`` on a finished crawl, a new run over every known page
+        begins (``recrawl_queued`` says how many were queued); an unfinished one resumes.
 
         Raises:
             StateError: another parcrawl holds it, or it is not a state file of this
@@ -88,14 +94,73 @@ class CrawlState:
                 _check(state_path)
             try:
                 store = SqliteFrontierStore(state_path, durable=True)
+                store.connection.execute(PAGES_SCHEMA)
+                if settings.recrawl and _finished(store):
+                    queued = _begin_recrawl(store)
+                    store.close()  # reopened: the store counts its seen set and queue anew
+                    store = SqliteFrontierStore(state_path, durable=True)
+                else:
+                    queued = None
             except sqlite3.Error as exc:
                 raise StateError(f"cannot open state file {state_path}: {exc}") from exc
         except BaseException:
             _unlock(state_path, lock)
             raise
         state = cls(state_path, store, lock, existed)
+        state.recrawl_queued = queued
         state._stamp(fingerprint(settings))
         return state
+
+    def finish(self) -> None:
+        """Mark the run as ended (not interrupted): the next ``--recrawl`` starts anew."""
+        self._set_meta("ended", "1")
+        self.store.commit()
+
+    def previous(self, url: str) -> PageMemory | None:
+        """What the state remembers of ``url`` from its last fetch, or None for a new URL."""
+        row = self.store.connection.execute(
+            f"SELECT {PAGE_COLUMNS} FROM pages WHERE url = ?",  # noqa: S608 (constant)
+            (url,),
+        ).fetchone()
+        if row is None:
+            return None
+        status, etag, modified, sha256, links, depth, referrer, warc_id, warc_date, digest = row
+        return PageMemory(
+            url,
+            status,
+            etag,
+            modified,
+            sha256,
+            None if links is None else json.loads(links),
+            depth,
+            referrer,
+            warc_id,
+            warc_date,
+            digest,
+        )
+
+    def remember(self, pages: Sequence[PageMemory]) -> None:
+        """Keep ``pages`` for the next recrawl; committed with the next checkpoint."""
+        self.store.connection.executemany(
+            f"INSERT OR REPLACE INTO pages (url, {PAGE_COLUMNS}) "  # noqa: S608 (constant)
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    page.url,
+                    page.status,
+                    page.etag,
+                    page.last_modified,
+                    page.sha256,
+                    None if page.links is None else json.dumps(page.links),
+                    page.depth,
+                    page.referrer,
+                    page.warc_id,
+                    page.warc_date,
+                    page.payload_digest,
+                )
+                for page in pages
+            ],
+        )
 
     def track(self, output: OffsetSource) -> None:
         """Checkpoint ``output``'s offset with every commit (a JSON Lines or CSV file)."""
@@ -200,6 +265,7 @@ class CrawlState:
                 self.path,
             )
         self._set_meta("fingerprint", new_fingerprint)
+        self._set_meta("ended", "0")
         self.store.commit()
 
     def _meta(self, key: str) -> str | None:
@@ -213,6 +279,73 @@ class CrawlState:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+
+PAGES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pages (
+    url TEXT PRIMARY KEY, status INTEGER, etag TEXT, last_modified TEXT, sha256 TEXT,
+    links TEXT, depth INTEGER NOT NULL, referrer TEXT,
+    warc_id TEXT, warc_date TEXT, payload_digest TEXT
+)
+"""
+"""Per page, what its last fetch left for a recrawl: validators, digest, links, capture."""
+
+PAGE_COLUMNS = (
+    "status, etag, last_modified, sha256, links, depth, referrer, warc_id, warc_date, "
+    "payload_digest"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PageMemory:
+    """What a state remembers of one page's last fetch, for the next recrawl.
+
+    ``links`` stand in for the page's own when it answers 304 (not parsed again); the
+    ``warc_*`` fields name its last full capture, which a WARC revisit record points at.
+    """
+
+    url: str
+    status: int | None
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
+    links: list[str] | None = None
+    depth: int = 0
+    referrer: str | None = None
+    warc_id: str | None = None
+    warc_date: str | None = None
+    payload_digest: str | None = None
+
+
+def _finished(store: SqliteFrontierStore) -> bool:
+    """True when the last run ended (or left nothing queued): a recrawl starts a new run.
+
+    A run stopped by a limit (``max_pages``, ``max_duration_s``) ended, though URLs stay
+    queued; one interrupted or killed did not, and is resumed instead.
+    """
+    row = store.connection.execute("SELECT value FROM meta WHERE key = 'ended'").fetchone()
+    return store.queued() == 0 or (row is not None and row[0] == "1")
+
+
+def _begin_recrawl(store: SqliteFrontierStore) -> int:
+    """Forget which URLs were seen and done, and queue every known page again.
+
+    The last run's seeds (depth 0, no referrer) are left to this run's seeds, so that a
+    seed is not counted as a duplicate of itself. Returns how many pages were queued.
+    """
+    db = store.connection
+    for table in ("seen", "outcomes", "queue"):
+        db.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
+    rows = db.execute(
+        "SELECT url, depth, referrer FROM pages WHERE NOT (depth = 0 AND referrer IS NULL) "
+        "ORDER BY depth, url"
+    ).fetchall()
+    requests = [FetchRequest(url, depth, referrer) for url, depth, referrer in rows]
+    store.mark_seen([url_key(request.url) for request in requests])
+    store.push(requests)
+    store.commit()
+    log.info("recrawl: %d known pages queued besides the seeds", len(requests))
+    return len(requests)
 
 
 def _lock(path: Path) -> TextIO:

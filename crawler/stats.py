@@ -45,6 +45,10 @@ class Stats:
     sitemap_errors: int = 0
     """Sitemaps that could not be read (a guessed /sitemap.xml that is absent is not one)."""
     seen: int = 0
+    changes: Counter[str] = field(default_factory=Counter)
+    """In a recrawl: records by ``change`` (new, changed, unchanged, gone)."""
+    held_back: int = 0
+    """Records of unchanged pages not written (``changed_only``)."""
     errors: Counter[str] = field(default_factory=Counter)
     """Records written with an error, by error code."""
     skipped: Counter[str] = field(default_factory=Counter)
@@ -68,10 +72,11 @@ class Stats:
     def unwritten(self) -> int:
         """Pages fetched (or refused) whose record a stop kept from the output.
 
-        The balance: ``fetched + unfetched == written + dropped + unwritten``, and
-        ``written == written_ok + error_count``.
+        The balance: ``fetched + unfetched == written + dropped + held_back + unwritten``,
+        and ``written == written_ok + error_count``.
         """
-        return max(self.fetched + self.unfetched - self.written - self.dropped, 0)
+        done = self.written + self.dropped + self.held_back
+        return max(self.fetched + self.unfetched - done, 0)
 
     def summary_lines(self) -> list[str]:
         """A short human summary: records and what became of every fetched page, rates.
@@ -99,6 +104,12 @@ class Stats:
             f"parse: {self.parsed} pages, {self.parsed / elapsed:.1f} pages/s"
             + (f", {self.parse_cpu_s:.1f} s CPU in workers" if self.parse_cpu_s else ""),
         ]
+        if self.changes:
+            kinds = ", ".join(
+                f"{kind} {self.changes[kind]}" for kind in ("new", "changed", "unchanged", "gone")
+            )
+            held = f" ({self.held_back} unchanged not written)" if self.held_back else ""
+            lines.append(f"changes: {kinds}{held}")
         if self.errors:
             kinds = ", ".join(f"{code} {n}" for code, n in self.errors.most_common())
             lines.append(f"errors: {kinds}")

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from crawler.errors import BodyTooLarge, DecodeError, UnsupportedEncoding
 from crawler.fetch.decoding import BoundedDecoder, accept_encoding
-from crawler.fetch.fetcher import Fetcher, internal_failure, log_internal
+from crawler.fetch.fetcher import Conditions, Fetcher, internal_failure, log_internal
 
 __all__ = [
     "BodyTooLarge",
     "BoundedDecoder",
+    "Conditions",
     "DecodeError",
     "Fetcher",
     "UnsupportedEncoding",

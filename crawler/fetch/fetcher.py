@@ -27,6 +27,7 @@ from crawler.models import (
     FetchRequest,
     FetchResult,
     Headers,
+    WireExchange,
     media_type,
     utc_now,
 )
@@ -53,6 +54,9 @@ TIMEOUT_PHASES = {
 }
 """httpcore's trace events, by what the user would call that phase of a request."""
 
+Conditions = Callable[[str], dict[str, str] | None]
+"""The conditional request headers for a URL (a recrawl's validators), or None."""
+
 RequestGate = Callable[[str], Awaitable[None]]
 """Waits until a request to a URL's host may start (politeness); called before each hop."""
 
@@ -74,6 +78,10 @@ class Fetcher:
             proxies); the caller then owns and closes it.
         transport: an httpx transport for the client this fetcher builds
             (``httpx.MockTransport`` in tests).
+        conditions: the conditional headers (``If-None-Match``, ...) for a URL, or None;
+            sent with a request's first hop only (a recrawl).
+        capture: keep each hop's request and response as on the wire in the result's
+            ``exchanges`` (a WARC archive). Off, a fetch does no extra work.
     """
 
     def __init__(
@@ -82,8 +90,12 @@ class Fetcher:
         *,
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        conditions: Conditions | None = None,
+        capture: bool = False,
     ) -> None:
         self._settings = settings
+        self._conditions = conditions
+        self._capture = capture
         self._max_bytes = settings.max_bytes
         self._accept = frozenset(media_type(kind) for kind in settings.accept_types)
         self._owns_client = client is None
@@ -126,7 +138,7 @@ class Fetcher:
         """
         fetched_at = utc_now()
         started = time.perf_counter()
-        exchange = _Exchange(request.url)
+        exchange = _Exchange(request.url, fetched_at)
         failure: FetchFailure | None = None
         try:
             async with asyncio.timeout(self._settings.timeout_s) as deadline:
@@ -157,6 +169,7 @@ class Fetcher:
             fetched_at=fetched_at,
             failure=failure,
             body_kept=exchange.body_kept and failure is None,
+            exchanges=tuple(exchange.wire) if exchange.wire else (),
         )
 
     async def fetch_resource(
@@ -213,6 +226,7 @@ class Fetcher:
         before_request: RequestGate | None = None,
     ) -> None:
         visited: set[str] | None = None  # canonical keys, made at the first redirect only
+        conditions = self._conditions(exchange.url) if self._conditions is not None else None
         while True:
             if before_request is not None:
                 await before_request(exchange.url)
@@ -221,14 +235,20 @@ class Fetcher:
             exchange.location = None
             try:
                 async with self._client.stream(
-                    "GET", url, auth=self._auth(url), extensions=extensions
+                    "GET", url, auth=self._auth(url), extensions=extensions, headers=conditions
                 ) as response:
+                    conditions = None  # the validators are the requested URL's only
                     exchange.saw(response)
                     target = _redirect_target(response)
                     if target is None:
+                        if self._capture:
+                            await self._read_captured(response, exchange)
+                            return
                         exchange.body, exchange.size = await self._read(response, exchange.size)
-                        exchange.body_kept = media_type(exchange.content_type) in self._accept
+                        exchange.body_kept = self._parseable(response, exchange)
                         return
+                    if self._capture:
+                        exchange.capture(response, b"", None if exchange.size == 0 else "unread")
             except (httpx.RemoteProtocolError, httpx.InvalidURL) as exc:
                 if exchange.location is None or not _about_location(exc):
                     raise
@@ -248,6 +268,29 @@ class Fetcher:
             if check_redirect is not None and (refusal := await check_redirect(target)):
                 raise FetchError(refusal.code, refusal.message)
 
+    def _parseable(self, response: httpx.Response, exchange: _Exchange) -> bool:
+        # A 304 (a recrawl's page not modified) has no body: its record comes from the last run.
+        return media_type(exchange.content_type) in self._accept and response.status_code != 304
+
+    async def _read_captured(self, response: httpx.Response, exchange: _Exchange) -> None:
+        """``_read``, keeping the response as on the wire in ``exchange`` (for WARC)."""
+        raw: list[bytes] = []
+        truncated: str | None = None
+        try:
+            if response.status_code < 400 and media_type(exchange.content_type) in self._accept:
+                try:
+                    body = await _decoded_body(response, self._max_bytes, raw=raw)
+                except BodyTooLarge:
+                    truncated = "length"
+                    raise self._too_large() from None
+                exchange.body, exchange.size = body, len(body)
+            else:
+                truncated = None if exchange.size == 0 else "unread"
+                exchange.body, exchange.size = await self._read(response, exchange.size)
+            exchange.body_kept = self._parseable(response, exchange)
+        finally:
+            exchange.capture(response, b"".join(raw), truncated)
+
     async def _read(
         self, response: httpx.Response, declared: int | None
     ) -> tuple[bytes, int | None]:
@@ -260,6 +303,10 @@ class Fetcher:
         if status >= 400:
             reason = f"HTTP {status} {response.reason_phrase}".strip()
             raise FetchError(f"http_{status // 100}xx", reason, status=status)
+        if status == 304:
+            # No body follows, but reading its end lets the connection be used again.
+            await response.aread()
+            return b"", 0
         if media_type(response.headers.get("content-type")) in self._accept:
             body = await self._read_body(response)
             return body, len(body)
@@ -323,8 +370,9 @@ class OriginCookiePolicy(DefaultCookiePolicy):
 class _Exchange:
     """What is known so far about one fetch, hop by hop, for the record even if it fails."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, started_at: str = "") -> None:
         self.url = url
+        self.started_at = started_at
         self.status: int | None = None
         self.headers: Headers = ()
         self.content_type: str | None = None
@@ -333,6 +381,23 @@ class _Exchange:
         self.body_kept = False
         self.phase: str | None = None
         self.location: str | None = None
+        self.wire: list[WireExchange] | None = None  # only when an archive asks
+
+    def capture(self, response: httpx.Response, body: bytes, truncated: str | None) -> None:
+        """Keep this hop's request and response as they went over the wire (for WARC)."""
+        if self.wire is None:
+            self.wire = []
+        self.wire.append(
+            WireExchange(
+                str(response.request.url),
+                self.started_at,
+                _request_head(response),
+                _response_head(response),
+                body,
+                truncated,
+            )
+        )
+        self.started_at = utc_now()
 
     async def trace(self, event: str, info: dict[str, Any]) -> None:
         """httpcore's trace hook: the phase a request is in (to name a timeout), and a
@@ -412,8 +477,16 @@ async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def _decoded_body(response: httpx.Response, max_bytes: int, *, keep_prefix: bool) -> bytes:
+async def _decoded_body(
+    response: httpx.Response,
+    max_bytes: int,
+    *,
+    keep_prefix: bool = False,
+    raw: list[bytes] | None = None,
+) -> bytes:
     """The body, decoded by our bounded decoder: never more than ``max_bytes`` of it.
+
+    ``raw`` collects the chunks as received (still content-encoded), for an archive.
 
     Over the limit it raises ``BodyTooLarge``, or, with ``keep_prefix``, stops reading and
     returns what it decoded so far (robots.txt and sitemaps are cut, not failed).
@@ -425,6 +498,8 @@ async def _decoded_body(response: httpx.Response, max_bytes: int, *, keep_prefix
     try:
         decoder = _decoder_for(response, max_bytes)
         async for chunk in _raw_chunks(response):
+            if raw is not None:
+                raw.append(chunk)
             chunks.append(decoder.feed(chunk))
         chunks.append(decoder.flush())
     except BodyTooLarge as exc:
@@ -525,6 +600,44 @@ def _caused_by_ssl(exc: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
+
+
+ARCHIVE_DROPPED_HEADERS = frozenset({b"authorization", b"proxy-authorization"})
+"""Request headers an archive never keeps: a seed's password stays out of every file."""
+
+
+def _request_head(response: httpx.Response) -> bytes:
+    """The request line and headers as sent, credentials left out."""
+    request = response.request
+    lines = [b"%s %s %s" % (request.method.encode(), request.url.raw_path, _version(response))]
+    lines += [
+        name + b": " + value
+        for name, value in request.headers.raw
+        if name.lower() not in ARCHIVE_DROPPED_HEADERS
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _response_head(response: httpx.Response) -> bytes:
+    """The status line and headers as received.
+
+    The body is kept without its transfer coding (chunks), so a ``Transfer-Encoding``
+    header is kept under the name replay tools know, ``X-Archive-Orig-Transfer-Encoding``.
+    """
+    status = b"%s %d %s" % (
+        _version(response),
+        response.status_code,
+        response.reason_phrase.encode("latin-1", "replace"),
+    )
+    lines = [status.rstrip()]
+    for name, value in response.headers.raw:
+        kept = b"X-Archive-Orig-Transfer-Encoding" if name.lower() == b"transfer-encoding" else name
+        lines.append(kept + b": " + value)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _version(response: httpx.Response) -> bytes:
+    return (response.http_version or "HTTP/1.1").encode("ascii", "replace")
 
 
 def _plain_headers(headers: httpx.Headers) -> Headers:

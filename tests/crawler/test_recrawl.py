@@ -1,0 +1,150 @@
+"""Recrawls: conditional requests, each record's ``change``, 304s not parsed but followed,
+``--changed-only``, and what a state remembers between runs (in-process, loopback site)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.api import CrawlResult, acrawl, crawl
+from crawler.errors import ConfigError
+from crawler.models import Record
+from tests.support.changing import ChangingSite
+
+SITE = {
+    "/": "<title>Home</title><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a>"
+    " <a href='/d'>d</a>",
+    "/a": "<title>A</title><a href='/e'>e</a>",
+    "/b": "<title>B</title><p>first version</p>",
+    "/c": "<title>C</title>",
+    "/d": "<title>D</title><p>no validators</p>",
+    "/e": "<title>E</title><p>only linked from /a</p>",
+}
+
+
+def run(site: ChangingSite, state: Path, **settings: Any) -> CrawlResult:
+    return crawl(
+        site.url("/"),
+        follow=True,
+        state=str(state),
+        workers=0,
+        output={"jsonl": str(state.with_suffix(".jsonl"))},
+        **settings,
+    )
+
+
+def changes(result: CrawlResult) -> dict[str, str | None]:
+    return {record["url"].rsplit("/", 1)[1] or "/": record["change"] for record in result.records}
+
+
+@pytest.fixture
+def site():
+    with ChangingSite(SITE, bare=frozenset({"/d"})) as served:
+        yield served
+
+
+def test_a_recrawl_says_exactly_what_changed(site, tmp_path):
+    state = tmp_path / "site.crawl"
+    first = run(site, state)
+    assert all("change" not in record for record in first.records)  # no recrawl: no key
+    a_links = first.by_url()[site.url("/a")]["links"]
+
+    site.pages["/b"] = "<title>B</title><p>second version</p>"
+    del site.pages["/c"]
+    site.pages["/"] = SITE["/"].replace("<a href='/c'>c</a>", "<a href='/new'>new</a>")
+    site.pages["/new"] = "<title>New</title>"
+    site.clear()
+    second = run(site, state, recrawl=True)
+
+    assert changes(second) == {
+        "/": "changed",
+        "a": "unchanged",  # 304
+        "b": "changed",
+        "c": "gone",  # no longer linked, and 404
+        "d": "unchanged",  # no validators: 200 with the same digest
+        "e": "unchanged",  # reached through the links /a had last time
+        "new": "new",
+    }
+    by_url = second.by_url()
+    assert site.fetched("/a") == [(True, 304)]
+    assert site.fetched("/d") == [(False, 200)]  # nothing to ask a conditional request with
+    assert by_url[site.url("/a")]["status"] == 304
+    assert by_url[site.url("/a")]["links"] == a_links
+    assert by_url[site.url("/a")]["sha256"] == first.by_url()[site.url("/a")]["sha256"]
+    assert by_url[site.url("/c")]["error"]["code"] == "http_4xx"
+    # Parsed: the 200s only (/, b, d, new); the 304s were not parsed again.
+    assert second.stats.parsed == 4
+    assert second.stats.changes == {"new": 1, "changed": 2, "unchanged": 3, "gone": 1}
+    summary = "\n".join(second.stats.summary_lines())
+    assert "changes: new 1, changed 2, unchanged 3, gone 1" in summary
+
+
+def test_changed_only_writes_only_the_pages_that_changed(site, tmp_path):
+    state = tmp_path / "site.crawl"
+    run(site, state)
+    site.pages["/e"] = "<title>E</title><p>edited</p>"
+    del site.pages["/c"]
+    second = run(site, state, recrawl=True, changed_only=True)
+
+    assert changes(second) == {"c": "gone", "e": "changed"}
+    written = state.with_suffix(".jsonl").read_text().splitlines()
+    assert [json.loads(line)["change"] for line in written[-2:]] == ["gone", "changed"]
+    stats = second.stats
+    assert stats.held_back == 4
+    assert stats.unwritten == 0  # the balance holds: held back is not lost
+    assert "(4 unchanged not written)" in "\n".join(stats.summary_lines())
+
+    site.clear()
+    third = run(site, state, recrawl=True, changed_only=True)  # nothing changed since
+    assert third.records == []
+    assert third.stats.changes["unchanged"] == 6  # /c, 404 both times, did not change
+    for path in ("/", "/a", "/b", "/e"):
+        assert site.fetched(path) == [(True, 304)]
+
+
+def test_a_recrawl_ended_by_a_limit_starts_over_next_time(site, tmp_path):
+    state = tmp_path / "site.crawl"
+    run(site, state)
+    site.pages["/b"] = "<title>B</title><p>v2</p>"
+    partial = run(site, state, recrawl=True, scope={"max_pages": 3})
+    assert len(partial.records) == 3
+    # A limit ends a run: the next --recrawl starts a new one, over every page again.
+    again = run(site, state, recrawl=True)
+    assert set(changes(again)) == {"/", "a", "b", "c", "d", "e"}
+
+
+def test_an_interrupted_recrawl_resumes_instead_of_starting_over(site, tmp_path):
+    state = tmp_path / "site.crawl"
+    run(site, state)
+    site.pages["/b"] = "<title>B</title><p>v2</p>"
+
+    async def stop_after_two() -> list[Record]:
+        seen: list[Record] = []
+        async for record in acrawl(
+            site.url("/"), follow=True, state=str(state), workers=0, recrawl=True, batch_size=1,
+            output={"jsonl": str(state.with_suffix(".jsonl"))},
+        ):  # fmt: skip
+            seen.append(record)
+            if len(seen) == 2:
+                break
+        return seen
+
+    first_part = asyncio.run(stop_after_two())
+    rest = run(site, state, recrawl=True)
+    assert 0 < len(rest.records) < 6  # resumed: the pages done before the stop are not redone
+    everything = {**changes(CrawlResult(first_part, rest.stats)), **changes(rest)}
+    assert everything == {
+        "/": "unchanged", "a": "unchanged", "b": "changed", "c": "unchanged",
+        "d": "unchanged", "e": "unchanged",
+    }  # fmt: skip
+
+
+def test_a_recrawl_needs_a_state_and_changed_only_needs_a_recrawl():
+    with pytest.raises(ConfigError, match=r"recrawl: .*needs a state file"):
+        crawl("http://127.0.0.1:9/", recrawl=True)
+    with pytest.raises(ConfigError, match=r"changed_only: .*needs recrawl"):
+        crawl("http://127.0.0.1:9/", state="x.crawl", changed_only=True)

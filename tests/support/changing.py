@@ -1,0 +1,70 @@
+"""A loopback site whose pages change between crawls and which answers conditional requests.
+
+Pages with validators answer ``If-None-Match`` / ``If-Modified-Since`` with a 304, as nginx
+does; pages given as ``bare`` send none, so only their digest can tell they did not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping
+
+from crawler.testing import LoopbackServer, MockPage
+
+LAST_MODIFIED = "Mon, 30 Nov 2026 08:00:00 GMT"
+
+
+class ChangingSite:
+    """``with ChangingSite({"/": html, ...}) as site:``; edit ``pages`` between runs.
+
+    ``requests`` logs (path, whether the request was conditional, status sent).
+    """
+
+    def __init__(self, pages: Mapping[str, str | bytes], *, bare: frozenset[str] = frozenset()):
+        self.pages: dict[str, str | bytes] = dict(pages)
+        self.bare = bare
+        self.requests: list[tuple[str, bool, int]] = []
+        self.extra_headers: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self._server = LoopbackServer(self.respond)
+
+    def url(self, path: str = "/") -> str:
+        return self._server.url(path)
+
+    def respond(self, path: str, headers: Mapping[str, str]) -> MockPage:
+        asked = {name.lower(): value for name, value in headers.items()}
+        conditional = "if-none-match" in asked or "if-modified-since" in asked
+        page = self._page(path, asked)
+        with self._lock:
+            self.requests.append((path, conditional, page.status))
+        return page
+
+    def _page(self, path: str, asked: dict[str, str]) -> MockPage:
+        body = self.pages.get(path)
+        if body is None:
+            return MockPage("<h1>Not found</h1>", status=404)
+        data = body.encode() if isinstance(body, str) else body
+        extra = self.extra_headers.get(path, {})
+        if path in self.bare:
+            return MockPage(data, headers=extra)
+        etag = '"' + hashlib.sha1(data).hexdigest()[:16] + '"'
+        validators = {"ETag": etag, "Last-Modified": LAST_MODIFIED, **extra}
+        if asked.get("if-none-match") == etag:
+            return MockPage(b"", status=304, headers={"ETag": etag})
+        return MockPage(data, headers=validators)
+
+    def fetched(self, path: str) -> list[tuple[bool, int]]:
+        """(conditional, status) of each request for ``path``."""
+        return [(conditional, status) for p, conditional, status in self.requests if p == path]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def __enter__(self) -> ChangingSite:
+        self._server.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.__exit__(*exc_info)
