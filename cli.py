@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -23,6 +24,7 @@ from crawler.admission import Scope
 from crawler.api import Crawl, make_settings
 from crawler.demo import SiteServer, SyntheticSite
 from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
+from crawler.frontier import shared_status_lines
 from crawler.jobfile import JobFile, load_job
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
@@ -129,6 +131,9 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "state": (("--state",), {"metavar": "FILE"}),
     "fetch.retries": (("--retries",), {"type": _non_negative_int, "metavar": "N"}),
     "fetch.allow_private": (("--allow-private",), {"action": "store_const", "const": True}),
+    "cluster.frontier": (("--frontier",), {"metavar": "REDIS_URL"}),
+    "cluster.crawl_id": (("--crawl-id",), {"metavar": "NAME"}),
+    "cluster.fetchers": (("--fetchers",), {"type": _positive_int, "metavar": "N"}),
 }
 OPTION_HELP = {
     "fetch.concurrency": "requests in flight across all hosts (default 16)",
@@ -158,6 +163,11 @@ OPTION_HELP = {
     "state": "keep the crawl's state in FILE: stop at any time, run again to resume",
     "fetch.retries": "further attempts after a retryable failure (default 3)",
     "fetch.allow_private": "fetch private and loopback addresses even when the seeds are public",
+    "cluster.frontier": "share the crawl with other parcrawl processes through this Redis "
+    "(redis://host:6379/0, rediss:// for TLS); default: this process alone",
+    "cluster.crawl_id": "the shared crawl's name: processes with the same one share it",
+    "cluster.fetchers": "crawler processes to run on this machine against --frontier, each "
+    "writing its own -o file (NAME-1.jsonl, ...) (default 1)",
 }
 
 
@@ -199,8 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(check)
 
-    status = _command(commands, "status", "show a state file's progress")
-    status.add_argument("state", metavar="STATE", help="the state file (--state FILE)")
+    status = _command(commands, "status", "show a state file's or a shared crawl's progress")
+    status.add_argument("state", nargs="?", metavar="STATE", help="the state file (--state FILE)")
+    status.add_argument(
+        "--frontier", metavar="REDIS_URL", help="the shared crawl's Redis (with --crawl-id)"
+    )
+    status.add_argument("--crawl-id", metavar="NAME", help="the shared crawl's name")
     status.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     status.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
@@ -299,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(verbose=args.verbose)
     try:
         if args.command == "status":
-            for line in read_status(args.state).lines():
+            for line in _status_lines(args):
                 print(line)
             return EXIT_OK
         settings, job = settings_from_args(args)
@@ -361,10 +375,121 @@ def _packed(opening: str, items: list[str], width: int) -> list[str]:
     return [*rows, "]"]
 
 
+def _status_lines(args: argparse.Namespace) -> list[str]:
+    """A state file's status, or with --frontier a shared crawl's (read from Redis)."""
+    if args.frontier is None and args.crawl_id is None:
+        if args.state is None:
+            raise UsageError("give a state file, or --frontier REDIS_URL --crawl-id NAME")
+        return read_status(args.state).lines()
+    if args.state is not None:
+        raise UsageError("give a state file or --frontier with --crawl-id, not both")
+    cluster = build_settings(
+        {"cluster": {"frontier": args.frontier, "crawl_id": args.crawl_id}}
+    ).cluster
+    if cluster.frontier is None:
+        raise UsageError("--crawl-id needs --frontier REDIS_URL")
+    assert cluster.crawl_id is not None
+    return shared_status_lines(cluster.frontier, cluster.crawl_id)
+
+
 def _run_crawl(settings: Settings, *, quiet: bool) -> int:
-    if not settings.seeds and not settings.seeds_file:
+    joining = settings.cluster.frontier is not None
+    if not settings.seeds and not settings.seeds_file and not joining:
         raise UsageError("give URLs to crawl, or a URL list with -i FILE")
+    if settings.cluster.fetchers > 1:
+        return _run_fetchers(settings, quiet=quiet)
     return _crawl(settings, quiet=quiet)
+
+
+def _run_fetchers(settings: Settings, *, quiet: bool) -> int:
+    """``--fetchers N``: N crawler processes on this machine share the crawl through the
+    frontier, each with its own event loop, process stage and output file.
+
+    Every one reads the seeds (Redis drops the repeats) so that none can start before the
+    crawl exists. The exit code is the worst of theirs.
+    """
+    cluster = settings.cluster
+    assert cluster.frontier is not None
+    assert cluster.crawl_id is not None
+    if STDIN in settings.seeds_file:
+        raise UsageError("--fetchers N cannot share stdin: give the URLs in a file (-i FILE)")
+    outputs = [fetcher_output(settings, index) for index in range(1, cluster.fetchers + 1)]
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=_fetcher_main, args=(child, index), name=f"fetcher-{index}")
+        for index, child in enumerate(outputs, start=1)
+    ]
+    for child in children:
+        child.start()
+    # Ctrl-C reaches every fetcher (one process group): each stops itself cleanly.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for child in children:
+            child.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    codes = [child.exitcode if child.exitcode is not None else 1 for child in children]
+    if not quiet:
+        for index, (child_settings, code) in enumerate(zip(outputs, codes, strict=True), 1):
+            _note(f"fetcher {index}: exit {code}, records in {_output_names(child_settings)}")
+        with contextlib.suppress(ParcrawlError):
+            for line in shared_status_lines(cluster.frontier, cluster.crawl_id):
+                _note(line)
+    failed = [code for code in codes if code != EXIT_OK]
+    return max(failed, key=lambda code: (code != EXIT_INTERRUPTED, code)) if failed else EXIT_OK
+
+
+def fetcher_output(settings: Settings, index: int) -> Settings:
+    """The settings of fetcher ``index``: one process, its own output files (name-INDEX.ext).
+
+    Raises:
+        UsageError: the records would go to stdout, which N processes cannot share.
+    """
+    output = settings.output
+    if (output.jsonl in (None, "-") and output.csv is None and output.sqlite is None) or (
+        output.jsonl == "-"
+    ):
+        raise UsageError("--fetchers N needs -o FILE: each process writes its own file")
+
+    def numbered(path: str) -> str:
+        file = Path(path)
+        return str(file.with_name(f"{file.stem}-{index}{file.suffix}"))
+
+    values: dict[str, Any] = {}
+    if output.jsonl is not None:
+        values["jsonl"] = numbered(output.jsonl)
+    if output.sqlite is not None:
+        values["sqlite"] = numbered(output.sqlite)
+    if output.csv is not None:
+        values["csv"] = output.csv.model_copy(update={"path": numbered(output.csv.path)})
+    return settings.model_copy(
+        update={
+            "output": output.model_copy(update=values),
+            "cluster": settings.cluster.model_copy(update={"fetchers": 1}),
+        }
+    )
+
+
+def _output_names(settings: Settings) -> str:
+    output = settings.output
+    names = [output.jsonl, output.csv.path if output.csv else None, output.sqlite]
+    return ", ".join(name for name in names if name)
+
+
+def _fetcher_main(settings: Settings, index: int) -> None:
+    """One fetcher of ``--fetchers N`` (a spawned process): crawl quietly, exit with its code."""
+    _configure_logging(verbose=False)
+    logging.getLogger().handlers[0].setFormatter(
+        logging.Formatter(f"parcrawl[{index}]: %(levelname)s: %(message)s")
+    )
+    try:
+        code = _crawl(settings, quiet=True)
+    except ParcrawlError as exc:
+        _error(f"fetcher {index}: {exc}")
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
 
 
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
