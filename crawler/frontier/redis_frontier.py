@@ -333,12 +333,14 @@ class RedisFrontier:
         leases, queued, leased, _retrying, over, wait_ms, limited, seen = reply
         self._pending, self._leased, self._seen = int(queued), int(leased), int(seen)
         now = time.monotonic()
-        for token_raw, request_raw, host_raw in leases:
+        for token_raw, request_raw, host_raw, delay_ms in leases:
             token = int(token_raw)
             request = _decode(request_raw)
             self._tokens[request.url] = token
             self._taken_at[token] = now
-            self._granted[host_raw.decode()] = request.url
+            if not int(delay_ms):
+                # No spacing to keep: the first hop needs no round trip to start.
+                self._granted[_text(host_raw)] = request.url
             self._buffer.append(Lease(request, token))
         if leases:
             self._notify()
@@ -420,8 +422,9 @@ class RedisFrontier:
         """Wait until a request to ``url``'s host may start, for the whole crawl; it counts as
         started on return.
 
-        A lease's first hop starts at once (its hand-out was the start Redis recorded),
-        unless another request to the host went first here (robots.txt).
+        The hand-out of a lease grants its host's turn: the first request to ask takes it
+        (robots.txt, else the page). Without a delay to keep, a lease's first hop starts
+        without asking Redis at all.
         """
         host = host_key(url)
         if self._granted.pop(host, None) == url:

@@ -3,7 +3,7 @@ leases, end a fetch, finish records, renew leases, wait a host's turn, hold a ho
 
 Keys under the crawl's prefix (``ARGV[1]``, see :mod:`crawler.frontier.redis_keys`):
 ``seen`` SET of 16-byte digests; ``q:<host>`` ZSET request -> depth x 1e12 + sequence;
-``h:<host>`` HASH active/next/held/last/delay/backoff/started (ms); ``hosts`` ZSET of
+``h:<host>`` HASH active/next/held/last/delay/backoff/started/turn (ms); ``hosts`` ZSET of
 hosts with work and a free slot -> the time they may start; ``lease`` HASH token ->
 request; ``leases`` ZSET token -> expiry; ``retries`` ZSET request -> due; ``levels`` HASH
 depth -> requests queued or leased; ``outcome`` HASH digest -> status or error code;
@@ -98,7 +98,8 @@ TAKE = (
     PRELUDE
     + """
 -- ARGV: prefix, process, how many, lease ms, jitter (1..1.5), max requests (0: none), scan.
--- Returns {{token, request, host}..., queued, leased, retrying, over (1/0), wait ms, limit}.
+-- Returns {{token, request, host, delay ms}..., queued, leased, retrying, over (1/0),
+-- wait ms, limit reached (1/0), seen}.
 local proc, want, lease_ms = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local jitter, max_requests, scan = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 
@@ -167,7 +168,7 @@ if limited == 0 and want > 0 then
       local nxt = math.max(num(redis.call('HGET', hk, 'next')), now + delay * jitter)
       redis.call('HINCRBY', hk, 'active', 1)
       redis.call('HINCRBY', hk, 'started', 1)
-      redis.call('HSET', hk, 'next', nxt, 'last', now)
+      redis.call('HSET', hk, 'next', nxt, 'last', now, 'turn', 1)
       local tok = tostring(redis.call('INCR', p .. 'token'))
       r.h = h
       r.p = proc
@@ -179,7 +180,7 @@ if limited == 0 and want > 0 then
       count('leased@' .. proc, 1)
       count('handed', 1)
       handed = handed + 1
-      out[#out + 1] = {tok, head[1], h}
+      out[#out + 1] = {tok, head[1], h, math.ceil(delay)}
       schedule(h)
     end
   end
@@ -326,13 +327,16 @@ BEGIN = (
     PRELUDE
     + """
 -- ARGV: prefix, host, jitter. A request to the host wants to start now: returns 0 (it
--- starts, recorded) or the ms to wait.
+-- starts, recorded) or the ms to wait. Every start to a host passes here, in any process.
 local h, jitter = ARGV[2], tonumber(ARGV[3])
 local hk = p .. 'h:' .. h
-local st = redis.call('HMGET', hk, 'next', 'held', 'delay')
+local st = redis.call('HMGET', hk, 'next', 'held', 'delay', 'turn')
 local nxt, held, delay = num(st[1]), num(st[2]), math.max(num(st[3]), base_delay)
-if math.max(nxt, held) > now then return math.ceil(math.max(nxt, held) - now) end
-redis.call('HSET', hk, 'last', now, 'next', now + delay * jitter)
+-- A turn handed out with a lease lets the first request to ask go at once, unless a hold
+-- came since; otherwise the delay since the last start must have passed.
+local granted = num(st[4]) == 1 and held <= now
+if not granted and nxt > now then return math.ceil(nxt - now) end
+redis.call('HSET', hk, 'turn', 0, 'last', now, 'next', math.max(nxt, now + delay * jitter))
 schedule(h)
 return 0
 """
