@@ -40,20 +40,19 @@ class SharedStatus:
         out = [f"crawl {self.crawl_id} on {redact_url(self.url)}", f"{totals}, seen {self.seen}"]
         if self.hosts:
             out.append("per host:")
-            out += [f"  {host}  {_fields(counts)}" for host, counts in sorted(self.hosts.items())]
+            for host, counts in sorted(self.hosts.items()):
+                out.append(f"  {host}  {_fields(counts, ('queued', 'done', 'failed'))}")
         if self.processes:
             out.append("per process:")
             for name, counts in sorted(self.processes.items()):
                 beat = self.heartbeats_s.get(name)
                 seen = f"  last heard {beat:.0f} s ago" if beat is not None else "  gone"
-                out.append(f"  {name}  {_fields(counts)}{seen}")
+                out.append(f"  {name}  {_fields(counts, ('leased', 'done', 'failed'))}{seen}")
         return out
 
 
-def _fields(counts: dict[str, int]) -> str:
-    return "  ".join(
-        f"{name} {counts.get(name, 0)}" for name in ("queued", "leased", "done", "failed")
-    )
+def _fields(counts: dict[str, int], names: tuple[str, ...]) -> str:
+    return "  ".join(f"{name} {counts.get(name, 0)}" for name in names)
 
 
 async def read_shared_status(url: str, crawl_id: str) -> SharedStatus:

@@ -243,3 +243,20 @@ def test_joining_with_another_scope_is_refused(redis_server: RedisServer, tmp_pa
     assert first.returncode == 0, first.stderr
     assert other.returncode == 2
     assert "other settings (scope.exclude)" in other.stderr
+
+
+def test_fetchers_run_several_processes_on_one_crawl(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    with serving(Site(30, delay_s=0.05)) as site:
+        out = tmp_path / "site.jsonl"
+        result = parcrawl(
+            "crawl", site.url(), "--follow", "--frontier", redis_server.url,
+            "--crawl-id", "many", "--fetchers", "2", "-w", "0", "-c", "2", "-o", str(out),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    outputs = [tmp_path / "site-1.jsonl", tmp_path / "site-2.jsonl"]
+    records = [url for path in outputs for url in read_urls(path)]
+    assert sorted(records) == sorted(site.urls())
+    assert "fetcher 2: exit 0" in result.stderr
+    assert "done 31, failed 0" in result.stderr

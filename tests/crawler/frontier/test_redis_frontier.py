@@ -353,3 +353,20 @@ async def test_redis_lost_for_too_long_ends_the_crawl_with_one_line(tmp_path: Pa
             server.stop()
             with pytest.raises(FrontierError, match=r"lost for \d+ s: giving up"):
                 await asyncio.wait_for(frontier.get(), SOON_S)
+
+
+async def test_status_counts_per_host_and_process_without_the_password(tmp_path: Path) -> None:
+    with running_redis(tmp_path, password="pw-42") as server:
+        async with shared(server, process="proc-1") as frontier:
+            await frontier.add_many([FetchRequest(f"{A}/1"), FetchRequest(f"{B}/1")])
+            lease = await get_soon(frontier)
+            assert lease is not None
+            await finish(frontier, lease)
+            lines = (await read_shared_status(server.url, "t")).lines()
+    text = "\n".join(lines)
+    assert "pw-42" not in text
+    assert lines[0] == f"crawl t on redis://:***@127.0.0.1:{server.port}/0"
+    assert "queued 1, leased 0, retrying 0, done 1, failed 0" in lines[1]
+    assert "  proc-1  leased 0  done 1  failed 0  last heard 0 s ago" in lines
+    done_host = lease.request.url.rsplit("/", 1)[0] + ":80"
+    assert f"  {done_host}  queued 0  done 1  failed 0" in lines
