@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -25,17 +26,47 @@ def _free_port() -> int:
 class RedisServer:
     """One ``redis-server`` process; ``url`` reaches it. ``stop``/``start`` keep port and folder."""
 
-    def __init__(self, folder: Path, *, password: str | None = None, appendonly: bool = False):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        password: str | None = None,
+        appendonly: bool = False,
+        tls: bool = False,
+    ) -> None:
         self.folder = folder
         self.port = _free_port()
         self.password = password
         self.appendonly = appendonly
+        self.tls = tls
+        self.certificate = folder / "cert.pem"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         auth = f":{self.password}@" if self.password else ""
+        if self.tls:  # our own certificate authority: the self-signed certificate
+            return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.certificate}"
         return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def _tls_args(self) -> list[str]:
+        """A self-signed certificate for 127.0.0.1 (openssl), and the flags serving TLS only."""
+        key = self.folder / "key.pem"
+        if not self.certificate.exists():
+            subprocess.run(
+                [
+                    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(self.certificate), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1",
+                ],
+                check=True,
+                capture_output=True,
+            )  # fmt: skip
+        return [
+            "--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.certificate),
+            "--tls-key-file", str(key), "--tls-ca-cert-file", str(self.certificate),
+            "--tls-auth-clients", "no",
+        ]  # fmt: skip
 
     def start(self) -> None:
         binary = shutil.which("redis-server")
@@ -52,6 +83,8 @@ class RedisServer:
         ]  # fmt: skip
         if self.password:
             args += ["--requirepass", self.password]
+        if self.tls:
+            args += self._tls_args()  # the later --port 0 wins: TLS only
         self._process = subprocess.Popen(args)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._answers():
@@ -63,9 +96,15 @@ class RedisServer:
 
     def _answers(self) -> bool:
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                reply = conn.recv(64)
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw:
+                if not self.tls:
+                    raw.sendall(b"PING\r\n")
+                    reply = raw.recv(64)
+                else:
+                    context = ssl.create_default_context(cafile=str(self.certificate))
+                    with context.wrap_socket(raw, server_hostname="127.0.0.1") as conn:
+                        conn.sendall(b"PING\r\n")
+                        reply = conn.recv(64)
         except OSError:
             return False
         return reply.startswith((b"+PONG", b"-NOAUTH"))
@@ -85,10 +124,10 @@ class RedisServer:
 
 @contextmanager
 def running_redis(
-    folder: Path, *, password: str | None = None, appendonly: bool = False
+    folder: Path, *, password: str | None = None, appendonly: bool = False, tls: bool = False
 ) -> Iterator[RedisServer]:
     """A started ``RedisServer`` in ``folder``, stopped on exit."""
-    server = RedisServer(folder, password=password, appendonly=appendonly)
+    server = RedisServer(folder, password=password, appendonly=appendonly, tls=tls)
     server.start()
     try:
         yield server

@@ -370,3 +370,36 @@ async def test_status_counts_per_host_and_process_without_the_password(tmp_path:
     assert "  proc-1  leased 0  done 1  failed 0  last heard 0 s ago" in lines
     done_host = lease.request.url.rsplit("/", 1)[0] + ":80"
     assert f"  {done_host}  queued 0  done 1  failed 0" in lines
+
+
+async def test_rediss_reaches_redis_over_tls(tmp_path: Path) -> None:
+    with running_redis(tmp_path, password="tls-pw", tls=True) as server:
+        assert server.url.startswith("rediss://")
+        async with shared(server) as one, shared(server) as two:
+            await one.add_many([FetchRequest(f"{A}/1")])
+            assert await two.add_many([FetchRequest(f"{A}/1")]) == []
+            lease = await get_soon(two)
+            assert lease is not None
+            await finish(two, lease)
+        status = await read_shared_status(server.url, "t")
+    assert status.totals["done"] == 1
+
+
+async def test_a_live_process_keeps_its_leases_past_their_expiry(
+    redis_server: RedisServer,
+) -> None:
+    async with (
+        shared(redis_server, lease_s=1.0) as slow,
+        shared(redis_server, lease_s=1.0) as other,
+    ):
+        await slow.add_many([FetchRequest(f"{A}/1")])
+        lease = await get_soon(slow)
+        assert lease is not None
+        # Three lease periods of work: the heartbeat renews it, nobody else gets the URL.
+        stolen = asyncio.ensure_future(other.get())
+        done, _ = await asyncio.wait({stolen}, timeout=3.0)
+        assert not done
+        await finish(slow, lease)
+        slow.close_input()
+        other.close_input()
+        assert await asyncio.wait_for(stolen, SOON_S) is None
