@@ -42,6 +42,7 @@ from crawler.frontier.redis_scripts import (
     DONE,
     END,
     HOLD,
+    JOIN,
     MAY_START,
     RELEASE,
     RENEW,
@@ -146,7 +147,6 @@ class RedisFrontier:
         self._getters = 0
         self._next_take = 0.0
         self._pending = 0
-        self._leased = 0
         self._seen = 0
         self._over = False
         self._limited = False
@@ -156,8 +156,6 @@ class RedisFrontier:
         self._heartbeat: asyncio.Task[None] | None = None
         self._heartbeat_error: BaseException | None = None
         self._lost_since: float | None = None
-        self.round_trips = 0
-        """Redis calls made (for the benchmark: round trips per URL)."""
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -183,12 +181,16 @@ class RedisFrontier:
             async with asyncio.timeout(CALL_TIMEOUT_S):
                 await self._client.ping()
                 if identity.seeding:
-                    await self._client.hsetnx(keys.meta, "fingerprint", fingerprint)
-                    await self._client.hsetnx(keys.meta, "per_host", identity.per_host)
-                    await self._client.hsetnx(keys.meta, "delay", int(identity.delay_s * 1000))
-                    await self._client.hsetnx(keys.meta, "max_per_host", identity.max_per_host or 0)
-                    await self._client.hsetnx(keys.meta, "created", int(time.time()))
-                stored = await self._client.hget(keys.meta, "fingerprint")
+                    meta: list[Arg] = [
+                        fingerprint,
+                        identity.per_host,
+                        int(identity.delay_s * 1000),
+                        identity.max_per_host or 0,
+                        int(time.time()),
+                    ]
+                    stored = await self._client.register_script(JOIN)(keys=[keys.meta], args=meta)
+                else:
+                    stored = await self._client.hget(keys.meta, "fingerprint")
                 roots = await self._client.smembers(keys.seeds)
         except PERMANENT as exc:
             raise FrontierError(self._describe(exc, "refused us")) from None
@@ -330,8 +332,8 @@ class RedisFrontier:
         ]
         self._changed.clear()
         reply = await self._run("take", args)
-        leases, queued, leased, _retrying, over, wait_ms, limited, seen = reply
-        self._pending, self._leased, self._seen = int(queued), int(leased), int(seen)
+        leases, queued, _leased, _retrying, over, wait_ms, limited, seen = reply
+        self._pending, self._seen = int(queued), int(seen)
         now = time.monotonic()
         for token_raw, request_raw, host_raw, delay_ms in leases:
             token = int(token_raw)
@@ -564,7 +566,6 @@ class RedisFrontier:
                 continue
             except redis_errors.RedisError as exc:
                 raise FrontierError(self._describe(exc, "answered with an error")) from None
-            self.round_trips += 1
             if self._lost_since is not None:
                 log.warning(
                     "Redis at %s is back after %.0f s: crawling again",

@@ -28,6 +28,7 @@ from crawler.frontier import (
 )
 from crawler.frontier.redis_frontier import RedisFrontier
 from crawler.frontier.redis_status import read_shared_status
+from crawler.jobfile import load_job
 from crawler.models import FetchRequest
 from crawler.settings import build_settings
 from tests.support.redis_server import RedisServer, redis_server, running_redis
@@ -403,3 +404,11 @@ async def test_a_live_process_keeps_its_leases_past_their_expiry(
         slow.close_input()
         other.close_input()
         assert await asyncio.wait_for(stolen, SOON_S) is None
+
+
+def test_a_job_files_redis_password_is_never_shown(tmp_path: Path) -> None:
+    job = tmp_path / "job.toml"
+    job.write_text('[cluster]\nfrontier = "redis://crawler:pa55@10.0.0.5:6379/0"\ncrawl_id = "d"\n')
+    shown = load_job(job).effective_toml()
+    assert "pa55" not in shown
+    assert 'frontier = "redis://crawler:***@10.0.0.5:6379/0"' in shown
