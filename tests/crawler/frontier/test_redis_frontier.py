@@ -189,6 +189,26 @@ async def test_links_one_level_deeper_wait_for_the_level_above(make: Factory) ->
     assert deeper.request.url == f"{B}/deeper"
 
 
+async def test_a_host_at_its_limit_waits_for_a_lease_to_end(make: Factory) -> None:
+    frontier = await make()
+    await frontier.add_many([FetchRequest(f"{A}/1"), FetchRequest(f"{A}/2")])
+    first = await get_soon(frontier)
+    assert first is not None
+    second = asyncio.ensure_future(frontier.get())
+    assert await blocks(second)  # per_host=1
+    await frontier.end(first, FETCHED)
+    lease = await asyncio.wait_for(second, SOON_S)
+    assert lease is not None
+    assert lease.request.url == f"{A}/2"
+
+
+async def test_a_stopped_frontier_hands_out_nothing(make: Factory) -> None:
+    frontier = await make()
+    await frontier.add_many([FetchRequest(f"{A}/1")])
+    frontier.stop()
+    assert await get_soon(frontier) is None
+
+
 # -- one crawl, several processes -----------------------------------------------------------
 
 
