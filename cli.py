@@ -24,7 +24,7 @@ from crawler.admission import Scope
 from crawler.api import Crawl, make_settings
 from crawler.demo import SiteServer, SyntheticSite
 from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
-from crawler.frontier import shared_status_lines
+from crawler.frontier import PAUSED_FIELD, shared_status_lines
 from crawler.jobfile import JobFile, load_job
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
@@ -608,18 +608,25 @@ def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
     fetched = tqdm(total=stats.total, desc="fetched", unit="page", position=0, **common)
     parsed = tqdm(desc="parsed ", unit="page", position=1, **common)
     errors = tqdm(desc="errors ", unit="url", position=2, **common)
+    pause = _PauseWatcher()
+    logging.getLogger().addHandler(pause)
 
     async def refresh() -> None:
+        shown = False
         while True:
             for bar, value in ((fetched, stats.fetched), (parsed, stats.parsed)):
                 bar.update(value - bar.n)
             errors.update(stats.error_count - errors.n)
+            if pause.paused != shown:  # a shared frontier lost its Redis, or got it back
+                shown = pause.paused
+                fetched.set_postfix_str("paused: Redis lost, retrying" if shown else "")
             await asyncio.sleep(PROGRESS_INTERVAL_S)
 
     task = asyncio.get_running_loop().create_task(refresh())
     try:
         yield
     finally:
+        logging.getLogger().removeHandler(pause)
         task.cancel()
         fetched.update(stats.fetched - fetched.n)
         parsed.update(stats.parsed - parsed.n)
@@ -630,6 +637,19 @@ def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
 
 def _print_above_bars(line: str) -> None:
     tqdm.write(line, file=sys.stdout)
+
+
+class _PauseWatcher(logging.Handler):
+    """Notes from the log whether a shared frontier has paused fetching (Redis lost)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.paused = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        paused = getattr(record, PAUSED_FIELD, None)
+        if paused is not None:
+            self.paused = bool(paused)
 
 
 class _TqdmHandler(logging.Handler):

@@ -8,7 +8,12 @@ Everything that decides *when* a request may start lives here; *whether* it may 
 
 from __future__ import annotations
 
-from crawler.frontier.cluster import CrawlIdentity, open_redis_frontier, shared_status_lines
+from crawler.frontier.cluster import (
+    PAUSED_FIELD,
+    CrawlIdentity,
+    open_redis_frontier,
+    shared_status_lines,
+)
 from crawler.frontier.hosts import (
     HOLD_STATUSES,
     HostAnswer,
@@ -45,6 +50,7 @@ __all__ = [
     "FETCHING",
     "HELD_BACK",
     "HOLD_STATUSES",
+    "PAUSED_FIELD",
     "REFUSED",
     "UNFETCHED",
     "CrawlIdentity",

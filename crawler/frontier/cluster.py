@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from crawler.errors import ConfigError
 
+PAUSED_FIELD = "frontier_paused"
+"""A log record with this attribute says a shared frontier paused fetching (True: Redis
+lost) or resumed it (False); the command line shows it in the progress bar."""
+
 if TYPE_CHECKING:
     from crawler.frontier.redis_frontier import RedisFrontier
 

@@ -24,7 +24,7 @@ import redis.asyncio as aioredis
 import redis.exceptions as redis_errors
 
 from crawler.errors import ConfigError, FrontierError
-from crawler.frontier.cluster import CrawlIdentity
+from crawler.frontier.cluster import PAUSED_FIELD, CrawlIdentity
 from crawler.frontier.hosts import BACKOFF_BASE_S, HostAnswer
 from crawler.frontier.lifecycle import (
     Ending,
@@ -571,6 +571,7 @@ class RedisFrontier:
                     "Redis at %s is back after %.0f s: crawling again",
                     redact_url(self._url),
                     time.monotonic() - self._lost_since,
+                    extra={PAUSED_FIELD: False},
                 )
                 self._lost_since = None
             return result
@@ -584,6 +585,7 @@ class RedisFrontier:
                 redact_url(self._url),
                 scrub(str(exc) or type(exc).__name__, self._url),
                 self._give_up_s,
+                extra={PAUSED_FIELD: True},
             )
         waited = now - self._lost_since
         if waited >= self._give_up_s:
