@@ -263,3 +263,23 @@ def test_fetchers_run_several_processes_on_one_crawl(
     assert sorted(records) == sorted(site.urls())
     assert "fetcher 2: exit 0" in result.stderr
     assert "done 31, failed 0" in result.stderr
+
+
+def test_ctrl_c_hands_leases_back_and_a_rerun_finishes_the_crawl(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    first_out, rest_out = tmp_path / "first.jsonl", tmp_path / "rest.jsonl"
+    with serving(Site(30, delay_s=0.1)) as site:
+        common = ["--follow", "--frontier", redis_server.url, "--crawl-id", "again"]
+        first = start("crawl", site.url(), *common, output=first_out)
+        wait_for(lambda: len(read_urls(first_out)) >= 3, "the first run writes records")
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=DEADLINE_S)
+        assert first.returncode == 130
+        status = parcrawl("status", "--frontier", redis_server.url, "--crawl-id", "again")
+        assert ", leased 0," in status.stdout  # nothing waits for a lease to expire
+        rerun = start("crawl", site.url(), *common, output=rest_out)
+        finish(rerun)
+    records = read_urls(first_out) + read_urls(rest_out)
+    assert sorted(records) == sorted(site.urls())
+    assert set(site.fetch_counts().values()) == {1}
