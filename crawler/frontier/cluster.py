@@ -47,8 +47,8 @@ def open_redis_frontier(
     try:
         from crawler.frontier.redis_frontier import (  # noqa: PLC0415 (optional extra)
             RedisFrontier,
-            connect_redis,
         )
+        from crawler.frontier.redis_link import connect_redis  # noqa: PLC0415
     except ImportError:
         raise ConfigError(
             "a Redis frontier needs redis-py: pip install 'parcrawl[cluster]'"

@@ -2,8 +2,8 @@
 one queue, seen set, host timing and lease table for all of them.
 
 Each change is one atomic Lua script (:mod:`crawler.frontier.redis_scripts`); this module
-owns when to call them, the leases this process holds (renewed by a heartbeat), and riding
-out a lost Redis (pause, back off, give up after ``give_up_s``).
+owns when to call them and the leases this process holds (renewed by a heartbeat). Calls go
+through a ``RedisLink``, which rides out a lost Redis.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import socket
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 import redis.asyncio as aioredis
 import redis.exceptions as redis_errors
 
 from crawler.errors import ConfigError, FrontierError
-from crawler.frontier.cluster import PAUSED_FIELD, CrawlIdentity
+from crawler.frontier.cluster import CrawlIdentity
 from crawler.frontier.hosts import BACKOFF_BASE_S, HostAnswer
 from crawler.frontier.lifecycle import (
     Ending,
@@ -36,28 +36,20 @@ from crawler.frontier.lifecycle import (
     Unfetched,
 )
 from crawler.frontier.redis_keys import CrawlKeys, scrub
-from crawler.frontier.redis_scripts import (
-    ADD,
-    BEGIN,
-    DONE,
-    END,
-    HOLD,
-    JOIN,
-    MAY_START,
-    RELEASE,
-    RENEW,
-    TAKE,
+from crawler.frontier.redis_link import (
+    CALL_TIMEOUT_S,
+    PERMANENT,
+    TRANSIENT,
+    Arg,
+    RedisLink,
 )
+from crawler.frontier.redis_scripts import decode_request, encode_request
 from crawler.frontier.stores import Outcome
 from crawler.models import FetchRequest
 from crawler.settings import redact_url
 from crawler.urls import host_key, url_key
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-Arg = bytes | str | int | float
-"""One argument of a script call."""
 
 IDLE_POLL_S = 0.25
 """Longest wait between two looks at the shared queue when this process has nothing to do:
@@ -68,18 +60,6 @@ HOST_SCAN = 200
 
 TAKE_MAX = 64
 """Leases one take hands out at most (one per fetch task waiting)."""
-
-RECONNECT_MAX_S = 5.0
-"""Longest pause between two attempts to reach a lost Redis."""
-
-CALL_TIMEOUT_S = 10.0
-"""A Redis call that takes longer counts as a lost connection."""
-
-TRANSIENT = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
-"""Errors that mean "Redis is not there right now" (a refused or dropped connection)."""
-
-PERMANENT = (redis_errors.AuthenticationError, redis_errors.AuthorizationError)
-"""Errors that waiting will not cure (checked before the transient ones they subclass)."""
 
 
 class RedisFrontier:
@@ -106,31 +86,17 @@ class RedisFrontier:
         process: str | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._client = client
-        self._url = url
         self._keys = CrawlKeys(crawl_id)
         self._identity = identity
         self._max_requests = max_requests
         self._max_pending = max_pending
         self._max_hold_s = max_hold_s
         self._lease_ms = int(lease_s * 1000)
-        self._give_up_s = give_up_s
         self.process = process or _process_name()
         self._rng = rng or random.Random()
-        self._scripts = {
-            name: client.register_script(lua)
-            for name, lua in {
-                "add": ADD,
-                "take": TAKE,
-                "end": END,
-                "done": DONE,
-                "renew": RENEW,
-                "release": RELEASE,
-                "begin": BEGIN,
-                "hold": HOLD,
-                "may_start": MAY_START,
-            }.items()
-        }
+        self._link = RedisLink(
+            client, url, give_up_s=give_up_s, rng=self._rng, check=self._raise_heartbeat_error
+        )
         self.skipped: Counter[str] = Counter()
         self._started = False
         self._start_lock = asyncio.Lock()
@@ -155,7 +121,6 @@ class RedisFrontier:
         self._stopped = False
         self._heartbeat: asyncio.Task[None] | None = None
         self._heartbeat_error: BaseException | None = None
-        self._lost_since: float | None = None
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -179,7 +144,7 @@ class RedisFrontier:
         fingerprint = json.dumps(identity.fingerprint, sort_keys=True)
         try:
             async with asyncio.timeout(CALL_TIMEOUT_S):
-                await self._client.ping()
+                await self._link.client.ping()
                 if identity.seeding:
                     meta: list[Arg] = [
                         fingerprint,
@@ -188,19 +153,19 @@ class RedisFrontier:
                         identity.max_per_host or 0,
                         int(time.time()),
                     ]
-                    stored = await self._client.register_script(JOIN)(keys=[keys.meta], args=meta)
+                    stored = await self._link.script("join")(keys=[keys.meta], args=meta)
                 else:
-                    stored = await self._client.hget(keys.meta, "fingerprint")
-                roots = await self._client.smembers(keys.seeds)
+                    stored = await self._link.client.hget(keys.meta, "fingerprint")
+                roots = await self._link.client.smembers(keys.seeds)
         except PERMANENT as exc:
-            raise FrontierError(self._describe(exc, "refused us")) from None
+            raise FrontierError(self._link.describe(exc, "refused us")) from None
         except (*TRANSIENT, TimeoutError) as exc:
-            raise FrontierError(self._describe(exc, "is unreachable")) from None
+            raise FrontierError(self._link.describe(exc, "is unreachable")) from None
         except redis_errors.RedisError as exc:
-            raise FrontierError(self._describe(exc, "answered with an error")) from None
+            raise FrontierError(self._link.describe(exc, "answered with an error")) from None
         if stored is None:
             raise FrontierError(
-                f"no crawl {keys.crawl_id!r} on {redact_url(self._url)}: "
+                f"no crawl {keys.crawl_id!r} on {redact_url(self._link.url)}: "
                 "give seed URLs to start it, or check --crawl-id"
             )
         differ = _differences(json.loads(stored), identity.fingerprint)
@@ -224,16 +189,18 @@ class RedisFrontier:
             tokens = [*self._tokens.values(), *(lease.token for lease in self._buffer)]
             try:
                 async with asyncio.timeout(CALL_TIMEOUT_S):
-                    await self._scripts["release"](args=[self._keys.prefix, self.process, *tokens])
+                    await self._link.script("release")(
+                        args=[self._keys.prefix, self.process, *tokens]
+                    )
             except (redis_errors.RedisError, OSError, TimeoutError) as exc:
                 log.warning(
                     "could not hand back %d leases (%s): they return to the queue in %.0f s",
                     len(tokens),
-                    scrub(str(exc), self._url),
+                    scrub(str(exc), self._link.url),
                     self._lease_ms / 1000,
                 )
         with contextlib.suppress(redis_errors.RedisError, OSError):
-            await self._client.aclose()
+            await self._link.client.aclose()
 
     # -- feeding -------------------------------------------------------------------------
 
@@ -248,7 +215,7 @@ class RedisFrontier:
         root = _root(request.url)
         if root not in self._seed_roots:
             self._note_seed_root(root)
-            await self._call(lambda: self._client.sadd(self._keys.seeds, root))
+            await self._link.call(lambda: self._link.client.sadd(self._keys.seeds, root))
         return bool(await self._add([request]))
 
     async def add_many(self, requests: Sequence[FetchRequest]) -> list[FetchRequest]:
@@ -264,8 +231,8 @@ class RedisFrontier:
             return []
         args: list[Arg] = [self._keys.prefix]
         for key, request in unique.items():
-            args += [key, host_key(request.url), request.depth, _encode(request)]
-        added = await self._run("add", args)
+            args += [key, host_key(request.url), request.depth, encode_request(request)]
+        added = await self._link.run("add", args)
         batch = list(unique.values())
         accepted = [batch[int(index)] for index in added]
         self._pending += len(accepted)
@@ -277,7 +244,7 @@ class RedisFrontier:
         """Record ``url`` as seen by the whole crawl without queueing it; False when it was."""
         await self.start()
         key = url_key(url)
-        return bool(await self._call(lambda: self._client.sadd(self._keys.seen, key)))
+        return bool(await self._link.call(lambda: self._link.client.sadd(self._keys.seen, key)))
 
     def close_input(self) -> None:
         """This process has no more seeds: the crawl may end once the queue drains."""
@@ -331,13 +298,13 @@ class RedisFrontier:
             HOST_SCAN,
         ]
         self._changed.clear()
-        reply = await self._run("take", args)
+        reply = await self._link.run("take", args)
         leases, queued, _leased, _retrying, over, wait_ms, limited, seen = reply
         self._pending, self._seen = int(queued), int(seen)
         now = time.monotonic()
         for token_raw, request_raw, host_raw, delay_ms in leases:
             token = int(token_raw)
-            request = _decode(request_raw)
+            request = decode_request(request_raw)
             self._tokens[request.url] = token
             self._taken_at[token] = now
             if not int(delay_ms):
@@ -363,7 +330,7 @@ class RedisFrontier:
         slowed = self._slowed_at.get(host)
         if slowed is None or slowed < self._taken_at.get(lease.token, 0.0):
             return True
-        reply = await self._run("may_start", [self._keys.prefix, host])
+        reply = await self._link.run("may_start", [self._keys.prefix, host])
         return bool(reply)
 
     async def renew(self, lease: Lease) -> None:
@@ -386,7 +353,7 @@ class RedisFrontier:
             raise TypeError(f"unknown ending {how!r}")
         reason = how.reason if isinstance(how, Refused) else ""
         args: list[Arg] = [self._keys.prefix, lease.token, kind, retry_ms, retry_at]
-        kept = await self._run("end", [*args, url_key(request.url), reason])
+        kept = await self._link.run("end", [*args, url_key(request.url), reason])
         if kind in ("held", "refused", "retry"):
             self._forget(request.url)
         if not kept:
@@ -406,7 +373,7 @@ class RedisFrontier:
             failed = outcome.error is not None and outcome.error != "dropped"
             code = outcome.error or str(outcome.status)
             args += [token if token is not None else "", url_key(outcome.url), code, int(failed)]
-        await self._run("done", args)
+        await self._link.run("done", args)
         self._notify()
 
     async def restore(self, outcomes: Sequence[Outcome]) -> None:
@@ -433,7 +400,7 @@ class RedisFrontier:
             return
         while True:
             args: list[Arg] = [self._keys.prefix, host, self._rng.uniform(1.0, 1.5)]
-            wait_ms = int(await self._run("begin", args))
+            wait_ms = int(await self._link.run("begin", args))
             if wait_ms <= 0:
                 return
             await asyncio.sleep(min(wait_ms / 1000, 1.0))
@@ -470,7 +437,7 @@ class RedisFrontier:
             self._rng.uniform(0.5, 1.0),
             int(self._max_hold_s * 1000),
         ]
-        return float(await self._run("hold", args))
+        return float(await self._link.run("hold", args))
 
     # -- introspection -------------------------------------------------------------------
 
@@ -502,7 +469,7 @@ class RedisFrontier:
     @property
     def lost(self) -> bool:
         """True while Redis is unreachable and fetching is paused."""
-        return self._lost_since is not None
+        return self._link.lost
 
     # -- shared robots.txt ---------------------------------------------------------------
 
@@ -523,89 +490,28 @@ class RedisFrontier:
         key, lock = self._keys.robots(name), self._keys.robots_lock(name)
         deadline = time.monotonic() + wait_s
         while True:
-            cached = await self._call(lambda: self._client.get(key))
+            cached = await self._link.call(lambda: self._link.client.get(key))
             if cached is not None:
                 return cached if isinstance(cached, bytes) else cached.encode()
-            mine = await self._call(
-                lambda: self._client.set(lock, self.process, nx=True, px=int(wait_s * 1000))
+            mine = await self._link.call(
+                lambda: self._link.client.set(lock, self.process, nx=True, px=int(wait_s * 1000))
             )
             if mine or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.05)
         value = await fetch()
         expiry_ms = max(int(ttl_s(value) * 1000), 1)
-        await self._call(lambda: self._client.set(key, value, px=expiry_ms))
-        await self._call(lambda: self._client.delete(lock))
+        await self._link.call(lambda: self._link.client.set(key, value, px=expiry_ms))
+        await self._link.call(lambda: self._link.client.delete(lock))
         return value
 
     # -- internals -----------------------------------------------------------------------
-
-    async def _run(self, script: str, args: Sequence[Arg]) -> Any:
-        """Run the Lua script ``script`` with ``args`` (through ``_call``: Redis may be lost)."""
-        values = list(args)
-        return await self._call(lambda: self._scripts[script](args=values))
-
-    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
-        """Run one Redis call; while Redis is lost, pause and retry with back-off.
-
-        Raises:
-            FrontierError: a wrong password, a script error, or Redis lost for longer than
-                ``give_up_s``.
-        """
-        step = 0
-        while True:
-            self._raise_heartbeat_error()
-            try:
-                async with asyncio.timeout(CALL_TIMEOUT_S):
-                    result = await make()
-            except PERMANENT as exc:
-                raise FrontierError(self._describe(exc, "refused us")) from None
-            except (*TRANSIENT, TimeoutError) as exc:
-                step += 1
-                await self._pause(exc, step)
-                continue
-            except redis_errors.RedisError as exc:
-                raise FrontierError(self._describe(exc, "answered with an error")) from None
-            if self._lost_since is not None:
-                log.warning(
-                    "Redis at %s is back after %.0f s: crawling again",
-                    redact_url(self._url),
-                    time.monotonic() - self._lost_since,
-                    extra={PAUSED_FIELD: False},
-                )
-                self._lost_since = None
-            return result
-
-    async def _pause(self, exc: BaseException, step: int) -> None:
-        now = time.monotonic()
-        if self._lost_since is None:
-            self._lost_since = now
-            log.warning(
-                "Redis at %s lost (%s): fetching paused, retrying for up to %.0f s",
-                redact_url(self._url),
-                scrub(str(exc) or type(exc).__name__, self._url),
-                self._give_up_s,
-                extra={PAUSED_FIELD: True},
-            )
-        waited = now - self._lost_since
-        if waited >= self._give_up_s:
-            raise FrontierError(
-                f"Redis at {redact_url(self._url)} lost for {waited:.0f} s: giving up "
-                "(records written so far are complete; the other processes, or a rerun with "
-                "the same --crawl-id, fetch what is left)"
-            )
-        backoff = min(RECONNECT_MAX_S, 0.1 * 2 ** min(step, 10)) * self._rng.uniform(0.5, 1.0)
-        await asyncio.sleep(min(backoff, max(self._give_up_s - waited, 0.01)))
-
-    def _describe(self, exc: BaseException, what: str) -> str:
-        detail = scrub(str(exc) or type(exc).__name__, self._url)
-        return f"Redis at {redact_url(self._url)} {what}: {detail}"
 
     async def _renew(self) -> None:
         tokens: list[Arg] = list(self._tokens.values())
         args: list[Arg] = [self._keys.prefix, self.process, self._lease_ms, int(self._feeding)]
         args += tokens
-        await self._run("renew", args)
+        await self._link.run("renew", args)
 
     async def _beat(self) -> None:
         """Renew this process's leases (and its "still seeding" mark) every lease_s / 3."""
@@ -613,7 +519,7 @@ class RedisFrontier:
             while True:
                 await asyncio.sleep(self._lease_ms / 3000)
                 await self._renew()
-                roots = await self._call(lambda: self._client.smembers(self._keys.seeds))
+                roots = await self._link.call(lambda: self._link.client.smembers(self._keys.seeds))
                 for root in roots:
                     self._note_seed_root(_text(root))
         except FrontierError as exc:
@@ -653,40 +559,8 @@ class RedisFrontier:
         self._raise_heartbeat_error()
 
 
-def connect_redis(url: str) -> aioredis.Redis:
-    """A client for the Redis at ``url`` (nothing is sent until first use).
-
-    Raises:
-        ConfigError: ``url`` is not one redis-py can read (shown without its password).
-    """
-    try:
-        return aioredis.from_url(
-            url, socket_connect_timeout=CALL_TIMEOUT_S / 2, socket_timeout=CALL_TIMEOUT_S
-        )
-    except ValueError as exc:
-        raise ConfigError(f"cluster.frontier: {scrub(str(exc), url)}") from None
-
-
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-def _encode(request: FetchRequest) -> str:
-    return json.dumps(
-        {
-            "u": request.url,
-            "d": request.depth,
-            "r": request.referrer or False,
-            "a": request.attempt,
-            "n": request.not_before,
-        },
-        separators=(",", ":"),
-    )
-
-
-def _decode(raw: bytes) -> FetchRequest:
-    item = json.loads(raw)
-    return FetchRequest(item["u"], int(item["d"]), item["r"] or None, int(item["a"]), item["n"])
 
 
 def _root(url: str) -> str:

@@ -13,6 +13,10 @@ clock every process shares. It owns the data changes; when to call them is the f
 
 from __future__ import annotations
 
+import json
+
+from crawler.models import FetchRequest
+
 PRELUDE = """
 local p = ARGV[1]
 local t = redis.call('TIME')
@@ -396,3 +400,38 @@ if redis.call('HSETNX', KEYS[1], 'fingerprint', ARGV[1]) == 1 then
 end
 return redis.call('HGET', KEYS[1], 'fingerprint')
 """
+
+
+SCRIPTS = {
+    "join": JOIN,
+    "add": ADD,
+    "take": TAKE,
+    "end": END,
+    "done": DONE,
+    "renew": RENEW,
+    "release": RELEASE,
+    "begin": BEGIN,
+    "hold": HOLD,
+    "may_start": MAY_START,
+}
+"""Every script by the name callers run it under."""
+
+
+def encode_request(request: FetchRequest) -> str:
+    """``request`` as the scripts keep it: JSON with one-letter keys (u, d, r, a, n)."""
+    return json.dumps(
+        {
+            "u": request.url,
+            "d": request.depth,
+            "r": request.referrer or False,
+            "a": request.attempt,
+            "n": request.not_before,
+        },
+        separators=(",", ":"),
+    )
+
+
+def decode_request(raw: bytes) -> FetchRequest:
+    """A request as the scripts hand it back."""
+    item = json.loads(raw)
+    return FetchRequest(item["u"], int(item["d"]), item["r"] or None, int(item["a"]), item["n"])

@@ -14,8 +14,8 @@ from typing import Any
 import redis.exceptions as redis_errors
 
 from crawler.errors import FrontierError, UsageError
-from crawler.frontier.redis_frontier import CALL_TIMEOUT_S, PERMANENT, connect_redis
 from crawler.frontier.redis_keys import CrawlKeys, scrub
+from crawler.frontier.redis_link import CALL_TIMEOUT_S, PERMANENT, connect_redis
 from crawler.settings import redact_url
 
 TOTALS = ("queued", "leased", "retrying", "done", "failed", "refused", "skipped", "requeued")

@@ -270,7 +270,7 @@ async def test_a_dead_process_leases_return_with_the_attempt_counted(
         status = await read_shared_status(redis_server.url, "t")
         assert status.totals["requeued"] == 1
         await finish(survivor, again)
-        await doomed._client.aclose()
+        await doomed._link.client.aclose()
 
 
 async def test_max_pages_counts_every_process(redis_server: RedisServer) -> None:
