@@ -26,6 +26,7 @@ local per_host = tonumber(meta[1] or '1')
 local max_per_host = tonumber(meta[2] or '0')
 local base_delay = tonumber(meta[3] or '0')
 local LEVEL = 1e12
+local LEVEL_RETRY_MS = 250
 
 local function num(v) return tonumber(v or '0') or 0 end
 
@@ -186,6 +187,10 @@ if limited == 0 and want > 0 then
       handed = handed + 1
       out[#out + 1] = {tok, head[1], h, math.ceil(delay)}
       schedule(h)
+    else
+      -- Waiting for a shallower level: behind the hosts that have work now, so a scan
+      -- never fills with waiting hosts; looked at again in a moment.
+      redis.call('ZADD', p .. 'hosts', now + LEVEL_RETRY_MS, h)
     end
   end
 end

@@ -27,7 +27,7 @@ from crawler.frontier import (
     RetryIn,
     open_redis_frontier,
 )
-from crawler.frontier.redis_frontier import RedisFrontier
+from crawler.frontier.redis_frontier import HOST_SCAN, RedisFrontier
 from crawler.frontier.redis_status import read_shared_status
 from crawler.jobfile import load_job
 from crawler.models import FetchRequest
@@ -438,3 +438,21 @@ def test_a_job_files_redis_password_is_never_shown(tmp_path: Path) -> None:
     shown = load_job(job).effective_toml()
     assert "pa55" not in shown
     assert 'frontier = "redis://crawler:***@10.0.0.5:6379/0"' in shown
+
+
+async def test_hosts_waiting_for_a_level_do_not_hide_the_hosts_with_work(
+    redis_server: RedisServer,
+) -> None:
+    async with shared(redis_server, who=identity(per_host=1)) as frontier:
+        await frontier.add_many([FetchRequest(f"{A}/")])
+        seed = await get_soon(frontier)
+        assert seed is not None
+        # More hosts waiting for depth 1 than one take looks at, queued before the one
+        # host that still has depth-0 work.
+        waiting = [FetchRequest(f"http://h{n}.example/", depth=1) for n in range(HOST_SCAN + 5)]
+        await frontier.add_many(waiting)
+        # (hosts of equal time go in name order: this one after them all)
+        await frontier.add_many([FetchRequest("http://zz.example/")])
+        lease = await get_soon(frontier)
+        assert lease is not None
+        assert lease.request.url == "http://zz.example/"
