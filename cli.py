@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -23,6 +24,7 @@ from crawler.admission import Scope
 from crawler.api import Crawl, make_settings
 from crawler.demo import SiteServer, SyntheticSite
 from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
+from crawler.frontier import PAUSED_FIELD, shared_status_lines
 from crawler.jobfile import JobFile, load_job
 from crawler.outputs import merge_outputs
 from crawler.recrawl import CHANGES
@@ -137,6 +139,9 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "changed_only": (("--changed-only",), {"action": "store_const", "const": True}),
     "output.warc": (("--warc",), {"metavar": "FILE.warc.gz"}),
     "output.warc_max_size": (("--warc-max-size",), {"metavar": "SIZE"}),
+    "cluster.frontier": (("--frontier",), {"metavar": "REDIS_URL"}),
+    "cluster.crawl_id": (("--crawl-id",), {"metavar": "NAME"}),
+    "cluster.fetchers": (("--fetchers",), {"type": _positive_int, "metavar": "N"}),
 }
 OPTION_HELP = {
     "fetch.concurrency": "requests in flight across all hosts (default 16)",
@@ -173,6 +178,11 @@ OPTION_HELP = {
     "changed_only": "with --recrawl: write records of new, changed and gone pages only",
     "output.warc": "also archive every request and response in this WARC file",
     "output.warc_max_size": "start a new numbered WARC file past this size (1GB, 500MB, bytes)",
+    "cluster.frontier": "share the crawl with other parcrawl processes through this Redis "
+    "(redis://host:6379/0, rediss:// for TLS); default: this process alone",
+    "cluster.crawl_id": "the shared crawl's name: processes with the same one share it",
+    "cluster.fetchers": "crawler processes to run on this machine against --frontier, each "
+    "writing its own -o file (NAME-1.jsonl, ...) (default 1)",
 }
 
 
@@ -214,8 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("-o", "--output", default=None, metavar="FILE", help=OUTPUT_HELP)
     _add_common(check)
 
-    status = _command(commands, "status", "show a state file's progress")
-    status.add_argument("state", metavar="STATE", help="the state file (--state FILE)")
+    status = _command(commands, "status", "show a state file's or a shared crawl's progress")
+    status.add_argument("state", nargs="?", metavar="STATE", help="the state file (--state FILE)")
+    status.add_argument(
+        "--frontier", metavar="REDIS_URL", help="the shared crawl's Redis (with --crawl-id)"
+    )
+    status.add_argument("--crawl-id", metavar="NAME", help="the shared crawl's name")
     status.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
     status.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
@@ -352,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(verbose=args.verbose)
     try:
         if args.command == "status":
-            for line in read_status(args.state).lines():
+            for line in _status_lines(args):
                 print(line)
             return EXIT_OK
         if args.command == "report":
@@ -418,10 +432,31 @@ def _packed(opening: str, items: list[str], width: int) -> list[str]:
     return [*rows, "]"]
 
 
+def _status_lines(args: argparse.Namespace) -> list[str]:
+    """A state file's status, or with --frontier a shared crawl's (read from Redis)."""
+    if args.frontier is None and args.crawl_id is None:
+        if args.state is None:
+            raise UsageError("give a state file, or --frontier REDIS_URL --crawl-id NAME")
+        return read_status(args.state).lines()
+    if args.state is not None:
+        raise UsageError("give a state file or --frontier with --crawl-id, not both")
+    cluster = build_settings(
+        {"cluster": {"frontier": args.frontier, "crawl_id": args.crawl_id}}
+    ).cluster
+    if cluster.frontier is None:
+        raise UsageError("--crawl-id needs --frontier REDIS_URL")
+    assert cluster.crawl_id is not None
+    return shared_status_lines(cluster.frontier, cluster.crawl_id)
+
+
 def _run_crawl(settings: Settings, *, quiet: bool) -> int:
-    if not settings.seeds and not settings.seeds_file:
+    joining = settings.cluster.frontier is not None
+    if not settings.seeds and not settings.seeds_file and not joining:
         raise UsageError("give URLs to crawl, or a URL list with -i FILE")
-    code = _crawl(settings, quiet=quiet)
+    if settings.cluster.fetchers > 1:
+        code = _run_fetchers(settings, quiet=quiet)
+    else:
+        code = _crawl(settings, quiet=quiet)
     _note_report(settings, quiet=quiet)
     return code
 
@@ -454,6 +489,103 @@ def _run_merge(args: argparse.Namespace) -> int:
             f"from {result.read:,} read ({result.dropped:,} set aside for a better one)"
         )
     return EXIT_OK
+
+
+def _run_fetchers(settings: Settings, *, quiet: bool) -> int:
+    """``--fetchers N``: N crawler processes on this machine share the crawl through the
+    frontier, each with its own event loop, process stage and output file.
+
+    Every one reads the seeds (Redis drops the repeats) so that none can start before the
+    crawl exists. The exit code is the worst of theirs.
+    """
+    cluster = settings.cluster
+    assert cluster.frontier is not None
+    assert cluster.crawl_id is not None
+    if STDIN in settings.seeds_file:
+        raise UsageError("--fetchers N cannot share stdin: give the URLs in a file (-i FILE)")
+    outputs = [fetcher_output(settings, index) for index in range(1, cluster.fetchers + 1)]
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=_fetcher_main, args=(child, index), name=f"fetcher-{index}")
+        for index, child in enumerate(outputs, start=1)
+    ]
+    for child in children:
+        child.start()
+    # Ctrl-C reaches every fetcher (one process group): each stops itself cleanly.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        for child in children:
+            child.join()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    codes = [child.exitcode if child.exitcode is not None else 1 for child in children]
+    if not quiet:
+        for index, (child_settings, code) in enumerate(zip(outputs, codes, strict=True), 1):
+            _note(f"fetcher {index}: exit {code}, records in {_output_names(child_settings)}")
+        with contextlib.suppress(ParcrawlError):
+            for line in shared_status_lines(cluster.frontier, cluster.crawl_id):
+                _note(line)
+    if settings.output.report is not None:
+        sources = [report_source(child.output) for child in outputs]
+        written = [source for source in sources if source and Path(source).exists()]
+        if written:
+            write_report(written, settings.output.report, settings=settings)
+    failed = [code for code in codes if code != EXIT_OK]
+    return max(failed, key=lambda code: (code != EXIT_INTERRUPTED, code)) if failed else EXIT_OK
+
+
+def fetcher_output(settings: Settings, index: int) -> Settings:
+    """The settings of fetcher ``index``: one process, its own output files (name-INDEX.ext).
+
+    Raises:
+        UsageError: the records would go to stdout, which N processes cannot share.
+    """
+    output = settings.output
+    if (output.jsonl in (None, "-") and output.csv is None and output.sqlite is None) or (
+        output.jsonl == "-"
+    ):
+        raise UsageError("--fetchers N needs -o FILE: each process writes its own file")
+
+    def numbered(path: str) -> str:
+        file = Path(path)
+        return str(file.with_name(f"{file.stem}-{index}{file.suffix}"))
+
+    values: dict[str, Any] = {}
+    if output.jsonl is not None:
+        values["jsonl"] = numbered(output.jsonl)
+    if output.sqlite is not None:
+        values["sqlite"] = numbered(output.sqlite)
+    if output.csv is not None:
+        values["csv"] = output.csv.model_copy(update={"path": numbered(output.csv.path)})
+    values["report"] = None  # the parent writes one report of all the fetchers' records
+    return settings.model_copy(
+        update={
+            "output": output.model_copy(update=values),
+            "cluster": settings.cluster.model_copy(update={"fetchers": 1}),
+        }
+    )
+
+
+def _output_names(settings: Settings) -> str:
+    output = settings.output
+    names = [output.jsonl, output.csv.path if output.csv else None, output.sqlite]
+    return ", ".join(name for name in names if name)
+
+
+def _fetcher_main(settings: Settings, index: int) -> None:
+    """One fetcher of ``--fetchers N`` (a spawned process): crawl quietly, exit with its code."""
+    _configure_logging(verbose=False)
+    logging.getLogger().handlers[0].setFormatter(
+        logging.Formatter(f"parcrawl[{index}]: %(levelname)s: %(message)s")
+    )
+    try:
+        code = _crawl(settings, quiet=True)
+    except ParcrawlError as exc:
+        _error(f"fetcher {index}: {exc}")
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = EXIT_INTERRUPTED
+    sys.exit(code)
 
 
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -583,20 +715,30 @@ def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
     fetched = tqdm(total=stats.total, desc="fetched", unit="page", position=0, **common)
     parsed = tqdm(desc="parsed ", unit="page", position=1, **common)
     errors = tqdm(desc="errors ", unit="url", position=2, **common)
+    pause = _PauseWatcher()
+    logging.getLogger().addHandler(pause)
 
     async def refresh() -> None:
+        shown = False
         while True:
             for bar, value in ((fetched, stats.fetched), (parsed, stats.parsed)):
                 bar.update(value - bar.n)
             errors.update(stats.error_count - errors.n)
-            if stats.changes:
+            if pause.paused != shown:  # a shared frontier lost its Redis, or got it back
+                shown = pause.paused
+            if shown:
+                fetched.set_postfix_str("paused: Redis lost, retrying", refresh=False)
+            elif stats.changes:
                 fetched.set_postfix_str(_changes_line(stats), refresh=False)
+            else:
+                fetched.set_postfix_str("", refresh=False)
             await asyncio.sleep(PROGRESS_INTERVAL_S)
 
     task = asyncio.get_running_loop().create_task(refresh())
     try:
         yield
     finally:
+        logging.getLogger().removeHandler(pause)
         task.cancel()
         fetched.update(stats.fetched - fetched.n)
         parsed.update(stats.parsed - parsed.n)
@@ -612,6 +754,19 @@ def _changes_line(stats: Stats) -> str:
 
 def _print_above_bars(line: str) -> None:
     tqdm.write(line, file=sys.stdout)
+
+
+class _PauseWatcher(logging.Handler):
+    """Notes from the log whether a shared frontier has paused fetching (Redis lost)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.paused = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        paused = getattr(record, PAUSED_FIELD, None)
+        if paused is not None:
+            self.paused = bool(paused)
 
 
 class _TqdmHandler(logging.Handler):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
@@ -71,11 +71,15 @@ class Parts:
     robots: RobotsCache | None
     dedupe: CrawlDedupe
     owned_store: SqliteFrontierStore | None = None
+    close_frontier: Callable[[], Awaitable[None]] | None = None
+    """Leaves a shared frontier (hands back unfinished leases); None for a local one."""
 
     async def aclose(self) -> None:
         """Release what the crawl owned: the scratch store and robots.txt fetches in flight."""
         if self.owned_store is not None:
             self.owned_store.close()
+        if self.close_frontier is not None:
+            await self.close_frontier()
         if self.robots is not None:  # a robots.txt fetch must not outlive the crawl
             await self.robots.aclose()
 

@@ -9,6 +9,7 @@ ParcrawlError                  base; ``exit_code`` says how the CLI ends
 ├── OutputError (1)            an output cannot be opened or written (disk full, permissions)
 │   └── OutputClosed (141)     the pipe's reader went away: the crawl ends quietly
 ├── WorkerPoolError (1)        the parse worker processes cannot start
+├── FrontierError (1)          a shared (Redis) frontier is unreachable, refuses us, or was lost
 └── FetchError (recorded)      one URL could not be fetched; becomes that URL's record,
                                never stops the crawl. ``code`` is a short stable word.
 
@@ -92,6 +93,11 @@ class OutputClosed(OutputError):
 
 class WorkerPoolError(ParcrawlError):
     """The parse worker processes cannot start: the crawl ends, keeping what it wrote."""
+
+
+class FrontierError(ParcrawlError):
+    """A shared frontier (Redis) cannot be used: unreachable at start, a wrong password, or
+    lost mid-crawl for longer than the crawl waits. The message never holds the password."""
 
 
 # -- signals inside one URL's handling --------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import tomli_w
 
 from crawler.errors import ConfigError
-from crawler.settings import Settings, build_settings
+from crawler.settings import Settings, build_settings, redact_url
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -46,6 +46,9 @@ class JobFile:
         TOML has no null, so settings whose value is "none" are left out.
         """
         data = _drop_none(self.settings.model_dump(mode="json"))
+        frontier = data.get("cluster", {}).get("frontier")
+        if frontier is not None and frontier not in self._secrets:
+            data["cluster"]["frontier"] = redact_url(frontier)  # a password is never shown
         return _mask(tomli_w.dumps(data), self._secrets)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     BaseModel,
@@ -16,6 +17,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from crawler import __version__
@@ -209,6 +211,84 @@ class OutputSettings(_Section):
         return value
 
 
+# -- cluster: a crawl shared by several processes through Redis ----------------------------
+
+CRAWL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A crawl id: a letter or digit, then up to 63 letters, digits, dots, dashes, underscores."""
+
+REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+"""Schemes redis-py connects with; ``rediss`` is Redis over TLS."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``: safe for logs, errors and status."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return "(an unreadable URL)"
+    if password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+class ClusterSettings(_Section):
+    """A crawl shared by several parcrawl processes through a Redis frontier (issue 12).
+
+    Without ``frontier`` the crawl keeps its embedded SQLite frontier, as ever.
+    """
+
+    frontier: str | None = Field(
+        None, description="Redis URL of a shared frontier (redis://, rediss:// for TLS)."
+    )
+    crawl_id: str | None = Field(
+        None, description="Names the shared crawl: processes with the same id share it."
+    )
+    lease_s: float = Field(
+        30.0, ge=1, description="A process that stops renewing its URLs loses them after this."
+    )
+    redis_give_up_s: float = Field(
+        120.0, gt=0, description="How long a crawl waits for a lost Redis before it ends."
+    )
+    fetchers: int = Field(
+        1, ge=1, le=256, description="Crawler processes this command runs on the frontier."
+    )
+
+    @field_validator("frontier")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            scheme = urlsplit(value).scheme.lower()
+        except ValueError:
+            scheme = ""
+        if scheme not in REDIS_SCHEMES:
+            raise ValueError(
+                f"not a Redis URL: {redact_url(value)!r} (redis://host:6379/0, rediss:// for TLS)"
+            )
+        return value
+
+    @field_validator("crawl_id")
+    @classmethod
+    def _crawl_id(cls, value: str | None) -> str | None:
+        if value is not None and not CRAWL_ID.fullmatch(value):
+            raise ValueError(
+                "a crawl id is 1-64 letters, digits, '.', '-' or '_', "
+                "starting with a letter or digit"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _named(self) -> ClusterSettings:
+        if self.frontier is not None and self.crawl_id is None:
+            raise ValueError("a shared frontier needs a crawl id (--crawl-id NAME)")
+        if self.fetchers > 1 and self.frontier is None:
+            raise ValueError("fetchers > 1 needs a shared frontier (--frontier redis://...)")
+        return self
+
+
 class Settings(_Section):
     """Everything a crawl needs to know: the job file's schema, the CLI's and the API's.
 
@@ -268,6 +348,7 @@ class Settings(_Section):
     output: OutputSettings = Field(default_factory=OutputSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     steps: list[StepSettings] = Field(default_factory=list)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @field_validator("recrawl")
     @classmethod
@@ -339,6 +420,8 @@ def describe_validation_error(exc: ValidationError) -> str:
             lines.append(f"{path}: unknown setting")
         elif error["type"] == "missing":
             lines.append(f"{path}: required")
+        elif path == "cluster.frontier":  # its input may hold a password: never echoed
+            lines.append(f"{path}: {message}")
         else:
             lines.append(f"{path}: {message}, got {error.get('input')!r}")
     return "; ".join(lines)

@@ -3,10 +3,17 @@
 Everything that decides *when* a request may start lives here; *whether* it may is
 :mod:`crawler.admission`'s, and fetching it is :mod:`crawler.fetch`'s. The engine drives a
 ``Frontier`` (the lifecycle protocol): ``get`` a ``Lease``, ``end`` it, ``done`` its record.
+``LocalFrontier`` serves one process; ``open_redis_frontier`` a crawl shared through Redis.
 """
 
 from __future__ import annotations
 
+from crawler.frontier.cluster import (
+    PAUSED_FIELD,
+    CrawlIdentity,
+    open_redis_frontier,
+    shared_status_lines,
+)
 from crawler.frontier.hosts import (
     HOLD_STATUSES,
     HostAnswer,
@@ -43,8 +50,10 @@ __all__ = [
     "FETCHING",
     "HELD_BACK",
     "HOLD_STATUSES",
+    "PAUSED_FIELD",
     "REFUSED",
     "UNFETCHED",
+    "CrawlIdentity",
     "Ending",
     "Fetched",
     "Frontier",
@@ -62,5 +71,7 @@ __all__ = [
     "SqliteFrontierStore",
     "Unfetched",
     "backoff_s",
+    "open_redis_frontier",
     "parse_retry_after",
+    "shared_status_lines",
 ]

@@ -1,0 +1,458 @@
+"""Tests for the Redis frontier: the lease lifecycle (also against LocalFrontier, as the
+reference), one crawl shared by several frontiers (processes), leases of a dead process,
+politeness for the whole crawl, and a lost Redis. Against a real ``redis-server``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.errors import ConfigError, FrontierError, UsageError
+from crawler.frontier import (
+    FETCHED,
+    HELD_BACK,
+    PAUSED_FIELD,
+    CrawlIdentity,
+    Frontier,
+    HostAnswer,
+    Lease,
+    LocalFrontier,
+    Outcome,
+    RetryIn,
+    open_redis_frontier,
+)
+from crawler.frontier.redis_frontier import HOST_SCAN, RedisFrontier
+from crawler.frontier.redis_status import read_shared_status
+from crawler.jobfile import load_job
+from crawler.models import FetchRequest
+from crawler.settings import build_settings
+from tests.support.redis_server import RedisServer, redis_server, running_redis
+
+__all__ = ["redis_server"]  # the fixture, imported for this module's tests
+
+A = "http://a.example"
+B = "http://b.example"
+
+BLOCKED_S = 0.1
+"""How long a call must stay pending to count as blocked; only ever a lower bound."""
+
+SOON_S = 10.0
+"""Upper bound for a call that should return promptly (generous for a busy machine)."""
+
+FINGERPRINT = {"scope.include": [], "fetch.per_host": 1}
+
+
+def identity(*, seeding: bool = True, per_host: int = 1, delay_s: float = 0.0, **fp: Any):
+    return CrawlIdentity(
+        fingerprint={**FINGERPRINT, **fp},
+        per_host=per_host,
+        delay_s=delay_s,
+        max_per_host=None,
+        seeding=seeding,
+    )
+
+
+@asynccontextmanager
+async def shared(
+    server: RedisServer,
+    crawl_id: str = "t",
+    *,
+    url: str | None = None,
+    who: CrawlIdentity | None = None,
+    **options: Any,
+) -> AsyncIterator[RedisFrontier]:
+    """One process's frontier on ``server``'s crawl ``crawl_id``, left cleanly at the end."""
+    frontier = open_redis_frontier(url or server.url, crawl_id, who or identity(), **options)
+    try:
+        await frontier.start()
+        yield frontier
+    finally:
+        await frontier.aclose()
+
+
+async def blocks(task: asyncio.Future[Any]) -> bool:
+    """True when ``task`` is still pending after BLOCKED_S (it is not cancelled)."""
+    done, _ = await asyncio.wait({task}, timeout=BLOCKED_S)
+    return not done
+
+
+async def get_soon(frontier: Frontier) -> Lease | None:
+    return await asyncio.wait_for(frontier.get(), SOON_S)
+
+
+def outcome(lease: Lease) -> Outcome:
+    return Outcome(lease.request.url, 200, None, lease.request.depth)
+
+
+async def finish(frontier: Frontier, lease: Lease) -> None:
+    await frontier.end(lease, FETCHED)
+    await frontier.done([outcome(lease)])
+
+
+# -- the lifecycle, as LocalFrontier (the reference) keeps it ------------------------------
+
+Factory = Callable[[], Awaitable[Frontier]]
+
+
+@pytest.fixture(params=["local", "redis"])
+async def make(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Factory]:
+    """Builds a frontier with per_host=1: a LocalFrontier, or one on a fresh Redis."""
+    if request.param == "local":
+
+        async def local() -> Frontier:
+            return LocalFrontier(per_host=1)
+
+        yield local
+        return
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    opened: list[RedisFrontier] = []
+    with running_redis(folder) as server:
+
+        async def remote() -> Frontier:
+            frontier = open_redis_frontier(server.url, "t", identity())
+            opened.append(frontier)
+            return frontier
+
+        yield remote
+        for frontier in opened:
+            await frontier.aclose()
+
+
+async def test_canonical_duplicates_are_queued_once(make: Factory) -> None:
+    frontier = await make()
+    added = await frontier.add_many(
+        [FetchRequest(f"{A}/p?x=1&y=2"), FetchRequest(f"{A}/p?y=2&x=1#f"), FetchRequest(f"{B}/")]
+    )
+    assert [request.url for request in added] == [f"{A}/p?x=1&y=2", f"{B}/"]
+    assert await frontier.mark_seen(f"{A}/p?x=1&y=2") is False
+    assert await frontier.mark_seen(f"{A}/q") is True
+
+
+async def test_the_crawl_ends_once_input_is_closed_and_every_lease_is_done(make: Factory) -> None:
+    frontier = await make()
+    await frontier.put(FetchRequest(f"{A}/"))
+    await frontier.put(FetchRequest(f"{B}/"))
+    frontier.close_input()
+    first, second = await get_soon(frontier), await get_soon(frontier)
+    assert first is not None
+    assert second is not None
+    ending = asyncio.ensure_future(frontier.get())
+    assert await blocks(ending)  # two leases are not done yet: links may still come
+    await finish(frontier, first)
+    assert await blocks(ending)
+    await finish(frontier, second)
+    assert await asyncio.wait_for(ending, SOON_S) is None
+
+
+async def test_a_retry_comes_back_after_its_delay_as_the_next_attempt(make: Factory) -> None:
+    frontier = await make()
+    await frontier.put(FetchRequest(f"{A}/"))
+    frontier.close_input()
+    lease = await get_soon(frontier)
+    assert lease is not None
+    started = time.monotonic()
+    await frontier.end(lease, RetryIn(0.3))
+    again = await get_soon(frontier)
+    assert again is not None
+    assert time.monotonic() - started >= 0.25
+    assert (again.request.url, again.request.attempt) == (f"{A}/", 2)
+
+
+async def test_a_lease_held_back_is_handed_out_again_unchanged(make: Factory) -> None:
+    frontier = await make()
+    await frontier.put(FetchRequest(f"{A}/"))
+    lease = await get_soon(frontier)
+    assert lease is not None
+    await frontier.end(lease, HELD_BACK)
+    again = await get_soon(frontier)
+    assert again is not None
+    assert again.request == lease.request
+
+
+async def test_links_one_level_deeper_wait_for_the_level_above(make: Factory) -> None:
+    frontier = await make()
+    await frontier.put(FetchRequest(f"{A}/"))
+    seed = await get_soon(frontier)
+    assert seed is not None
+    await frontier.add_many([FetchRequest(f"{B}/deeper", depth=1)])
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)  # breadth first: depth 0 is still being fetched
+    await finish(frontier, seed)
+    deeper = await asyncio.wait_for(waiting, SOON_S)
+    assert deeper is not None
+    assert deeper.request.url == f"{B}/deeper"
+
+
+async def test_a_host_at_its_limit_waits_for_a_lease_to_end(make: Factory) -> None:
+    frontier = await make()
+    await frontier.add_many([FetchRequest(f"{A}/1"), FetchRequest(f"{A}/2")])
+    first = await get_soon(frontier)
+    assert first is not None
+    second = asyncio.ensure_future(frontier.get())
+    assert await blocks(second)  # per_host=1
+    await frontier.end(first, FETCHED)
+    lease = await asyncio.wait_for(second, SOON_S)
+    assert lease is not None
+    assert lease.request.url == f"{A}/2"
+
+
+async def test_a_stopped_frontier_hands_out_nothing(make: Factory) -> None:
+    frontier = await make()
+    await frontier.add_many([FetchRequest(f"{A}/1")])
+    frontier.stop()
+    assert await get_soon(frontier) is None
+
+
+# -- one crawl, several processes -----------------------------------------------------------
+
+
+async def test_processes_share_one_seen_set(redis_server: RedisServer) -> None:
+    async with shared(redis_server) as one, shared(redis_server) as two:
+        await one.add_many([FetchRequest(f"{A}/a"), FetchRequest(f"{A}/b")])
+        added = await two.add_many([FetchRequest(f"{A}/b#x"), FetchRequest(f"{A}/c")])
+    assert [request.url for request in added] == [f"{A}/c"]
+
+
+async def test_the_per_host_limit_holds_across_processes(redis_server: RedisServer) -> None:
+    async with shared(redis_server) as one, shared(redis_server) as two:
+        await one.add_many([FetchRequest(f"{A}/1"), FetchRequest(f"{A}/2")])
+        lease = await get_soon(one)
+        assert lease is not None
+        second = asyncio.ensure_future(two.get())
+        assert await blocks(second)  # per_host=1 and the other process has the host
+        await one.end(lease, FETCHED)
+        other = await asyncio.wait_for(second, SOON_S)
+        assert other is not None
+        assert {lease.request.url, other.request.url} == {f"{A}/1", f"{A}/2"}
+
+
+async def test_the_delay_spaces_hand_outs_across_processes(redis_server: RedisServer) -> None:
+    who = identity(per_host=4, delay_s=0.4)
+    async with shared(redis_server, who=who) as one, shared(redis_server, who=who) as two:
+        await one.add_many([FetchRequest(f"{A}/1"), FetchRequest(f"{A}/2")])
+        assert await get_soon(one) is not None
+        started = time.monotonic()
+        assert await get_soon(two) is not None
+        assert time.monotonic() - started >= 0.35  # the jitter only lengthens it
+
+
+async def test_a_hold_from_one_process_holds_the_host_for_all(redis_server: RedisServer) -> None:
+    async with shared(redis_server) as one, shared(redis_server) as two:
+        hold_s = await one.heed(f"{A}/x", HostAnswer(503, 0.5))
+        assert hold_s == pytest.approx(0.5)
+        started = time.monotonic()
+        await asyncio.wait_for(two.wait_turn(f"{A}/y"), SOON_S)
+        assert time.monotonic() - started >= 0.45
+        await asyncio.wait_for(two.wait_turn(f"{B}/y"), 0.3)  # other hosts are not held
+
+
+async def test_a_dead_process_leases_return_with_the_attempt_counted(
+    redis_server: RedisServer,
+) -> None:
+    async with shared(redis_server, lease_s=1.0) as survivor:
+        doomed = open_redis_frontier(redis_server.url, "t", identity(), lease_s=1.0)
+        await doomed.put(FetchRequest(f"{A}/1"))
+        lease = await get_soon(doomed)
+        assert lease is not None
+        # As after kill -9: no more renewals, no goodbye.
+        assert doomed._heartbeat is not None
+        doomed._heartbeat.cancel()
+        again = await get_soon(survivor)
+        assert again is not None
+        assert (again.request.url, again.request.attempt) == (f"{A}/1", 2)
+        status = await read_shared_status(redis_server.url, "t")
+        assert status.totals["requeued"] == 1
+        await finish(survivor, again)
+        await doomed._link.client.aclose()
+
+
+async def test_max_pages_counts_every_process(redis_server: RedisServer) -> None:
+    async with (
+        shared(redis_server, max_requests=2) as one,
+        shared(redis_server, max_requests=2) as two,
+    ):
+        await one.add_many([FetchRequest(f"{A}/{n}") for n in range(2)])
+        await one.add_many([FetchRequest(f"{B}/{n}") for n in range(2)])
+        assert await get_soon(one) is not None
+        assert await get_soon(two) is not None
+        assert await get_soon(one) is None
+        assert one.limit_reached
+
+
+# -- joining, settings, a lost Redis -----------------------------------------------------
+
+
+async def test_joining_an_unknown_crawl_is_refused(redis_server: RedisServer) -> None:
+    frontier = open_redis_frontier(redis_server.url, "nope", identity(seeding=False))
+    with pytest.raises(FrontierError, match="no crawl 'nope'"):
+        await frontier.start()
+    await frontier.aclose()
+
+
+async def test_joining_with_another_scope_is_refused(redis_server: RedisServer) -> None:
+    async with shared(redis_server):
+        other = open_redis_frontier(
+            redis_server.url, "t", identity(**{"scope.include": ["/docs/"]})
+        )
+        with pytest.raises(ConfigError, match=r"other settings \(scope\.include\)"):
+            await other.start()
+        await other.aclose()
+
+
+async def test_redis_unreachable_is_one_line_without_the_password(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path)  # never started: nothing listens on its port
+    url = f"redis://:hunter2@127.0.0.1:{server.port}/0"
+    frontier = open_redis_frontier(url, "t", identity())
+    with pytest.raises(FrontierError) as raised:
+        await frontier.start()
+    await frontier.aclose()
+    message = str(raised.value)
+    assert "unreachable" in message
+    assert "hunter2" not in message
+    assert "\n" not in message
+
+
+async def test_a_wrong_password_is_refused_without_showing_it(tmp_path: Path) -> None:
+    with running_redis(tmp_path, password="right-one") as server:
+        url = f"redis://:wrong-one@127.0.0.1:{server.port}/0"
+        frontier = open_redis_frontier(url, "t", identity())
+        with pytest.raises(FrontierError) as raised:
+            await frontier.start()
+        await frontier.aclose()
+    assert "wrong-one" not in str(raised.value)
+    assert "right-one" not in str(raised.value)
+
+
+def test_crawl_ids_and_redis_urls_are_validated() -> None:
+    with pytest.raises(ConfigError, match="crawl id"):
+        build_settings({"cluster": {"frontier": "redis://h/0", "crawl_id": "a b"}})
+    with pytest.raises(ConfigError, match="crawl id"):
+        build_settings({"cluster": {"frontier": "redis://h/0"}})
+    with pytest.raises(ConfigError) as raised:
+        build_settings({"cluster": {"frontier": "http://u:s3cret@h/", "crawl_id": "x"}})
+    assert "s3cret" not in str(raised.value)
+    tls = build_settings({"cluster": {"frontier": "rediss://h:6380/0", "crawl_id": "docs-1"}})
+    assert tls.cluster.frontier == "rediss://h:6380/0"
+
+
+async def test_status_of_an_unknown_crawl_is_a_usage_error(redis_server: RedisServer) -> None:
+    with pytest.raises(UsageError, match="no crawl 'other'"):
+        await read_shared_status(redis_server.url, "other")
+
+
+async def test_a_lost_redis_pauses_the_crawl_until_it_is_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with running_redis(tmp_path, appendonly=True) as server:
+        async with shared(server) as frontier:
+            await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(3)])
+            server.stop()
+            taking = asyncio.ensure_future(frontier.get())
+            assert await blocks(taking)
+            assert frontier.lost
+            server.start()  # with AOF on: the queue survived the restart
+            lease = await asyncio.wait_for(taking, SOON_S)
+            assert lease is not None
+            assert not frontier.lost
+            await finish(frontier, lease)
+            urls = {lease.request.url}
+            for _ in range(2):
+                item = await get_soon(frontier)
+                assert item is not None
+                urls.add(item.request.url)
+                await finish(frontier, item)
+    assert urls == {f"{A}/{n}" for n in range(3)}
+    # What the progress bar shows: paused, then crawling again.
+    marks = [getattr(r, PAUSED_FIELD) for r in caplog.records if hasattr(r, PAUSED_FIELD)]
+    assert marks == [True, False]
+
+
+async def test_redis_lost_for_too_long_ends_the_crawl_with_one_line(tmp_path: Path) -> None:
+    with running_redis(tmp_path) as server:
+        async with shared(server, give_up_s=0.5) as frontier:
+            server.stop()
+            with pytest.raises(FrontierError, match=r"lost for \d+ s: giving up"):
+                await asyncio.wait_for(frontier.get(), SOON_S)
+
+
+async def test_status_counts_per_host_and_process_without_the_password(tmp_path: Path) -> None:
+    with running_redis(tmp_path, password="pw-42") as server:
+        async with shared(server, process="proc-1") as frontier:
+            await frontier.add_many([FetchRequest(f"{A}/1"), FetchRequest(f"{B}/1")])
+            lease = await get_soon(frontier)
+            assert lease is not None
+            await finish(frontier, lease)
+            lines = (await read_shared_status(server.url, "t")).lines()
+    text = "\n".join(lines)
+    assert "pw-42" not in text
+    assert lines[0] == f"crawl t on redis://:***@127.0.0.1:{server.port}/0"
+    assert "queued 1, leased 0, retrying 0, done 1, failed 0" in lines[1]
+    assert "  proc-1  leased 0  done 1  failed 0  last heard 0 s ago" in lines
+    done_host = lease.request.url.rsplit("/", 1)[0] + ":80"
+    assert f"  {done_host}  queued 0  done 1  failed 0" in lines
+
+
+async def test_rediss_reaches_redis_over_tls(tmp_path: Path) -> None:
+    with running_redis(tmp_path, password="tls-pw", tls=True) as server:
+        assert server.url.startswith("rediss://")
+        async with shared(server) as one, shared(server) as two:
+            await one.add_many([FetchRequest(f"{A}/1")])
+            assert await two.add_many([FetchRequest(f"{A}/1")]) == []
+            lease = await get_soon(two)
+            assert lease is not None
+            await finish(two, lease)
+        status = await read_shared_status(server.url, "t")
+    assert status.totals["done"] == 1
+
+
+async def test_a_live_process_keeps_its_leases_past_their_expiry(
+    redis_server: RedisServer,
+) -> None:
+    async with (
+        shared(redis_server, lease_s=1.0) as slow,
+        shared(redis_server, lease_s=1.0) as other,
+    ):
+        await slow.add_many([FetchRequest(f"{A}/1")])
+        lease = await get_soon(slow)
+        assert lease is not None
+        # Three lease periods of work: the heartbeat renews it, nobody else gets the URL.
+        stolen = asyncio.ensure_future(other.get())
+        done, _ = await asyncio.wait({stolen}, timeout=3.0)
+        assert not done
+        await finish(slow, lease)
+        slow.close_input()
+        other.close_input()
+        assert await asyncio.wait_for(stolen, SOON_S) is None
+
+
+def test_a_job_files_redis_password_is_never_shown(tmp_path: Path) -> None:
+    job = tmp_path / "job.toml"
+    job.write_text('[cluster]\nfrontier = "redis://crawler:pa55@10.0.0.5:6379/0"\ncrawl_id = "d"\n')
+    shown = load_job(job).effective_toml()
+    assert "pa55" not in shown
+    assert 'frontier = "redis://crawler:***@10.0.0.5:6379/0"' in shown
+
+
+async def test_hosts_waiting_for_a_level_do_not_hide_the_hosts_with_work(
+    redis_server: RedisServer,
+) -> None:
+    async with shared(redis_server, who=identity(per_host=1)) as frontier:
+        await frontier.add_many([FetchRequest(f"{A}/")])
+        seed = await get_soon(frontier)
+        assert seed is not None
+        # More hosts waiting for depth 1 than one take looks at, queued before the one
+        # host that still has depth-0 work.
+        waiting = [FetchRequest(f"http://h{n}.example/", depth=1) for n in range(HOST_SCAN + 5)]
+        await frontier.add_many(waiting)
+        # (hosts of equal time go in name order: this one after them all)
+        await frontier.add_many([FetchRequest("http://zz.example/")])
+        lease = await get_soon(frontier)
+        assert lease is not None
+        assert lease.request.url == "http://zz.example/"
