@@ -252,10 +252,11 @@ def test_fetchers_run_several_processes_on_one_crawl(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     with serving(Site(30, delay_s=0.05)) as site:
-        out = tmp_path / "site.jsonl"
+        out, report = tmp_path / "site.jsonl", tmp_path / "site-report.html"
         result = parcrawl(
             "crawl", site.url(), "--follow", "--frontier", redis_server.url,
             "--crawl-id", "many", "--fetchers", "2", "-w", "0", "-c", "2", "-o", str(out),
+            "--report", str(report),
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
     outputs = [tmp_path / "site-1.jsonl", tmp_path / "site-2.jsonl"]
@@ -263,6 +264,9 @@ def test_fetchers_run_several_processes_on_one_crawl(
     assert sorted(records) == sorted(site.urls())
     assert "fetcher 2: exit 0" in result.stderr
     assert "done 31, failed 0" in result.stderr
+    # One report of both fetchers' records, written once by the parent.
+    assert f"report written to {report}" in result.stderr
+    assert f"31 records from {outputs[0]}, {outputs[1]};" in report.read_text()
 
 
 def test_ctrl_c_hands_leases_back_and_a_rerun_finishes_the_crawl(
