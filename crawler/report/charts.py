@@ -6,6 +6,7 @@ A chart with nothing to show is left out, and the page says so instead.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
@@ -72,7 +73,13 @@ def _timeline(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         **_base(values),
         "mark": {"type": "line", "point": len(rows) <= 60, "interpolate": "monotone"},
         "encoding": {
-            "x": {"field": "time", "type": "temporal", "title": "time (UTC)"},
+            "x": {
+                "field": "time",
+                "type": "temporal",
+                "title": "time (UTC)",
+                "scale": {"type": "utc"},
+                "axis": {"format": _time_format(rows), "labelOverlap": True},
+            },
             "y": {"field": "value", "type": "quantitative", "title": "per second"},
             "color": {
                 "field": "series",
@@ -91,6 +98,21 @@ def _timeline(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
             ],
         },
     }
+
+
+def _time_format(rows: list[dict[str, Any]]) -> str:
+    """Axis labels a reader can place: clock seconds, with milliseconds for a short crawl.
+
+    Vega's default multi-format labels a sub-minute axis ``.950``, which reads as nothing.
+    """
+    first = datetime.fromisoformat(rows[0]["time"])
+    last = datetime.fromisoformat(rows[-1]["time"])
+    span_s = (last - first).total_seconds()
+    if span_s < 10:
+        return "%H:%M:%S.%L"
+    if span_s < 2 * 86400:
+        return "%H:%M:%S"
+    return "%Y-%m-%d %H:%M"
 
 
 def _bars(
