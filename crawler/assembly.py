@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope
 from crawler.engine import Engine, Parts
+from crawler.errors import ConfigError
 from crawler.fetch import Fetcher
 from crawler.frontier import LocalFrontier, SqliteFrontierStore
 from crawler.models import Record
@@ -19,7 +20,7 @@ from crawler.state import CrawlState
 from crawler.stats import Stats
 from pipelines.dedupe import CrawlDedupe
 from pipelines.sinks import Sink
-from pipelines.stage import ProcessStage
+from pipelines.stage import ExecutorFactory, ProcessStage
 
 
 def build_parts(settings: Settings, *, fetcher: Fetcher, state: CrawlState | None = None) -> Parts:
@@ -83,3 +84,35 @@ def build_engine(
         state=state,
         recovered=recovered,
     )
+
+
+# -- the process stage's executor ([cluster] executor, issue 13) ----------------------------
+
+
+def executor_factory_for(settings: Settings) -> ExecutorFactory | None:
+    """The executor ``settings.cluster.executor`` names; None: the local process pool.
+
+    Raises:
+        ConfigError: a Dask executor without the ``cluster`` extra, or with ``workers = 0``.
+    """
+    cluster = settings.cluster
+    if cluster.executor == "local":
+        return None
+    if settings.workers == 0:
+        raise ConfigError(
+            f"cluster.executor = {cluster.executor!r} needs workers >= 1 "
+            "(workers = 0 parses in the crawler's own process)"
+        )
+    try:
+        from pipelines.cluster import ClusterSpec, DaskExecutorFactory  # noqa: PLC0415
+    except ImportError as exc:
+        raise ConfigError(
+            f"cluster.executor = {cluster.executor!r} needs Dask: pip install 'parcrawl[cluster]'"
+        ) from exc
+    spec = ClusterSpec(
+        cluster.executor,
+        settings.workers,
+        connect_timeout_s=cluster.connect_timeout_s,
+        reconnect_s=cluster.reconnect_s,
+    )
+    return DaskExecutorFactory(spec)

@@ -175,6 +175,38 @@ class OutputSettings(_Section):
     sqlite: str | None = Field(None, description="SQLite file; records upserted by URL.")
 
 
+# -- [cluster]: where the process stage runs (issue 13) ----------------------------------
+CLUSTER_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://")
+
+
+class ClusterSettings(_Section):
+    """Where pages are parsed: local worker processes, a local Dask cluster, or a scheduler."""
+
+    executor: str = Field(
+        "local",
+        description="'local' (a process pool), 'dask' (a local Dask cluster of `workers` "
+        "processes) or a Dask scheduler's address (tcp://host:8786).",
+    )
+    connect_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for the Dask scheduler at the start."
+    )
+    reconnect_s: float = Field(
+        30.0, ge=0, description="How long to wait for a lost scheduler before stopping."
+    )
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: str) -> str:
+        if value in ("local", "dask") or (
+            value.startswith(CLUSTER_SCHEMES) and len(value.split("://", 1)[1]) > 0
+        ):
+            return value
+        raise ValueError("must be 'local', 'dask' or a scheduler address such as tcp://host:8786")
+
+
+# ------------------------------------------------------------------------------------------
+
+
 class Settings(_Section):
     """Everything a crawl needs to know: the job file's schema, the CLI's and the API's.
 
@@ -226,6 +258,7 @@ class Settings(_Section):
     output: OutputSettings = Field(default_factory=OutputSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     steps: list[StepSettings] = Field(default_factory=list)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @field_validator("worker_memory_mb")
     @classmethod
