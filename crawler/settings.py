@@ -188,7 +188,7 @@ class ClusterSettings(_Section):
         "processes) or a Dask scheduler's address (tcp://host:8786).",
     )
     connect_timeout_s: float = Field(
-        10.0, gt=0, description="Longest wait for the Dask scheduler at the start."
+        5.0, gt=0, description="Longest wait for the Dask scheduler at the start."
     )
     reconnect_s: float = Field(
         30.0, ge=0, description="How long to wait for a lost scheduler before stopping."

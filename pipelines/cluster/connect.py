@@ -41,7 +41,7 @@ class ClusterSpec:
 
     executor: str
     workers: int
-    connect_timeout_s: float = 10.0
+    connect_timeout_s: float = 5.0
     reconnect_s: float = 30.0
 
     @property
@@ -113,9 +113,13 @@ def connect_to(address: str, timeout_s: float) -> Connection:
     try:
         client = Client(address, timeout=timeout_s, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = str(exc)
+        timed_out = isinstance(exc, TimeoutError) or "Timed out" in text or not text
+        reason = "" if timed_out else f" ({text})"
         raise ClusterError(
-            f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s ({reason})"
+            f"cannot reach the Dask scheduler at {address} within {timeout_s:g} s"
+            f"{reason.splitlines()[0] if reason else ''}: is it running? "
+            "(cluster.connect_timeout_s)"
         ) from exc
     try:
         client.run_on_scheduler(_lower_allowed_failures, ALLOWED_FAILURES)
@@ -133,10 +137,6 @@ def _lower_allowed_failures(value: int, dask_scheduler: Any = None) -> None:
 
 def _start_local(spec: ClusterSpec) -> Connection:
     dashboard = ":0" if importlib.util.find_spec("bokeh") is not None else None
-    # Worker processes read Dask's logging configuration from the environment at import.
-    env = {
-        "DASK_LOGGING__DISTRIBUTED": logging.getLevelName(logging.getLogger("distributed").level)
-    }
     try:
         with dask.config.set(_dask_config()):
             cluster = LocalCluster(
@@ -145,7 +145,7 @@ def _start_local(spec: ClusterSpec) -> Connection:
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=dashboard,
-                env=env,
+                silence_logs=logging.getLogger("distributed").level,  # in the workers too
             )
             client = Client(cluster, timeout=spec.connect_timeout_s, set_as_default=False)
     except (OSError, TimeoutError) as exc:
