@@ -9,10 +9,12 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
 import dask
+import distributed
 from distributed import Client, LocalCluster
 
 from crawler.errors import ClusterError
@@ -85,6 +87,21 @@ def quiet_dask_logs() -> None:
     dask_level = level if level <= logging.INFO else logging.CRITICAL
     for name in ("distributed", "tornado"):
         logging.getLogger(name).setLevel(dask_level)
+    if level > logging.INFO:
+        # Dask also logs tracebacks under the name of the module a frame was in (an
+        # ``asyncio.tasks`` line for a reconnection it gave up): the handlers drop them.
+        for handler in logging.getLogger().handlers:
+            if not any(isinstance(f, _FromDask) for f in handler.filters):
+                handler.addFilter(_FromDask())
+
+
+class _FromDask(logging.Filter):
+    """Drops records logged from Dask's own code, whatever the logger's name."""
+
+    _prefix = os.path.dirname(distributed.__file__)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.pathname.startswith(self._prefix)
 
 
 def _dask_config() -> dict[str, Any]:

@@ -1,0 +1,129 @@
+"""``parcrawl --executor tcp://...`` against real ``dask scheduler`` and ``dask worker`` processes.
+
+All on 127.0.0.1; the scheduler is killed mid-crawl to check the clean stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.demo import SiteServer, SyntheticSite
+from tests.support.cli import REPO
+
+START_TIMEOUT_S = 60.0
+
+
+def _wait_for(condition, what: str, timeout_s: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout_s:g} s")
+        time.sleep(0.05)
+
+
+def _dask(*args: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # the workers import this checkout
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "dask", *args], stdout=out, stderr=out, env=env
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
+
+
+@pytest.fixture
+def scheduler(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A ``dask scheduler`` and one ``dask worker`` (one thread) on loopback."""
+    address_file = tmp_path / "scheduler.json"
+    process = _dask(
+        "scheduler",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--no-dashboard",
+        "--scheduler-file",
+        str(address_file),
+        log=tmp_path / "scheduler.log",
+    )
+    worker: subprocess.Popen[bytes] | None = None
+    try:
+        _wait_for(address_file.exists, "the scheduler's start")
+        _wait_for(lambda: "address" in address_file.read_text(), "the scheduler file")
+        address = json.loads(address_file.read_text())["address"]
+        worker = _dask(
+            "worker",
+            address,
+            "--host",
+            "127.0.0.1",
+            "--nthreads",
+            "1",
+            "--no-dashboard",
+            log=tmp_path / "worker.log",
+        )
+        yield process, address
+    finally:
+        for running in (worker, process):
+            if running is not None:
+                _stop(running)
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
+    scheduler: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+) -> None:
+    process, address = scheduler
+    site = SyntheticSite(pages=400)
+    with SiteServer(site, delay_s=0.05) as server:
+        urls = tmp_path / "urls.txt"
+        seeds = site.urls(server.base_url)
+        urls.write_text("\n".join(seeds) + "\n")
+        job = tmp_path / "job.toml"
+        job.write_text(
+            'seeds_file = "urls.txt"\nbatch_size = 4\n\n'
+            "[fetch]\nconcurrency = 4\n\n[cluster]\nreconnect_s = 2.0\n"
+        )
+        output = tmp_path / "out.jsonl"
+        crawl = subprocess.Popen(
+            [sys.executable, str(REPO / "cli.py"), "run", str(job), "-o", str(output)]
+            + ["--executor", address],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
+            process.send_signal(signal.SIGKILL)
+            _, stderr = crawl.communicate(timeout=60)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+                crawl.wait()
+    assert crawl.returncode == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("parcrawl: error:")]
+    assert errors == [
+        f"parcrawl: error: lost the Dask scheduler at {address} and it did not come back "
+        "within 2 s (cluster.reconnect_s): the crawl stopped"
+    ]
+    records = [json.loads(line) for line in _lines(output)]  # every line whole
+    assert 20 <= len(records) < len(seeds)
+    assert f"{len(records)} records written" in stderr
+    assert "stopped early: the Dask scheduler was lost" in stderr
+    assert f"executor: dask {address}, 1 workers" in stderr
