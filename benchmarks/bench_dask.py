@@ -28,12 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.api import Crawl  # noqa: E402
-from crawler.demo import SiteServer, SyntheticSite  # noqa: E402
-from crawler.settings import build_settings  # noqa: E402
-from pipelines.cluster import ClusterSpec, DaskExecutor, open_executor  # noqa: E402
-from pipelines.sinks.memory import MemorySink  # noqa: E402
-from pipelines.stage import default_executor  # noqa: E402
+from crawler.api import Crawl
+from crawler.demo import SiteServer, SyntheticSite
+from crawler.settings import build_settings
+from pipelines.cluster import ClusterSpec, DaskExecutor, open_executor
+from pipelines.sinks.memory import MemorySink
+from pipelines.stage import default_executor
 
 TARGET_RATIO = 0.85
 TIMING = ("elapsed_ms", "fetched_at")
@@ -44,6 +44,8 @@ class Run:
     name: str
     pages: int
     wall_s: float
+    main_cpu_s: float
+    parse_cpu_s: float
     records: dict[str, dict[str, object]]
 
     @property
@@ -81,13 +83,11 @@ def crawl(name: str, urls: list[str], executor: Executor, args: argparse.Namespa
     settings = build_settings({"workers": args.workers, "batch_size": args.batch_size})
     sink = MemorySink()
     job = Crawl(settings, seeds=urls, sinks=[sink], executor_factory=lambda _n: executor)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     stats = asyncio.run(job.run())
-    wall_s = time.perf_counter() - started
-    records = {
-        str(r["url"]): {k: v for k, v in r.items() if k not in TIMING} for r in sink.records
-    }
-    return Run(name, stats.parsed, wall_s, records)
+    wall_s, main_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+    records = {str(r["url"]): {k: v for k, v in r.items() if k not in TIMING} for r in sink.records}
+    return Run(name, stats.parsed, wall_s, main_cpu_s, stats.parse_cpu_s, records)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -112,7 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for _ in range(args.rounds):
                 for name, executor in (("pool", _Kept(pool)), ("dask", _KeptDask(dask))):
                     run = crawl(name, urls, executor, args)
-                    print(f"{name:5} {run.pages} pages in {run.wall_s:.2f} s: {run.rate:.1f}/s")
+                    print(
+                        f"{name:5} {run.pages} pages in {run.wall_s:.2f} s: {run.rate:.1f}/s, "
+                        f"CPU ms/page: crawler process {run.main_cpu_s * 1000 / run.pages:.2f}, "
+                        f"workers {run.parse_cpu_s * 1000 / run.pages:.2f}"
+                    )
                     if name not in best or run.rate > best[name].rate:
                         best[name] = run
     finally:

@@ -105,7 +105,12 @@ class _FromDask(logging.Filter):
 
 
 def _dask_config() -> dict[str, Any]:
-    return {"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}
+    return {
+        "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
+        # A worker samples its threads' stacks every 10 ms for the dashboard's profile;
+        # parsing is all Python, and the sampler takes its GIL from the parse.
+        "distributed.worker.profile.enabled": False,
+    }
 
 
 def connect(spec: ClusterSpec) -> Connection:
@@ -128,7 +133,7 @@ def connect_to(address: str, timeout_s: float) -> Connection:
         ClusterError: unreachable within ``timeout_s`` (or not a Dask scheduler).
     """
     try:
-        client = Client(address, timeout=timeout_s, set_as_default=False)
+        client = Client(address, timeout=timeout_s, set_as_default=False, direct_to_workers=True)
     except (OSError, TimeoutError, ValueError) as exc:
         text = str(exc)
         timed_out = isinstance(exc, TimeoutError) or "Timed out" in text or not text
@@ -164,7 +169,12 @@ def _start_local(spec: ClusterSpec) -> Connection:
                 dashboard_address=dashboard,
                 silence_logs=logging.getLogger("distributed").level,  # in the workers too
             )
-            client = Client(cluster, timeout=spec.connect_timeout_s, set_as_default=False)
+            client = Client(
+                cluster,
+                timeout=spec.connect_timeout_s,
+                set_as_default=False,
+                direct_to_workers=True,
+            )
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"the local Dask cluster could not start: {exc}") from exc
     return Connection(client, cluster, cluster.scheduler_address)

@@ -101,8 +101,16 @@ def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
         )
         output = tmp_path / "out.jsonl"
         crawl = subprocess.Popen(
-            [sys.executable, str(REPO / "cli.py"), "run", str(job), "-o", str(output)]
-            + ["--executor", address],
+            [
+                sys.executable,
+                str(REPO / "cli.py"),
+                "run",
+                str(job),
+                "-o",
+                str(output),
+                "--executor",
+                address,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

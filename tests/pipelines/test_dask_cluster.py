@@ -75,9 +75,7 @@ def test_a_worker_with_another_parcrawl_version_is_refused_by_name() -> None:
 
 def test_the_modules_a_processor_needs_are_its_user_steps_and_parse_function() -> None:
     steps = [StepSettings(use="tests.support.user_steps:tag", label="x")]
-    processor = PageProcessor.from_settings(
-        build_settings({}).extract, steps, parse=parse_or_die
-    )
+    processor = PageProcessor.from_settings(build_settings({}).extract, steps, parse=parse_or_die)
     assert modules_of(processor) == {"tests.support.user_steps", "tests.support.parsers"}
     assert modules_of(PageProcessor()) == set()
 
