@@ -18,6 +18,7 @@ import distributed
 from distributed import Client, LocalCluster
 
 from crawler.errors import ClusterError
+from pipelines.cluster.remote import IgnoreInterrupts
 
 ALLOWED_FAILURES = 0
 """Worker deaths a task may cause before Dask gives up on it (``KilledWorker``).
@@ -175,6 +176,7 @@ def _start_local(spec: ClusterSpec) -> Connection:
                 set_as_default=False,
                 direct_to_workers=True,
             )
-    except (OSError, TimeoutError) as exc:
+        client.register_plugin(IgnoreInterrupts(), name=IgnoreInterrupts.name)
+    except (OSError, TimeoutError, RuntimeError) as exc:  # RuntimeError: "Nanny failed to start"
         raise ClusterError(f"the local Dask cluster could not start: {exc}") from exc
     return Connection(client, cluster, cluster.scheduler_address)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import gc
 import importlib.util
 import pickle
+import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +47,21 @@ class SharedValues(WorkerPlugin):
         """
         self.values = pickle.loads(self.payload)  # noqa: S301 (our own client's bytes)
         gc.freeze()
+
+
+class IgnoreInterrupts(WorkerPlugin):
+    """Leaves Ctrl-C to the crawler in the workers of a local cluster it started.
+
+    The terminal sends SIGINT to the whole process group: a local worker that took it
+    would die mid-batch, while the crawler wants to finish the pages in flight.
+    """
+
+    name = "parcrawl-ignore-interrupts"
+
+    def setup(self, worker: Any) -> None:
+        """Ignore SIGINT in this worker process (signals are set from the main thread)."""
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_pickled(plugin: str, payload: bytes) -> tuple[bytes, float]:

@@ -135,3 +135,48 @@ def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
     assert f"{len(records)} records written" in stderr
     assert "stopped early: the Dask scheduler was lost" in stderr
     assert f"executor: dask {address}, 1 workers" in stderr
+
+
+def test_ctrl_c_on_a_local_dask_cluster_finishes_the_pages_in_flight(tmp_path: Path) -> None:
+    site = SyntheticSite(pages=400)
+    with SiteServer(site, delay_s=0.05) as server:
+        urls = tmp_path / "urls.txt"
+        seeds = site.urls(server.base_url)
+        urls.write_text("\n".join(seeds) + "\n")
+        output = tmp_path / "out.jsonl"
+        crawl = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "cli.py"),
+                "crawl",
+                "-i",
+                str(urls),
+                "-o",
+                str(output),
+                "--executor",
+                "dask",
+                "--workers",
+                "2",
+                "--concurrency",
+                "4",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+        )
+        try:
+            _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
+            os.killpg(crawl.pid, signal.SIGINT)  # the crawler and its local Dask workers
+            _, stderr = crawl.communicate(timeout=60)
+        finally:
+            if crawl.poll() is None:
+                os.killpg(crawl.pid, signal.SIGKILL)
+                crawl.wait()
+    assert crawl.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    records = [json.loads(line) for line in _lines(output)]
+    assert 20 <= len(records) < len(seeds)
+    assert "interrupted in" in stderr
+    assert f"{len(records)} records written (" in stderr
+    assert "executor: dask (local), 2 workers" in stderr
