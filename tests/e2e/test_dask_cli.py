@@ -44,41 +44,57 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=30)
 
 
-@pytest.fixture
-def scheduler(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A ``dask scheduler`` and one ``dask worker`` (one thread) on loopback."""
-    address_file = tmp_path / "scheduler.json"
+def _start_scheduler(folder: Path, port: int = 0) -> tuple[subprocess.Popen[bytes], str]:
+    address_file = folder / "scheduler.json"
+    address_file.unlink(missing_ok=True)
     process = _dask(
         "scheduler",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--no-dashboard",
-        "--scheduler-file",
-        str(address_file),
-        log=tmp_path / "scheduler.log",
+        *("--host", "127.0.0.1", "--port", str(port), "--no-dashboard"),
+        *("--scheduler-file", str(address_file)),
+        log=folder / "scheduler.log",
     )
-    worker: subprocess.Popen[bytes] | None = None
     try:
-        _wait_for(address_file.exists, "the scheduler's start")
-        _wait_for(lambda: "address" in address_file.read_text(), "the scheduler file")
-        address = json.loads(address_file.read_text())["address"]
-        worker = _dask(
-            "worker",
-            address,
-            "--host",
-            "127.0.0.1",
-            "--nthreads",
-            "1",
-            "--no-dashboard",
-            log=tmp_path / "worker.log",
-        )
-        yield process, address
+        _wait_for(lambda: "address" in _text(address_file), "the scheduler's start")
+    except BaseException:
+        _stop(process)
+        raise
+    return process, json.loads(address_file.read_text())["address"]
+
+
+def _start_worker(folder: Path, address: str) -> subprocess.Popen[bytes]:
+    """A ``dask worker`` with one thread, as the README advises."""
+    return _dask(
+        "worker",
+        address,
+        *("--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"),
+        log=folder / "worker.log",
+    )
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Dask processes a test started, all stopped at its end."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        yield started
     finally:
-        for running in (worker, process):
-            if running is not None:
-                _stop(running)
+        for process in reversed(started):
+            _stop(process)
+
+
+@pytest.fixture
+def scheduler(
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A ``dask scheduler`` and one ``dask worker`` (one thread) on loopback."""
+    process, address = _start_scheduler(tmp_path)
+    processes.append(process)
+    processes.append(_start_worker(tmp_path, address))
+    return process, address
 
 
 def _lines(path: Path) -> list[str]:
@@ -135,6 +151,58 @@ def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
     assert f"{len(records)} records written" in stderr
     assert "stopped early: the Dask scheduler was lost" in stderr
     assert f"executor: dask {address}, 1 workers" in stderr
+
+
+def test_a_crawl_goes_on_when_its_scheduler_comes_back_within_reconnect_s(
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    scheduler, address = _start_scheduler(tmp_path)
+    worker = _start_worker(tmp_path, address)
+    processes.extend([scheduler, worker])
+    port = int(address.rsplit(":", 1)[1])
+    site = SyntheticSite(pages=300)
+    with SiteServer(site, delay_s=0.05) as server:
+        urls = tmp_path / "urls.txt"
+        seeds = site.urls(server.base_url)
+        urls.write_text("\n".join(seeds) + "\n")
+        job = tmp_path / "job.toml"
+        job.write_text(
+            'seeds_file = "urls.txt"\nbatch_size = 4\n\n'
+            "[fetch]\nconcurrency = 4\n\n[cluster]\nreconnect_s = 60.0\n"
+        )
+        output = tmp_path / "out.jsonl"
+        crawl = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "cli.py"),
+                "run",
+                str(job),
+                "-o",
+                str(output),
+                "--executor",
+                address,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
+            for process in (scheduler, worker):  # the whole cluster goes, then comes back
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=30)
+            scheduler, address = _start_scheduler(tmp_path, port)
+            processes.extend([scheduler, _start_worker(tmp_path, address)])
+            _, stderr = crawl.communicate(timeout=120)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+                crawl.wait()
+    assert crawl.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert f"reconnected to the Dask scheduler at {address}" in stderr
+    records = [json.loads(line) for line in _lines(output)]
+    assert sorted(record["url"] for record in records) == sorted(seeds)  # none lost, none twice
 
 
 def test_ctrl_c_on_a_local_dask_cluster_finishes_the_pages_in_flight(tmp_path: Path) -> None:
