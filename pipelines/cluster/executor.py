@@ -276,13 +276,14 @@ class DaskExecutor(cf.Executor):
     def _try_reconnect(self, deadline: float) -> Connection | None:
         current = self._connection
         status = current.client.status
-        if status == "connecting":  # Dask's own reconnection is still trying
-            time.sleep(min(RECONNECT_PAUSE_S, max(deadline - time.monotonic(), 0)))
+        pause_s = min(RECONNECT_PAUSE_S, max(deadline - time.monotonic(), 0))
+        if status == "connecting" or (status != "running" and current.cluster is not None):
+            # Dask's own reconnection is still trying; or a local cluster's scheduler,
+            # which lives in this process and cannot come back: wait out the deadline.
+            time.sleep(pause_s)
             return None
         candidate = current
         if status != "running":
-            if current.cluster is not None:
-                return None  # a local cluster's scheduler lives in this process: no return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
@@ -291,7 +292,7 @@ class DaskExecutor(cf.Executor):
                     current.address, min(self.spec.connect_timeout_s, max(remaining, 0.1))
                 )
             except ClusterError:
-                time.sleep(min(RECONNECT_PAUSE_S, max(deadline - time.monotonic(), 0)))
+                time.sleep(pause_s)
                 return None
             current.close()
         try:
