@@ -159,7 +159,7 @@ def _lower_allowed_failures(value: int, dask_scheduler: Any = None) -> None:
 
 
 def _start_local(spec: ClusterSpec) -> Connection:
-    dashboard = ":0" if importlib.util.find_spec("bokeh") is not None else None
+    dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") is not None else None
     try:
         with dask.config.set(_dask_config()):
             cluster = LocalCluster(
