@@ -22,8 +22,9 @@ from tqdm import tqdm
 from crawler import __version__
 from crawler.admission import Scope
 from crawler.api import Crawl, make_settings
+from crawler.assembly import executor_factory_for
 from crawler.demo import SiteServer, SyntheticSite
-from crawler.errors import ConfigError, OutputClosed, ParcrawlError, UsageError
+from crawler.errors import ClusterLost, ConfigError, OutputClosed, ParcrawlError, UsageError
 from crawler.frontier import PAUSED_FIELD, shared_status_lines
 from crawler.jobfile import JobFile, load_job
 from crawler.outputs import merge_outputs
@@ -142,6 +143,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "cluster.frontier": (("--frontier",), {"metavar": "REDIS_URL"}),
     "cluster.crawl_id": (("--crawl-id",), {"metavar": "NAME"}),
     "cluster.fetchers": (("--fetchers",), {"type": _positive_int, "metavar": "N"}),
+    "cluster.executor": (("--executor",), {"metavar": "WHERE"}),
 }
 OPTION_HELP = {
     "fetch.concurrency": "requests in flight across all hosts (default 16)",
@@ -183,6 +185,8 @@ OPTION_HELP = {
     "cluster.crawl_id": "the shared crawl's name: processes with the same one share it",
     "cluster.fetchers": "crawler processes to run on this machine against --frontier, each "
     "writing its own -o file (NAME-1.jsonl, ...) (default 1)",
+    "cluster.executor": "where pages are parsed: local (process pool, default), dask (a local "
+    "Dask cluster of --workers processes) or a Dask scheduler's address, tcp://HOST:8786",
 }
 
 
@@ -612,13 +616,23 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _crawl(settings: Settings, *, quiet: bool) -> int:
-    job = Crawl(settings, stats=Stats(), sinks=_terminal_sinks(settings, quiet=quiet))
-    stats = asyncio.run(_crawl_async(job, quiet=quiet))
+    executor = _ExecutorView(settings)
+    lost: list[ClusterLost] = []
+    job = Crawl(
+        settings,
+        stats=Stats(),
+        sinks=_terminal_sinks(settings, quiet=quiet),
+        executor_factory=executor.factory,
+    )
+    stats = asyncio.run(_crawl_async(job, quiet=quiet, executor=executor, lost=lost))
     if not quiet:
-        for line in stats.summary_lines():
+        for line in [*stats.summary_lines(), executor.summary(stats)]:
             _note(line)
     if settings.output.report is not None and not job.report_written:
         job.write_report()  # a second Ctrl-C cancelled the crawl before its report
+    if lost:
+        _error(str(lost[0]))
+        return lost[0].exit_code
     if stats.stop_reason == "output_closed":
         _silence_stdout()
         return EXIT_PIPE_CLOSED
@@ -633,7 +647,53 @@ def _terminal_sinks(settings: Settings, *, quiet: bool) -> list[PageLines] | Non
     return [PageLines(_print_above_bars)]
 
 
-async def _crawl_async(job: Crawl, *, quiet: bool) -> Stats:
+class _ExecutorView:
+    """What the progress bars and the summary say about where pages are parsed."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.workers = settings.workers
+        self.factory = executor_factory_for(settings)
+        self.announced = False
+
+    def _dask(self) -> Any:
+        return getattr(self.factory, "executor", None)
+
+    def label(self) -> str:
+        """``local pool, 4 workers`` or ``dask tcp://host:8786, 3 workers``."""
+        dask = self._dask()
+        if dask is not None:
+            return f"{dask.name}, {dask.workers} workers"
+        if self.workers == 0:
+            return "inline (no worker processes)"
+        return f"local pool, {self.workers} workers"
+
+    def announce(self) -> str | None:
+        """A line to print once a Dask executor is connected; None before or after."""
+        dask = self._dask()
+        if dask is None or self.announced:
+            return None
+        self.announced = True
+        dashboard = f", dashboard {dask.dashboard}" if dask.dashboard else ""
+        return f"parsing on {self.label()}{dashboard}"
+
+    def summary(self, stats: Stats) -> str:
+        """The summary's executor line: parse and transfer times, bytes moved per page."""
+        line = f"executor: {self.label()}"
+        dask = self._dask()
+        if dask is not None:
+            traffic = dask.traffic
+            moved = traffic.bytes_sent + traffic.bytes_received
+            per_page = moved / stats.parsed if stats.parsed else 0.0
+            line += (
+                f"; parse {traffic.run_s:.1f} s in workers, transfer {traffic.transfer_s:.1f} s "
+                f"(moving and queueing batches); {per_page / 1024:.1f} KiB moved per page"
+            )
+        return line
+
+
+async def _crawl_async(
+    job: Crawl, *, quiet: bool, executor: _ExecutorView, lost: list[ClusterLost]
+) -> Stats:
     settings, stats = job.settings, job.stats
     to_terminal = _records_to_terminal(settings)
     job.check()
@@ -643,11 +703,14 @@ async def _crawl_async(job: Crawl, *, quiet: bool) -> Stats:
     # JSON Lines asked for on a terminal get it whole: bars would draw through the records.
     bars_off = quiet or (_stdout_is_terminal() and _writes_stdout(settings) and not to_terminal)
     crawl = asyncio.create_task(job.run())
-    with _signals_stop(job, crawl, stats), _progress(stats, quiet=bars_off):
+    progress = _progress(stats, quiet=bars_off, executor=executor, notes=not quiet)
+    with _signals_stop(job, crawl, stats), progress:
         try:
             await crawl
         except asyncio.CancelledError:
             stats.interrupted = True
+        except ClusterLost as exc:  # every record made before the loss is written
+            lost.append(exc)
         except OutputClosed:
             # Like `yes | head`: the reader has what it wanted; what was not written is
             # counted in the summary, and no state offset claims it.
@@ -702,7 +765,9 @@ def _signals_stop(job: Crawl, crawl: asyncio.Task[Stats], stats: Stats) -> Itera
 
 
 @contextlib.contextmanager
-def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
+def _progress(
+    stats: Stats, *, quiet: bool, executor: _ExecutorView | None = None, notes: bool = True
+) -> Iterator[None]:
     """Progress bars on stderr, refreshed from the stats by a background task."""
     disable = True if quiet else None  # None: tqdm shows bars only on a terminal
     # leave=False: the bars make way for the summary, which says the same in final form.
@@ -719,14 +784,16 @@ def _progress(stats: Stats, *, quiet: bool) -> Iterator[None]:
     logging.getLogger().addHandler(pause)
 
     async def refresh() -> None:
-        shown = False
         while True:
+            if executor is not None:
+                line = executor.announce()
+                if line is not None and notes:
+                    _note(line)
+                parsed.set_postfix_str(executor.label(), refresh=False)
             for bar, value in ((fetched, stats.fetched), (parsed, stats.parsed)):
                 bar.update(value - bar.n)
             errors.update(stats.error_count - errors.n)
-            if pause.paused != shown:  # a shared frontier lost its Redis, or got it back
-                shown = pause.paused
-            if shown:
+            if pause.paused:  # a shared frontier lost its Redis (until it is back)
                 fetched.set_postfix_str("paused: Redis lost, retrying", refresh=False)
             elif stats.changes:
                 fetched.set_postfix_str(_changes_line(stats), refresh=False)

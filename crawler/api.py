@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from crawler.assembly import build_engine
+from crawler.assembly import build_engine, executor_factory_for
 from crawler.engine import Engine
 from crawler.errors import ConfigError, UsageError
 from crawler.fetch import Conditions, Fetcher
@@ -248,7 +248,7 @@ class Crawl:
                     max_links=settings.scope.max_links_per_page,
                     parser=settings.parser,
                 ),
-                executor_factory=self._executor_factory,
+                executor_factory=self._executor_factory or executor_factory_for(settings),
                 memory_limit_mb=settings.worker_memory_mb or None,
             ) as stage,
         ):

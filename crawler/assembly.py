@@ -32,7 +32,7 @@ from crawler.state import CrawlState
 from crawler.stats import Stats
 from pipelines.dedupe import CrawlDedupe
 from pipelines.sinks import Sink
-from pipelines.stage import ProcessStage
+from pipelines.stage import ExecutorFactory, ProcessStage
 
 if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
     from crawler.archive import Archive
@@ -200,3 +200,35 @@ def build_engine(
         recrawl=recrawl,
         archive=archive,
     )
+
+
+# -- the process stage's executor ([cluster] executor, issue 13) ----------------------------
+
+
+def executor_factory_for(settings: Settings) -> ExecutorFactory | None:
+    """The executor ``settings.cluster.executor`` names; None: the local process pool.
+
+    Raises:
+        ConfigError: a Dask executor without the ``cluster`` extra, or with ``workers = 0``.
+    """
+    cluster = settings.cluster
+    if cluster.executor == "local":
+        return None
+    if settings.workers == 0:
+        raise ConfigError(
+            f"cluster.executor = {cluster.executor!r} needs workers >= 1 "
+            "(workers = 0 parses in the crawler's own process)"
+        )
+    try:
+        from pipelines.cluster import ClusterSpec, DaskExecutorFactory  # noqa: PLC0415
+    except ImportError as exc:
+        raise ConfigError(
+            f"cluster.executor = {cluster.executor!r} needs Dask: pip install 'parcrawl[cluster]'"
+        ) from exc
+    spec = ClusterSpec(
+        cluster.executor,
+        settings.workers,
+        connect_timeout_s=cluster.connect_timeout_s,
+        reconnect_s=cluster.reconnect_s,
+    )
+    return DaskExecutorFactory(spec)

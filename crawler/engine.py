@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawler.admission import Admission, RobotsCache, Verdict
-from crawler.errors import OutputClosed, ParcrawlError
+from crawler.errors import ClusterLost, OutputClosed, ParcrawlError
 from crawler.fetch import Fetcher, internal_failure, log_internal
 from crawler.frontier import (
     FETCHED,
@@ -134,6 +134,7 @@ class Engine:
         self._stopping = False
         # The last result of each request waiting for its retry: its record on a stop.
         self._waiting: dict[str, FetchResult] = {}
+        self._cluster_lost: ClusterLost | None = None  # raised once every record is written
 
     @property
     def frontier(self) -> Frontier:
@@ -159,6 +160,7 @@ class Engine:
         Raises:
             OutputError: a sink failed (the crawl stops; what was written stays valid).
             InputError: a seed file became unreadable.
+            ClusterLost: the Dask scheduler was lost; raised after every record made is written.
         """
         opened: list[Sink] = []
         loop = asyncio.get_running_loop()
@@ -191,6 +193,8 @@ class Engine:
             await self._parts.aclose()
             for sink in opened:
                 await sink.close()
+        if self._cluster_lost is not None:
+            raise self._cluster_lost
         return self.stats
 
     # -- stages ----------------------------------------------------------------------
@@ -416,6 +420,10 @@ class Engine:
     async def _process(self, pages: list[FetchResult]) -> None:
         try:
             outcome = await self._stage.process(pages)
+        except ClusterLost as exc:  # stop as on Ctrl-C: the records already made are written
+            self._cluster_lost = exc
+            self.stop("cluster_lost")
+            return
         finally:
             self._batches_in_flight.release()
         self.stats.parsed += len(pages)

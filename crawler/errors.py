@@ -10,6 +10,8 @@ ParcrawlError                  base; ``exit_code`` says how the CLI ends
 │   └── OutputClosed (141)     the pipe's reader went away: the crawl ends quietly
 ├── WorkerPoolError (1)        the parse worker processes cannot start
 ├── FrontierError (1)          a shared (Redis) frontier is unreachable, refuses us, or was lost
+├── ClusterError (1)           the Dask cluster cannot be used (unreachable, another version)
+│   └── ClusterLost (1)        the scheduler went away mid-crawl and did not come back
 └── FetchError (recorded)      one URL could not be fetched; becomes that URL's record,
                                never stops the crawl. ``code`` is a short stable word.
 
@@ -23,7 +25,8 @@ Exception
 ├── BodyTooLarge               a decoded body past ``max_bytes`` (crawler.fetch decoding)
 ├── UnsupportedEncoding        a Content-Encoding we cannot decode
 ├── DecodeError                a corrupt encoded body
-└── StepError                  a user step raised on a record (pipelines, in a worker)
+├── StepError                  a user step raised on a record (pipelines, in a worker)
+└── WorkerLost                 a Dask worker died running a batch (pipelines.cluster)
 """
 
 from __future__ import annotations
@@ -100,6 +103,15 @@ class FrontierError(ParcrawlError):
     lost mid-crawl for longer than the crawl waits. The message never holds the password."""
 
 
+class ClusterError(ParcrawlError):
+    """The Dask cluster cannot be used: unreachable, another parcrawl version, a module missing."""
+
+
+class ClusterLost(ClusterError):
+    """The scheduler went away mid-crawl and did not come back in time: the crawl stops,
+    keeping every record already made."""
+
+
 # -- signals inside one URL's handling --------------------------------------------------
 
 
@@ -139,3 +151,8 @@ class StepError(Exception):
 
     def __str__(self) -> str:
         return f"{self.step}: {self.message}"
+
+
+class WorkerLost(Exception):
+    """A Dask worker died while it ran a task (Dask's ``KilledWorker``): the stage re-runs
+    the batch page by page to find the page that kills workers."""

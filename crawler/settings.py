@@ -211,7 +211,7 @@ class OutputSettings(_Section):
         return value
 
 
-# -- cluster: a crawl shared by several processes through Redis ----------------------------
+# -- cluster: a shared Redis frontier, a Dask process stage -------------------------------
 
 CRAWL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """A crawl id: a letter or digit, then up to 63 letters, digits, dots, dashes, underscores."""
@@ -233,10 +233,16 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-class ClusterSettings(_Section):
-    """A crawl shared by several parcrawl processes through a Redis frontier (issue 12).
+CLUSTER_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://")
+"""Addresses of a Dask scheduler."""
 
-    Without ``frontier`` the crawl keeps its embedded SQLite frontier, as ever.
+
+class ClusterSettings(_Section):
+    """Scaling out: a crawl shared by several parcrawl processes through a Redis frontier,
+    and where pages are parsed (local worker processes, a local Dask cluster, a scheduler).
+
+    Without ``frontier`` the crawl keeps its embedded SQLite frontier, and with the default
+    ``executor`` its local process pool, as ever.
     """
 
     frontier: str | None = Field(
@@ -254,6 +260,27 @@ class ClusterSettings(_Section):
     fetchers: int = Field(
         1, ge=1, le=256, description="Crawler processes this command runs on the frontier."
     )
+
+    executor: str = Field(
+        "local",
+        description="'local' (a process pool), 'dask' (a local Dask cluster of `workers` "
+        "processes) or a Dask scheduler's address (tcp://host:8786).",
+    )
+    connect_timeout_s: float = Field(
+        5.0, gt=0, description="Longest wait for the Dask scheduler at the start."
+    )
+    reconnect_s: float = Field(
+        30.0, ge=0, description="How long to wait for a lost scheduler before stopping."
+    )
+
+    @field_validator("executor")
+    @classmethod
+    def _known_executor(cls, value: str) -> str:
+        if value in ("local", "dask") or (
+            value.startswith(CLUSTER_SCHEMES) and len(value.split("://", 1)[1]) > 0
+        ):
+            return value
+        raise ValueError("must be 'local', 'dask' or a scheduler address such as tcp://host:8786")
 
     @field_validator("frontier")
     @classmethod

@@ -125,6 +125,8 @@ class Stats:
             lines.append(f"skipped: {kinds}")
         if self.stop_reason == "output_closed":
             lines.append("stopped early: the output's reader closed the pipe")
+        elif self.stop_reason == "cluster_lost":
+            lines.append("stopped early: the Dask scheduler was lost")
         elif self.stop_reason and self.stop_reason != "interrupted":
             lines.append(f"stopped early: {self.stop_reason.replace('_', ' ')} reached")
         skipped = []

@@ -1,7 +1,8 @@
 """The process stage (main process): batches of fetched pages mapped over worker processes.
 
 It owns the pool (any ``concurrent.futures.Executor``: a local process pool by default, a
-Dask executor later) and its recovery when a worker dies. It does not decide what to fetch.
+Dask cluster's with ``pipelines.cluster``) and its recovery when a worker dies. It does not
+decide what to fetch.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
 
-from crawler.errors import WorkerPoolError
+from crawler.errors import WorkerLost, WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record, record_from
 from pipelines.pool import needs_main, worker_pool
 from pipelines.worker import PageProcessor, ParseFn, parse_page
@@ -37,6 +39,24 @@ WATCHDOG_INTERVAL_S = 1.0
 
 POOL_START_TIMEOUT_S = 120.0
 """Longest wait for a new pool's first worker to answer (generous: a loaded machine)."""
+
+
+@runtime_checkable
+class RemoteExecutor(Protocol):
+    """An executor whose workers live elsewhere (a Dask cluster's): values are sent once.
+
+    Its futures raise ``WorkerLost`` when a worker died running the call; it keeps
+    working, so the stage re-runs that batch page by page on it.
+    """
+
+    @property
+    def slots(self) -> int:
+        """Calls it runs at once: the stage's worker count (lanes) for the engine."""
+        ...
+
+    def broadcast(self, *values: Any) -> None:
+        """Send ``values`` to every worker once; later calls pass them by reference."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,9 +255,18 @@ class ProcessStage:
             ConfigError: the job's parse function or a step is defined in a ``__main__``
                 that worker processes cannot import (stdin, ``-c``, a notebook).
             WorkerPoolError: the pool cannot be created.
+            ClusterError: a remote executor's workers cannot run this crawl's processor.
         """
         if not self.inline and self._executor is None:
-            self._executor = self._new_pool(self.workers)
+            executor = self._new_pool(self.workers)
+            if isinstance(executor, RemoteExecutor):
+                try:
+                    executor.broadcast(self._processor)  # once per crawl, not per batch
+                    self.workers = executor.slots
+                except BaseException:
+                    executor.shutdown(wait=False, cancel_futures=True)
+                    raise
+            self._executor = executor
 
     def close(self) -> None:
         """Stop the workers, dropping batches not yet started."""
@@ -251,6 +280,7 @@ class ProcessStage:
 
         Raises:
             WorkerPoolError: a pool broke and a new one cannot start.
+            ClusterLost: a Dask scheduler went away and did not come back in time.
         """
         if self.inline:
             return self._account(process_batch(self._processor, batch))
@@ -265,6 +295,9 @@ class ProcessStage:
         except BrokenProcessPool:
             await self._replace_broken(executor)
             return await self._process_one_by_one(batch)
+        except WorkerLost:
+            log.warning("a Dask worker died on a batch: running its pages one by one")
+            return await self._process_one_by_one(batch, on=executor)
         return self._account(outcome)
 
     def _account(self, outcome: BatchOutcome) -> BatchOutcome:
@@ -313,23 +346,32 @@ class ProcessStage:
             self._executor = self._new_pool(self.workers)
             await self._check_started(self._executor)
 
-    async def _process_one_by_one(self, batch: Sequence[FetchResult]) -> BatchOutcome:
+    async def _process_one_by_one(
+        self, batch: Sequence[FetchResult], *, on: Executor | None = None
+    ) -> BatchOutcome:
+        """Each page of ``batch`` alone, one at a time: the one that kills its worker is found.
+
+        ``on``: a remote executor that survives a worker's death (Dask); default: a local
+        single-worker quarantine pool, replaced after each death.
+        """
         loop = asyncio.get_running_loop()
         records: list[Record] = []
         dropped: list[Record] = []
         async with self._quarantine_lock:
             for result in batch:
-                if self._quarantine is None:
+                if on is None and self._quarantine is None:
                     self._quarantine = self._new_pool(1)
                     await self._check_started(self._quarantine)
-                quarantine = self._quarantine
+                quarantine = on or self._quarantine
+                assert quarantine is not None
                 try:
                     outcome = await loop.run_in_executor(
                         quarantine, process_batch_in_worker, self._processor, [result]
                     )
-                except BrokenProcessPool:
-                    quarantine.shutdown(wait=False, cancel_futures=True)
-                    self._quarantine = None
+                except (BrokenProcessPool, WorkerLost):
+                    if on is None:
+                        quarantine.shutdown(wait=False, cancel_futures=True)
+                        self._quarantine = None
                     log.warning("parse worker crashed on %s", result.request.url)
                     failure = FetchFailure("parse_crash", "the parse worker died on this page")
                     records.append(record_from(result, failure=failure))

@@ -1,0 +1,250 @@
+"""``parcrawl --executor tcp://...`` against real ``dask scheduler`` and ``dask worker`` processes.
+
+All on 127.0.0.1; the scheduler is killed mid-crawl to check the clean stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.demo import SiteServer, SyntheticSite
+from tests.support.cli import REPO
+
+START_TIMEOUT_S = 60.0
+
+
+def _wait_for(condition, what: str, timeout_s: float = START_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen within {timeout_s:g} s")
+        time.sleep(0.05)
+
+
+def _dask(*args: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # the workers import this checkout
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "dask", *args], stdout=out, stderr=out, env=env
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(timeout=30)
+
+
+def _start_scheduler(folder: Path, port: int = 0) -> tuple[subprocess.Popen[bytes], str]:
+    address_file = folder / "scheduler.json"
+    address_file.unlink(missing_ok=True)
+    process = _dask(
+        "scheduler",
+        *("--host", "127.0.0.1", "--port", str(port), "--no-dashboard"),
+        *("--scheduler-file", str(address_file)),
+        log=folder / "scheduler.log",
+    )
+    try:
+        _wait_for(lambda: "address" in _text(address_file), "the scheduler's start")
+    except BaseException:
+        _stop(process)
+        raise
+    return process, json.loads(address_file.read_text())["address"]
+
+
+def _start_worker(folder: Path, address: str) -> subprocess.Popen[bytes]:
+    """A ``dask worker`` with one thread, as the README advises."""
+    return _dask(
+        "worker",
+        address,
+        *("--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"),
+        log=folder / "worker.log",
+    )
+
+
+def _text(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Dask processes a test started, all stopped at its end."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        yield started
+    finally:
+        for process in reversed(started):
+            _stop(process)
+
+
+@pytest.fixture
+def scheduler(
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> tuple[subprocess.Popen[bytes], str]:
+    """A ``dask scheduler`` and one ``dask worker`` (one thread) on loopback."""
+    process, address = _start_scheduler(tmp_path)
+    processes.append(process)
+    processes.append(_start_worker(tmp_path, address))
+    return process, address
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
+    scheduler: tuple[subprocess.Popen[bytes], str], tmp_path: Path
+) -> None:
+    process, address = scheduler
+    site = SyntheticSite(pages=400)
+    with SiteServer(site, delay_s=0.05) as server:
+        urls = tmp_path / "urls.txt"
+        seeds = site.urls(server.base_url)
+        urls.write_text("\n".join(seeds) + "\n")
+        job = tmp_path / "job.toml"
+        job.write_text(
+            'seeds_file = "urls.txt"\nbatch_size = 4\n\n'
+            "[fetch]\nconcurrency = 4\n\n[cluster]\nreconnect_s = 2.0\n"
+        )
+        output = tmp_path / "out.jsonl"
+        crawl = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "cli.py"),
+                "run",
+                str(job),
+                "-o",
+                str(output),
+                "--executor",
+                address,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
+            process.send_signal(signal.SIGKILL)
+            _, stderr = crawl.communicate(timeout=60)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+                crawl.wait()
+    assert crawl.returncode == 1, stderr
+    assert "Traceback" not in stderr, stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("parcrawl: error:")]
+    assert errors == [
+        f"parcrawl: error: lost the Dask scheduler at {address} and it did not come back "
+        "within 2 s (cluster.reconnect_s): the crawl stopped"
+    ]
+    records = [json.loads(line) for line in _lines(output)]  # every line whole
+    assert 20 <= len(records) < len(seeds)
+    assert f"{len(records)} records written" in stderr
+    assert "stopped early: the Dask scheduler was lost" in stderr
+    assert f"executor: dask {address}, 1 workers" in stderr
+
+
+def test_a_crawl_goes_on_when_its_scheduler_comes_back_within_reconnect_s(
+    tmp_path: Path, processes: list[subprocess.Popen[bytes]]
+) -> None:
+    scheduler, address = _start_scheduler(tmp_path)
+    worker = _start_worker(tmp_path, address)
+    processes.extend([scheduler, worker])
+    port = int(address.rsplit(":", 1)[1])
+    site = SyntheticSite(pages=300)
+    with SiteServer(site, delay_s=0.05) as server:
+        urls = tmp_path / "urls.txt"
+        seeds = site.urls(server.base_url)
+        urls.write_text("\n".join(seeds) + "\n")
+        job = tmp_path / "job.toml"
+        job.write_text(
+            'seeds_file = "urls.txt"\nbatch_size = 4\n\n'
+            "[fetch]\nconcurrency = 4\n\n[cluster]\nreconnect_s = 60.0\n"
+        )
+        output = tmp_path / "out.jsonl"
+        crawl = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "cli.py"),
+                "run",
+                str(job),
+                "-o",
+                str(output),
+                "--executor",
+                address,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
+            for process in (scheduler, worker):  # the whole cluster goes, then comes back
+                process.send_signal(signal.SIGKILL)
+                process.wait(timeout=30)
+            scheduler, address = _start_scheduler(tmp_path, port)
+            processes.extend([scheduler, _start_worker(tmp_path, address)])
+            _, stderr = crawl.communicate(timeout=120)
+        finally:
+            if crawl.poll() is None:
+                crawl.kill()
+                crawl.wait()
+    assert crawl.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert f"reconnected to the Dask scheduler at {address}" in stderr
+    records = [json.loads(line) for line in _lines(output)]
+    assert sorted(record["url"] for record in records) == sorted(seeds)  # none lost, none twice
+
+
+def test_ctrl_c_on_a_local_dask_cluster_finishes_the_pages_in_flight(tmp_path: Path) -> None:
+    site = SyntheticSite(pages=400)
+    with SiteServer(site, delay_s=0.05) as server:
+        urls = tmp_path / "urls.txt"
+        seeds = site.urls(server.base_url)
+        urls.write_text("\n".join(seeds) + "\n")
+        output = tmp_path / "out.jsonl"
+        crawl = subprocess.Popen(
+            [
+                sys.executable,
+                str(REPO / "cli.py"),
+                "crawl",
+                "-i",
+                str(urls),
+                "-o",
+                str(output),
+                "--executor",
+                "dask",
+                "--workers",
+                "2",
+                "--concurrency",
+                "4",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,  # its own process group, as a terminal's Ctrl-C reaches
+        )
+        try:
+            _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
+            os.killpg(crawl.pid, signal.SIGINT)  # the crawler and its local Dask workers
+            _, stderr = crawl.communicate(timeout=60)
+        finally:
+            if crawl.poll() is None:
+                os.killpg(crawl.pid, signal.SIGKILL)
+                crawl.wait()
+    assert crawl.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    records = [json.loads(line) for line in _lines(output)]
+    assert 20 <= len(records) < len(seeds)
+    assert "interrupted in" in stderr
+    assert f"{len(records)} records written (" in stderr
+    assert "executor: dask (local), 2 workers" in stderr

@@ -1,0 +1,86 @@
+"""The process stage on a local Dask cluster of two worker processes (issue 13).
+
+Each test starts its own small cluster: about two seconds, so they stay few.
+"""
+
+from __future__ import annotations
+
+import os
+
+from crawler.api import Crawl
+from crawler.settings import StepSettings, build_settings
+from crawler.testing import MockSite
+from pipelines.cluster import ClusterSpec, DaskExecutorFactory
+from pipelines.sinks.memory import MemorySink
+from pipelines.stage import ProcessStage
+from pipelines.worker import PageProcessor
+from tests.pipelines.test_stage import WORDY, fetched
+from tests.support.parsers import CRASH_MARKER, parse_or_die
+
+TIMING = ("elapsed_ms", "fetched_at")
+
+
+def site() -> MockSite:
+    pages = {
+        f"/p{n}": f"<title>page {n}</title><p>{'words here ' * n}</p><a href='/p{n + 1}'>next</a>"
+        for n in range(40)
+    }
+    return MockSite({"/": "<a href='/p0'>start</a>", **pages})
+
+
+async def crawl_records(executor: str, factory: DaskExecutorFactory | None = None) -> list[dict]:
+    settings = build_settings(
+        {"workers": 2, "follow": True, "batch_size": 4, "cluster": {"executor": executor}}
+    )
+    sink = MemorySink()
+    job = Crawl(
+        settings,
+        seeds=["http://site.test/"],
+        sinks=[sink],
+        transport=site().transport(),
+        executor_factory=factory,
+    )
+    stats = await job.run()
+    assert stats.written == 42
+    return sorted(
+        ({k: v for k, v in record.items() if k not in TIMING} for record in sink.records),
+        key=lambda record: record["url"],
+    )
+
+
+async def test_a_dask_cluster_writes_the_same_records_as_the_local_pool() -> None:
+    factory = DaskExecutorFactory(ClusterSpec("dask", 2))
+    on_dask = await crawl_records("dask", factory)
+    assert on_dask == await crawl_records("local")
+    assert factory.executor is not None
+    traffic = factory.executor.traffic
+    assert traffic.tasks >= 42 // 4  # batches, plus the start-up check
+    assert traffic.run_s > 0
+
+
+async def test_a_page_that_kills_its_dask_worker_costs_that_page_only() -> None:
+    # A 1 MB step option makes the processor big: sent with every batch, it would show.
+    steps = [
+        StepSettings(use="tests.support.user_steps:clean_prices", currency="x" * 1_000_000),
+        StepSettings(use="tests.support.user_steps:tag", label="on dask"),
+    ]
+    processor = PageProcessor.from_settings(build_settings({}).extract, steps, parse=parse_or_die)
+    factory = DaskExecutorFactory(ClusterSpec("dask", 2))
+    batch = [fetched(f"http://a.test/{n}", WORDY) for n in range(3)]
+    batch.insert(1, fetched(f"http://a.test/{CRASH_MARKER}", WORDY))
+    async with ProcessStage(2, processor=processor, executor_factory=factory) as stage:
+        outcome = await stage.process(batch)
+        after = [await stage.process([fetched(f"http://a.test/after{n}", WORDY)]) for n in range(4)]
+    codes = {record["url"]: (record["error"] or {}).get("code") for record in outcome.records}
+    assert codes == {
+        "http://a.test/0": None,
+        f"http://a.test/{CRASH_MARKER}": "parse_crash",
+        "http://a.test/1": None,
+        "http://a.test/2": None,
+    }
+    assert outcome.records[0]["tags"] == ["on dask"]  # the steps ran on the workers
+    assert all(done.records[0]["title"] == "kept" for done in after)  # the crawl goes on
+    assert os.getpid() not in stage.worker_pids
+    assert factory.executor is not None
+    # Eight tasks carried pages; the processor went once (and records came back with it).
+    assert factory.executor.traffic.bytes_sent < 2_000_000
