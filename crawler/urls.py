@@ -6,6 +6,7 @@ Scope rules (what to follow) belong to the frontier's callers, not here.
 from __future__ import annotations
 
 import hashlib
+import re
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
@@ -19,6 +20,13 @@ MAX_PORT = 65535
 MAX_SHOWN_CHARS = 200
 MAX_URL_CHARS = 32 * 1024
 """Longer is no URL a server means (browsers stop near 2 MB, servers near 8 KB)."""
+
+_ALREADY_SAFE = re.compile(
+    r"https?://[a-z0-9._-]+(?::[1-9][0-9]*)?(?:/[A-Za-z0-9!$%&()*+,./:;=?@_~-]*)?\Z"
+)
+"""URLs ``safe_url_string`` returns unchanged: lower-case ASCII host, no credentials, no
+brackets, a port without leading zeros, a path (or nothing) before any query, and only
+characters it never escapes. Most links of most pages are of this form."""
 
 
 def normalize_seed(text: str) -> str:
@@ -97,6 +105,8 @@ def _fetchable(candidate: str, *, keep_credentials: bool) -> str:
         raise InvalidUrl(f"not a valid URL: {shown} (port {port[:20]!r})")
     netloc = parts.netloc if keep_credentials else parts.netloc.rpartition("@")[2]
     bare = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    if already_safe(bare):
+        return bare  # what safe_url_string would return, at a tenth of its cost
     try:
         safe = str(safe_url_string(bare))
     except (ValueError, UnicodeError) as exc:
@@ -104,6 +114,15 @@ def _fetchable(candidate: str, *, keep_credentials: bool) -> str:
     if not safe.isascii() or _bad_host(urlsplit(safe).hostname):
         raise InvalidUrl(f"not a valid URL: {shown}")
     return safe
+
+
+def already_safe(url: str) -> bool:
+    """True when ``safe_url_string(url)`` is ``url`` itself, known without calling it.
+
+    False says nothing: the URL may still come back unchanged. IDNA labels (``xn--``) are
+    left to w3lib.
+    """
+    return _ALREADY_SAFE.match(url) is not None and "xn--" not in url
 
 
 def _bad_host(hostname: str | None) -> bool:
