@@ -9,7 +9,10 @@ import pytest
 from w3lib.url import safe_url_string
 
 from crawler.urls import (
+    MAX_URL_CHARS,
     InvalidUrl,
+    _checked,
+    _plain,
     already_safe,
     as_request_url,
     canonical_url,
@@ -214,6 +217,8 @@ _TEMPLATES = [
     "http://{}example.com/",
     "HTTP://Example.com/{}",
     "http://xn--{}bcher-kva.example/",
+    "http://example.com/a?{}",
+    "http://example.com/{}" + "a" * (MAX_URL_CHARS - 20),
 ]
 
 
@@ -221,6 +226,15 @@ _TEMPLATES = [
 def test_the_shortcut_keeps_only_urls_that_w3lib_keeps(template: str) -> None:
     kept = [url for url in map(template.format, _CHARS + _PAIRS) if already_safe(url)]
     assert [url for url in kept if safe_url_string(url) != url] == []
+
+
+def test_urls_let_through_unchecked_pass_every_check_unchanged() -> None:
+    templates = [*_TEMPLATES, "http://example.com:6553{}/"]  # ports around the largest
+    urls = [template.format(text) for template in templates for text in _CHARS + _PAIRS]
+    plain = [url for url in urls if _plain(url)]
+    assert len(plain) > len(urls) // 5  # the shortcut is taken, not only declined
+    for url in plain:
+        assert _checked(url, keep_credentials=False) == url
 
 
 def test_common_links_take_the_shortcut_and_come_out_the_same() -> None:
