@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
+import crawler.lean  # noqa: F401  (first: the HTTP stack without its unused parts)
 from crawler import __version__
 from crawler.admission import Scope
 from crawler.api import Crawl, make_settings
