@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
-import crawler.lean  # noqa: F401  (first: the HTTP stack without its unused parts)
+import crawler.runtime  # first: the HTTP stack without its unused parts
 from crawler import __version__
 from crawler.admission import Scope
 from crawler.api import Crawl, make_settings
@@ -388,7 +388,8 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _crawl(settings: Settings, *, quiet: bool) -> int:
-    stats = asyncio.run(_crawl_async(settings, quiet=quiet))
+    with asyncio.Runner(loop_factory=crawler.runtime.event_loop_factory()) as runner:
+        stats = runner.run(_crawl_async(settings, quiet=quiet))
     if not quiet:
         for line in stats.summary_lines():
             _note(line)

@@ -1,4 +1,4 @@
-"""Tests for crawler.lean: the crawler's process imports no more of the HTTP stack than it runs."""
+"""Tests for crawler.runtime: the crawler's event loop; no more of the HTTP stack than it runs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import uvloop  # a dependency on every platform but Windows
+
+from crawler.runtime import event_loop_factory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,3 +49,20 @@ def _importable(name: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def test_the_crawl_runs_on_uvloop_where_it_is_installed() -> None:
+    factory = event_loop_factory()
+    assert factory is not None
+    loop = factory()
+    try:
+        assert isinstance(loop, uvloop.Loop)
+    finally:
+        loop.close()
+
+
+def test_without_uvloop_the_crawl_runs_on_asyncio_s_own_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # what an absent package looks like
+    assert event_loop_factory() is None
