@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
+import crawler.runtime  # first: the HTTP stack without its unused parts
 from crawler import __version__
 from crawler.admission import Scope
 from crawler.api import Crawl, make_settings
@@ -624,7 +625,8 @@ def _crawl(settings: Settings, *, quiet: bool) -> int:
         sinks=_terminal_sinks(settings, quiet=quiet),
         executor_factory=executor.factory,
     )
-    stats = asyncio.run(_crawl_async(job, quiet=quiet, executor=executor, lost=lost))
+    with asyncio.Runner(loop_factory=crawler.runtime.event_loop_factory()) as runner:
+        stats = runner.run(_crawl_async(job, quiet=quiet, executor=executor, lost=lost))
     if not quiet:
         for line in [*stats.summary_lines(), executor.summary(stats)]:
             _note(line)

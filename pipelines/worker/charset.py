@@ -5,7 +5,6 @@ Pure and CPU-only (runs in the worker processes); it never raises on bad bytes.
 
 from __future__ import annotations
 
-import charset_normalizer
 from w3lib.encoding import (
     html_body_declared_encoding,
     http_content_type_encoding,
@@ -86,6 +85,10 @@ def _detect(body: bytes) -> str | None:
         # Cut at a newline so no multi-byte character is split, which would rule out the
         # right encoding.
         sample = sample[: sample.rfind(b"\n") + 1] or sample
+    # here, not above: most pages declare their charset or are UTF-8, and the detector's
+    # import (every codec module) costs a worker some 3 MB that would go unused
+    import charset_normalizer  # noqa: PLC0415
+
     matches = charset_normalizer.from_bytes(sample)
     best = matches.best()
     if best is None:

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.errors import ConfigError
-from crawler.settings import ExtractSettings, FieldRule
 
 if TYPE_CHECKING:
     import soupsieve
     from bs4 import Tag
+
+    # Only annotations: the schema (and pydantic) stays out of workers that never see it.
+    from crawler.settings import ExtractSettings, FieldRule
 
 
 class CompiledField(Protocol):
@@ -99,7 +101,7 @@ class _CompiledRule:
     fields: dict[str, CompiledField]
 
 
-FieldCompiler = Callable[[str, FieldRule], CompiledField]
+FieldCompiler = Callable[[str, "FieldRule"], CompiledField]
 """Compiles one field's rule (given its key path for error messages) for one kind of tree."""
 
 

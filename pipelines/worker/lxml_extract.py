@@ -9,15 +9,18 @@ soupsieve agree are left to the bs4 path (``lxml_extractor`` answers None).
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from lxml import etree
 from lxml.cssselect import CSSSelector, SelectorError
 
-from crawler.settings import ExtractSettings, FieldRule
 from pipelines.worker.extract import Extractor, compile_regex, pick_value
 from pipelines.worker.lxml_parse import text_nodes
 from pipelines.worker.parse import normalize_space
+
+if TYPE_CHECKING:
+    # Only annotations: the schema (and pydantic) stays out of workers that never see it.
+    from crawler.settings import ExtractSettings, FieldRule
 
 _PSEUDO = re.compile(r":+([-\w]+)")
 _ATTRIBUTE_TEST = re.compile(r"\[\s*([-\w]+)\s*[~|^$*]?=")

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from crawler.models import FetchFailure, FetchResult, PageFields, Record, record_from
-from crawler.settings import ExtractSettings, Parser, StepSettings
 from pipelines.worker.charset import decode_html
 from pipelines.worker.extract import Extractor
 from pipelines.worker.lxml_extract import lxml_extractor
@@ -23,6 +22,9 @@ from pipelines.worker.steps import NamedStep, build_steps, run_steps
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup
     from lxml import etree
+
+    # Only annotations: the schema (and pydantic) stays out of workers that never see it.
+    from crawler.settings import ExtractSettings, Parser, StepSettings
 
 TOO_LARGE = "parsing this page needed more memory than a worker may use (worker_memory_mb)"
 

@@ -12,11 +12,14 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from crawler.errors import ConfigError, StepError
 from crawler.models import Record, value_at
-from crawler.settings import StepSettings
+
+if TYPE_CHECKING:
+    # Only annotations: the schema (and pydantic) stays out of workers that never see it.
+    from crawler.settings import StepSettings
 
 log = logging.getLogger(__name__)
 

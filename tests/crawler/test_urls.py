@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
+from w3lib.url import safe_url_string
 
 from crawler.urls import (
+    MAX_URL_CHARS,
     InvalidUrl,
+    _checked,
+    _plain,
+    already_safe,
     as_request_url,
     canonical_url,
     host_key,
@@ -194,6 +200,50 @@ def test_request_url_refuses_what_cannot_be_requested(text: str) -> None:
     with pytest.raises(InvalidUrl) as caught:
         request_url(text, base="http://example.com/")
     assert len(str(caught.value)) < 400
+
+
+# Every printable ASCII character, some that are not, and pairs of the ones that combine
+# (percent escapes, dot segments, ports), in each part of a URL.
+_CHARS = [chr(code) for code in range(0x20, 0x7F)] + ["\t", "\x7f", "\xe9", "\u0663", "\u3002"]
+_PAIRS = ["".join(pair) for pair in itertools.product("%aF0/.:@?#'\\-_[", repeat=2)]
+_TEMPLATES = [
+    "http://ex{}ample.com/",
+    "http://example.com{}/",
+    "https://example.com:{}80/p",
+    "http://example.com:80{}/",
+    "http://example.com/a{}b",
+    "http://example.com/p?q{}=1",
+    "http://example.com{}?a=1",
+    "http://{}example.com/",
+    "HTTP://Example.com/{}",
+    "http://xn--{}bcher-kva.example/",
+    "http://example.com/a?{}",
+    "http://example.com/{}" + "a" * (MAX_URL_CHARS - 20),
+]
+
+
+@pytest.mark.parametrize("template", _TEMPLATES)
+def test_the_shortcut_keeps_only_urls_that_w3lib_keeps(template: str) -> None:
+    kept = [url for url in map(template.format, _CHARS + _PAIRS) if already_safe(url)]
+    assert [url for url in kept if safe_url_string(url) != url] == []
+
+
+def test_urls_let_through_unchecked_pass_every_check_unchanged() -> None:
+    templates = [*_TEMPLATES, "http://example.com:6553{}/"]  # ports around the largest
+    urls = [template.format(text) for template in templates for text in _CHARS + _PAIRS]
+    plain = [url for url in urls if _plain(url)]
+    assert len(plain) > len(urls) // 5  # the shortcut is taken, not only declined
+    for url in plain:
+        assert _checked(url, keep_credentials=False) == url
+
+
+def test_common_links_take_the_shortcut_and_come_out_the_same() -> None:
+    for text in ("/docs/a-b_c.html?x=1&y=%20", "page2.html", "../up/", "https://example.org:8443/"):
+        url = request_url(text, base="http://example.com/dir/index.html")
+        assert already_safe(url)
+        assert url == safe_url_string(url)
+    assert not already_safe("http://Example.com/")  # w3lib lower-cases the host
+    assert not already_safe("http://example.com?a")  # w3lib adds the "/" before the query
 
 
 def test_split_credentials_returns_the_bare_url_and_the_decoded_pair() -> None:

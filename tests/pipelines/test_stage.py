@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
+from collections.abc import Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 import psutil
@@ -15,8 +17,8 @@ from crawler.models import FetchRequest, FetchResult
 from crawler.settings import build_settings
 from crawler.testing import MockSite, crawl_site
 from pipelines.sinks.memory import MemorySink
-from pipelines.stage import ProcessStage
-from pipelines.worker import PageProcessor
+from pipelines.stage import ProcessStage, collect_page_cycles, process_batch
+from pipelines.worker import PageProcessor, parse_page, parse_page_lxml
 from tests.support.parsers import CRASH_MARKER, fail_to_start, parse_or_die
 
 
@@ -155,3 +157,41 @@ async def test_a_worker_gives_back_the_memory_of_a_page_with_many_links():
     assert big.records[0]["title"] == "many"
     # Its tree took well over 100 MB; kept, the worker would hold it for the whole crawl.
     assert after - before < 50 * 1024 * 1024
+
+
+@pytest.fixture
+def full_collections() -> Iterator[list[int]]:
+    """Counts the full (generation 2) collections that run while the test does."""
+    started: list[int] = []
+
+    def count(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            started.append(1)
+
+    gc.collect()
+    gc.callbacks.append(count)
+    try:
+        yield started
+    finally:
+        gc.callbacks.remove(count)
+
+
+PAGES = [fetched(f"http://h/{n}", WORDY + f"<a href='/p{n}'>more</a>" * 20) for n in range(32)]
+
+
+def test_pages_parsed_on_the_lxml_path_rarely_cost_their_worker_a_full_collection(
+    full_collections,
+):
+    processor = PageProcessor(parse_page_lxml)
+    outcome = process_batch(processor, PAGES, after_page=collect_page_cycles)
+    assert [record["title"] for record in outcome.records] == ["kept"] * len(PAGES)
+    # Only the records they leave add up to a collection now and then, not one per page.
+    assert len(full_collections) <= len(PAGES) // 8
+
+
+def test_a_bs4_tree_is_collected_after_its_page(full_collections):
+    processor = PageProcessor(parse_page)
+    outcome = process_batch(processor, PAGES[:1], after_page=collect_page_cycles)
+    assert outcome.records[0]["title"] == "kept"
+    assert full_collections  # its cycles set the collector's counters moving
+    assert gc.collect() == 0  # and nothing of the tree was left for later

@@ -10,13 +10,24 @@ import pipelines.worker
 from tests.support.cli import REPO
 
 IO_SIDE = ("asyncio", "httpx", "aiofiles", "crawler.api", "crawler.engine", "pipelines.sinks")
+# Loaded when a job needs them (extraction rules or steps arrive as settings; a page with no
+# usable charset label), never by the import: each costs every worker megabytes.
+ON_DEMAND = ("pydantic", "crawler.settings", "charset_normalizer")
 
 
 def test_importing_the_worker_code_loads_no_event_loop_or_network_code() -> None:
+    assert _loaded_by_importing_the_worker_code(IO_SIDE) == []
+
+
+def test_importing_the_worker_code_loads_neither_the_schema_nor_the_charset_detector() -> None:
+    assert _loaded_by_importing_the_worker_code(ON_DEMAND) == []
+
+
+def _loaded_by_importing_the_worker_code(names: tuple[str, ...]) -> list[str]:
     # A fresh interpreter, as a worker is: what the import drags in is what each worker pays.
     probe = (
         "import json, sys, pipelines.worker; "
-        f"print(json.dumps([name for name in {IO_SIDE!r} if name in sys.modules]))"
+        f"print(json.dumps([name for name in {names!r} if name in sys.modules]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
@@ -26,7 +37,8 @@ def test_importing_the_worker_code_loads_no_event_loop_or_network_code() -> None
         check=True,
         cwd=REPO,
     )
-    assert json.loads(result.stdout) == []
+    loaded: list[str] = json.loads(result.stdout)
+    return loaded
 
 
 def test_every_name_the_face_offers_is_there() -> None:
