@@ -445,7 +445,7 @@ repeat
   local items = found[2]
   for i = 1, #items, 2 do
     local value = items[i + 1]
-    local r = cjson.decode(string.sub(value, 1, string.find(value, '\n', 1, true) - 1))
+    local r = cjson.decode(string.sub(value, 1, string.find(value, '\\n', 1, true) - 1))
     if not (seeding and r.d == 0 and r.r == false) then
       redis.call('SADD', p .. 'seen', items[i])
       enqueue(r.h, r.d, cjson.encode({u = r.u, d = r.d, r = r.r, a = 1, n = 0}))

@@ -1,0 +1,175 @@
+"""Recrawls of a crawl shared through Redis: each record's ``change``, 304s not parsed,
+``--changed-only``, one new run however many processes start it, and an unfinished crawl
+resumed. A real ``redis-server`` and a loopback site that changes between runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.api import Crawl, CrawlResult, acrawl, crawl, make_settings
+from crawler.frontier.redis_memory import pack, unpack
+from crawler.models import Record
+from crawler.settings import Settings
+from crawler.state import PageMemory
+from tests.support.changing import ChangingSite
+from tests.support.redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]  # the fixture, imported for this module's tests
+
+SITE = {
+    "/": "<title>Home</title><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a>"
+    " <a href='/d'>d</a>",
+    "/a": "<title>A</title><a href='/e'>e</a>",
+    "/b": "<title>B</title><p>first version</p>",
+    "/c": "<title>C</title>",
+    "/d": "<title>D</title><p>no validators</p>",
+    "/e": "<title>E</title><p>only linked from /a</p>",
+}
+PAGES = ("/", "/a", "/b", "/c", "/d", "/e")
+
+
+def options(server: RedisServer, out: Path, crawl_id: str = "site", **settings: Any) -> Any:
+    return {
+        "follow": True,
+        "workers": 0,
+        "cluster": {"frontier": server.url, "crawl_id": crawl_id},
+        "output": {"jsonl": str(out)},
+        **settings,
+    }
+
+
+def shared(site: ChangingSite, server: RedisServer, out: Path, **settings: Any) -> Settings:
+    """Settings of one process of the shared crawl, seeded with the site's home page (the
+    seeds of a process that starts a shared crawl are its settings')."""
+    return make_settings(None, seeds=[site.url("/")], **options(server, out, **settings))
+
+
+def run(site: ChangingSite, server: RedisServer, out: Path, **settings: Any) -> CrawlResult:
+    return crawl(settings=shared(site, server, out, **settings))
+
+
+def changes(records: list[Record]) -> dict[str, str | None]:
+    return {record["url"].rsplit("/", 1)[1] or "/": record["change"] for record in records}
+
+
+@pytest.fixture
+def site():
+    with ChangingSite(SITE, bare=frozenset({"/d"})) as served:
+        yield served
+
+
+def test_a_page_memory_packs_and_unpacks_whole():
+    page = PageMemory(
+        "http://h.example/a", 200, '"e"', "Mon, 30 Nov 2026 08:00:00 GMT", "ab" * 32,
+        ["http://h.example/b"], 2, "http://h.example/", "urn:uuid:1", "2026-11-30", "sha1:X",
+    )  # fmt: skip
+    assert unpack(pack(page)) == page
+    assert unpack(pack(PageMemory("http://h.example/", None))) == PageMemory(
+        "http://h.example/", None
+    )
+
+
+def test_a_recrawl_through_redis_says_exactly_what_changed(site, redis_server, tmp_path):
+    first = run(site, redis_server, tmp_path / "day1.jsonl")
+    assert all("change" not in record for record in first.records)
+    a_links = first.by_url()[site.url("/a")]["links"]
+
+    site.pages["/b"] = "<title>B</title><p>second version</p>"
+    del site.pages["/c"]
+    site.pages["/"] = SITE["/"].replace("<a href='/c'>c</a>", "<a href='/new'>new</a>")
+    site.pages["/new"] = "<title>New</title>"
+    site.clear()
+    second = run(site, redis_server, tmp_path / "day2.jsonl", recrawl=True)
+
+    assert changes(second.records) == {
+        "/": "changed",
+        "a": "unchanged",  # 304
+        "b": "changed",
+        "c": "gone",  # no longer linked, and 404
+        "d": "unchanged",  # no validators: 200 with the same digest
+        "e": "unchanged",  # reached through the links /a had last time
+        "new": "new",
+    }
+    assert site.fetched("/a") == [(True, 304)]
+    assert second.by_url()[site.url("/a")]["links"] == a_links
+    assert second.stats.parsed == 4  # the 200s only (/, b, d, new): no 304 parsed again
+    assert second.stats.changes == {"new": 1, "changed": 2, "unchanged": 3, "gone": 1}
+
+    site.clear()
+    third = run(site, redis_server, tmp_path / "day3.jsonl", recrawl=True, changed_only=True)
+    assert third.records == []  # nothing changed since
+    assert third.stats.changes["unchanged"] == 7
+    for path in ("/", "/a", "/b", "/e", "/new"):
+        assert site.fetched(path) == [(True, 304)]
+    assert (tmp_path / "day3.jsonl").read_text() == ""
+
+
+def test_two_processes_recrawling_at_once_begin_one_run(site, redis_server, tmp_path):
+    run(site, redis_server, tmp_path / "day1.jsonl", fetch={"delay_s": 0.05})
+    site.pages["/b"] = "<title>B</title><p>second version</p>"
+    site.clear()
+
+    async def both() -> list[Any]:
+        crawls = [
+            Crawl(
+                shared(
+                    site,
+                    redis_server,
+                    tmp_path / f"p{n}.jsonl",
+                    recrawl=True,
+                    fetch={"delay_s": 0.05},
+                ),
+                default_stdout=False,
+            )
+            for n in (1, 2)
+        ]
+        return await asyncio.gather(*(one.run() for one in crawls))
+
+    asyncio.run(both())
+    for path in PAGES:  # one run: each page fetched once, by one process or the other
+        assert len(site.fetched(path)) == 1, (path, site.requests)
+    records = [
+        json.loads(line)
+        for n in (1, 2)
+        for line in (tmp_path / f"p{n}.jsonl").read_text().splitlines()
+    ]
+    assert changes(records) == {
+        "/": "unchanged", "a": "unchanged", "b": "changed", "c": "unchanged",
+        "d": "unchanged", "e": "unchanged",
+    }  # fmt: skip
+    assert len(records) == len(PAGES)
+
+
+def test_a_recrawl_of_an_unfinished_crawl_resumes_it(site, redis_server, tmp_path):
+    run(site, redis_server, tmp_path / "day1.jsonl")
+    site.pages["/b"] = "<title>B</title><p>v2</p>"
+    site.clear()
+
+    async def stop_after_two() -> list[Record]:
+        seen: list[Record] = []
+        part = shared(
+            site, redis_server, tmp_path / "part1.jsonl",
+            recrawl=True, batch_size=1, fetch={"concurrency": 1},
+        )  # fmt: skip
+        async for record in acrawl(settings=part):
+            seen.append(record)
+            if len(seen) == 2:
+                break
+        return seen
+
+    first_part = asyncio.run(stop_after_two())
+    rest = run(site, redis_server, tmp_path / "part2.jsonl", recrawl=True)
+    assert 0 < len(rest.records) < len(PAGES)  # resumed: what was done is not done again
+    everything = {**changes(first_part), **changes(rest.records)}
+    assert everything == {
+        "/": "unchanged", "a": "unchanged", "b": "changed", "c": "unchanged",
+        "d": "unchanged", "e": "unchanged",
+    }  # fmt: skip
+    for record in first_part:  # written before the stop: not fetched again on resuming
+        path = "/" + record["url"].rsplit("/", 1)[1]
+        assert len(site.fetched(path)) == 1, (path, site.requests)
