@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
-from crawler.api import Crawl, CrawlResult, acrawl, crawl, make_settings
+from crawler.api import Crawl, CrawlResult, crawl, make_settings
 from crawler.frontier.redis_memory import pack, unpack
 from crawler.models import Record
 from crawler.settings import Settings
@@ -55,6 +57,26 @@ def run(site: ChangingSite, server: RedisServer, out: Path, **settings: Any) -> 
 
 def changes(records: list[Record]) -> dict[str, str | None]:
     return {record["url"].rsplit("/", 1)[1] or "/": record["change"] for record in records}
+
+
+class StopAfter:
+    """A sink that stops its crawl (like Ctrl-C) once ``count`` records are written."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.records: list[Record] = []
+        self.crawl: Crawl | None = None
+
+    async def open(self) -> None:
+        pass
+
+    async def write(self, records: Sequence[Record]) -> None:
+        self.records += records
+        if len(self.records) >= self.count and self.crawl is not None:
+            self.crawl.stop()
+
+    async def close(self) -> None:
+        pass
 
 
 @pytest.fixture
@@ -143,6 +165,11 @@ def test_two_processes_recrawling_at_once_begin_one_run(site, redis_server, tmp_
         "d": "unchanged", "e": "unchanged",
     }  # fmt: skip
     assert len(records) == len(PAGES)
+    meta = redis.Redis.from_url(redis_server.url)
+    try:  # the first crawl was run 0; one recrawl began, however many processes started it
+        assert meta.hget("parcrawl:{site}:meta", "run") == b"1"
+    finally:
+        meta.close()
 
 
 def test_a_recrawl_of_an_unfinished_crawl_resumes_it(site, redis_server, tmp_path):
@@ -150,19 +177,15 @@ def test_a_recrawl_of_an_unfinished_crawl_resumes_it(site, redis_server, tmp_pat
     site.pages["/b"] = "<title>B</title><p>v2</p>"
     site.clear()
 
-    async def stop_after_two() -> list[Record]:
-        seen: list[Record] = []
-        part = shared(
-            site, redis_server, tmp_path / "part1.jsonl",
-            recrawl=True, batch_size=1, fetch={"concurrency": 1},
-        )  # fmt: skip
-        async for record in acrawl(settings=part):
-            seen.append(record)
-            if len(seen) == 2:
-                break
-        return seen
-
-    first_part = asyncio.run(stop_after_two())
+    part = shared(
+        site, redis_server, tmp_path / "part1.jsonl",
+        recrawl=True, batch_size=1, fetch={"concurrency": 1},
+    )  # fmt: skip
+    stopper = StopAfter(2)
+    stopper.crawl = Crawl(part, sinks=[stopper])
+    stopped = asyncio.run(stopper.crawl.run())
+    assert stopped.interrupted
+    first_part = stopper.records
     rest = run(site, redis_server, tmp_path / "part2.jsonl", recrawl=True)
     assert 0 < len(rest.records) < len(PAGES)  # resumed: what was done is not done again
     everything = {**changes(first_part), **changes(rest.records)}
@@ -170,6 +193,5 @@ def test_a_recrawl_of_an_unfinished_crawl_resumes_it(site, redis_server, tmp_pat
         "/": "unchanged", "a": "unchanged", "b": "changed", "c": "unchanged",
         "d": "unchanged", "e": "unchanged",
     }  # fmt: skip
-    for record in first_part:  # written before the stop: not fetched again on resuming
-        path = "/" + record["url"].rsplit("/", 1)[1]
+    for path in PAGES:  # what the stopped run wrote is not fetched again
         assert len(site.fetched(path)) == 1, (path, site.requests)
