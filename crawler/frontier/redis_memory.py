@@ -21,7 +21,7 @@ def pack(page: PageMemory) -> bytes:
     host, depth, referrer), a newline, then the rest as zlib-compressed JSON.
 
     Links are most of a page's memory and share their prefixes: compressed, a page of the
-    demo site takes a fifth of its JSON (README, "Recrawls on a shared crawl").
+    demo site takes about a third of its JSON (README, "Recrawls of a shared crawl").
     """
     head = {"u": page.url, "h": host_key(page.url), "d": page.depth, "r": page.referrer or False}
     rest = [
