@@ -14,7 +14,9 @@ import pytest
 import redis
 
 from crawler.api import Crawl, CrawlResult, crawl, make_settings
+from crawler.errors import ConfigError
 from crawler.frontier.redis_memory import pack, unpack
+from crawler.jobfile import load_job
 from crawler.models import Record
 from crawler.settings import Settings
 from crawler.state import PageMemory
@@ -195,3 +197,18 @@ def test_a_recrawl_of_an_unfinished_crawl_resumes_it(site, redis_server, tmp_pat
     }  # fmt: skip
     for path in PAGES:  # what the stopped run wrote is not fetched again
         assert len(site.fetched(path)) == 1, (path, site.requests)
+
+
+def test_a_job_file_may_recrawl_a_shared_crawl_and_a_recrawl_needs_somewhere_to_compare(
+    tmp_path,
+):
+    job = tmp_path / "job.toml"
+    job.write_text(
+        'seeds = ["http://127.0.0.1:9/"]\nfollow = true\nrecrawl = true\nchanged_only = true\n'
+        '[cluster]\nfrontier = "redis://127.0.0.1:9/0"\ncrawl_id = "docs"\n'
+    )
+    settings = load_job(job).settings
+    assert settings.recrawl
+    assert settings.changed_only
+    with pytest.raises(ConfigError, match=r"^recrawl: .*needs a state file .* or a shared"):
+        make_settings(None, recrawl=True)
