@@ -176,8 +176,8 @@ OPTION_HELP = {
     "fetch.allow_private": "fetch private and loopback addresses even when the seeds are public",
     "output.report": "write an HTML report of the crawl to FILE.html at its end (also after "
     "Ctrl-C); needs -o FILE.jsonl or .sqlite",
-    "recrawl": "with --state: revisit every known page, fetching only what changed; records "
-    "get 'change' (new, changed, unchanged, gone)",
+    "recrawl": "with --state or --frontier: revisit every known page, fetching only what "
+    "changed; records get 'change' (new, changed, unchanged, gone)",
     "changed_only": "with --recrawl: write records of new, changed and gone pages only",
     "output.warc": "also archive every request and response in this WARC file",
     "output.warc_max_size": "start a new numbered WARC file past this size (1GB, 500MB, bytes)",

@@ -19,6 +19,7 @@ from crawler.assembly import build_engine, executor_factory_for
 from crawler.engine import Engine
 from crawler.errors import ConfigError, UsageError
 from crawler.fetch import Conditions, Fetcher
+from crawler.frontier.redis_memory import RedisPageMemory
 from crawler.jobfile import merge
 from crawler.models import Record
 from crawler.recrawl import Recrawl
@@ -192,6 +193,12 @@ class Crawl:
             if state is not None
             else None
         )
+        if settings.cluster.frontier is not None:
+            # A shared crawl remembers its pages in Redis, so a later --recrawl can compare.
+            memory = RedisPageMemory(load=settings.recrawl)
+            recrawl = Recrawl(
+                memory, self.stats, active=settings.recrawl, changed_only=settings.changed_only
+            )
         if state is not None and state.recrawl_queued is not None:
             log.info("recrawl: %d known pages queued again", state.recrawl_queued)
         archive = None

@@ -22,6 +22,7 @@ from crawler.frontier import (
     SqliteFrontierStore,
     open_redis_frontier,
 )
+from crawler.frontier.redis_memory import RedisPageMemory
 from crawler.models import Record
 from crawler.recrawl import Recrawl
 from crawler.settings import Settings
@@ -38,7 +39,13 @@ if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
     from crawler.archive import Archive
 
 
-def build_parts(settings: Settings, *, fetcher: Fetcher, state: CrawlState | None = None) -> Parts:
+def build_parts(
+    settings: Settings,
+    *,
+    fetcher: Fetcher,
+    state: CrawlState | None = None,
+    recrawl: Recrawl | None = None,
+) -> Parts:
     """The frontier (SQLite-backed: the state file's, or a scratch one; or a crawl shared
     through Redis), robots.txt cache unless told to ignore it, scope rules when following
     links, admission and dedupe."""
@@ -52,7 +59,7 @@ def build_parts(settings: Settings, *, fetcher: Fetcher, state: CrawlState | Non
                 "--state and --frontier do not go together: a shared crawl keeps its state in "
                 "Redis (run again with the same --crawl-id to resume it)"
             )
-        shared = _redis_frontier(settings)
+        shared = _redis_frontier(settings, recrawl)
         frontier = shared
     else:
         owned_store = SqliteFrontierStore() if state is None else None
@@ -111,7 +118,7 @@ ROBOTS_KEEP_S = 24 * 3600.0
 """How long a robots.txt answer is shared: RFC 9309 lets a crawler cache it up to 24 hours."""
 
 
-def _redis_frontier(settings: Settings) -> RedisFrontier:
+def _redis_frontier(settings: Settings, recrawl: Recrawl | None = None) -> RedisFrontier:
     cluster = settings.cluster
     assert cluster.frontier is not None
     assert cluster.crawl_id is not None
@@ -132,6 +139,11 @@ def _redis_frontier(settings: Settings) -> RedisFrontier:
         max_hold_s=fetch.max_hold_s,
         lease_s=cluster.lease_s,
         give_up_s=cluster.redis_give_up_s,
+        # The page memory of a shared crawl lives in Redis, beside its frontier.
+        memory=recrawl.store
+        if recrawl is not None and isinstance(recrawl.store, RedisPageMemory)
+        else None,
+        recrawl=settings.recrawl,
     )
 
 
@@ -190,7 +202,7 @@ def build_engine(
     """An engine for one crawl with every part ``settings`` asks for."""
     return Engine(
         settings,
-        parts=build_parts(settings, fetcher=fetcher, state=state),
+        parts=build_parts(settings, fetcher=fetcher, state=state, recrawl=recrawl),
         fetcher=fetcher,
         stage=stage,
         sinks=sinks,

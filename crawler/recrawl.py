@@ -2,7 +2,8 @@
 
 It asks for conditional requests (``If-None-Match``, ``If-Modified-Since``), says of each
 record whether it is ``new``, ``changed``, ``unchanged`` or ``gone``, gives a 304 the links
-of its last run, and keeps every page's facts for the next run. The state file stores them.
+of its last run, and keeps every page's facts for the next run. A ``PageMemoryStore`` keeps
+them: the state file, or Redis for a shared crawl.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from crawler.models import FetchResult, Record
-from crawler.state import CrawlState, PageMemory
+from crawler.state import PageMemory, PageMemoryStore
 from crawler.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -46,22 +47,23 @@ class _Fetched:
 
 
 class Recrawl:
-    """Compares each fetch with the state's memory of the page; remembers it for next time.
+    """Compares each fetch with the store's memory of the page; remembers it for next time.
 
-    With ``active`` false (a plain crawl with ``--state``) it only remembers, so that a
-    later ``--recrawl`` has something to compare with; records get no ``change``.
+    With ``active`` false (a plain crawl with ``--state`` or ``--frontier``) it only
+    remembers, so that a later ``--recrawl`` has something to compare with; records get no
+    ``change``.
 
     Args:
-        state: the open crawl state holding the pages' memory.
+        store: where the pages' memory is kept (the open crawl state, or Redis).
         stats: counts each kind of change (``Stats.changes``).
         active: this run is a recrawl: conditional requests, ``change`` in records.
         changed_only: hold back the records of unchanged pages (their links still count).
     """
 
     def __init__(
-        self, state: CrawlState, stats: Stats, *, active: bool, changed_only: bool = False
+        self, store: PageMemoryStore, stats: Stats, *, active: bool, changed_only: bool = False
     ) -> None:
-        self._state = state
+        self.store = store
         self._stats = stats
         self.active = active
         self._changed_only = changed_only
@@ -75,7 +77,7 @@ class Recrawl:
         if not self.active:
             return None
         if url not in self._known:  # one look-up per page, kept until its record is written
-            self._known[url] = self._state.previous(url)
+            self._known[url] = self.store.previous(url)
         return self._known[url]
 
     def conditions(self, url: str) -> dict[str, str] | None:
@@ -128,12 +130,12 @@ class Recrawl:
         for record in records:
             url = record["url"]
             fetched = self._fetched.pop(url, None)
-            page = self._known.pop(url) if url in self._known else self._state.previous(url)
+            page = self._known.pop(url) if url in self._known else self.store.previous(url)
             if record["error"] is not None and record["status"] not in GONE_STATUSES:
                 continue
             pages.append(_memory(record, fetched, page))
         if pages:
-            self._state.remember(pages)
+            self.store.remember(pages)
 
 
 def _change(record: Record, page: PageMemory | None) -> str | None:

@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crawler import __version__
 from crawler.errors import ConfigError
@@ -363,7 +364,7 @@ class Settings(_Section):
     recrawl: bool = Field(
         False,
         description="Revisit every URL the state knows, asking only for what changed; "
-        "records get `change` (needs `state`).",
+        "records get `change` (needs `state`, or a shared frontier: `cluster.frontier`).",
     )
     changed_only: bool = Field(
         False, description="With recrawl: write records of new, changed and gone pages only."
@@ -377,13 +378,23 @@ class Settings(_Section):
     steps: list[StepSettings] = Field(default_factory=list)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
-    @field_validator("recrawl")
-    @classmethod
-    def _needs_state(cls, value: bool, info: ValidationInfo) -> bool:
-        # A recrawl compares with what the state file remembers of the last run.
-        if value and not info.data.get("state"):
-            raise ValueError("needs a state file to compare with (--state FILE)")
-        return value
+    @model_validator(mode="after")
+    def _recrawl_compares(self) -> Settings:
+        # A recrawl compares with what the state file (or a shared crawl's Redis) remembers
+        # of the last run. `cluster` comes after `recrawl`, so only the whole can tell; the
+        # error still names `recrawl`, as a field validator's would.
+        if self.recrawl and not self.state and self.cluster.frontier is None:
+            detail = InitErrorDetails(
+                type=PydanticCustomError(
+                    "value_error",
+                    "Value error, needs a state file to compare with (--state FILE) "
+                    "or a shared frontier (--frontier REDIS_URL)",
+                ),
+                loc=("recrawl",),
+                input=self.recrawl,
+            )
+            raise ValidationError.from_exception_data("Settings", [detail])
+        return self
 
     @field_validator("changed_only")
     @classmethod

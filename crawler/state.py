@@ -55,6 +55,22 @@ def fingerprint(settings: Settings) -> str:
     return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
 
 
+class PageMemoryStore(Protocol):
+    """Where a crawl keeps what each page's last fetch left for the next recrawl.
+
+    ``CrawlState`` keeps it in the state file; ``RedisPageMemory`` beside a shared
+    frontier. ``crawler.recrawl.Recrawl`` asks nothing else of either.
+    """
+
+    def previous(self, url: str) -> PageMemory | None:
+        """What is remembered of ``url``'s last fetch, or None for a new URL."""
+        ...
+
+    def remember(self, pages: Sequence[PageMemory]) -> None:
+        """Keep ``pages`` for the next recrawl (written with the records' checkpoint)."""
+        ...
+
+
 class CrawlState:
     """An open, locked state file. ``open`` it, run the crawl with its ``store``, ``close`` it.
 

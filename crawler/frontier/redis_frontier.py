@@ -43,6 +43,7 @@ from crawler.frontier.redis_link import (
     Arg,
     RedisLink,
 )
+from crawler.frontier.redis_memory import RedisPageMemory
 from crawler.frontier.redis_scripts import decode_request, encode_request
 from crawler.frontier.stores import Outcome
 from crawler.models import FetchRequest
@@ -85,6 +86,8 @@ class RedisFrontier:
         give_up_s: float = 120.0,
         process: str | None = None,
         rng: random.Random | None = None,
+        memory: RedisPageMemory | None = None,
+        recrawl: bool = False,
     ) -> None:
         self._keys = CrawlKeys(crawl_id)
         self._identity = identity
@@ -98,6 +101,10 @@ class RedisFrontier:
             client, url, give_up_s=give_up_s, rng=self._rng, check=self._raise_heartbeat_error
         )
         self.skipped: Counter[str] = Counter()
+        self._memory = memory
+        self._recrawl = recrawl
+        self.recrawl_queued: int | None = None
+        """Known pages this process queued when it began a new recrawl run; None otherwise."""
         self._started = False
         self._start_lock = asyncio.Lock()
         self._take_lock = asyncio.Lock()
@@ -176,7 +183,27 @@ class RedisFrontier:
             )
         for root in roots:
             self._note_seed_root(_text(root))
+        if self._recrawl:
+            await self._begin_recrawl()
         await self._renew()
+
+    async def _begin_recrawl(self) -> None:
+        """Start a new run over every known page if the crawl ended; otherwise resume it.
+
+        One atomic script decides, so however many processes start at once, one run begins.
+        """
+        args: list[Arg] = [
+            self._keys.prefix,
+            self.process,
+            int(self._identity.seeding),
+            self._lease_ms,
+        ]
+        queued = int(await self._link.run("recrawl", args))
+        if queued < 0:
+            log.info("recrawl: crawl %r had not ended; resuming its run", self._keys.crawl_id)
+            return
+        self.recrawl_queued = queued
+        log.info("recrawl: new run of crawl %r, %d known pages queued", self._keys.crawl_id, queued)
 
     async def aclose(self) -> None:
         """Leave the crawl: leases never finished go back to the queue (not counted as an
@@ -186,6 +213,7 @@ class RedisFrontier:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
         if self._started:
+            await self._finish()
             tokens = [*self._tokens.values(), *(lease.token for lease in self._buffer)]
             try:
                 async with asyncio.timeout(CALL_TIMEOUT_S):
@@ -201,6 +229,25 @@ class RedisFrontier:
                 )
         with contextlib.suppress(redis_errors.RedisError, OSError):
             await self._link.client.aclose()
+
+    async def _finish(self) -> None:
+        """Write what is left of the page memory; mark the run ended when this process saw
+        it end (drained, or the page limit), not when it was stopped. Never raises."""
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT_S):
+                writes = self._memory.writes() if self._memory is not None else []
+                if writes:
+                    mapping = dict(writes)
+                    await self._link.client.hset(self._keys.page, mapping=mapping)  # type: ignore[arg-type]
+                if (self._over or self._limited) and not self._stopped:
+                    args: list[Arg] = [self._keys.prefix, int(self._limited)]
+                    await self._link.script("finish")(args=args)
+        except (redis_errors.RedisError, OSError, TimeoutError) as exc:
+            log.warning(
+                "could not record the end of crawl %r (%s): a recrawl will resume it",
+                self._keys.crawl_id,
+                scrub(str(exc), self._link.url),
+            )
 
     # -- feeding -------------------------------------------------------------------------
 
@@ -302,6 +349,7 @@ class RedisFrontier:
         leases, queued, _leased, _retrying, over, wait_ms, limited, seen = reply
         self._pending, self._seen = int(queued), int(seen)
         now = time.monotonic()
+        taken: list[Lease] = []
         for token_raw, request_raw, host_raw, delay_ms in leases:
             token = int(token_raw)
             request = decode_request(request_raw)
@@ -310,8 +358,11 @@ class RedisFrontier:
             if not int(delay_ms):
                 # No spacing to keep: the first hop needs no round trip to start.
                 self._granted[_text(host_raw)] = request.url
-            self._buffer.append(Lease(request, token))
-        if leases:
+            taken.append(Lease(request, token))
+        if taken:
+            # Loaded before any fetch task can see the leases: a recrawl asks at once.
+            await self._load_memory([lease.request.url for lease in taken])
+            self._buffer.extend(taken)
             self._notify()
             return 0.0
         self._limited = bool(int(limited))
@@ -356,6 +407,8 @@ class RedisFrontier:
         kept = await self._link.run("end", [*args, url_key(request.url), reason])
         if kind in ("held", "refused", "retry"):
             self._forget(request.url)
+            if self._memory is not None:
+                self._memory.forget(request.url)
         if not kept:
             log.warning(
                 "%s: its lease expired before its fetch ended; another process may fetch it too",
@@ -367,7 +420,10 @@ class RedisFrontier:
         """These URLs' records are written (or dropped by a step): finished for good."""
         if not outcomes:
             return
-        args: list[Arg] = [self._keys.prefix, self.process]
+        writes = self._memory.writes() if self._memory is not None else []
+        args: list[Arg] = [self._keys.prefix, self.process, len(writes)]
+        for field, value in writes:
+            args += [field, value]
         for outcome in outcomes:
             token = self._forget(outcome.url)
             failed = outcome.error is not None and outcome.error != "dropped"
@@ -506,6 +562,15 @@ class RedisFrontier:
         return value
 
     # -- internals -----------------------------------------------------------------------
+
+    async def _load_memory(self, urls: list[str]) -> None:
+        """Load the page memory of newly leased ``urls`` (a recrawl asks for it before the
+        fetch, synchronously): one HMGET for the whole take."""
+        if self._memory is None or not (wanted := self._memory.wanted(urls)):
+            return
+        fields = [url_key(url) for url in wanted]
+        values = await self._link.call(lambda: self._link.client.hmget(self._keys.page, fields))
+        self._memory.loaded(wanted, values)
 
     async def _renew(self) -> None:
         tokens: list[Arg] = list(self._tokens.values())

@@ -57,6 +57,11 @@ class CrawlKeys:
         return self.prefix + "seen"
 
     @property
+    def page(self) -> str:
+        """HASH: canonical URL digest -> what the page's last fetch left for a recrawl."""
+        return self.prefix + "page"
+
+    @property
     def counts(self) -> str:
         """HASH: queued, leased, done, failed... in all, per host (``done|host``), per process."""
         return self.prefix + "counts"
