@@ -269,6 +269,7 @@ class Crawl:
                 recovered=recovered,
                 recrawl=recrawl,
                 archive=archive,
+                more_seeds=self._extra_seeds != (),
             )
             self._engine = engine
             if self._stop_requested:

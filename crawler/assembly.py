@@ -45,10 +45,15 @@ def build_parts(
     fetcher: Fetcher,
     state: CrawlState | None = None,
     recrawl: Recrawl | None = None,
+    more_seeds: bool = False,
 ) -> Parts:
     """The frontier (SQLite-backed: the state file's, or a scratch one; or a crawl shared
     through Redis), robots.txt cache unless told to ignore it, scope rules when following
-    links, admission and dedupe."""
+    links, admission and dedupe.
+
+    ``more_seeds``: seeds come from elsewhere than ``settings`` too (the API's ``seeds``), so
+    this process may start a shared crawl.
+    """
     fetch = settings.fetch
     shared: RedisFrontier | None = None
     owned_store: SqliteFrontierStore | None = None
@@ -59,7 +64,7 @@ def build_parts(
                 "--state and --frontier do not go together: a shared crawl keeps its state in "
                 "Redis (run again with the same --crawl-id to resume it)"
             )
-        shared = _redis_frontier(settings, recrawl)
+        shared = _redis_frontier(settings, recrawl, seeding=more_seeds)
         frontier = shared
     else:
         owned_store = SqliteFrontierStore() if state is None else None
@@ -118,7 +123,9 @@ ROBOTS_KEEP_S = 24 * 3600.0
 """How long a robots.txt answer is shared: RFC 9309 lets a crawler cache it up to 24 hours."""
 
 
-def _redis_frontier(settings: Settings, recrawl: Recrawl | None = None) -> RedisFrontier:
+def _redis_frontier(
+    settings: Settings, recrawl: Recrawl | None = None, *, seeding: bool = False
+) -> RedisFrontier:
     cluster = settings.cluster
     assert cluster.frontier is not None
     assert cluster.crawl_id is not None
@@ -128,7 +135,7 @@ def _redis_frontier(settings: Settings, recrawl: Recrawl | None = None) -> Redis
         per_host=fetch.per_host,
         delay_s=fetch.delay_s,
         max_per_host=settings.scope.max_pages_per_host,
-        seeding=bool(settings.seeds or settings.seeds_file or settings.sitemaps),
+        seeding=seeding or bool(settings.seeds or settings.seeds_file or settings.sitemaps),
     )
     return open_redis_frontier(
         cluster.frontier,
@@ -198,11 +205,15 @@ def build_engine(
     recovered: Sequence[Record] = (),
     recrawl: Recrawl | None = None,
     archive: Archive | None = None,
+    more_seeds: bool = False,
 ) -> Engine:
-    """An engine for one crawl with every part ``settings`` asks for."""
+    """An engine for one crawl with every part ``settings`` asks for (``more_seeds``: seeds
+    come from elsewhere too, see ``build_parts``)."""
     return Engine(
         settings,
-        parts=build_parts(settings, fetcher=fetcher, state=state, recrawl=recrawl),
+        parts=build_parts(
+            settings, fetcher=fetcher, state=state, recrawl=recrawl, more_seeds=more_seeds
+        ),
         fetcher=fetcher,
         stage=stage,
         sinks=sinks,

@@ -212,3 +212,11 @@ def test_a_job_file_may_recrawl_a_shared_crawl_and_a_recrawl_needs_somewhere_to_
     assert settings.changed_only
     with pytest.raises(ConfigError, match=r"^recrawl: .*needs a state file .* or a shared"):
         make_settings(None, recrawl=True)
+
+
+def test_the_api_starts_a_shared_crawl_from_the_seeds_it_is_given(site, redis_server, tmp_path):
+    # Seeds passed to crawl() itself, not in the settings, start the shared crawl too.
+    result = crawl(site.url("/"), **options(redis_server, tmp_path / "api.jsonl", "api"))
+    assert sorted(record["url"] for record in result.records) == sorted(
+        site.url(path) for path in PAGES
+    )
