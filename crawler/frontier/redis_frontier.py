@@ -208,27 +208,32 @@ class RedisFrontier:
     async def aclose(self) -> None:
         """Leave the crawl: leases never finished go back to the queue (not counted as an
         attempt), the heartbeat stops, the connection closes. Never raises."""
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat
-        if self._started:
-            await self._finish()
-            tokens = [*self._tokens.values(), *(lease.token for lease in self._buffer)]
-            try:
-                async with asyncio.timeout(CALL_TIMEOUT_S):
-                    await self._link.script("release")(
-                        args=[self._keys.prefix, self.process, *tokens]
+        try:
+            if self._heartbeat is not None:
+                self._heartbeat.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._heartbeat
+            if self._started:
+                await self._finish()
+                tokens = [*self._tokens.values(), *(lease.token for lease in self._buffer)]
+                try:
+                    async with asyncio.timeout(CALL_TIMEOUT_S):
+                        await self._link.script("release")(
+                            args=[self._keys.prefix, self.process, *tokens]
+                        )
+                except (redis_errors.RedisError, OSError, TimeoutError) as exc:
+                    log.warning(
+                        "could not hand back %d leases (%s): they return to the queue in %.0f s",
+                        len(tokens),
+                        scrub(str(exc), self._link.url),
+                        self._lease_ms / 1000,
                     )
-            except (redis_errors.RedisError, OSError, TimeoutError) as exc:
-                log.warning(
-                    "could not hand back %d leases (%s): they return to the queue in %.0f s",
-                    len(tokens),
-                    scrub(str(exc), self._link.url),
-                    self._lease_ms / 1000,
-                )
-        with contextlib.suppress(redis_errors.RedisError, OSError):
-            await self._link.client.aclose()
+        finally:
+            # Also when the crawl is cancelled a second time while leaving (asyncio.run
+            # cancels every task at its end, an abandoned ``acrawl`` among them): the
+            # connections close, and unreleased leases come back when they expire.
+            with contextlib.suppress(redis_errors.RedisError, OSError):
+                await self._link.client.aclose()
 
     async def _finish(self) -> None:
         """Write what is left of the page memory; mark the run ended when this process saw
