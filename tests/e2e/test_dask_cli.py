@@ -97,6 +97,25 @@ def scheduler(
     return process, address
 
 
+def _start_crawl(
+    folder: Path, seeds: list[str], output: Path, address: str, *, reconnect_s: float
+) -> subprocess.Popen[str]:
+    """``parcrawl run`` of a job file crawling ``seeds`` with its stage on ``address``."""
+    (folder / "urls.txt").write_text("\n".join(seeds) + "\n")
+    job = folder / "job.toml"
+    job.write_text(
+        'seeds_file = "urls.txt"\nbatch_size = 4\n\n'
+        f"[fetch]\nconcurrency = 4\n\n[cluster]\nreconnect_s = {reconnect_s}\n"
+    )
+    command = [sys.executable, str(REPO / "cli.py"), "run", str(job), "-o", str(output)]
+    return subprocess.Popen(
+        [*command, "--executor", address],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
@@ -107,30 +126,9 @@ def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
     process, address = scheduler
     site = SyntheticSite(pages=400)
     with SiteServer(site, delay_s=0.05) as server:
-        urls = tmp_path / "urls.txt"
         seeds = site.urls(server.base_url)
-        urls.write_text("\n".join(seeds) + "\n")
-        job = tmp_path / "job.toml"
-        job.write_text(
-            'seeds_file = "urls.txt"\nbatch_size = 4\n\n'
-            "[fetch]\nconcurrency = 4\n\n[cluster]\nreconnect_s = 2.0\n"
-        )
         output = tmp_path / "out.jsonl"
-        crawl = subprocess.Popen(
-            [
-                sys.executable,
-                str(REPO / "cli.py"),
-                "run",
-                str(job),
-                "-o",
-                str(output),
-                "--executor",
-                address,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        crawl = _start_crawl(tmp_path, seeds, output, address, reconnect_s=2.0)
         try:
             _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
             process.send_signal(signal.SIGKILL)
@@ -162,30 +160,9 @@ def test_a_crawl_goes_on_when_its_scheduler_comes_back_within_reconnect_s(
     port = int(address.rsplit(":", 1)[1])
     site = SyntheticSite(pages=300)
     with SiteServer(site, delay_s=0.05) as server:
-        urls = tmp_path / "urls.txt"
         seeds = site.urls(server.base_url)
-        urls.write_text("\n".join(seeds) + "\n")
-        job = tmp_path / "job.toml"
-        job.write_text(
-            'seeds_file = "urls.txt"\nbatch_size = 4\n\n'
-            "[fetch]\nconcurrency = 4\n\n[cluster]\nreconnect_s = 60.0\n"
-        )
         output = tmp_path / "out.jsonl"
-        crawl = subprocess.Popen(
-            [
-                sys.executable,
-                str(REPO / "cli.py"),
-                "run",
-                str(job),
-                "-o",
-                str(output),
-                "--executor",
-                address,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        crawl = _start_crawl(tmp_path, seeds, output, address, reconnect_s=60.0)
         try:
             _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
             for process in (scheduler, worker):  # the whole cluster goes, then comes back
