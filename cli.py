@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 
 from tqdm import tqdm
 
+import crawler.prestart  # the parse workers' server starts while the rest imports
 import crawler.runtime  # first: the HTTP stack without its unused parts
 from crawler import __version__
 from crawler.admission import Scope

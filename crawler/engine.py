@@ -392,29 +392,43 @@ class Engine:
             await self._parse_queue.put(last)
 
     async def _dispatch(self) -> None:
-        """Group fetched pages into batches for the workers; pass the rest straight on."""
+        """Group fetched pages into batches for the workers; pass the rest straight on.
+
+        A batch is formed once a worker slot is free, not before: the pages fetched while
+        it waited for one join it. And it takes no more than its share of the pages
+        waiting, so that when fewer than a full batch per worker wait (the crawl's last
+        pages, or fetching behind parsing) every worker gets some instead of one worker
+        parsing a full batch while another idles.
+        """
         queue = self._parse_queue
         limit = self.settings.batch_size
+        lanes = max(self._stage.workers, 1)
+        slots = self._batches_in_flight
         ended = False
         async with asyncio.TaskGroup() as group:
             while not ended:
                 item = await queue.get()
+                if item is not _END and item.parseable:
+                    await slots.acquire()
+                share = min(limit, -(-(queue.qsize() + 1) // lanes))
                 batch: list[FetchResult] = []
                 while True:
                     if item is _END:
                         ended = True
                         break
                     batch.append(item)
-                    if len(batch) >= limit or queue.empty():
+                    if len(batch) >= share or queue.empty():
                         break
                     item = queue.get_nowait()
                 pages = [result for result in batch if result.parseable]
                 others = [record_from(result) for result in batch if not result.parseable]
                 if others:
                     await self._output_queue.put((others, []))
-                if pages:
-                    await self._batches_in_flight.acquire()
-                    group.create_task(self._process(pages))
+                if not pages:
+                    continue
+                if not batch[0].parseable:  # no slot taken yet
+                    await slots.acquire()
+                group.create_task(self._process(pages))
         await self._output_queue.put(_END)
 
     async def _process(self, pages: list[FetchResult]) -> None:

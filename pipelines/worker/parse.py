@@ -219,21 +219,36 @@ def resolve_links(hrefs: Iterable[str | None], base: str, max_links: int) -> tup
         if len(links) >= max_links:
             dropped += 1
             continue
-        if href in resolved:
-            absolute = resolved[href]
+        target = _without_fragment(href)
+        if target in resolved:
+            absolute = resolved[target]
         else:
             try:
-                absolute = request_url(href, base=base)
+                absolute = request_url(target, base=base)
             except InvalidUrl:
                 # an http(s) link that cannot be requested (port 99999, say) is counted
                 absolute = None
-            resolved[href] = absolute
+            resolved[target] = absolute
         if absolute is None:
             if _is_http(href, base):
                 dropped += 1
             continue
         links[absolute] = None
     return list(links), dropped
+
+
+def _without_fragment(href: str) -> str:
+    """``href`` up to its ``#``: the same request, resolved once for all its fragments.
+
+    The fragment never takes part in resolving a link and ``request_url`` drops it; a page
+    of documentation links to a few pages under thousands of fragments (``os.html#os.stat``),
+    and each fragment was a full resolution. Kept whole when the part before the ``#`` ends in
+    whitespace, which ``request_url`` would strip but encodes inside a URL.
+    """
+    head, hash_sign, _ = href.partition("#")
+    if not hash_sign or not head or head[-1].isspace():
+        return href
+    return head
 
 
 def _is_http(href: str, base: str) -> bool:

@@ -128,6 +128,25 @@ def test_fragments_removed_and_duplicates_dropped_in_page_order() -> None:
     assert links == ["http://site.test/dir/b.html", "http://site.test/dir/a.html"]
 
 
+def test_a_link_under_many_fragments_is_the_same_link_as_without_them() -> None:
+    links = links_of(
+        '<a href="a b.html#x">1</a><a href="c.html #y">2</a><a href="c.html%20#w">3</a>'
+        '<a href="d.html?#z">4</a><a href="?q=1#f">5</a><a href="e.html#">6</a>'
+        '<a href="e.html#a#b">7</a><a href="http://site.test:99999/#f">8</a>'
+        '<a href="http://site.test:99999/#g">9</a>'
+    )
+    assert links == [
+        "http://site.test/dir/a%20b.html",
+        "http://site.test/dir/c.html",
+        "http://site.test/dir/c.html%20",
+        "http://site.test/dir/d.html",
+        "http://site.test/dir/page.html?q=1",
+        "http://site.test/dir/e.html",
+    ]
+    body = '<a href="http://site.test:99999/#f">8</a><a href="http://site.test:99999/#g">9</a>'
+    assert parse(f"<html><body>{body}</body></html>")["links_dropped"] == 2  # each counted
+
+
 def test_non_http_links_are_skipped() -> None:
     links = links_of(
         '<a href="mailto:me@site.test">m</a><a href="javascript:void(0)">j</a>'
