@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, sys
 import cli
-unused = {"rich", "click", "pygments", "trio"}
+unused = {"rich", "click", "pygments", "trio", "jinja2", "vl_convert", "warcio", "redis"}
 left_out = sorted({name.split(".")[0] for name in sys.modules} & unused)
 import httpx
 after = {}
