@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distributed import WorkerPlugin, get_worker
+from distributed.gc import disable_gc_diagnosis
 
 PICKLE_PROTOCOL = 5
 
@@ -47,6 +48,9 @@ class SharedValues(WorkerPlugin):
         """
         self.values = pickle.loads(self.payload)  # noqa: S301 (our own client's bytes)
         gc.freeze()
+        # Dask times every collection (a psutil call at each start) to warn of long ones;
+        # the stage collects after every page, so the timing cost more than the pauses.
+        disable_gc_diagnosis(force=True)
 
 
 class IgnoreInterrupts(WorkerPlugin):
