@@ -156,3 +156,9 @@ class StepError(Exception):
 class WorkerLost(Exception):
     """A Dask worker died while it ran a task (Dask's ``KilledWorker``): the stage re-runs
     the batch page by page to find the page that kills workers."""
+
+
+class SharedValuesMissing(Exception):
+    """A Dask worker ran a call before the crawl's shared values reached it (a task the
+    client sent while it reconnected to a new scheduler): the executor registers them
+    again and sends the call once more."""

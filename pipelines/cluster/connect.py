@@ -111,6 +111,12 @@ def _dask_config() -> dict[str, Any]:
         # A worker samples its threads' stacks every 10 ms for the dashboard's profile;
         # parsing is all Python, and the sampler takes its GIL from the parse.
         "distributed.worker.profile.enabled": False,
+        # One task per batch, sent to a free worker: moving one elsewhere gains nothing,
+        # and the scheduler's stealing bookkeeping runs on every transition.
+        "distributed.scheduler.work-stealing": False,
+        # The scheduler runs in the crawler's process: its twice-a-second psutil sampling
+        # (for the dashboard's charts) takes the GIL from the fetchers.
+        "distributed.admin.system-monitor.interval": "2s",
     }
 
 

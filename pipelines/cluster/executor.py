@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from distributed import Future
 from distributed.scheduler import KilledWorker
 
-from crawler.errors import ClusterError, ClusterLost, WorkerLost
+from crawler.errors import ClusterError, ClusterLost, SharedValuesMissing, WorkerLost
 from pipelines.cluster.checks import check_modules, check_versions
 from pipelines.cluster.connect import ClusterSpec, Connection, connect, connect_to
 from pipelines.cluster.remote import PICKLE_PROTOCOL, SharedRef, SharedValues, run_pickled
@@ -187,6 +187,10 @@ class DaskExecutor(cf.Executor):
             error = task.exception()
             if isinstance(error, KilledWorker):
                 _settle(job, error=WorkerLost(str(error)))
+            elif isinstance(error, SharedValuesMissing):
+                # Dask resent it to a new scheduler before ``_recover`` registered the
+                # processor there: register it and send the call again.
+                self._requeue(job)
             else:
                 _settle(job, error=error)
             return

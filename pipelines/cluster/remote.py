@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from distributed import WorkerPlugin, get_worker
+from distributed.gc import disable_gc_diagnosis
+
+from crawler.errors import SharedValuesMissing
 
 PICKLE_PROTOCOL = 5
 
@@ -47,6 +50,9 @@ class SharedValues(WorkerPlugin):
         """
         self.values = pickle.loads(self.payload)  # noqa: S301 (our own client's bytes)
         gc.freeze()
+        # Dask times every collection (a psutil call at each start) to warn of long ones;
+        # the stage collects after every page, so the timing cost more than the pauses.
+        disable_gc_diagnosis(force=True)
 
 
 class IgnoreInterrupts(WorkerPlugin):
@@ -72,7 +78,9 @@ def run_pickled(plugin: str, payload: bytes) -> tuple[bytes, float]:
     """
     fn, args, kwargs = pickle.loads(payload)  # noqa: S301 (our own client's bytes)
     if any(isinstance(arg, SharedRef) for arg in args):
-        shared: SharedValues = get_worker().plugins[plugin]  # type: ignore[assignment]
+        shared = get_worker().plugins.get(plugin)
+        if not isinstance(shared, SharedValues):
+            raise SharedValuesMissing(f"worker plugin {plugin!r} not registered")
         args = tuple(shared.values[a.index] if isinstance(a, SharedRef) else a for a in args)
     started = time.perf_counter()
     result = fn(*args, **kwargs)

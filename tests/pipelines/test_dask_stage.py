@@ -11,6 +11,7 @@ from crawler.api import Crawl
 from crawler.settings import StepSettings, build_settings
 from crawler.testing import MockSite
 from pipelines.cluster import ClusterSpec, DaskExecutorFactory
+from pipelines.cluster.executor import PLUGIN_NAME
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ProcessStage
 from pipelines.worker import PageProcessor
@@ -84,3 +85,16 @@ async def test_a_page_that_kills_its_dask_worker_costs_that_page_only() -> None:
     assert factory.executor is not None
     # Eight tasks carried pages; the processor went once (and records came back with it).
     assert factory.executor.traffic.bytes_sent < 2_000_000
+
+
+async def test_a_worker_without_the_processor_gets_it_again_and_the_batch_is_not_lost() -> None:
+    # What a worker of a new scheduler is until the executor registers the processor there.
+    processor = PageProcessor.from_settings(build_settings({}).extract, [], parse=parse_or_die)
+    factory = DaskExecutorFactory(ClusterSpec("dask", 2))
+    async with ProcessStage(2, processor=processor, executor_factory=factory) as stage:
+        await stage.process([fetched("http://a.test/before", WORDY)])
+        assert factory.executor is not None
+        factory.executor._connection.client.unregister_worker_plugin(PLUGIN_NAME)
+        outcome = await stage.process([fetched(f"http://a.test/{n}", WORDY) for n in range(3)])
+    assert [record["error"] for record in outcome.records] == [None, None, None]
+    assert [record["url"] for record in outcome.records] == [f"http://a.test/{n}" for n in range(3)]
