@@ -6,6 +6,8 @@ import os
 import time
 from collections import Counter
 
+import pytest
+
 from crawler.demo import SiteServer, SyntheticSite
 from tests.support.crawling import run_crawl
 from tests.support.parsers import CRASH_MARKER, RAISE_MARKER, parse_or_die, parse_or_raise
@@ -81,6 +83,7 @@ async def test_pages_are_parsed_in_several_worker_processes(demo_server, demo_si
     assert os.getpid() not in stats.worker_pids
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_inline_and_worker_parsing_give_the_same_records(demo_server, demo_site):
     urls = demo_site.urls(demo_server.base_url)
     inline, _ = await run_crawl(urls, workers=0)
@@ -137,6 +140,7 @@ async def test_unreachable_hosts_become_error_records():
     assert stats.retries == 3
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_a_host_whose_robots_txt_is_unreachable_is_not_crawled_but_reported():
     records, stats = await run_crawl(["http://127.0.0.1:9/nothing"], workers=0)
     # The record says what really happened to the host: the connection was refused.

@@ -100,6 +100,7 @@ async def test_a_flaky_page_is_retried_until_it_answers(hostile):
     assert stats.retries == 2
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_retry_after_holds_its_host_while_another_host_is_served():
     slow_pages = {f"/slow/{n}": page(f"<title>slow {n}</title>", delay_s=0.4) for n in range(12)}
     with HostileServer() as held, RouteServer(slow_pages) as other:
@@ -181,6 +182,7 @@ def test_gzip_bombs_end_as_too_large_and_memory_stays_flat(hostile, tmp_path):
 # --- slow servers --------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_trickling_bodies_and_headers_time_out():
     with HostileServer() as server:
         urls = [server.url("/trickle"), server.url("/slow-headers")]
@@ -318,6 +320,7 @@ async def test_a_big_page_is_too_large_by_default(hostile):
     assert record["text"] is None
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_a_big_page_under_a_raised_max_bytes_is_fetched_and_parsed(hostile):
     # One worker process: the parse of 50 MB costs its memory there, not in the test's.
     fetch = {"max_bytes": 60 * MIB}
@@ -375,6 +378,7 @@ async def test_a_cookie_is_not_sent_to_another_port_of_the_same_address():
 # --- all of it at once ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 def test_one_crawl_of_every_hostile_url_gives_one_valid_line_per_url(hostile, tmp_path):
     gzip_bomb(BOMB_DECODED_BYTES, 1)
     gzip_bomb(BOMB_DECODED_BYTES, 2)
@@ -417,6 +421,7 @@ def test_one_crawl_of_every_hostile_url_gives_one_valid_line_per_url(hostile, tm
     assert records[hostile.url("/retry-after/combined")]["attempts"] == 2
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_a_compressed_bomb_as_robots_txt_is_cut_at_its_limit(hostile):
     gzip_bomb()  # built before measuring: the server sends the cached bytes
     tracemalloc.start()

@@ -7,6 +7,7 @@ import itertools
 from collections import Counter, deque
 
 import httpx
+import pytest
 import respx
 
 from crawler.demo import SiteServer, SyntheticSite
@@ -32,6 +33,7 @@ def bfs_depths(site: SyntheticSite, max_depth: int | None = None) -> dict[str, i
     return depths
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_a_site_crawl_fetches_exactly_the_reachable_pages_once():
     site = SyntheticSite(pages=250, seed=3)
     expected = bfs_depths(site)
@@ -52,6 +54,7 @@ async def test_a_site_crawl_fetches_exactly_the_reachable_pages_once():
     assert all(referrers[base + p] for p in expected if p != "/")
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_max_depth_is_exact():
     site = SyntheticSite(pages=400, seed=5)
     expected = bfs_depths(site, max_depth=2)
@@ -112,6 +115,7 @@ async def test_robots_txt_disallowed_paths_are_never_requested():
     assert stats.skipped["robots"] == 3
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_crawl_delay_spaces_requests_to_the_host():
     links = "".join(f"<a href='/p{n}'>{n}</a>" for n in range(4))
     routes = {

@@ -146,6 +146,7 @@ async def test_a_page_that_kills_its_worker_costs_that_page_only() -> None:
     assert os.getpid() not in stage.worker_pids
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_a_worker_gives_back_the_memory_of_a_page_with_many_links():
     async with ProcessStage(1) as stage:
         first = await stage.process([fetched("http://h/a", "<title>a</title>")])

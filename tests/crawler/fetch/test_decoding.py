@@ -185,6 +185,7 @@ def _peak_while_decoding(encoding: str, body: bytes, max_bytes: int) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 @pytest.mark.parametrize(("encoding", "layers"), [("gzip", 1), ("gzip, gzip", 2)])
 def test_gigabyte_gzip_bomb_stops_at_the_limit_in_small_memory(encoding: str, layers: int) -> None:
     bomb = gzip_bomb(1 << 30, layers)

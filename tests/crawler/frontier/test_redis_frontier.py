@@ -412,6 +412,7 @@ async def test_rediss_reaches_redis_over_tls(tmp_path: Path) -> None:
     assert status.totals["done"] == 1
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 async def test_a_live_process_keeps_its_leases_past_their_expiry(
     redis_server: RedisServer,
 ) -> None:

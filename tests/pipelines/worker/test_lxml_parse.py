@@ -75,6 +75,7 @@ def _both(url: str, body: bytes, headers: dict[str, str], max_links: int = 5000)
     assert parse_page_lxml(url, body, headers, max_links=max_links) == expected
 
 
+@pytest.mark.slow  # seconds of live serving: kept out of the quick loop
 def test_every_demo_site_page_parses_the_same() -> None:
     site = SyntheticSite(pages=120, seed=3)
     for path in site.html_paths():
