@@ -13,17 +13,9 @@ import pytest
 from crawler.api import CrawlResult, acrawl, crawl
 from crawler.errors import ConfigError
 from crawler.models import Record
-from tests.support.changing import ChangingSite
+from tests.support.changing import RECRAWL_SITE, ChangingSite
 
-SITE = {
-    "/": "<title>Home</title><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a>"
-    " <a href='/d'>d</a>",
-    "/a": "<title>A</title><a href='/e'>e</a>",
-    "/b": "<title>B</title><p>first version</p>",
-    "/c": "<title>C</title>",
-    "/d": "<title>D</title><p>no validators</p>",
-    "/e": "<title>E</title><p>only linked from /a</p>",
-}
+SITE = RECRAWL_SITE
 
 
 def run(site: ChangingSite, state: Path, **settings: Any) -> CrawlResult:

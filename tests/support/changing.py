@@ -68,3 +68,15 @@ class ChangingSite:
 
     def __exit__(self, *exc_info: object) -> None:
         self._server.__exit__(*exc_info)
+
+
+RECRAWL_SITE = {
+    "/": "<title>Home</title><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a>"
+    " <a href='/d'>d</a>",
+    "/a": "<title>A</title><a href='/e'>e</a>",
+    "/b": "<title>B</title><p>first version</p>",
+    "/c": "<title>C</title>",
+    "/d": "<title>D</title><p>no validators</p>",
+    "/e": "<title>E</title><p>only linked from /a</p>",
+}
+"""The recrawl tests' site: edited between runs; ``/d`` is served bare (no validators)."""

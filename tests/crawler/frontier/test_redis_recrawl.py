@@ -20,20 +20,12 @@ from crawler.jobfile import load_job
 from crawler.models import Record
 from crawler.settings import Settings
 from crawler.state import PageMemory
-from tests.support.changing import ChangingSite
+from tests.support.changing import RECRAWL_SITE, ChangingSite
 from tests.support.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]  # the fixture, imported for this module's tests
 
-SITE = {
-    "/": "<title>Home</title><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a>"
-    " <a href='/d'>d</a>",
-    "/a": "<title>A</title><a href='/e'>e</a>",
-    "/b": "<title>B</title><p>first version</p>",
-    "/c": "<title>C</title>",
-    "/d": "<title>D</title><p>no validators</p>",
-    "/e": "<title>E</title><p>only linked from /a</p>",
-}
+SITE = RECRAWL_SITE
 PAGES = ("/", "/a", "/b", "/c", "/d", "/e")
 
 
