@@ -121,7 +121,8 @@ class Engine:
         self._sinks = list(sinks)
         self._state = state
         self._recovered = list(recovered)
-        batch = settings.batch_size
+        # A remote executor may want fuller batches than ``batch_size`` (``min_batch``).
+        self._batch_limit = batch = max(settings.batch_size, stage.min_batch)
         lanes = max(stage.workers, 1)
         self._parse_queue: asyncio.Queue[FetchResult | None] = asyncio.Queue(batch * lanes * 2)
         # Each item: (records to write, records dropped by a step: links and completion only).
@@ -129,6 +130,10 @@ class Engine:
             lanes * 4
         )
         self._batches_in_flight = asyncio.Semaphore(lanes * 2)
+        self._batches_running = 0  # handed to the stage and not back yet
+        # Set when a page joins the parse queue or a batch comes back: a batch being
+        # filled while every worker is busy looks again (see ``_next_batch``).
+        self._dispatch_wake = asyncio.Event()
         self._fetch_tasks: list[asyncio.Task[None]] = []
         self._timing = RetryTiming(settings.fetch)
         self._stopping = False
@@ -260,7 +265,7 @@ class Engine:
             ]
         if self._stopping:
             await self._flush_waiting()
-        await self._parse_queue.put(_END)
+        await self._to_parse(_END)
 
     async def _fetch_loop(self) -> None:
         frontier = self._frontier
@@ -273,7 +278,7 @@ class Engine:
             if verdict.failure is not None:
                 await frontier.end(lease, UNFETCHED)
                 self.stats.unfetched += 1
-                await self._parse_queue.put(FetchResult.unfetched(request, verdict.failure))
+                await self._to_parse(FetchResult.unfetched(request, verdict.failure))
                 continue
             if not await frontier.may_start(lease):
                 # robots.txt brought a Crawl-delay: serve another host meanwhile.
@@ -330,7 +335,7 @@ class Engine:
         if too_long is not None:
             result = replace(result, failure=too_long, body_kept=False)
         self._count_fetch(result)
-        await self._parse_queue.put(result)
+        await self._to_parse(result)
 
     async def _observe(self, result: FetchResult) -> FetchResult:
         """Archive what went over the wire; note what a recrawl remembers of the page.
@@ -389,37 +394,23 @@ class Engine:
                 continue
             self._admission.settled(request)
             self._count_fetch(last)
-            await self._parse_queue.put(last)
+            await self._to_parse(last)
+
+    async def _to_parse(self, item: FetchResult | None) -> None:
+        """Queue a fetched page (or the end) for ``_dispatch``."""
+        await self._parse_queue.put(item)
+        self._dispatch_wake.set()
 
     async def _dispatch(self) -> None:
-        """Group fetched pages into batches for the workers; pass the rest straight on.
-
-        A batch is formed once a worker slot is free, not before: the pages fetched while
-        it waited for one join it. And it takes no more than its share of the pages
-        waiting, so that when fewer than a full batch per worker wait (the crawl's last
-        pages, or fetching behind parsing) every worker gets some instead of one worker
-        parsing a full batch while another idles.
-        """
-        queue = self._parse_queue
-        limit = self.settings.batch_size
-        lanes = max(self._stage.workers, 1)
+        """Group fetched pages into batches for the workers; pass the rest straight on."""
         slots = self._batches_in_flight
         ended = False
         async with asyncio.TaskGroup() as group:
             while not ended:
-                item = await queue.get()
+                item = await self._parse_queue.get()
                 if item is not _END and item.parseable:
                     await slots.acquire()
-                share = min(limit, -(-(queue.qsize() + 1) // lanes))
-                batch: list[FetchResult] = []
-                while True:
-                    if item is _END:
-                        ended = True
-                        break
-                    batch.append(item)
-                    if len(batch) >= share or queue.empty():
-                        break
-                    item = queue.get_nowait()
+                batch, ended = await self._next_batch(item)
                 pages = [result for result in batch if result.parseable]
                 others = [record_from(result) for result in batch if not result.parseable]
                 if others:
@@ -428,8 +419,40 @@ class Engine:
                     continue
                 if not batch[0].parseable:  # no slot taken yet
                     await slots.acquire()
+                self._batches_running += 1
                 group.create_task(self._process(pages))
         await self._output_queue.put(_END)
+
+    async def _next_batch(self, first: FetchResult | None) -> tuple[list[FetchResult], bool]:
+        """The next batch, from ``first`` on; and True once the end of the pages came.
+
+        A batch crossing to a worker costs the crawler's process about the same whether
+        it holds one page or a full batch (pickling; on Dask, a task's messages), and
+        this process is what limits a fast crawl. So while any batch is out, the next
+        one waits to be full: it goes when it is, at the end of the pages, or once every
+        batch came back (no worker would be busy otherwise). Pages fetched slower than
+        one worker parses them still go one by one, as soon as they come; pages fetched
+        faster fill a batch before the one out is back, so no worker waits for long.
+        With no batch out, a batch takes only its share of the pages waiting, so that
+        every worker gets some (the crawl's last pages) instead of one parsing them all.
+        """
+        queue = self._parse_queue
+        limit = self._batch_limit
+        lanes = max(self._stage.workers, 1)
+        share = limit if self._batches_running else min(limit, -(-(queue.qsize() + 1) // lanes))
+        batch: list[FetchResult] = []
+        item = first
+        while item is not _END:
+            batch.append(item)
+            if len(batch) >= share:
+                return batch, False
+            while queue.empty():
+                if self._batches_running == 0:
+                    return batch, False
+                self._dispatch_wake.clear()
+                await self._dispatch_wake.wait()
+            item = queue.get_nowait()
+        return batch, True
 
     async def _process(self, pages: list[FetchResult]) -> None:
         try:
@@ -440,6 +463,8 @@ class Engine:
             return
         finally:
             self._batches_in_flight.release()
+            self._batches_running -= 1
+            self._dispatch_wake.set()
         self.stats.parsed += len(pages)
         await self._output_queue.put((outcome.records, outcome.dropped))
 

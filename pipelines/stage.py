@@ -57,6 +57,11 @@ class RemoteExecutor(Protocol):
         """Calls it runs at once: the stage's worker count (lanes) for the engine."""
         ...
 
+    @property
+    def min_batch(self) -> int:
+        """Fewest pages a full batch should hold for a call's own cost to be amortised."""
+        ...
+
     def broadcast(self, *values: Any) -> None:
         """Send ``values`` to every worker once; later calls pass them by reference."""
         ...
@@ -234,6 +239,8 @@ class ProcessStage:
         memory_limit_mb: int | None = None,
     ) -> None:
         self.workers = workers
+        self.min_batch = 1
+        """Pages a full batch holds at least, whatever ``batch_size`` says (the executor's)."""
         self._processor = processor or PageProcessor(parse)
         self._custom_factory = executor_factory
         self._memory_limit_mb = memory_limit_mb
@@ -279,6 +286,7 @@ class ProcessStage:
                 try:
                     executor.broadcast(self._processor)  # once per crawl, not per batch
                     self.workers = executor.slots
+                    self.min_batch = executor.min_batch
                 except BaseException:
                     executor.shutdown(wait=False, cancel_futures=True)
                     raise

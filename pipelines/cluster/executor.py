@@ -32,6 +32,15 @@ PLUGIN_NAME = "parcrawl-shared"
 WORKER_COUNT_REFRESH_S = 1.0
 RECONNECT_PAUSE_S = 0.5
 
+MIN_BATCH_PAGES = 64
+"""Fewest pages a full batch holds on Dask, whatever ``batch_size`` says.
+
+A task costs the crawler's process about 3 ms of Dask's own work (its messages to the
+scheduler and back, gathering the result) whatever its size, against 0.15 ms on the
+local pool, and this process limits a fast crawl. At 16 pages a task that was 0.2 ms
+per page, and the local cluster crawled at 0.82 of the pool's speed; at 64 it is 0.05.
+"""
+
 
 @dataclass
 class Traffic:
@@ -108,6 +117,11 @@ class DaskExecutor(cf.Executor):
             return max(sum(threads.values()), 1)
         except Exception:  # the boundary: a scheduler gone already
             return max(self._workers, 1)
+
+    @property
+    def min_batch(self) -> int:
+        """Pages a full batch holds at least on Dask: a task's own cost is amortised."""
+        return MIN_BATCH_PAGES
 
     # -- Executor -----------------------------------------------------------------------
 
