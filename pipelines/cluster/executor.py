@@ -262,11 +262,17 @@ class DaskExecutor(cf.Executor):
     def _recover(self) -> None:
         """Wait up to ``reconnect_s`` for the scheduler; then send the waiting calls again."""
         address = self._connection.address
-        log.warning(
-            "lost the Dask scheduler at %s: waiting up to %g s for it",
-            address,
-            self.spec.reconnect_s,
-        )
+        # A call comes back unsent also when only a worker lacked the processor (Dask
+        # resent it before the processor was registered again): the scheduler is there.
+        lost = self._connection.client.status != "running"
+        if lost:
+            log.warning(
+                "lost the Dask scheduler at %s: waiting up to %g s for it",
+                address,
+                self.spec.reconnect_s,
+            )
+        else:
+            log.info("a Dask worker lacked the crawl's processor: sending it again")
         deadline = time.monotonic() + self.spec.reconnect_s
         connection: Connection | None = None
         while connection is None and not self._closed:
@@ -287,7 +293,8 @@ class DaskExecutor(cf.Executor):
             for job in waiting:
                 _settle(job, error=ClusterLost(self._lost or ""))
             return
-        log.warning("reconnected to the Dask scheduler at %s", address)
+        if lost:
+            log.warning("reconnected to the Dask scheduler at %s", address)
         for job in waiting:
             self._send(job)
 

@@ -5,7 +5,10 @@ Each test starts its own small cluster: about two seconds, so they stay few.
 
 from __future__ import annotations
 
+import logging
 import os
+
+import pytest
 
 from crawler.api import Crawl
 from crawler.settings import StepSettings, build_settings
@@ -87,8 +90,11 @@ async def test_a_page_that_kills_its_dask_worker_costs_that_page_only() -> None:
     assert factory.executor.traffic.bytes_sent < 2_000_000
 
 
-async def test_a_worker_without_the_processor_gets_it_again_and_the_batch_is_not_lost() -> None:
+async def test_a_worker_without_the_processor_gets_it_again_and_the_batch_is_not_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # What a worker of a new scheduler is until the executor registers the processor there.
+    caplog.set_level(logging.INFO, logger="pipelines.cluster.executor")
     processor = PageProcessor.from_settings(build_settings({}).extract, [], parse=parse_or_die)
     factory = DaskExecutorFactory(ClusterSpec("dask", 2))
     async with ProcessStage(2, processor=processor, executor_factory=factory) as stage:
@@ -98,3 +104,6 @@ async def test_a_worker_without_the_processor_gets_it_again_and_the_batch_is_not
         outcome = await stage.process([fetched(f"http://a.test/{n}", WORDY) for n in range(3)])
     assert [record["error"] for record in outcome.records] == [None, None, None]
     assert [record["url"] for record in outcome.records] == [f"http://a.test/{n}" for n in range(3)]
+    said = [record.getMessage() for record in caplog.records]
+    assert "a Dask worker lacked the crawl's processor: sending it again" in said
+    assert not [line for line in said if "lost the Dask scheduler" in line]  # it was there
