@@ -17,6 +17,8 @@ from pipelines.cluster.checks import check_modules, check_versions, modules_of
 from pipelines.worker import PageProcessor
 from tests.support.parsers import parse_or_die
 
+pytestmark = pytest.mark.usefixtures("dask_leftovers_collected")
+
 
 def test_the_executor_setting_takes_local_dask_or_a_scheduler_address() -> None:
     assert build_settings({}).cluster.executor == "local"

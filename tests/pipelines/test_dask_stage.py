@@ -21,6 +21,8 @@ from pipelines.worker import PageProcessor
 from tests.pipelines.test_stage import WORDY, fetched
 from tests.support.parsers import CRASH_MARKER, parse_or_die
 
+pytestmark = pytest.mark.usefixtures("dask_leftovers_collected")
+
 TIMING = ("elapsed_ms", "fetched_at")
 
 

@@ -15,6 +15,10 @@ from crawler.testing import LoopbackServer, MockPage
 LAST_MODIFIED = "Mon, 30 Nov 2026 08:00:00 GMT"
 
 
+HOLD_S = 30.0
+"""Longest a held answer waits (the test that holds it failed if it comes to that)."""
+
+
 class ChangingSite:
     """``with ChangingSite({"/": html, ...}) as site:``; edit ``pages`` between runs.
 
@@ -26,6 +30,9 @@ class ChangingSite:
         self.bare = bare
         self.requests: list[tuple[str, bool, int]] = []
         self.extra_headers: dict[str, dict[str, str]] = {}
+        # A path's answer waits until its event is set (at most HOLD_S): a run that
+        # cannot finish before the test has stopped it.
+        self.holds: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._server = LoopbackServer(self.respond)
 
@@ -33,6 +40,9 @@ class ChangingSite:
         return self._server.url(path)
 
     def respond(self, path: str, headers: Mapping[str, str]) -> MockPage:
+        hold = self.holds.get(path)
+        if hold is not None:
+            hold.wait(HOLD_S)
         asked = {name.lower(): value for name, value in headers.items()}
         conditional = "if-none-match" in asked or "if-modified-since" in asked
         page = self._page(path, asked)
