@@ -211,8 +211,8 @@ class RedisFrontier:
         try:
             if self._heartbeat is not None:
                 self._heartbeat.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._heartbeat
+                # Waits for it without taking its CancelledError for this task's own.
+                await asyncio.wait([self._heartbeat])
             if self._started:
                 await self._finish()
                 tokens = [*self._tokens.values(), *(lease.token for lease in self._buffer)]

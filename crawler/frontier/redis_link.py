@@ -50,9 +50,11 @@ def connect_redis(url: str) -> aioredis.Redis:
         ConfigError: ``url`` is not one redis-py can read (shown without its password).
     """
     try:
-        return aioredis.from_url(
-            url, socket_connect_timeout=CALL_TIMEOUT_S / 2, socket_timeout=CALL_TIMEOUT_S
-        )
+        # No ``socket_timeout``: redis-py then sends through ``asyncio.wait_for``, which in
+        # Python 3.11 can swallow a cancellation that lands as the send completes (a
+        # crawl left by ``break`` then never ended). Every call runs under
+        # ``asyncio.timeout(CALL_TIMEOUT_S)`` instead.
+        return aioredis.from_url(url, socket_connect_timeout=CALL_TIMEOUT_S / 2)
     except ValueError as exc:
         raise ConfigError(f"cluster.frontier: {scrub(str(exc), url)}") from None
 
@@ -102,11 +104,19 @@ class RedisLink:
                 ``give_up_s``.
         """
         step = 0
+        task = asyncio.current_task()
+        cancelling = task.cancelling() if task is not None else 0
         while True:
             self._check()
             try:
                 async with asyncio.timeout(CALL_TIMEOUT_S):
                     result = await make()
+                if task is not None and task.cancelling() > cancelling:
+                    # The task was cancelled during the call and redis-py's send path
+                    # took the CancelledError (seen on Python 3.11 when a crawl left by
+                    # ``break`` was cancelled at the end of ``asyncio.run``): give it back,
+                    # or the caller carries on and the crawl never ends.
+                    raise asyncio.CancelledError
             except PERMANENT as exc:
                 raise FrontierError(self.describe(exc, "refused us")) from None
             except (*TRANSIENT, TimeoutError) as exc:
