@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from crawler.errors import BodyTooLarge, DecodeError, UnsupportedEncoding
 from crawler.fetch.decoding import BoundedDecoder, accept_encoding
-from crawler.fetch.fetcher import Conditions, Fetcher, internal_failure, log_internal
+from crawler.fetch.failures import internal_failure, log_internal
+from crawler.fetch.fetcher import Conditions, Fetcher
 
 __all__ = [
     "BodyTooLarge",

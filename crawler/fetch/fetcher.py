@@ -8,26 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
-import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
-from http import cookiejar
-from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from types import TracebackType
-from typing import Any
 
 import httpx
 
-from crawler.admission import PRIVATE_REFUSAL, AddressGuard, guarded_transport
+from crawler.admission import AddressGuard
 from crawler.errors import BodyTooLarge, DecodeError, FetchError, InvalidUrl, UnsupportedEncoding
-from crawler.fetch.decoding import BoundedDecoder, accept_encoding
+from crawler.fetch.client import build_client
+from crawler.fetch.decoding import BoundedDecoder
+from crawler.fetch.exchange import REDIRECT_STATUSES, Exchange
+from crawler.fetch.failures import classify_httpx_error, internal_failure, log_internal
 from crawler.models import (
     FetchFailure,
     FetchRequest,
     FetchResult,
-    Headers,
-    WireExchange,
     media_type,
     utc_now,
 )
@@ -36,37 +32,14 @@ from crawler.urls import canonical_url, host_key, request_url, split_credentials
 
 log = logging.getLogger(__name__)
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
 RedirectCheck = Callable[[str], Awaitable[FetchFailure | None]]
 """Vets a redirect target before it is fetched: None to follow, or why not."""
-
-TIMEOUT_PHASES = {
-    "connection.connect_tcp": "opening the TCP connection",
-    "connection.start_tls": "the TLS handshake",
-    "http11.send_request_headers": "sending the request",
-    "http11.send_request_body": "sending the request",
-    "http11.receive_response_headers": "waiting for the response headers",
-    "http11.receive_response_body": "reading the response body",
-    "http2.send_request_headers": "sending the request",
-    "http2.receive_response_headers": "waiting for the response headers",
-    "http2.receive_response_body": "reading the response body",
-}
-"""httpcore's trace events, by what the user would call that phase of a request."""
 
 Conditions = Callable[[str], dict[str, str] | None]
 """The conditional request headers for a URL (a recrawl's validators), or None."""
 
 RequestGate = Callable[[str], Awaitable[None]]
 """Waits until a request to a URL's host may start (politeness); called before each hop."""
-
-DNS_FAILURE_HINTS = (
-    "name or service not known",
-    "nodename nor servname",
-    "temporary failure in name resolution",
-    "no address associated",
-    "getaddrinfo failed",
-)
 
 
 class Fetcher:
@@ -138,7 +111,7 @@ class Fetcher:
         """
         fetched_at = utc_now()
         started = time.perf_counter()
-        exchange = _Exchange(request.url, fetched_at)
+        exchange = Exchange(request.url, fetched_at)
         failure: FetchFailure | None = None
         try:
             async with asyncio.timeout(self._settings.timeout_s) as deadline:
@@ -188,7 +161,7 @@ class Fetcher:
         robots.txt, not to fail). ``before_request`` is awaited before every hop, outside
         the timeout.
         """
-        exchange = _Exchange(url)  # only to name the phase of a timeout
+        exchange = Exchange(url)  # only to name the phase of a timeout
         try:
             async with asyncio.timeout(self._settings.timeout_s) as deadline:
                 gate = _outside_deadline(before_request, deadline)
@@ -221,7 +194,7 @@ class Fetcher:
 
     async def _follow(
         self,
-        exchange: _Exchange,
+        exchange: Exchange,
         check_redirect: RedirectCheck | None,
         before_request: RequestGate | None = None,
     ) -> None:
@@ -268,11 +241,11 @@ class Fetcher:
             if check_redirect is not None and (refusal := await check_redirect(target)):
                 raise FetchError(refusal.code, refusal.message)
 
-    def _parseable(self, response: httpx.Response, exchange: _Exchange) -> bool:
+    def _parseable(self, response: httpx.Response, exchange: Exchange) -> bool:
         # A 304 (a recrawl's page not modified) has no body: its record comes from the last run.
         return media_type(exchange.content_type) in self._accept and response.status_code != 304
 
-    async def _read_captured(self, response: httpx.Response, exchange: _Exchange) -> None:
+    async def _read_captured(self, response: httpx.Response, exchange: Exchange) -> None:
         """``_read``, keeping the response as on the wire in ``exchange`` (for WARC)."""
         raw: list[bytes] = []
         truncated: str | None = None
@@ -347,78 +320,6 @@ class Fetcher:
 
 
 # The standard library's own port rule for cookies (not in its type stubs).
-_REQUEST_PORT: Callable[[urllib.request.Request], str] = getattr(cookiejar, "request_port")  # noqa: B009
-
-
-class OriginCookiePolicy(DefaultCookiePolicy):
-    """Cookies go back only to the host and port that set them.
-
-    The standard rules match cookies by domain and ignore ports, so one shared client
-    would hand a cookie set by one site to another service on the same host.
-    """
-
-    def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
-        if not super().set_ok(cookie, request):
-            return False
-        if not all(part.isascii() for part in (cookie.name, cookie.value or "", cookie.path)):
-            return False  # it could never be sent back: a header is ASCII
-        cookie.port = _REQUEST_PORT(request)
-        cookie.port_specified = True
-        return True
-
-
-class _Exchange:
-    """What is known so far about one fetch, hop by hop, for the record even if it fails."""
-
-    def __init__(self, url: str, started_at: str = "") -> None:
-        self.url = url
-        self.started_at = started_at
-        self.status: int | None = None
-        self.headers: Headers = ()
-        self.content_type: str | None = None
-        self.body = b""
-        self.size: int | None = None
-        self.body_kept = False
-        self.phase: str | None = None
-        self.location: str | None = None
-        self.wire: list[WireExchange] | None = None  # only when an archive asks
-
-    def capture(self, response: httpx.Response, body: bytes, truncated: str | None) -> None:
-        """Keep this hop's request and response as they went over the wire (for WARC)."""
-        if self.wire is None:
-            self.wire = []
-        self.wire.append(
-            WireExchange(
-                str(response.request.url),
-                self.started_at,
-                _request_head(response),
-                _response_head(response),
-                body,
-                truncated,
-            )
-        )
-        self.started_at = utc_now()
-
-    async def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore's trace hook: the phase a request is in (to name a timeout), and a
-        redirect's raw Location (httpx raises on a bad one before handing the response)."""
-        if event.endswith(".started"):
-            self.phase = event.removesuffix(".started")
-        elif event.endswith("receive_response_headers.complete"):
-            _, status, _, headers = info.get("return_value", (None, None, None, ()))
-            if status in REDIRECT_STATUSES:
-                self.status = status
-                for name, value in headers:
-                    if name.lower() == b"location":
-                        self.location = value.decode("latin-1")
-
-    def saw(self, response: httpx.Response) -> None:
-        self.status = response.status_code
-        self.headers = _plain_headers(response.headers)
-        self.content_type = response.headers.get("content-type")
-        self.size = _declared_length(response.headers)
-
-
 def _outside_deadline(gate: RequestGate | None, deadline: asyncio.Timeout) -> RequestGate | None:
     """``gate``, with the time it waits added to ``deadline``: politeness is not slowness."""
     if gate is None:
@@ -509,144 +410,3 @@ async def _decoded_body(
     except (DecodeError, UnsupportedEncoding) as exc:
         raise FetchError("decode", f"cannot decode the body: {exc}") from exc
     return b"".join(chunks)[:max_bytes]
-
-
-def build_client(
-    settings: FetchSettings,
-    *,
-    transport: httpx.AsyncBaseTransport | None = None,
-    guard: AddressGuard | None = None,
-) -> httpx.AsyncClient:
-    """The shared client: pooled keep-alive connections sized to the crawl's concurrency.
-
-    Without an injected ``transport``, connections go through ``guard`` (no private
-    addresses from public seeds).
-    """
-    timeout = httpx.Timeout(
-        connect=settings.connect_timeout_s,
-        read=settings.read_timeout_s,
-        write=settings.read_timeout_s,
-        pool=settings.timeout_s,
-    )
-    limits = httpx.Limits(
-        max_connections=settings.concurrency,
-        max_keepalive_connections=settings.concurrency,
-    )
-    if transport is None and guard is not None:
-        transport = guarded_transport(guard, limits=limits)
-    return httpx.AsyncClient(
-        cookies=CookieJar(policy=OriginCookiePolicy()),
-        follow_redirects=False,  # the fetcher follows them itself, vetting each hop
-        timeout=timeout,
-        limits=limits,
-        headers={"User-Agent": settings.user_agent, "Accept-Encoding": accept_encoding()},
-        transport=transport,
-    )
-
-
-def classify_httpx_error(
-    exc: httpx.HTTPError | httpx.InvalidURL, *, phase: str | None = None
-) -> FetchFailure:
-    """Map an httpx exception to a stable failure code and a short message.
-
-    ``phase`` (an httpcore trace event name) says what a timeout interrupted: httpx raises
-    a bare ``ConnectTimeout`` for the TCP connect and the TLS handshake alike.
-    """
-    message = str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        if phase in TIMEOUT_PHASES:
-            message = f"timed out during {TIMEOUT_PHASES[phase]}" + (f": {exc}" if str(exc) else "")
-        return FetchFailure("timeout", message)
-    if isinstance(exc, httpx.TooManyRedirects):
-        return FetchFailure("too_many_redirects", message)
-    if isinstance(exc, httpx.ConnectError):
-        lowered = message.lower()
-        if PRIVATE_REFUSAL in lowered:
-            return FetchFailure("private_address", message)
-        if any(hint in lowered for hint in DNS_FAILURE_HINTS):
-            return FetchFailure("dns", message)
-        if _caused_by_ssl(exc) or "ssl" in lowered or "certificate" in lowered:
-            return FetchFailure("tls", message)
-        return FetchFailure("connect", message)
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return FetchFailure("invalid_url", message)
-    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
-        return FetchFailure("protocol", message)
-    if isinstance(exc, httpx.DecodingError):
-        return FetchFailure("decode", message)
-    if isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.CloseError):
-        return FetchFailure("read", message)
-    return FetchFailure("network", message)
-
-
-def log_internal(url: str, failure: FetchFailure) -> None:
-    """One warning line for the user; the traceback only in a debug log (``-v``)."""
-    log.warning("unexpected error with %s: %s", url, failure.message)
-    log.debug("traceback of the error with %s", url, exc_info=True)
-
-
-def internal_failure(exc: Exception) -> FetchFailure:
-    """The record of an unexpected error: its type and first line, never a traceback."""
-    first_line = (str(exc).strip().splitlines() or [""])[0][:300]
-    return FetchFailure("internal", f"{type(exc).__name__}: {first_line}".rstrip(": "))
-
-
-def _caused_by_ssl(exc: BaseException) -> bool:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, ssl.SSLError):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
-
-
-ARCHIVE_DROPPED_HEADERS = frozenset({b"authorization", b"proxy-authorization"})
-"""Request headers an archive never keeps: a seed's password stays out of every file."""
-
-
-def _request_head(response: httpx.Response) -> bytes:
-    """The request line and headers as sent, credentials left out."""
-    request = response.request
-    lines = [b"%s %s %s" % (request.method.encode(), request.url.raw_path, _version(response))]
-    lines += [
-        name + b": " + value
-        for name, value in request.headers.raw
-        if name.lower() not in ARCHIVE_DROPPED_HEADERS
-    ]
-    return b"\r\n".join(lines) + b"\r\n\r\n"
-
-
-def _response_head(response: httpx.Response) -> bytes:
-    """The status line and headers as received.
-
-    The body is kept without its transfer coding (chunks), so a ``Transfer-Encoding``
-    header is kept under the name replay tools know, ``X-Archive-Orig-Transfer-Encoding``.
-    """
-    status = b"%s %d %s" % (
-        _version(response),
-        response.status_code,
-        response.reason_phrase.encode("latin-1", "replace"),
-    )
-    lines = [status.rstrip()]
-    for name, value in response.headers.raw:
-        kept = b"X-Archive-Orig-Transfer-Encoding" if name.lower() == b"transfer-encoding" else name
-        lines.append(kept + b": " + value)
-    return b"\r\n".join(lines) + b"\r\n\r\n"
-
-
-def _version(response: httpx.Response) -> bytes:
-    return (response.http_version or "HTTP/1.1").encode("ascii", "replace")
-
-
-def _plain_headers(headers: httpx.Headers) -> Headers:
-    return tuple((name.lower(), value) for name, value in headers.multi_items())
-
-
-def _declared_length(headers: httpx.Headers) -> int | None:
-    value = headers.get("content-length")
-    text = (value or "").strip()
-    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true, int("²") fails
-        return None
-    return int(text)

@@ -1,0 +1,69 @@
+"""The crawl's one shared ``httpx.AsyncClient``: pooled connections, cookies kept per origin.
+
+It builds the client; requests, redirects and failures are the fetcher's.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Callable
+from http import cookiejar
+from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
+
+import httpx
+
+from crawler.admission import AddressGuard, guarded_transport
+from crawler.fetch.decoding import accept_encoding
+from crawler.settings import FetchSettings
+
+_REQUEST_PORT: Callable[[urllib.request.Request], str] = getattr(cookiejar, "request_port")  # noqa: B009
+
+
+class OriginCookiePolicy(DefaultCookiePolicy):
+    """Cookies go back only to the host and port that set them.
+
+    The standard rules match cookies by domain and ignore ports, so one shared client
+    would hand a cookie set by one site to another service on the same host.
+    """
+
+    def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
+        if not super().set_ok(cookie, request):
+            return False
+        if not all(part.isascii() for part in (cookie.name, cookie.value or "", cookie.path)):
+            return False  # it could never be sent back: a header is ASCII
+        cookie.port = _REQUEST_PORT(request)
+        cookie.port_specified = True
+        return True
+
+
+def build_client(
+    settings: FetchSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    guard: AddressGuard | None = None,
+) -> httpx.AsyncClient:
+    """The shared client: pooled keep-alive connections sized to the crawl's concurrency.
+
+    Without an injected ``transport``, connections go through ``guard`` (no private
+    addresses from public seeds).
+    """
+    timeout = httpx.Timeout(
+        connect=settings.connect_timeout_s,
+        read=settings.read_timeout_s,
+        write=settings.read_timeout_s,
+        pool=settings.timeout_s,
+    )
+    limits = httpx.Limits(
+        max_connections=settings.concurrency,
+        max_keepalive_connections=settings.concurrency,
+    )
+    if transport is None and guard is not None:
+        transport = guarded_transport(guard, limits=limits)
+    return httpx.AsyncClient(
+        cookies=CookieJar(policy=OriginCookiePolicy()),
+        follow_redirects=False,  # the fetcher follows them itself, vetting each hop
+        timeout=timeout,
+        limits=limits,
+        headers={"User-Agent": settings.user_agent, "Accept-Encoding": accept_encoding()},
+        transport=transport,
+    )

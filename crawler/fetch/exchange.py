@@ -1,0 +1,117 @@
+"""One fetch as it goes, hop by hop: status, headers, the phase a timeout hit, the wire.
+
+What the fetcher knows of a request so far (for the record even if it fails), and the
+request and response heads as they crossed the wire (for WARC); not the fetching itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from crawler.models import Headers, WireExchange, utc_now
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
+class Exchange:
+    """What is known so far about one fetch, hop by hop, for the record even if it fails."""
+
+    def __init__(self, url: str, started_at: str = "") -> None:
+        self.url = url
+        self.started_at = started_at
+        self.status: int | None = None
+        self.headers: Headers = ()
+        self.content_type: str | None = None
+        self.body = b""
+        self.size: int | None = None
+        self.body_kept = False
+        self.phase: str | None = None
+        self.location: str | None = None
+        self.wire: list[WireExchange] | None = None  # only when an archive asks
+
+    def capture(self, response: httpx.Response, body: bytes, truncated: str | None) -> None:
+        """Keep this hop's request and response as they went over the wire (for WARC)."""
+        if self.wire is None:
+            self.wire = []
+        self.wire.append(
+            WireExchange(
+                str(response.request.url),
+                self.started_at,
+                _request_head(response),
+                _response_head(response),
+                body,
+                truncated,
+            )
+        )
+        self.started_at = utc_now()
+
+    async def trace(self, event: str, info: dict[str, Any]) -> None:
+        """httpcore's trace hook: the phase a request is in (to name a timeout), and a
+        redirect's raw Location (httpx raises on a bad one before handing the response)."""
+        if event.endswith(".started"):
+            self.phase = event.removesuffix(".started")
+        elif event.endswith("receive_response_headers.complete"):
+            _, status, _, headers = info.get("return_value", (None, None, None, ()))
+            if status in REDIRECT_STATUSES:
+                self.status = status
+                for name, value in headers:
+                    if name.lower() == b"location":
+                        self.location = value.decode("latin-1")
+
+    def saw(self, response: httpx.Response) -> None:
+        self.status = response.status_code
+        self.headers = _plain_headers(response.headers)
+        self.content_type = response.headers.get("content-type")
+        self.size = _declared_length(response.headers)
+
+
+ARCHIVE_DROPPED_HEADERS = frozenset({b"authorization", b"proxy-authorization"})
+"""Request headers an archive never keeps: a seed's password stays out of every file."""
+
+
+def _request_head(response: httpx.Response) -> bytes:
+    """The request line and headers as sent, credentials left out."""
+    request = response.request
+    lines = [b"%s %s %s" % (request.method.encode(), request.url.raw_path, _version(response))]
+    lines += [
+        name + b": " + value
+        for name, value in request.headers.raw
+        if name.lower() not in ARCHIVE_DROPPED_HEADERS
+    ]
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _response_head(response: httpx.Response) -> bytes:
+    """The status line and headers as received.
+
+    The body is kept without its transfer coding (chunks), so a ``Transfer-Encoding``
+    header is kept under the name replay tools know, ``X-Archive-Orig-Transfer-Encoding``.
+    """
+    status = b"%s %d %s" % (
+        _version(response),
+        response.status_code,
+        response.reason_phrase.encode("latin-1", "replace"),
+    )
+    lines = [status.rstrip()]
+    for name, value in response.headers.raw:
+        kept = b"X-Archive-Orig-Transfer-Encoding" if name.lower() == b"transfer-encoding" else name
+        lines.append(kept + b": " + value)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _version(response: httpx.Response) -> bytes:
+    return (response.http_version or "HTTP/1.1").encode("ascii", "replace")
+
+
+def _plain_headers(headers: httpx.Headers) -> Headers:
+    return tuple((name.lower(), value) for name, value in headers.multi_items())
+
+
+def _declared_length(headers: httpx.Headers) -> int | None:
+    value = headers.get("content-length")
+    text = (value or "").strip()
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true, int("²") fails
+        return None
+    return int(text)
