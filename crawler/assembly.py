@@ -253,5 +253,6 @@ def executor_factory_for(settings: Settings) -> ExecutorFactory | None:
         settings.workers,
         connect_timeout_s=cluster.connect_timeout_s,
         reconnect_s=cluster.reconnect_s,
+        worker_memory_mb=settings.worker_memory_mb,
     )
     return DaskExecutorFactory(spec)

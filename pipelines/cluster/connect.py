@@ -40,12 +40,15 @@ class ClusterSpec:
         workers: worker processes of a local cluster (an existing one has its own).
         connect_timeout_s: longest wait for the scheduler when connecting.
         reconnect_s: how long a lost scheduler is waited for mid-crawl.
+        worker_memory_mb: memory each worker of a local cluster may use (0: no limit);
+            an existing cluster's workers keep their own limit.
     """
 
     executor: str
     workers: int
     connect_timeout_s: float = 5.0
     reconnect_s: float = 30.0
+    worker_memory_mb: int = 0
 
     @property
     def local(self) -> bool:
@@ -164,16 +167,35 @@ def _lower_allowed_failures(value: int, dask_scheduler: Any = None) -> None:
         dask_scheduler.allowed_failures = min(dask_scheduler.allowed_failures, value)
 
 
+def _memory_config() -> dict[str, Any]:
+    """A local worker's memory limit, as the local pool's: a hard stop, nothing before it.
+
+    Over 95% of ``worker_memory_mb`` its nanny restarts it, and the page it was parsing
+    becomes that page's ``parse_crash`` (as a page that kills its worker). Dask's milder
+    steps stay off: spilling results to disk (a batch's records are small and go at
+    once), and pausing a worker above 80%, which on memory the allocator keeps after a
+    big page would leave batches waiting on it for good.
+    """
+    return {
+        "distributed.worker.memory.target": False,
+        "distributed.worker.memory.spill": False,
+        "distributed.worker.memory.pause": False,
+        "distributed.worker.memory.terminate": 0.95,
+    }
+
+
 def _start_local(spec: ClusterSpec) -> Connection:
     dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") is not None else None
+    memory_limit = spec.worker_memory_mb * 2**20  # 0: no limit
     try:
-        with dask.config.set(_dask_config()):
+        with dask.config.set({**_dask_config(), **_memory_config()}):
             cluster = LocalCluster(
                 n_workers=spec.workers,
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=dashboard,
+                memory_limit=memory_limit,
                 silence_logs=logging.getLogger("distributed").level,  # in the workers too
             )
             client = Client(

@@ -31,7 +31,7 @@ def test_the_executor_setting_takes_local_dask_or_a_scheduler_address() -> None:
 def test_a_dask_executor_is_chosen_only_when_asked_for() -> None:
     assert executor_factory_for(build_settings({})) is None
     factory = executor_factory_for(build_settings({"workers": 3, "cluster": {"executor": "dask"}}))
-    assert getattr(factory, "spec", None) == ClusterSpec("dask", 3, 5.0, 30.0)
+    assert getattr(factory, "spec", None) == ClusterSpec("dask", 3, 5.0, 30.0, worker_memory_mb=512)
     with pytest.raises(ConfigError, match="needs workers >= 1"):
         executor_factory_for(build_settings({"workers": 0, "cluster": {"executor": "dask"}}))
 

@@ -19,7 +19,7 @@ from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ProcessStage
 from pipelines.worker import PageProcessor
 from tests.pipelines.test_stage import WORDY, fetched
-from tests.support.parsers import CRASH_MARKER, parse_or_die
+from tests.support.parsers import CRASH_MARKER, HOG_MARKER, parse_or_die, parse_or_hog
 
 pytestmark = pytest.mark.usefixtures("dask_leftovers_collected")
 
@@ -90,6 +90,25 @@ async def test_a_page_that_kills_its_dask_worker_costs_that_page_only() -> None:
     assert factory.executor is not None
     # Eight tasks carried pages; the processor went once (and records came back with it).
     assert factory.executor.traffic.bytes_sent < 2_000_000
+
+
+async def test_a_page_over_the_worker_memory_limit_costs_that_page_only() -> None:
+    # As with the local pool, worker_memory_mb bounds a local cluster's workers: the page
+    # that outgrows it is its own error record; without the limit it would take 600 MB.
+    processor = PageProcessor.from_settings(build_settings({}).extract, [], parse=parse_or_hog)
+    factory = DaskExecutorFactory(ClusterSpec("dask", 1, worker_memory_mb=256))
+    batch = [fetched(f"http://a.test/{n}", WORDY) for n in range(2)]
+    batch.insert(1, fetched(f"http://a.test/{HOG_MARKER}", WORDY))
+    async with ProcessStage(1, processor=processor, executor_factory=factory) as stage:
+        outcome = await stage.process(batch)
+        after = await stage.process([fetched("http://a.test/after", WORDY)])
+    codes = {record["url"]: (record["error"] or {}).get("code") for record in outcome.records}
+    assert codes == {
+        "http://a.test/0": None,
+        f"http://a.test/{HOG_MARKER}": "parse_crash",
+        "http://a.test/1": None,
+    }
+    assert after.records[0]["title"] == "kept"
 
 
 async def test_a_worker_without_the_processor_gets_it_again_and_the_batch_is_not_lost(
