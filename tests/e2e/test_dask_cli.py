@@ -15,9 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from distributed import Client
 
 from crawler.demo import SiteServer, SyntheticSite
 from tests.support.cli import REPO
+from tests.support.redis_server import RedisServer, redis_server
+
+__all__ = ["redis_server"]  # the fixture, imported for this module's tests
 
 START_TIMEOUT_S = 60.0
 
@@ -225,3 +229,39 @@ def test_ctrl_c_on_a_local_dask_cluster_finishes_the_pages_in_flight(tmp_path: P
     assert "interrupted in" in stderr
     assert f"{len(records)} records written (" in stderr
     assert "executor: dask (local), 2 workers" in stderr
+
+
+def test_fetchers_sharing_a_redis_frontier_parse_on_one_dask_cluster(
+    scheduler: tuple[subprocess.Popen[bytes], str], redis_server: RedisServer, tmp_path: Path
+) -> None:
+    _, address = scheduler
+    site = SyntheticSite(pages=60)
+    urls = tmp_path / "urls.txt"
+    with SiteServer(site) as server:
+        expected = sorted(site.urls(server.base_url))
+        urls.write_text("\n".join(expected) + "\n")
+        result = subprocess.run(
+            [
+                sys.executable, str(REPO / "cli.py"), "crawl", "-i", str(urls),
+                "--frontier", redis_server.url, "--crawl-id", "both", "--fetchers", "2",
+                "--executor", address, "-o", str(tmp_path / "site.jsonl"),
+            ],
+            check=False, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    records = [
+        json.loads(line)
+        for name in ("site-1.jsonl", "site-2.jsonl")
+        for line in _lines(tmp_path / name)
+    ]
+    assert sorted(record["url"] for record in records) == expected  # each URL once
+    assert all(record["error"] is None for record in records if record["status"] == 200)
+    assert "fetcher 1: exit 0" in result.stderr
+    assert "fetcher 2: exit 0" in result.stderr
+    # The pages were parsed on the cluster's worker, not in local pools.
+    with Client(address, timeout=30, set_as_default=False) as client:
+        executed = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    assert sum(executed.values()) >= 2, executed  # at least a batch from each fetcher
+    pages = [r for r in records if r["status"] == 200 and r["content_type"].startswith("text/html")]
+    assert len(pages) == len(site.html_paths())
+    assert all(record["title"] for record in pages)
