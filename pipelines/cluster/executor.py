@@ -87,6 +87,7 @@ class DaskExecutor(cf.Executor):
         self._in_flight: dict[object, tuple[_Job, Future[Any]]] = {}
         self._waiting: list[_Job] = []
         self._recovering = False
+        self._scheduler_lost = False  # while recovering: the scheduler went, not a worker
         self._lost: str | None = None
         self._closed = False
         self._workers = self._count_workers()
@@ -203,8 +204,8 @@ class DaskExecutor(cf.Executor):
                 _settle(job, error=WorkerLost(str(error)))
             elif isinstance(error, SharedValuesMissing):
                 # Dask resent it to a new scheduler before ``_recover`` registered the
-                # processor there: register it and send the call again.
-                self._requeue(job)
+                # processor there (or a worker lacks it): register it, send the call again.
+                self._requeue(job, scheduler_lost=False)
             else:
                 _settle(job, error=error)
             return
@@ -245,7 +246,12 @@ class DaskExecutor(cf.Executor):
 
     # -- a lost scheduler ---------------------------------------------------------------
 
-    def _requeue(self, job: _Job) -> None:
+    def _requeue(self, job: _Job, *, scheduler_lost: bool = True) -> None:
+        """Keep ``job`` for ``_recover`` to send again; start it if it is not running.
+
+        ``scheduler_lost`` is False when only the processor was missing where the call
+        ran: the scheduler answered, and the user hears nothing of a lost one.
+        """
         with self._lock:
             if self._closed:
                 job.future.cancel()
@@ -254,24 +260,23 @@ class DaskExecutor(cf.Executor):
                 _settle(job, error=ClusterLost(self._lost))
                 return
             self._waiting.append(job)
-            if self._recovering:
-                return
+            announce = scheduler_lost and not self._scheduler_lost
+            self._scheduler_lost = self._scheduler_lost or scheduler_lost
+            start = not self._recovering
             self._recovering = True
-        threading.Thread(target=self._recover, name="dask-reconnect", daemon=True).start()
+        if announce:
+            log.warning(
+                "lost the Dask scheduler at %s: waiting up to %g s for it",
+                self._connection.address,
+                self.spec.reconnect_s,
+            )
+        if start:
+            threading.Thread(target=self._recover, name="dask-reconnect", daemon=True).start()
 
     def _recover(self) -> None:
         """Wait up to ``reconnect_s`` for the scheduler; then send the waiting calls again."""
         address = self._connection.address
-        # A call comes back unsent also when only a worker lacked the processor (Dask
-        # resent it before the processor was registered again): the scheduler is there.
-        lost = self._connection.client.status != "running"
-        if lost:
-            log.warning(
-                "lost the Dask scheduler at %s: waiting up to %g s for it",
-                address,
-                self.spec.reconnect_s,
-            )
-        else:
+        if not self._scheduler_lost:
             log.info("a Dask worker lacked the crawl's processor: sending it again")
         deadline = time.monotonic() + self.spec.reconnect_s
         connection: Connection | None = None
@@ -281,6 +286,7 @@ class DaskExecutor(cf.Executor):
                 break
         with self._lock:
             self._recovering = False
+            lost, self._scheduler_lost = self._scheduler_lost, False
             waiting, self._waiting = self._waiting, []
             if connection is None:
                 self._lost = (
