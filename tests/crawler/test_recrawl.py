@@ -14,7 +14,7 @@ import pytest
 from crawler.api import CrawlResult, acrawl, crawl
 from crawler.errors import ConfigError
 from crawler.models import Record
-from tests.support.changing import RECRAWL_SITE, ChangingSite
+from tests.support.changing import RECRAWL_SITE, ChangingSite, publish_second_version
 
 SITE = RECRAWL_SITE
 
@@ -46,11 +46,7 @@ def test_a_recrawl_says_exactly_what_changed(site, tmp_path):
     assert all("change" not in record for record in first.records)  # no recrawl: no key
     a_links = first.by_url()[site.url("/a")]["links"]
 
-    site.pages["/b"] = "<title>B</title><p>second version</p>"
-    del site.pages["/c"]
-    site.pages["/"] = SITE["/"].replace("<a href='/c'>c</a>", "<a href='/new'>new</a>")
-    site.pages["/new"] = "<title>New</title>"
-    site.clear()
+    publish_second_version(site)
     second = run(site, state, recrawl=True)
 
     assert changes(second) == {

@@ -5,6 +5,7 @@ All on 127.0.0.1; the scheduler is killed mid-crawl to check the clean stop.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -101,10 +102,12 @@ def scheduler(
     return process, address
 
 
-def _start_crawl(
+@contextlib.contextmanager
+def _crawling(
     folder: Path, seeds: list[str], output: Path, address: str, *, reconnect_s: float
-) -> subprocess.Popen[str]:
-    """``parcrawl run`` of a job file crawling ``seeds`` with its stage on ``address``."""
+) -> Iterator[subprocess.Popen[str]]:
+    """``parcrawl run`` of a job file crawling ``seeds`` with its stage on ``address``;
+    killed at the end of the block if it is still running (a test that failed early)."""
     (folder / "urls.txt").write_text("\n".join(seeds) + "\n")
     job = folder / "job.toml"
     job.write_text(
@@ -112,12 +115,18 @@ def _start_crawl(
         f"[fetch]\nconcurrency = 4\n\n[cluster]\nreconnect_s = {reconnect_s}\n"
     )
     command = [sys.executable, str(REPO / "cli.py"), "run", str(job), "-o", str(output)]
-    return subprocess.Popen(
+    crawl = subprocess.Popen(
         [*command, "--executor", address],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+    try:
+        yield crawl
+    finally:
+        if crawl.poll() is None:
+            crawl.kill()
+            crawl.wait()
 
 
 def _lines(path: Path) -> list[str]:
@@ -132,15 +141,10 @@ def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
     with SiteServer(site, delay_s=0.05) as server:
         seeds = site.urls(server.base_url)
         output = tmp_path / "out.jsonl"
-        crawl = _start_crawl(tmp_path, seeds, output, address, reconnect_s=2.0)
-        try:
+        with _crawling(tmp_path, seeds, output, address, reconnect_s=2.0) as crawl:
             _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
             process.send_signal(signal.SIGKILL)
             _, stderr = crawl.communicate(timeout=60)
-        finally:
-            if crawl.poll() is None:
-                crawl.kill()
-                crawl.wait()
     assert crawl.returncode == 1, stderr
     assert "Traceback" not in stderr, stderr
     errors = [line for line in stderr.splitlines() if line.startswith("parcrawl: error:")]
@@ -166,8 +170,7 @@ def test_a_crawl_goes_on_when_its_scheduler_comes_back_within_reconnect_s(
     with SiteServer(site, delay_s=0.05) as server:
         seeds = site.urls(server.base_url)
         output = tmp_path / "out.jsonl"
-        crawl = _start_crawl(tmp_path, seeds, output, address, reconnect_s=60.0)
-        try:
+        with _crawling(tmp_path, seeds, output, address, reconnect_s=60.0) as crawl:
             _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
             for process in (scheduler, worker):  # the whole cluster goes, then comes back
                 process.send_signal(signal.SIGKILL)
@@ -175,10 +178,6 @@ def test_a_crawl_goes_on_when_its_scheduler_comes_back_within_reconnect_s(
             scheduler, address = _start_scheduler(tmp_path, port)
             processes.extend([scheduler, _start_worker(tmp_path, address)])
             _, stderr = crawl.communicate(timeout=120)
-        finally:
-            if crawl.poll() is None:
-                crawl.kill()
-                crawl.wait()
     assert crawl.returncode == 0, stderr
     assert "Traceback" not in stderr, stderr
     assert f"reconnected to the Dask scheduler at {address}" in stderr

@@ -12,20 +12,12 @@ from collections import Counter
 from pathlib import Path
 
 from crawler.demo import SiteServer, SyntheticSite
-from tests.support.changing import ChangingSite
+from tests.support.changing import CLI_RECRAWL_SITE, ChangingSite
 from tests.support.cli import REPO, parcrawl
 from tests.support.warcs import of_type, read_warc
 
 POLL_S = 0.01
 DEADLINE_S = 120.0
-
-SITE = {
-    "/": "<title>Home</title><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a>",
-    "/a": "<title>A</title><a href='/d'>d</a>",
-    "/b": "<title>B</title><p>one</p>",
-    "/c": "<title>C</title>",
-    "/d": "<title>D</title>",
-}
 
 
 def records_of(path: Path) -> list[dict[str, object]]:
@@ -34,7 +26,7 @@ def records_of(path: Path) -> list[dict[str, object]]:
 
 def test_recrawl_changed_only_from_the_command_line(tmp_path):
     state, day1, day2 = tmp_path / "site.crawl", tmp_path / "day1.jsonl", tmp_path / "day2.jsonl"
-    with ChangingSite(SITE) as site:
+    with ChangingSite(CLI_RECRAWL_SITE) as site:
         first = parcrawl("crawl", site.url("/"), "--follow", "--state", str(state), "-o", str(day1))
         assert first.returncode == 0, first.stderr
         site.pages["/b"] = "<title>B</title><p>two</p>"
@@ -55,7 +47,7 @@ def test_recrawl_changed_only_from_the_command_line(tmp_path):
 
 
 def test_recrawl_and_warc_from_a_job_file(tmp_path):
-    with ChangingSite(SITE) as site:
+    with ChangingSite(CLI_RECRAWL_SITE) as site:
         job = tmp_path / "job.toml"
         job.write_text(
             f'seeds = ["{site.url("/")}"]\nfollow = true\nstate = "site.crawl"\n'
@@ -132,7 +124,7 @@ def test_kill_9_during_warc_writes_then_resume_reads_back_cleanly(tmp_path):
 def test_a_full_disk_under_the_warc_is_one_error_line_and_exit_1(tmp_path):
     warc = tmp_path / "crawl.warc.gz"
     warc.symlink_to("/dev/full")  # every write: ENOSPC, as on a full disk
-    with ChangingSite(SITE) as site:
+    with ChangingSite(CLI_RECRAWL_SITE) as site:
         done = parcrawl(
             "crawl", site.url("/"), "--follow", "-o", str(tmp_path / "out.jsonl"),
             "--warc", str(warc), "-w", "0",

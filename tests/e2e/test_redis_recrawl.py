@@ -6,19 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.support.changing import ChangingSite
+from tests.support.changing import CLI_RECRAWL_SITE, ChangingSite
 from tests.support.cli import parcrawl
 from tests.support.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]  # the fixture, imported for this module's tests
-
-SITE = {
-    "/": "<title>Home</title><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a>",
-    "/a": "<title>A</title><a href='/d'>d</a>",
-    "/b": "<title>B</title><p>one</p>",
-    "/c": "<title>C</title>",
-    "/d": "<title>D</title>",
-}
 
 
 def test_recrawl_of_a_shared_crawl_from_the_command_line(
@@ -26,7 +18,7 @@ def test_recrawl_of_a_shared_crawl_from_the_command_line(
 ) -> None:
     day1, day2 = tmp_path / "day1.jsonl", tmp_path / "day2.jsonl"
     shared = ["--follow", "--frontier", redis_server.url, "--crawl-id", "docs", "-w", "0"]
-    with ChangingSite(SITE) as site:
+    with ChangingSite(CLI_RECRAWL_SITE) as site:
         first = parcrawl("crawl", site.url("/"), *shared, "-o", str(day1))
         assert first.returncode == 0, first.stderr
         site.pages["/b"] = "<title>B</title><p>two</p>"

@@ -90,3 +90,28 @@ RECRAWL_SITE = {
     "/e": "<title>E</title><p>only linked from /a</p>",
 }
 """The recrawl tests' site: edited between runs; ``/d`` is served bare (no validators)."""
+
+
+def publish_second_version(site: ChangingSite) -> None:
+    """The edits between the recrawl tests' two runs of ``RECRAWL_SITE``.
+
+    Afterwards a recrawl should say: ``/`` changed (its link to /c became /new), /a
+    unchanged (a 304), /b changed, /c gone (unlinked, and 404), /d unchanged (no
+    validators, same digest), /e unchanged (reached through /a's links of the last run),
+    /new new. The request log is cleared, so the tests see the second run's alone.
+    """
+    site.pages["/b"] = "<title>B</title><p>second version</p>"
+    del site.pages["/c"]
+    site.pages["/"] = RECRAWL_SITE["/"].replace("<a href='/c'>c</a>", "<a href='/new'>new</a>")
+    site.pages["/new"] = "<title>New</title>"
+    site.clear()
+
+
+CLI_RECRAWL_SITE = {
+    "/": "<title>Home</title><a href='/a'>a</a> <a href='/b'>b</a> <a href='/c'>c</a>",
+    "/a": "<title>A</title><a href='/d'>d</a>",
+    "/b": "<title>B</title><p>one</p>",
+    "/c": "<title>C</title>",
+    "/d": "<title>D</title>",
+}
+"""The command-line recrawl tests' site (local state and Redis alike)."""

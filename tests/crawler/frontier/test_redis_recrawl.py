@@ -20,7 +20,7 @@ from crawler.jobfile import load_job
 from crawler.models import Record
 from crawler.settings import Settings
 from crawler.state import PageMemory
-from tests.support.changing import RECRAWL_SITE, ChangingSite
+from tests.support.changing import RECRAWL_SITE, ChangingSite, publish_second_version
 from tests.support.redis_server import RedisServer, redis_server
 
 __all__ = ["redis_server"]  # the fixture, imported for this module's tests
@@ -95,11 +95,7 @@ def test_a_recrawl_through_redis_says_exactly_what_changed(site, redis_server, t
     assert all("change" not in record for record in first.records)
     a_links = first.by_url()[site.url("/a")]["links"]
 
-    site.pages["/b"] = "<title>B</title><p>second version</p>"
-    del site.pages["/c"]
-    site.pages["/"] = SITE["/"].replace("<a href='/c'>c</a>", "<a href='/new'>new</a>")
-    site.pages["/new"] = "<title>New</title>"
-    site.clear()
+    publish_second_version(site)
     second = run(site, redis_server, tmp_path / "day2.jsonl", recrawl=True)
 
     assert changes(second.records) == {
