@@ -109,6 +109,7 @@ class _FromDask(logging.Filter):
 
 
 def _dask_config() -> dict[str, Any]:
+    """Dask's settings for a local cluster the crawler starts (scheduler and workers)."""
     return {
         "distributed.scheduler.allowed-failures": ALLOWED_FAILURES,
         # A worker samples its threads' stacks every 10 ms for the dashboard's profile;
@@ -120,6 +121,16 @@ def _dask_config() -> dict[str, Any]:
         # The scheduler runs in the crawler's process: its twice-a-second psutil sampling
         # (for the dashboard's charts) takes the GIL from the fetchers.
         "distributed.admin.system-monitor.interval": "2s",
+        # A worker's memory limit (``worker_memory_mb``) is a hard stop, as on the local
+        # pool: over 95% its nanny restarts it, and the page it was parsing becomes that
+        # page's ``parse_crash``. Dask's milder steps stay off: spilling results to disk
+        # (a batch's records are small and go at once), and pausing a worker above 80%,
+        # which on memory the allocator keeps after a big page would leave batches
+        # waiting on it for good.
+        "distributed.worker.memory.target": False,
+        "distributed.worker.memory.spill": False,
+        "distributed.worker.memory.pause": False,
+        "distributed.worker.memory.terminate": 0.95,
     }
 
 
@@ -167,28 +178,11 @@ def _lower_allowed_failures(value: int, dask_scheduler: Any = None) -> None:
         dask_scheduler.allowed_failures = min(dask_scheduler.allowed_failures, value)
 
 
-def _memory_config() -> dict[str, Any]:
-    """A local worker's memory limit, as the local pool's: a hard stop, nothing before it.
-
-    Over 95% of ``worker_memory_mb`` its nanny restarts it, and the page it was parsing
-    becomes that page's ``parse_crash`` (as a page that kills its worker). Dask's milder
-    steps stay off: spilling results to disk (a batch's records are small and go at
-    once), and pausing a worker above 80%, which on memory the allocator keeps after a
-    big page would leave batches waiting on it for good.
-    """
-    return {
-        "distributed.worker.memory.target": False,
-        "distributed.worker.memory.spill": False,
-        "distributed.worker.memory.pause": False,
-        "distributed.worker.memory.terminate": 0.95,
-    }
-
-
 def _start_local(spec: ClusterSpec) -> Connection:
     dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") is not None else None
     memory_limit = spec.worker_memory_mb * 2**20  # 0: no limit
     try:
-        with dask.config.set({**_dask_config(), **_memory_config()}):
+        with dask.config.set(_dask_config()):
             cluster = LocalCluster(
                 n_workers=spec.workers,
                 threads_per_worker=1,
