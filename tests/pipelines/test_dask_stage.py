@@ -18,7 +18,7 @@ from pipelines.cluster.executor import PLUGIN_NAME
 from pipelines.sinks.memory import MemorySink
 from pipelines.stage import ProcessStage
 from pipelines.worker import PageProcessor
-from tests.pipelines.test_stage import WORDY, fetched
+from tests.pipelines.test_stage import WORDY, error_codes, fetched
 from tests.support.parsers import CRASH_MARKER, HOG_MARKER, parse_or_die, parse_or_hog
 
 pytestmark = pytest.mark.usefixtures("dask_leftovers_collected")
@@ -77,7 +77,7 @@ async def test_a_page_that_kills_its_dask_worker_costs_that_page_only() -> None:
     async with ProcessStage(2, processor=processor, executor_factory=factory) as stage:
         outcome = await stage.process(batch)
         after = [await stage.process([fetched(f"http://a.test/after{n}", WORDY)]) for n in range(4)]
-    codes = {record["url"]: (record["error"] or {}).get("code") for record in outcome.records}
+    codes = error_codes(outcome.records)
     assert codes == {
         "http://a.test/0": None,
         f"http://a.test/{CRASH_MARKER}": "parse_crash",
@@ -102,7 +102,7 @@ async def test_a_page_over_the_worker_memory_limit_costs_that_page_only() -> Non
     async with ProcessStage(1, processor=processor, executor_factory=factory) as stage:
         outcome = await stage.process(batch)
         after = await stage.process([fetched("http://a.test/after", WORDY)])
-    codes = {record["url"]: (record["error"] or {}).get("code") for record in outcome.records}
+    codes = error_codes(outcome.records)
     assert codes == {
         "http://a.test/0": None,
         f"http://a.test/{HOG_MARKER}": "parse_crash",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 
 import psutil
@@ -13,7 +13,7 @@ import pytest
 
 from crawler.api import Crawl, crawl
 from crawler.errors import WorkerPoolError
-from crawler.models import FetchRequest, FetchResult
+from crawler.models import FetchRequest, FetchResult, Record
 from crawler.settings import build_settings
 from crawler.testing import MockSite, crawl_site
 from pipelines.sinks.memory import MemorySink
@@ -28,6 +28,11 @@ def fetched(url: str, html: str) -> FetchResult:
     return FetchResult(
         FetchRequest(url), url, 200, headers, "text/html", body, len(body), 3.0, "now", None, True
     )
+
+
+def error_codes(records: Sequence[Record]) -> dict[str, str | None]:
+    """Each record's error code (None for a page without error), by URL."""
+    return {record["url"]: (record["error"] or {}).get("code") for record in records}
 
 
 WORDY = "<title>kept</title><p>" + "enough words to keep " * 5 + "</p><a href='/next'>next</a>"
@@ -135,7 +140,7 @@ async def test_a_page_that_kills_its_worker_costs_that_page_only() -> None:
     async with ProcessStage(1, parse=parse_or_die) as stage:
         outcome = await stage.process(batch)
         after = await stage.process([fetched("http://a.test/after", WORDY)])
-    codes = {record["url"]: (record["error"] or {}).get("code") for record in outcome.records}
+    codes = error_codes(outcome.records)
     assert codes == {
         "http://a.test/0": None,
         f"http://a.test/{CRASH_MARKER}": "parse_crash",
