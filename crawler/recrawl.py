@@ -139,16 +139,20 @@ class Recrawl:
 
 
 def _change(record: Record, page: PageMemory | None) -> str | None:
-    """``new``, ``changed``, ``unchanged``, ``gone``, or None when the fetch says nothing."""
+    """``new``, ``changed``, ``unchanged``, ``gone``, or None when the fetch says nothing.
+
+    A failure other than 404/410 is None even for a page never seen: it is not remembered
+    (``Recrawl.remember``), so calling it new would call it new again on every run.
+    """
     status = record["status"]
+    if record["error"] is not None and status not in GONE_STATUSES:
+        return None
     if page is None:
         return NEW
     if status == NOT_MODIFIED:
         return UNCHANGED
     if status in GONE_STATUSES:
         return UNCHANGED if page.status in GONE_STATUSES else GONE
-    if record["error"] is not None:
-        return None
     if record["sha256"] is not None:
         return UNCHANGED if record["sha256"] == page.sha256 else CHANGED
     # A body not read (not HTML): the same status and size is as far as one can tell.

@@ -13,6 +13,8 @@ import httpx
 from crawler.models import Headers, WireExchange, utc_now
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+BODILESS_STATUSES = frozenset({204, 304})
+"""Responses that end at their headers whatever they declare (RFC 9112, 6.3), as 1xx do."""
 
 
 class Exchange:
@@ -32,7 +34,13 @@ class Exchange:
         self.wire: list[WireExchange] | None = None  # only when an archive asks
 
     def capture(self, response: httpx.Response, body: bytes, truncated: str | None) -> None:
-        """Keep this hop's request and response as they went over the wire (for WARC)."""
+        """Keep this hop's request and response as they went over the wire (for WARC).
+
+        A response that cannot have a body is whole at its headers: a 304 without a
+        ``Content-Length`` (most servers send none) was read entirely, not cut short.
+        """
+        if not _may_have_body(response):
+            truncated = None
         if self.wire is None:
             self.wire = []
         self.wire.append(
@@ -99,6 +107,13 @@ def _response_head(response: httpx.Response) -> bytes:
         kept = b"X-Archive-Orig-Transfer-Encoding" if name.lower() == b"transfer-encoding" else name
         lines.append(kept + b": " + value)
     return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def _may_have_body(response: httpx.Response) -> bool:
+    status = response.status_code
+    if status < 200 or status in BODILESS_STATUSES:
+        return False
+    return response.request.method != "HEAD"
 
 
 def _version(response: httpx.Response) -> bytes:

@@ -12,6 +12,8 @@ from typing import Any
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
 WIDTH = "container"
 HEIGHT = 220
+FEW_TICKS = 3
+"""Below this largest count a count axis gets its ticks listed (see ``_records``)."""
 
 
 def charts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -131,9 +133,23 @@ def _bars(
                 "title": title,
                 "sort": "-x" if sort_by_count else None,
             },
-            "x": {"field": "count", "type": "quantitative", "title": "records"},
+            "x": _records(values),
         },
     }
+
+
+def _records(values: list[dict[str, Any]]) -> dict[str, Any]:
+    """The count channel, ticked in whole records (Vega's default for a small crawl: 0, 0.5,
+    1, 1.5).
+
+    ``tickMinStep`` alone lets Vega ask for span + 1 ticks, which for a largest count of 1
+    or 2 still falls on halves; those few ticks are given outright.
+    """
+    axis: dict[str, Any] = {"tickMinStep": 1, "format": ",d"}
+    top = max(row["count"] for row in values)
+    if top < FEW_TICKS:
+        axis["values"] = list(range(top + 1))
+    return {"field": "count", "type": "quantitative", "title": "records", "axis": axis}
 
 
 def _histogram(bins: list[dict[str, Any]], title: str) -> dict[str, Any] | None:
@@ -150,6 +166,6 @@ def _histogram(bins: list[dict[str, Any]], title: str) -> dict[str, Any] | None:
                 "sort": {"field": "order"},
                 "axis": {"labelAngle": -30},
             },
-            "y": {"field": "count", "type": "quantitative", "title": "records"},
+            "y": _records(bins),
         },
     }

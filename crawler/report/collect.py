@@ -35,6 +35,16 @@ NOT_BROKEN = frozenset(
 )
 """Error codes that do not make a link broken; every other error, and 4xx/5xx, does."""
 
+ANSWERED = frozenset(
+    {"http_4xx", "http_5xx", "parse_error", "parse_crash", "parse_too_large", "step_error"}
+)
+"""Error codes of a fetch that got its whole answer, so its ``elapsed_ms`` is a response time.
+
+Any other failure (refused before fetching, dns, connect, timeout, a body cut short) has no
+response time: its 0 ms or its timeout would only skew the percentiles and slowest pages.
+"""
+
+# pages.elapsed_ms is a response time: null for a fetch that got no answer (``ANSWERED``).
 SCHEMA = (
     """CREATE TABLE pages (
         seq INTEGER PRIMARY KEY, url TEXT NOT NULL, host TEXT, final_url TEXT, status INTEGER,
@@ -130,7 +140,7 @@ def _row(seq: int, record: dict[str, Any]) -> tuple[Any, ...]:
         message,
         int(error is None),
         int(is_broken(record)),
-        _number(record.get("elapsed_ms")),
+        _number(record.get("elapsed_ms")) if error is None or code in ANSWERED else None,
         _int(record.get("bytes")),
         _int(record.get("depth")),
         _text(record.get("referrer")),

@@ -16,12 +16,18 @@ EXAMPLES = 3
 """Example URLs shown per status code and per error code."""
 TIME_EDGES_MS = (0, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 30_000)
 SIZE_EDGES = (0, 1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20)
-BUCKETS_MS = tuple(
-    round(seconds * 1000)
-    for seconds in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 86400)
+SECOND_MS, MINUTE_MS, HOUR_MS, DAY_MS = 1000, 60_000, 3_600_000, 86_400_000
+BUCKETS_MS = (
+    *(100, 200, 500),
+    *(SECOND_MS * n for n in (1, 2, 5, 10, 15, 30)),
+    *(MINUTE_MS * n for n in (1, 2, 5, 10, 15, 30)),
+    *(HOUR_MS * n for n in (1, 2, 3, 6, 12)),
+    DAY_MS,
 )
-"""Time bucket sizes to choose from: the smallest that gives at most ``MAX_BUCKETS``."""
-MAX_BUCKETS = 120
+"""Time bucket sizes to choose from, each at most 2.5 times the last; past a day, whole days."""
+MAX_BUCKETS = 40
+"""Buckets over the crawl at most: a crawl of any length gets 16 to 40 (from 1.6 s on), few
+enough that a small crawl's pages do not stand alone as spikes between empty buckets."""
 
 Table = dict[str, Any]
 """A capped table: ``rows`` (at most ``top``) and ``total``, the rows there would be."""
@@ -78,9 +84,8 @@ class _Query:
     def timeline(self) -> dict[str, Any]:
         first, last = self._db.execute("SELECT min(t), max(t) FROM pages").fetchone()
         if first is None:
-            return {"bucket_s": None, "rows": []}
-        span_ms = round((last - first) * 1000)
-        bucket_ms = next((b for b in BUCKETS_MS if span_ms / b <= MAX_BUCKETS), BUCKETS_MS[-1])
+            return {"bucket_s": None, "bucket": None, "rows": []}
+        bucket_ms = _bucket_ms(round((last - first) * 1000))
         bucket_s = bucket_ms / 1000
         # Whole milliseconds, so that bucket edges do not move with float rounding.
         counts = {
@@ -104,7 +109,7 @@ class _Query:
                     "errors": errors,
                 }
             )
-        return {"bucket_s": bucket_s, "rows": rows}
+        return {"bucket_s": bucket_s, "bucket": _duration(bucket_ms), "rows": rows}
 
     def statuses(self) -> list[dict[str, Any]]:
         counts = self._all(
@@ -159,7 +164,9 @@ class _Query:
             "overall": overall,
             "per_host": {
                 "rows": per_host,
-                "total": self._one("SELECT count(DISTINCT host) FROM pages"),
+                "total": self._one(
+                    "SELECT count(DISTINCT host) FROM pages WHERE elapsed_ms IS NOT NULL"
+                ),
                 "top": self._top,
             },
             "histogram": self._histogram("elapsed_ms", TIME_EDGES_MS, _ms_label),
@@ -287,6 +294,22 @@ class _Query:
             f"SELECT count(*) FROM ({groups})",  # noqa: S608
             f"SELECT value, n, example FROM ({groups}) ORDER BY n DESC, value",  # noqa: S608
         )
+
+
+def _bucket_ms(span_ms: int) -> int:
+    """The smallest bucket that cuts ``span_ms`` into at most ``MAX_BUCKETS``."""
+    # A span of n buckets exactly starts an (n + 1)th: the last record opens it.
+    fitting = (bucket for bucket in BUCKETS_MS if span_ms < MAX_BUCKETS * bucket)
+    return next(fitting, DAY_MS * (span_ms // (MAX_BUCKETS * DAY_MS) + 1))
+
+
+def _duration(ms: int) -> str:
+    """A bucket's size as people say it: ``0.5 s``, ``15 min``, ``3 h``, ``2 days``."""
+    for unit_ms, unit in ((DAY_MS, "day"), (HOUR_MS, "h"), (MINUTE_MS, "min")):
+        if ms >= unit_ms and ms % unit_ms == 0:
+            count = ms // unit_ms
+            return f"{count} {unit}s" if unit == "day" and count > 1 else f"{count} {unit}"
+    return f"{ms / 1000:g} s"
 
 
 def _iso(epoch_s: float | None) -> str | None:

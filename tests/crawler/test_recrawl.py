@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,34 @@ def test_changed_only_writes_only_the_pages_that_changed(site, tmp_path):
     assert third.stats.changes["unchanged"] == 6  # /c, 404 both times, did not change
     for path in ("/", "/a", "/b", "/e"):
         assert site.fetched(path) == [(True, 304)]
+
+
+def refused_url() -> str:
+    """A loopback URL where nothing listens: every connection to it is refused."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    return f"http://127.0.0.1:{port}/down"
+
+
+@pytest.mark.parametrize("first_run_is_a_recrawl", [False, True])
+def test_a_url_that_never_answers_is_never_new(site, tmp_path, first_run_is_a_recrawl):
+    state, down = tmp_path / "site.crawl", refused_url()
+    once = {"recrawl": True} if first_run_is_a_recrawl else {}
+    seeds = [site.url("/a"), down]
+    output = {"jsonl": str(tmp_path / "out.jsonl")}
+    first = crawl(seeds, state=str(state), workers=0, fetch={"retries": 0}, output=output, **once)
+    second = crawl(
+        seeds, state=str(state), workers=0, fetch={"retries": 0}, output=output, recrawl=True
+    )
+
+    for result in (first, second) if first_run_is_a_recrawl else (second,):
+        failed = result.by_url()[down]
+        assert failed["error"]["code"] == "connect"
+        # A failed fetch says nothing of the page, known before or not: no change to tell.
+        assert failed["change"] is None
+        assert result.stats.changes["new"] == (1 if result is first else 0)  # /a, once
+    assert second.by_url()[site.url("/a")]["change"] == "unchanged"
 
 
 def test_a_recrawl_ended_by_a_limit_starts_over_next_time(site, tmp_path):

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import gzip
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -154,6 +158,54 @@ def test_a_recrawl_writes_revisits_pointing_at_the_first_capture(tmp_path):
         assert revisit.headers["WARC-Refers-To-Date"] == original.headers["WARC-Date"]
         assert revisit.headers["WARC-Refers-To-Target-URI"] == url
         assert revisit.headers["WARC-Payload-Digest"] == original.headers["WARC-Payload-Digest"]
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    """The standard library's file server: it answers ``If-Modified-Since`` with a 304 that
+    has neither ``Content-Length`` nor ``Content-Type``, as many servers do."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def file_server(tmp_path: Path) -> Iterator[str]:
+    root = tmp_path / "www"
+    root.mkdir()
+    (root / "index.html").write_text("<title>Home</title><a href='/a.html'>a</a>")
+    (root / "a.html").write_text("<title>A</title><p>a page</p>")
+    handler = functools.partial(QuietFiles, directory=str(root))
+    with ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{httpd.server_address[1]}"
+        finally:
+            httpd.shutdown()
+            thread.join(5)
+
+
+def test_a_304_without_a_length_is_a_revisit_not_a_truncated_response(file_server, tmp_path):
+    state = str(tmp_path / "site.crawl")
+    first, second = tmp_path / "day1.warc.gz", tmp_path / "day2.warc.gz"
+    seed = file_server + "/"
+    crawl(seed, follow=True, workers=0, state=state, output={"warc": str(first)})
+    again = crawl(
+        seed, follow=True, workers=0, state=state, recrawl=True, output={"warc": str(second)}
+    )
+
+    assert {(r["status"], r["change"]) for r in again.records} == {(304, "unchanged")}
+    captured = {r.headers["WARC-Target-URI"]: r for r in of_type(read_warc(first), "response")}
+    records = read_warc(second)
+    assert of_type(records, "response") == []
+    revisits = {r.headers["WARC-Target-URI"]: r for r in of_type(records, "revisit")}
+    assert set(revisits) == {seed, file_server + "/a.html"}
+    for url, revisit in revisits.items():
+        assert revisit.status == 304
+        assert "Content-Length" not in revisit.http_headers  # as the server sent it
+        assert revisit.headers["WARC-Profile"].endswith("/revisit/server-not-modified")
+        assert "WARC-Truncated" not in revisit.headers
+        assert revisit.headers["WARC-Refers-To"] == captured[url].headers["WARC-Record-ID"]
 
 
 class FullDisk:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
 from lxml import html as lxml_html
 
 from crawler.report import write_report
 from crawler.settings import build_settings
+from tests.support.reports import write_records
 
 HOSTILE = '</script><script>alert("x")</script><!--'
 
@@ -38,7 +38,7 @@ def test_the_page_loads_nothing_and_shows_hostile_text_as_text(tmp_path: Path) -
         record("http://x.test/b", HOSTILE),
         record(f"http://x.test/{HOSTILE}", "gone", status=404),
     ]
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    write_records(path, records)
     settings = build_settings({"follow": True, "fetch": {"per_host": 3}})
     write_report([path], tmp_path / "report.html", settings=settings)
     page = lxml_html.fromstring((tmp_path / "report.html").read_bytes())

@@ -7,55 +7,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from crawler.report import build_report, write_report
+from tests.support.reports import rec, write_records
 
 A = "http://a.test"
 B = "http://b.test"
-
-
-def rec(
-    url: str,
-    *,
-    status: int | None = 200,
-    code: str | None = None,
-    elapsed_ms: float | None = 100.0,
-    size: int | None = 2000,
-    depth: int = 1,
-    referrer: str | None = None,
-    content_type: str | None = "text/html; charset=utf-8",
-    second: int = 0,
-    title: str | None = "A title",
-    description: str | None = None,
-    links: list[str] | None = None,
-    final_url: str | None = None,
-    **extra: Any,
-) -> dict[str, Any]:
-    error = {"code": code, "message": f"{code} happened"} if code else None
-    return {
-        "url": url,
-        "final_url": final_url or url,
-        "status": status,
-        "content_type": content_type,
-        "bytes": size,
-        "elapsed_ms": elapsed_ms,
-        "fetched_at": f"2026-05-01T12:00:{second:02d}.000Z",
-        "depth": depth,
-        "referrer": referrer,
-        "attempts": 1,
-        "title": title if error is None else None,
-        "description": description,
-        "lang": "en",
-        "canonical": None,
-        "text": "words",
-        "word_count": 1,
-        "links": links if error is None else None,
-        "sha256": None,
-        "error": error,
-        **extra,
-    }
 
 
 RECORDS = [
@@ -85,8 +43,7 @@ RECORDS = [
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     path = tmp_path_factory.mktemp("report") / "crawl.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in RECORDS))
-    return build_report([path]).data
+    return build_report([write_records(path, RECORDS)]).data
 
 
 def nearest_rank(values: list[float], p: int) -> float:
@@ -130,7 +87,9 @@ def test_statuses_and_errors_with_example_urls(data: dict[str, Any]) -> None:
 
 def test_response_time_percentiles_overall_and_per_host(data: dict[str, Any]) -> None:
     times = data["response_times"]
-    timed = [r for r in RECORDS if r["elapsed_ms"] is not None]
+    # Timed: the fetches that got an answer (a page, a 4xx or 5xx), not the dns failure or
+    # the robots.txt refusal.
+    timed = [r for r in RECORDS if r["status"] is not None]
     for p in (50, 90, 99):
         assert times["overall"][f"p{p}"] == nearest_rank([r["elapsed_ms"] for r in timed], p)
     per_host = {row["host"]: row for row in times["per_host"]["rows"]}
@@ -183,13 +142,12 @@ def test_quality_titles_descriptions_redirects_near_duplicates(data: dict[str, A
 
 
 def test_tables_are_capped_at_top_with_the_total_stated(tmp_path: Path) -> None:
-    path = tmp_path / "crawl.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in RECORDS))
+    path = write_records(tmp_path / "crawl.jsonl", RECORDS)
     report = write_report([path], tmp_path / "report.html", top=2)
     slowest = report.data["response_times"]["slowest"]
     assert len(slowest["rows"]) == 2
-    assert slowest["total"] == 9
-    assert "The top 2 of 9 timed records." in (tmp_path / "report.html").read_text()
+    assert slowest["total"] == 8
+    assert "The top 2 of 8 timed records." in (tmp_path / "report.html").read_text()
 
 
 def test_a_url_fetched_twice_is_broken_only_when_no_fetch_succeeded(tmp_path: Path) -> None:
@@ -201,6 +159,6 @@ def test_a_url_fetched_twice_is_broken_only_when_no_fetch_succeeded(tmp_path: Pa
         rec(f"{A}/dead", status=500, code="http_5xx", referrer=f"{A}/"),
         rec(f"{A}/dead", status=500, code="http_5xx", referrer=f"{A}/"),
     ]
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+    write_records(path, records)
     broken = build_report([path]).data["broken_links"]
     assert [(row["url"], row["pages"]) for row in broken["rows"]] == [(f"{A}/dead", [f"{A}/"])]
