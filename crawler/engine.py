@@ -13,7 +13,6 @@ from collections.abc import AsyncIterable, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from crawler.admission import Admission, RobotsCache, Verdict
 from crawler.errors import ClusterLost, OutputClosed, ParcrawlError
@@ -32,11 +31,11 @@ from crawler.frontier import (
 )
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
 from crawler.recrawl import Recrawl
-from crawler.seeds import SitemapResponse, iter_sitemap_urls
+from crawler.seeds import SitemapSeeder
 from crawler.settings import Settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
-from crawler.urls import host_key, split_credentials
+from crawler.urls import host_key
 from pipelines.dedupe import CrawlDedupe
 from pipelines.sinks import Sink
 from pipelines.stage import ProcessStage
@@ -46,14 +45,8 @@ if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
 
 log = logging.getLogger(__name__)
 
-SITEMAP_MAX_BYTES = 50 * 1024 * 1024
-"""The sitemaps.org limit for one (uncompressed) sitemap file."""
-
 STOP_GRACE_S = 3.0
 """After a stop request, in-flight fetches get this long to finish before being cancelled."""
-
-ABSENT_SITEMAP = frozenset({"HTTP 404", "HTTP 410"})
-"""Reasons that mean a guessed /sitemap.xml does not exist (not that it is broken)."""
 
 _END = None
 
@@ -117,6 +110,9 @@ class Engine:
         self._admission = parts.admission
         self._dedupe = parts.dedupe
         self._fetcher = fetcher
+        self._sitemaps = SitemapSeeder(
+            fetcher=fetcher, admission=parts.admission, robots=parts.robots, stats=self.stats
+        )
         self._stage = stage
         self._sinks = list(sinks)
         self._state = state
@@ -225,36 +221,11 @@ class Engine:
         self._frontier.close_input()
 
     async def _feed_sitemaps(self, seed: str) -> None:
-        """Seed from the sitemaps robots.txt names for ``seed``'s host, or /sitemap.xml."""
-        starts = await self._robots.sitemaps(seed) if self._robots is not None else []
-        guessed = None if starts else seed_root(seed) + "/sitemap.xml"
-        if guessed is not None:
-            starts = [guessed]
-
-        def report(sitemap_url: str, reason: str) -> None:
-            # A site need not have a sitemap: one we only guessed at and is absent is no error.
-            if sitemap_url == guessed and reason in ABSENT_SITEMAP:
-                log.info("no sitemap at %s (%s)", sitemap_url, reason)
-                return
-            self.stats.sitemap_errors += 1
-            log.warning("sitemap %s skipped: %s", sitemap_url, reason)
-
-        reading = ""
-
-        async def fetch(sitemap_url: str) -> SitemapResponse:
-            # The walk yields a sitemap's pages before it fetches the next: this names them.
-            nonlocal reading
-            reading = sitemap_url
-            return await self._fetch_sitemap(sitemap_url)
-
-        async for listed in iter_sitemap_urls(starts, fetch, on_error=report):
+        """Seed from the sitemaps of ``seed``'s site."""
+        async for request in self._sitemaps.requests(seed):
             if self._stopping:
                 return
-            # A sitemap's word is no credential: a user:password@ it lists is dropped.
-            url, _ = split_credentials(listed)
-            if not self._admission.seed_in_scope(url):
-                continue
-            if await self._frontier.put(FetchRequest(url, 0, reading)):
+            if await self._frontier.put(request):
                 self.stats.sitemap_urls += 1
 
     async def _fetch_all(self) -> None:
@@ -542,13 +513,6 @@ class Engine:
         if result.failure is None:
             stats.fetch_ok += 1
 
-    async def _fetch_sitemap(self, url: str) -> SitemapResponse:
-        # One byte over the sitemap limit, so the parser sees it is too large and says so.
-        status, body, _ = await self._fetcher.fetch_resource(
-            url, max_bytes=SITEMAP_MAX_BYTES + 1, before_request=self._admission.wait_turn
-        )
-        return SitemapResponse(status, body)
-
     def _cancel_fetches(self) -> None:
         for task in self._fetch_tasks:
             if not task.done():
@@ -569,12 +533,6 @@ def _why(result: FetchResult) -> str:
     if result.failure is not None:
         return result.failure.code
     return f"HTTP {result.status}"
-
-
-def seed_root(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``, as written (no path)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _first_parcrawl_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

@@ -139,29 +139,31 @@ class LoopbackServer:
     The one loopback server of the testing kit: ``LiveSite`` serves a ``MockSite`` with it,
     and parcrawl's own tests serve pathological routes with it.
     ``with LoopbackServer(respond) as server: server.url("/")``. ``port`` 0 takes a free
-    port; a fixed one lets a test know the address before the server is up.
+    port; a fixed one lets a test know the address before the server is up. ``host`` may
+    be another loopback address (127.0.0.2: another host, for tests of what stays on site).
     """
 
-    def __init__(self, respond: Responder, *, port: int = 0) -> None:
+    def __init__(self, respond: Responder, *, port: int = 0, host: str = "127.0.0.1") -> None:
         self.respond = respond
         self._server: _LoopbackHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._host = host
         self._wanted_port = port
         self._port: int | None = port or None
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT`` once started (still known after it stops)."""
+        """``http://HOST:PORT`` once started (still known after it stops)."""
         if self._port is None:
             raise RuntimeError("the loopback server has not been started")
-        return f"http://127.0.0.1:{self._port}"
+        return f"http://{self._host}:{self._port}"
 
     def url(self, path: str = "/") -> str:
         """The absolute URL of ``path`` on this server."""
         return self.base_url + path
 
     def __enter__(self) -> LoopbackServer:
-        self._server = _LoopbackHTTPServer(self.respond, self._wanted_port)
+        self._server = _LoopbackHTTPServer(self.respond, self._host, self._wanted_port)
         self._port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -180,9 +182,9 @@ class _LoopbackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
 
-    def __init__(self, respond: Responder, port: int) -> None:
+    def __init__(self, respond: Responder, host: str, port: int) -> None:
         self.respond = respond
-        super().__init__(("127.0.0.1", port), _LoopbackHandler)
+        super().__init__((host, port), _LoopbackHandler)
 
     def server_bind(self) -> None:
         socketserver.TCPServer.server_bind(self)  # no reverse DNS lookup of 127.0.0.1

@@ -13,7 +13,7 @@ from crawler.admission.addresses import (
 )
 from crawler.admission.policy import FETCH, Admission, Verdict
 from crawler.admission.robots import ROBOTS_PATH, RobotsCache, RobotsResponse, RobotsVerdict
-from crawler.admission.scope import Scope, Skip
+from crawler.admission.scope import Scope, Skip, site_key
 
 __all__ = [
     "FETCH",
@@ -29,4 +29,5 @@ __all__ = [
     "Verdict",
     "guarded_transport",
     "is_private",
+    "site_key",
 ]

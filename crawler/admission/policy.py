@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from crawler.admission.addresses import AddressGuard
 from crawler.admission.robots import RobotsCache, RobotsVerdict
-from crawler.admission.scope import Scope
+from crawler.admission.scope import Scope, Skip, site_key
 from crawler.errors import InvalidUrl
 from crawler.frontier import Frontier
 from crawler.models import FetchFailure, FetchRequest, Record
@@ -87,9 +87,13 @@ class Admission:
         if self._guard is not None:
             self._guard.note_seed(url)
 
-    def seed_in_scope(self, url: str) -> bool:
-        """A seed from a sitemap must be in scope like a link (deny rules, patterns)."""
-        return self._scope is None or self._admit(self._scope.check(url, 0), url)
+    def sitemap_page_in_scope(self, url: str, site: str) -> bool:
+        """A page a sitemap of ``site`` lists must be in scope like a link; on that site
+        (``site_key``) when the crawl follows no links and so has no scope of its own.
+        """
+        if self._scope is None:
+            return self._admit(None if site_key(url) == site else Skip.OFFSITE, url)
+        return self._admit(self._scope.check(url, 0), url)
 
     def links_to_follow(self, records: Iterable[Record]) -> list[FetchRequest]:
         """The in-scope links of ``records``, as requests one hop deeper."""
@@ -147,10 +151,8 @@ class Admission:
         """None when the redirect from ``request`` to ``target`` may be followed."""
         if self._guard is not None and (reason := self._guard.refusal(target)):
             return FetchFailure("private_address", f"redirect to {target}: {reason}")
-        if self._scope is not None:
-            reason = self._scope.check(target, request.depth)
-            if reason is not None:
-                return FetchFailure("redirect_out_of_scope", f"redirect to {target}: {reason}")
+        if (skip := self._redirect_skip(request, target)) is not None:
+            return FetchFailure("redirect_out_of_scope", f"redirect to {target}: {skip}")
         if self._robots is not None:
             verdict = await self._robots.verdict(target)
             if verdict is RobotsVerdict.DISALLOWED:
@@ -166,6 +168,15 @@ class Admission:
         if not await self._frontier.mark_seen(target):
             return FetchFailure("duplicate", f"redirect to {target}, crawled already")
         self._reached.setdefault(request.url, set()).add(key)
+        return None
+
+    def _redirect_skip(self, request: FetchRequest, target: str) -> Skip | None:
+        if self._scope is not None:
+            return self._scope.check(target, request.depth)
+        # Without a scope (no --follow) a URL the user listed may be redirected anywhere, but
+        # a sitemap's page (the only other kind then) stays on its site, as its sitemap did.
+        if not _asked_for(request) and site_key(target) != site_key(request.url):
+            return Skip.OFFSITE
         return None
 
     def settled(self, request: FetchRequest) -> None:

@@ -1,6 +1,7 @@
-"""Scope: which discovered links a crawl follows (domains, patterns, depth, file types, traps).
+"""Scope: which discovered links a crawl follows (sites, domains, patterns, depth, traps).
 
-It owns the follow/skip decision and its reason code; canonical forms and dedup live elsewhere.
+It owns the follow/skip decision, its reason code and what one site is (``site_key``);
+canonical forms and dedup live elsewhere.
 """
 
 from __future__ import annotations
@@ -13,12 +14,44 @@ from urllib.parse import urlsplit
 
 from crawler.errors import ConfigError
 from crawler.settings import ScopeSettings
-from crawler.urls import CRAWLABLE_SCHEMES, ascii_host
+from crawler.urls import CRAWLABLE_SCHEMES, DEFAULT_PORTS, ascii_host
 
 # Paths whose query strings are tracked at once. Each entry holds up to max_query_variants
 # hashes, so an unbounded site would otherwise grow this without end; evicting the oldest
 # path only lets a trap restart after this many other query-bearing paths came by.
 MAX_TRACKED_PATHS = 50_000
+
+_UPGRADE_PAIR = frozenset({("http", 80), ("https", 443)})
+"""http on port 80 and https on 443: one host's plain and TLS faces, one site for scope."""
+
+_DomainRule = tuple[str, int | None]
+"""An allow or deny entry: a domain and the one port it is limited to (None: any port)."""
+
+
+def site_key(url: str) -> str | None:
+    """What one site is for scope and sitemaps: ``url``'s origin (scheme, host and port).
+
+    Browsers and robots.txt draw the line there, and so does parcrawl: another port is
+    another site. The one exception is a host's http (port 80) and https (port 443) pair,
+    one site, so that an http->https upgrade redirect or an old ``http://`` link on an
+    https site stays in scope. None for a URL without a host or with an invalid port.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = _normalize_host(parts.hostname or "")
+    scheme = parts.scheme.lower()
+    if not host or scheme not in CRAWLABLE_SCHEMES:
+        return None
+    return _site(scheme, host, port or DEFAULT_PORTS[scheme])
+
+
+def _site(scheme: str, host: str, port: int) -> str:
+    if (scheme, port) in _UPGRADE_PAIR:
+        return host
+    return f"{scheme}://{host}:{port}"
 
 
 class Skip(StrEnum):
@@ -51,11 +84,11 @@ class Scope:
         """
         self._include = _compile("include", settings.include)
         self._exclude = _compile("exclude", settings.exclude)
-        self._allow_domains = frozenset(_normalize_domain(d) for d in settings.allow_domains) - {""}
-        self._deny_domains = frozenset(_normalize_domain(d) for d in settings.deny_domains) - {""}
-        # An allow list that normalizes to nothing must not silently fall back to seed hosts.
-        self._use_seed_hosts = not settings.allow_domains
-        self._seed_hosts: set[str] = set()
+        self._allow_domains = _domain_rules("allow_domains", settings.allow_domains)
+        self._deny_domains = _domain_rules("deny_domains", settings.deny_domains)
+        # An allow list that normalizes to nothing must not silently fall back to seed sites.
+        self._use_seed_sites = not settings.allow_domains
+        self._seed_sites: set[str] = set()
         self._max_depth = settings.max_depth
         self._skip_extensions = frozenset(
             ext.strip().lstrip(".").lower() for ext in settings.skip_extensions
@@ -68,15 +101,12 @@ class Scope:
             self.add_seed(seed)
 
     def add_seed(self, url: str) -> None:
-        """Allow ``url``'s host (any port, http or https) when no allow_domains are set."""
-        if not self._use_seed_hosts:
+        """Allow ``url``'s site (see ``site_key``) when no allow_domains are set."""
+        if not self._use_seed_sites:
             return
-        try:
-            host = _normalize_host(urlsplit(url).hostname or "")
-        except ValueError:
-            return  # seeds are validated upstream; a malformed one has no host to allow
-        if host:
-            self._seed_hosts.add(host)
+        # Seeds are validated upstream; a malformed one has no site to allow.
+        if (site := site_key(url)) is not None:
+            self._seed_sites.add(site)
 
     def check(self, url: str, depth: int) -> Skip | None:
         """Return why the absolute ``url``, found at ``depth``, is skipped; None to follow it.
@@ -86,6 +116,7 @@ class Scope:
         try:
             parts = urlsplit(url)
             raw_host = parts.hostname
+            port = parts.port
         except ValueError:
             # e.g. an unclosed IPv6 bracket: there is no host that could be in scope.
             scheme = url.partition(":")[0].strip().lower()
@@ -98,12 +129,13 @@ class Scope:
         host = _normalize_host(raw_host or "")
         if not host:
             return Skip.OFFSITE
-        if self._deny_domains and _in_domains(host, self._deny_domains):
+        port = port or DEFAULT_PORTS[scheme]
+        if self._deny_domains and _in_domains(host, port, self._deny_domains):
             return Skip.DENIED_DOMAIN
-        if self._use_seed_hosts:
-            if host not in self._seed_hosts:
+        if self._use_seed_sites:
+            if _site(scheme, host, port) not in self._seed_sites:
                 return Skip.OFFSITE
-        elif not _in_domains(host, self._allow_domains):
+        elif not _in_domains(host, port, self._allow_domains):
             return Skip.OFFSITE
         if self._max_depth is not None and depth > self._max_depth:
             return Skip.DEPTH
@@ -117,19 +149,21 @@ class Scope:
             return Skip.NOT_INCLUDED
         if _has_repeated_segment(path, self._max_repeated):
             return Skip.REPEATED_SEGMENTS
-        if parts.query and not self._admit_query(f"{scheme}://{host}{path}", parts.query):
+        if parts.query and not self._admit_query(f"{scheme}://{host}:{port}{path}", parts.query):
             return Skip.QUERY_VARIANTS
         return None
 
     @staticmethod
     def validate(settings: ScopeSettings) -> None:
-        """Check the include and exclude patterns compile.
+        """Check the include and exclude patterns compile and the domains are domains.
 
         Raises:
-            ConfigError: naming the pattern, as in ``scope.exclude[1]: not a valid regex: ...``.
+            ConfigError: naming the value, as in ``scope.exclude[1]: not a valid regex: ...``.
         """
         _compile("include", settings.include)
         _compile("exclude", settings.exclude)
+        _domain_rules("allow_domains", settings.allow_domains)
+        _domain_rules("deny_domains", settings.deny_domains)
 
     def _admit_query(self, path_key: str, query: str) -> bool:
         seen = self._variants.get(path_key)
@@ -168,24 +202,53 @@ def _normalize_host(host: str) -> str:
     return host
 
 
-def _normalize_domain(domain: str) -> str:
+def _domain_rules(key: str, domains: Iterable[str]) -> frozenset[_DomainRule]:
+    """``domains`` as (domain, port) rules; an entry that normalizes to nothing is dropped.
+
+    Raises:
+        ConfigError: an entry's port is not a number from 1 to 65535.
+    """
+    rules = set()
+    for index, domain in enumerate(domains):
+        try:
+            rule = _domain_rule(domain)
+        except ValueError:
+            raise ConfigError(
+                f"scope.{key}[{index}]: {domain!r} is not a domain (a port after ':' "
+                "must be a number from 1 to 65535)"
+            ) from None
+        if rule[0]:
+            rules.add(rule)
+    return frozenset(rules)
+
+
+def _domain_rule(domain: str) -> _DomainRule:
     # Users write domains the way other tools accept them: ".example.org", "*.example.org",
     # "[::1]"; all of those mean the domain itself and its subdomains (or that one address).
+    # A port ("example.org:8080", "[::1]:8000") limits the entry to that one port.
     domain = domain.strip().removeprefix("*.").lstrip(".")
-    if domain.startswith("[") and domain.endswith("]"):
-        domain = domain[1:-1]
-    return _normalize_host(domain)
+    if domain.count(":") > 1 and not domain.startswith("["):
+        return _normalize_host(domain), None  # a bare IPv6 address: its colons are no port
+    parts = urlsplit(f"//{domain}")
+    port = parts.port  # ValueError for a port that is no number from 0 to 65535
+    if port == 0:
+        raise ValueError(domain)
+    return _normalize_host(parts.hostname or ""), port
 
 
-def _in_domains(host: str, domains: frozenset[str]) -> bool:
-    """Whether ``host`` is one of ``domains`` or a subdomain of one (label-wise, not suffix)."""
-    if host in domains:
+def _in_domains(host: str, port: int, domains: frozenset[_DomainRule]) -> bool:
+    """Whether ``host`` is one of ``domains`` or a subdomain of one (label-wise, not suffix).
+
+    An entry with a port matches only that port.
+    """
+    if (host, None) in domains or (host, port) in domains:
         return True
     if ":" in host or host.rpartition(".")[2].isdigit():
         return False  # an IP address has no subdomains: 10.1.2.3 is not "in" 2.3
     dot = host.find(".")
     while dot != -1:
-        if host[dot + 1 :] in domains:
+        parent = host[dot + 1 :]
+        if (parent, None) in domains or (parent, port) in domains:
             return True
         dot = host.find(".", dot + 1)
     return False

@@ -1,12 +1,14 @@
 """Where URLs come from before the frontier: URL lists (arguments, files, stdin) and sitemaps.
 
-Reading only: fetching sitemaps is the engine's, deciding scope is :mod:`crawler.admission`'s.
+Sitemaps are fetched on their seed's site only (``SitemapSeeder``); deciding the scope of
+the pages they list is :mod:`crawler.admission`'s.
 """
 
 from __future__ import annotations
 
 from crawler.errors import SitemapError
 from crawler.seeds.lists import STDIN, SeedReader, count_seed_lines
+from crawler.seeds.seeder import SitemapSeeder
 from crawler.seeds.sitemaps import Sitemap, SitemapResponse, iter_sitemap_urls, parse_sitemap
 
 __all__ = [
@@ -15,6 +17,7 @@ __all__ = [
     "Sitemap",
     "SitemapError",
     "SitemapResponse",
+    "SitemapSeeder",
     "count_seed_lines",
     "iter_sitemap_urls",
     "parse_sitemap",

@@ -49,10 +49,14 @@ class Sitemap:
 
 @dataclass(frozen=True, slots=True)
 class SitemapResponse:
-    """The raw answer to one sitemap fetch: status None means a network error."""
+    """The raw answer to one sitemap fetch: status None means it was not fetched.
+
+    ``error`` says why not (a network error, a refused redirect), when the fetch knows.
+    """
 
     status: int | None
     body: bytes
+    error: str | None = None
 
 
 SitemapFetch = Callable[[str], Awaitable[SitemapResponse]]
@@ -132,7 +136,7 @@ async def iter_sitemap_urls(
         fetched += 1
         response = await fetch(url)
         if response.status is None:
-            report(url, "network error")
+            report(url, response.error or "network error")
             continue
         if not 200 <= response.status < 300:
             report(url, f"HTTP {response.status}")

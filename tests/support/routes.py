@@ -42,14 +42,16 @@ class RouteServer:
     Served by the testing kit's ``LoopbackServer``; this adds routes and a request log.
     """
 
-    def __init__(self, routes: dict[str, Route] | None = None, *, port: int = 0) -> None:
+    def __init__(
+        self, routes: dict[str, Route] | None = None, *, port: int = 0, host: str = "127.0.0.1"
+    ) -> None:
         self.routes: dict[str, Route] = dict(routes or {})
         self.requests: list[str] = []
         self.request_times: list[tuple[float, str]] = []  # (time.monotonic(), path)
         # (path, headers with lower-case names), for tests of what the crawler sends
         self.request_headers: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
-        self._server = LoopbackServer(self._respond, port=port)
+        self._server = LoopbackServer(self._respond, port=port, host=host)
 
     @property
     def base_url(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from crawler.admission import Scope, Skip
+from crawler.admission import Scope, Skip, site_key
 from crawler.errors import ConfigError
 from crawler.settings import ScopeSettings
 
@@ -83,13 +83,50 @@ def test_reason_codes_are_stable_strings() -> None:
 # -- hosts and domains -----------------------------------------------------------------
 
 
-def test_default_scope_is_the_seed_hosts_on_any_port_and_scheme() -> None:
-    scope = make_scope(seeds=("http://example.org/start",))
-    assert scope.check("http://example.org/about", 1) is None
-    assert scope.check("https://example.org:8443/about", 1) is None
-    assert scope.check("HTTPS://Example.ORG./about", 1) is None
-    assert scope.check("https://docs.example.org/", 1) is Skip.OFFSITE
-    assert scope.check("https://example.com/", 1) is Skip.OFFSITE
+@pytest.mark.parametrize(
+    ("seed", "url", "reason"),
+    [
+        ("http://example.org/start", "http://example.org/about", None),
+        ("http://example.org/start", "http://example.org:80/about", None),
+        # The upgrade: an http:// seed's site is also its https:// face on port 443.
+        ("http://example.org/start", "HTTPS://Example.ORG./about", None),
+        ("http://example.org/start", "https://example.org:443/about", None),
+        ("http://example.org/start", "https://example.org:8443/about", Skip.OFFSITE),
+        ("http://example.org/start", "http://example.org:8080/about", Skip.OFFSITE),
+        ("http://example.org/start", "https://docs.example.org/", Skip.OFFSITE),
+        ("http://example.org/start", "https://example.com/", Skip.OFFSITE),
+        # An https site's old http:// links stay in scope, on port 80 only.
+        ("https://example.org/", "http://example.org/old-link", None),
+        ("https://example.org/", "http://example.org:8080/", Skip.OFFSITE),
+        # Another port is another site; only 80 and 443 pair up, not the seed's odd port.
+        ("http://127.0.0.1:8791/", "http://127.0.0.1:8791/page", None),
+        ("http://127.0.0.1:8791/", "http://127.0.0.1:8792/page", Skip.OFFSITE),
+        ("http://127.0.0.1:8791/", "http://127.0.0.1/page", Skip.OFFSITE),
+        ("http://127.0.0.1:8791/", "https://127.0.0.1:8791/page", Skip.OFFSITE),
+    ],
+)
+def test_default_scope_is_the_seed_sites(seed: str, url: str, reason: Skip | None) -> None:
+    assert make_scope(seeds=(seed,)).check(url, 1) is reason
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("http://example.org/a", "https://EXAMPLE.org:443/b", True),
+        ("http://example.org:80/", "https://example.org/", True),
+        ("http://127.0.0.1:8791/", "http://127.0.0.1:8792/", False),
+        ("http://example.org:8080/", "https://example.org:8080/", False),
+        ("https://[2001:db8::1]/", "http://[2001:DB8:0::1]/", True),
+        ("https://example.org/", "https://www.example.org/", False),
+    ],
+)
+def test_site_key(a: str, b: str, same: bool) -> None:
+    assert (site_key(a) == site_key(b)) is same
+
+
+@pytest.mark.parametrize("url", ["mailto:x@example.org", "http:///path", "http://h:99999/"])
+def test_site_key_of_a_url_without_a_site(url: str) -> None:
+    assert site_key(url) is None
 
 
 def test_default_scope_grows_with_add_seed() -> None:
@@ -165,13 +202,64 @@ def test_idna_seed_host_matches_a_unicode_link() -> None:
 
 def test_ipv6_literals() -> None:
     scope = make_scope(seeds=("http://[2001:db8::1]:8080/",))
-    assert scope.check("http://[2001:DB8::1]/page", 1) is None
-    assert scope.check("https://[2001:db8:0:0::1]:9000/page", 1) is None
+    assert scope.check("http://[2001:DB8::1]:8080/page", 1) is None
+    assert scope.check("http://[2001:db8:0:0::1]:8080/page", 1) is None
+    assert scope.check("https://[2001:db8::1]:9000/page", 1) is Skip.OFFSITE
     assert scope.check("http://[2001:db8::2]/page", 1) is Skip.OFFSITE
     assert scope.check("http://[2001:db8::1/broken", 1) is Skip.OFFSITE
 
     allowed = make_scope(allow_domains=["[::1]"])
     assert allowed.check("http://[::1]:8000/", 1) is None
+
+
+def test_an_allow_domain_without_a_port_allows_every_port() -> None:
+    scope = make_scope(seeds=("http://127.0.0.1:8791/",), allow_domains=["127.0.0.1"])
+    assert scope.check("http://127.0.0.1:8791/", 1) is None
+    assert scope.check("http://127.0.0.1:8792/", 1) is None
+    assert scope.check("http://127.0.0.2:8791/", 1) is Skip.OFFSITE
+
+
+@pytest.mark.parametrize(
+    ("allow", "url", "reason"),
+    [
+        ("example.org:8080", "http://example.org:8080/", None),
+        ("example.org:8080", "https://docs.example.org:8080/", None),
+        ("example.org:8080", "http://example.org/", Skip.OFFSITE),
+        ("example.org:443", "https://example.org/", None),
+        ("example.org:443", "http://example.org/", Skip.OFFSITE),
+        ("127.0.0.1:8792", "http://127.0.0.1:8792/x", None),
+        ("127.0.0.1:8792", "http://127.0.0.1:8791/x", Skip.OFFSITE),
+        ("[::1]:8000", "http://[::1]:8000/", None),
+        ("[::1]:8000", "http://[::1]:8001/", Skip.OFFSITE),
+        ("::1", "http://[::1]:8001/", None),
+    ],
+)
+def test_an_allow_domain_with_a_port_allows_that_port_only(
+    allow: str, url: str, reason: Skip | None
+) -> None:
+    assert make_scope(allow_domains=[allow]).check(url, 1) is reason
+
+
+def test_seed_sites_on_two_ports_are_both_in_scope() -> None:
+    scope = make_scope(seeds=("http://127.0.0.1:8791/", "http://127.0.0.1:8792/"))
+    assert scope.check("http://127.0.0.1:8791/a", 1) is None
+    assert scope.check("http://127.0.0.1:8792/b", 1) is None
+    assert scope.check("http://127.0.0.1:8793/c", 1) is Skip.OFFSITE
+
+
+def test_a_deny_domain_with_a_port_keeps_off_that_port_only() -> None:
+    scope = make_scope(allow_domains=["example.org"], deny_domains=["example.org:8080"])
+    assert scope.check("http://example.org:8080/", 1) is Skip.DENIED_DOMAIN
+    assert scope.check("http://example.org:8081/", 1) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("allow_domains", "example.org:http"), ("deny_domains", "example.org:70000")],
+)
+def test_a_domain_with_a_bad_port_is_a_config_error(key: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=rf"^scope\.{key}\[1\]: '{value}' is not a domain"):
+        Scope.validate(ScopeSettings(**{key: ["example.org", value]}))
 
 
 def test_ip_addresses_have_no_subdomains() -> None:

@@ -316,6 +316,20 @@ async def test_failed_sitemaps_are_reported_and_the_rest_go_on() -> None:
     assert "entities are not allowed" in reasons["http://a.test/bomb.xml"]
 
 
+async def test_a_sitemap_not_fetched_is_reported_with_the_fetchs_own_reason() -> None:
+    refused = "not on the site of http://a.test: not fetched"
+    fetch = FakeFetch(
+        {
+            "http://a.test/index.xml": ok(sitemap_index("http://b.test/s.xml")),
+            "http://b.test/s.xml": SitemapResponse(None, b"", refused),
+        }
+    )
+
+    _, errors = await walk(["http://a.test/index.xml"], fetch)
+
+    assert errors == [("http://b.test/s.xml", refused)]
+
+
 async def test_a_text_start_sitemap_is_walked_like_any_other() -> None:
     fetch = FakeFetch({"http://a.test/s.txt": ok(b"http://a.test/1\nhttp://a.test/2\n")})
 
