@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from crawler.errors import WorkerLost, WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record, record_from
-from pipelines.pool import needs_main, worker_pool
+from pipelines.pool import MAIN_GUARD_HINT, needs_main, worker_pool
 from pipelines.worker import PageProcessor, ParseFn, parse_page
 
 log = logging.getLogger(__name__)
@@ -357,7 +357,7 @@ class ProcessStage:
             if self._with_main:
                 hint = (
                     "a step or parse function is defined in your main script, which every "
-                    'worker runs again: put the crawl under `if __name__ == "__main__":`'
+                    f"worker runs again: {MAIN_GUARD_HINT}"
                 )
             raise WorkerPoolError(
                 f"the parse worker processes could not start ({reason}): {hint}"
