@@ -240,7 +240,7 @@ class Engine:
 
     async def _fetch_loop(self) -> None:
         frontier = self._frontier
-        while (lease := await frontier.get()) is not None:
+        while await self._stage.ready() and (lease := await frontier.get()) is not None:
             request = lease.request
             verdict = await self._may_fetch(request)
             if verdict.skip is not None:
@@ -429,7 +429,7 @@ class Engine:
         try:
             outcome = await self._stage.process(pages)
         except ClusterLost as exc:  # stop as on Ctrl-C: the records already made are written
-            self._cluster_lost = exc
+            self._cluster_lost, self.stats.stopped_reason = exc, str(exc)
             self.stop("cluster_lost")
             return
         finally:

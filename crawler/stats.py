@@ -54,6 +54,9 @@ class Stats:
     skipped: Counter[str] = field(default_factory=Counter)
     """URLs not fetched, by reason: robots, offsite, depth, query_variants, ..."""
     stop_reason: str | None = None
+    stopped_reason: str | None = None
+    """Why a crawl that failed midway stopped, in words (a Dask scheduler lost for good);
+    None when it ended, reached a limit or was interrupted."""
     worker_pids: set[int] = field(default_factory=set)
     interrupted: bool = False
 
@@ -85,7 +88,8 @@ class Stats:
         """
         elapsed = self.elapsed_s
         outcome = (
-            f"{'interrupted' if self.interrupted else 'done'} in {elapsed:.1f} s: "
+            f"{'interrupted' if self.interrupted else 'stopped' if self.stopped_reason else 'done'}"
+            f" in {elapsed:.1f} s: "
             f"{_count(self.written, 'record')} written "
             f"({self.written_ok} ok, {_count(self.error_count, 'error')})"
         )

@@ -6,6 +6,8 @@ not run or recover batches (``pipelines.stage`` does).
 
 from __future__ import annotations
 
+import ast
+import inspect
 import io
 import os
 import pickle
@@ -15,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing import popen_forkserver, spawn
 from multiprocessing.context import ForkServerContext, ForkServerProcess
+from pathlib import Path
 from typing import Any
 
 from crawler.errors import ConfigError
@@ -27,6 +30,9 @@ from pipelines.worker import UserStep
 # unless the job's parse function or steps live there: needs_main() finds out which.
 
 _MAIN_KEYS = ("init_main_from_name", "init_main_from_path")
+
+MAIN_GUARD_HINT = 'put the crawl under `if __name__ == "__main__":`'
+"""The fix, in the words every error about a main module run again in workers ends with."""
 
 _launching = threading.local()
 _install_lock = threading.Lock()
@@ -82,6 +88,42 @@ def main_is_importable() -> bool:
         return True
     path = getattr(main, "__file__", None)
     return isinstance(path, str) and os.path.isfile(path)
+
+
+def unguarded_main_line() -> int | None:
+    """The line of the main script that led here, when no ``__name__`` guard is around it.
+
+    Worker processes started with spawn or forkserver (Dask's) run a script file again:
+    from a line outside ``if __name__ == "__main__":`` the crawl starts again in each of
+    them. None when the call is under such a guard (or after an ``if`` that tests
+    ``__name__``), and when there is no script file to run again or to read.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not isinstance(path, str) or not main_is_importable():
+        return None
+    line = None
+    frame = inspect.currentframe()
+    while frame is not None:
+        if frame.f_globals is vars(main) and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+        frame = frame.f_back
+    if line is None:
+        return None  # called from a thread or a callback: the script's line is unknown
+    try:
+        tree = ast.parse(Path(path).read_bytes(), path)
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for statement in tree.body:
+        if statement.lineno > line:
+            break
+        if isinstance(statement, ast.If) and _tests_name(statement.test):
+            return None
+    return line
+
+
+def _tests_name(test: ast.expr) -> bool:
+    return any(isinstance(node, ast.Name) and node.id == "__name__" for node in ast.walk(test))
 
 
 class _MainFinder(pickle.Pickler):

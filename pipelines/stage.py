@@ -1,8 +1,9 @@
 """The process stage (main process): batches of fetched pages mapped over worker processes.
 
 It owns the pool (any ``concurrent.futures.Executor``: a local process pool by default, a
-Dask cluster's with ``pipelines.cluster``) and its recovery when a worker dies. It does not
-decide what to fetch.
+Dask cluster's with ``pipelines.cluster``), its recovery when a worker dies, and whether
+the executor can take pages now (``ready``: the fetchers wait on it). It does not decide
+what to fetch.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
-from crawler.errors import WorkerLost, WorkerPoolError
+from crawler.errors import ClusterLost, WorkerLost, WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record, record_from
-from pipelines.pool import needs_main, worker_pool
+from pipelines.pool import MAIN_GUARD_HINT, needs_main, worker_pool
 from pipelines.worker import PageProcessor, ParseFn, parse_page
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ POOL_START_TIMEOUT_S = 120.0
 
 PAGE_LEFTOVER_OBJECTS = 200
 """Objects a page may leave tracked before its worker runs a full collection after it."""
+
+PAUSE_POLL_S = 0.1
+"""How often ``ProcessStage.ready`` looks whether a paused executor can take pages again."""
 
 
 @runtime_checkable
@@ -64,6 +68,17 @@ class RemoteExecutor(Protocol):
 
     def broadcast(self, *values: Any) -> None:
         """Send ``values`` to every worker once; later calls pass them by reference."""
+        ...
+
+
+@runtime_checkable
+class Pausable(Protocol):
+    """An executor that can be unable to take calls for a while (a Dask cluster's scheduler
+    lost and waited for); it ends the pause itself, within its own deadline."""
+
+    @property
+    def paused(self) -> bool:
+        """True while calls given to it would only wait (or fail: lost for good)."""
         ...
 
 
@@ -247,6 +262,8 @@ class ProcessStage:
         self._factory: ExecutorFactory | None = None
         self._with_main = False  # workers run the user's __main__ (a step lives there)
         self._executor: Executor | None = None
+        self._pausable: Pausable | None = None
+        self._lost = False  # the executor's cluster is gone for good: no page will be parsed
         self._quarantine: Executor | None = None
         self._quarantine_lock = asyncio.Lock()
         self.cpu_s = 0.0
@@ -290,7 +307,23 @@ class ProcessStage:
                 except BaseException:
                     executor.shutdown(wait=False, cancel_futures=True)
                     raise
+            self._pausable = executor if isinstance(executor, Pausable) else None
             self._executor = executor
+
+    async def ready(self) -> bool:
+        """Wait while the executor cannot take pages: a lost Dask scheduler waited for.
+
+        The fetchers ask before each fetch, so a pause holds fetching back instead of
+        filling the queues with pages that may never be parsed.
+
+        Returns:
+            True once pages can go (at once for a local pool), False once they never can
+            (the cluster was lost for good): fetching ends.
+        """
+        # Polled: the pause ends in the executor's own thread, within its deadline.
+        while self._pausable is not None and self._pausable.paused and not self._lost:  # noqa: ASYNC110
+            await asyncio.sleep(PAUSE_POLL_S)
+        return not self._lost
 
     def close(self) -> None:
         """Stop the workers, dropping batches not yet started."""
@@ -308,6 +341,13 @@ class ProcessStage:
         """
         if self.inline:
             return self._account(process_batch(self._processor, batch))
+        try:
+            return await self._process_on_workers(batch)
+        except ClusterLost:
+            self._lost = True
+            raise
+
+    async def _process_on_workers(self, batch: Sequence[FetchResult]) -> BatchOutcome:
         executor = self._executor
         if executor is None:
             raise RuntimeError("ProcessStage.process called before start()")
@@ -357,7 +397,7 @@ class ProcessStage:
             if self._with_main:
                 hint = (
                     "a step or parse function is defined in your main script, which every "
-                    'worker runs again: put the crawl under `if __name__ == "__main__":`'
+                    f"worker runs again: {MAIN_GUARD_HINT}"
                 )
             raise WorkerPoolError(
                 f"the parse worker processes could not start ({reason}): {hint}"

@@ -19,6 +19,7 @@ from distributed import Client, LocalCluster
 
 from crawler.errors import ClusterError
 from pipelines.cluster.remote import IgnoreInterrupts
+from pipelines.pool import MAIN_GUARD_HINT, unguarded_main_line
 
 ALLOWED_FAILURES = 0
 """Worker deaths a task may cause before Dask gives up on it (``KilledWorker``).
@@ -139,7 +140,7 @@ def connect(spec: ClusterSpec) -> Connection:
 
     Raises:
         ClusterError: the scheduler cannot be reached within ``connect_timeout_s``, or the
-            local cluster cannot start.
+            local cluster cannot start (or would start the user's unguarded script again).
     """
     quiet_dask_logs()
     if spec.local:
@@ -179,6 +180,12 @@ def _lower_allowed_failures(value: int, dask_scheduler: Any = None) -> None:
 
 
 def _start_local(spec: ClusterSpec) -> Connection:
+    line = unguarded_main_line()
+    if line is not None:  # each worker would start this crawl again, and fail: say it now
+        raise ClusterError(
+            "the local Dask cluster's worker processes run your main script again, which "
+            f"starts the crawl at line {line} in each of them: {MAIN_GUARD_HINT}"
+        )
     dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") is not None else None
     memory_limit = spec.worker_memory_mb * 2**20  # 0: no limit
     try:

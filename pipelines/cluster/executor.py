@@ -2,7 +2,8 @@
 
 It turns Dask's outcomes into what the stage understands (``WorkerLost`` for a worker that
 died on a task, ``ClusterLost`` for a scheduler gone for good) and waits out a lost
-scheduler; it does not decide what to do with a batch that failed (``pipelines.stage``).
+scheduler, saying it is ``paused`` meanwhile; it does not decide what to do with a batch
+that failed, or with fetching during a pause (``pipelines.stage``, ``crawler.engine``).
 """
 
 from __future__ import annotations
@@ -123,6 +124,15 @@ class DaskExecutor(cf.Executor):
     def min_batch(self) -> int:
         """Pages a full batch holds at least on Dask: a task's own cost is amortised."""
         return MIN_BATCH_PAGES
+
+    @property
+    def paused(self) -> bool:
+        """True while the scheduler is lost (waited for up to ``reconnect_s``, or for good).
+
+        The stage holds fetching back meanwhile (``ProcessStage.ready``).
+        """
+        with self._lock:  # ``_recover`` ends the wait and sets ``_lost`` in one step
+            return (self._recovering and self._scheduler_lost) or self._lost is not None
 
     # -- Executor -----------------------------------------------------------------------
 

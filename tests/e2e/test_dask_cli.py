@@ -21,6 +21,7 @@ from distributed import Client
 from crawler.demo import SiteServer, SyntheticSite
 from tests.support.cli import REPO
 from tests.support.redis_server import RedisServer, redis_server
+from tests.support.routes import RouteServer, page
 
 __all__ = ["redis_server"]  # the fixture, imported for this module's tests
 
@@ -104,10 +105,16 @@ def scheduler(
 
 @contextlib.contextmanager
 def _crawling(
-    folder: Path, seeds: list[str], output: Path, address: str, *, reconnect_s: float
+    folder: Path,
+    seeds: list[str],
+    output: Path,
+    address: str,
+    *options: str,
+    reconnect_s: float,
 ) -> Iterator[subprocess.Popen[str]]:
-    """``parcrawl run`` of a job file crawling ``seeds`` with its stage on ``address``;
-    killed at the end of the block if it is still running (a test that failed early)."""
+    """``parcrawl run`` of a job file crawling ``seeds`` with its stage on ``address`` (and
+    more command-line ``options``); killed at the end of the block if it is still running
+    (a test that failed early)."""
     (folder / "urls.txt").write_text("\n".join(seeds) + "\n")
     job = folder / "job.toml"
     job.write_text(
@@ -116,7 +123,7 @@ def _crawling(
     )
     command = [sys.executable, str(REPO / "cli.py"), "run", str(job), "-o", str(output)]
     crawl = subprocess.Popen(
-        [*command, "--executor", address],
+        [*command, "--executor", address, *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -157,6 +164,47 @@ def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
     assert f"{len(records)} records written" in stderr
     assert "stopped early: the Dask scheduler was lost" in stderr
     assert f"executor: dask {address}, 1 workers" in stderr
+
+
+def test_a_lost_scheduler_pauses_fetching_and_the_stopped_crawl_resumes_with_state(
+    scheduler: tuple[subprocess.Popen[bytes], str],
+    tmp_path: Path,
+    processes: list[subprocess.Popen[bytes]],
+) -> None:
+    process, address = scheduler
+    paths = [f"/p{n}" for n in range(600)]
+    # Fetching (4 at a time, 10 ms a page) outruns the one worker: the queues are full
+    # when the scheduler dies, and without a pause they would take hundreds more.
+    site = RouteServer({p: page(f"<title>{p}</title>", delay_s=0.01) for p in paths})
+    state, output = tmp_path / "crawl.state", tmp_path / "out.jsonl"
+    with site:
+        seeds = [site.url(p) for p in paths]
+        with _crawling(
+            tmp_path, seeds, output, address, "--state", str(state), reconnect_s=3.0
+        ) as crawl:
+            _wait_for(lambda: len(_lines(output)) >= 20, "20 records written")
+            process.send_signal(signal.SIGKILL)
+            before_loss = len(site.page_requests)
+            _, stderr = crawl.communicate(timeout=60)
+        after_loss = len(site.page_requests) - before_loss
+        assert crawl.returncode == 1, stderr
+        assert "Traceback" not in stderr, stderr
+        # The fetches in flight at the loss finish; no new one starts while it is waited for.
+        assert after_loss <= 8, f"{after_loss} pages fetched after the scheduler was lost"
+        summary = next(line for line in stderr.splitlines() if " written (" in line)
+        assert summary.startswith("parcrawl: stopped in "), stderr  # not "done in"
+        assert "stopped early: the Dask scheduler was lost" in stderr
+        assert len(_lines(output)) < len(seeds)
+        # What was fetched and not written is not done: the state fetches it again.
+        again, address = _start_scheduler(tmp_path)
+        processes.extend([again, _start_worker(tmp_path, address)])
+        with _crawling(
+            tmp_path, seeds, output, address, "--state", str(state), reconnect_s=3.0
+        ) as crawl:
+            _, stderr = crawl.communicate(timeout=120)
+    assert crawl.returncode == 0, stderr
+    records = [json.loads(line) for line in _lines(output)]
+    assert sorted(record["url"] for record in records) == sorted(seeds)  # none lost, none twice
 
 
 def test_a_crawl_goes_on_when_its_scheduler_comes_back_within_reconnect_s(
