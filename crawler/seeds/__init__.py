@@ -6,7 +6,7 @@ Reading only: fetching sitemaps is the engine's, deciding scope is :mod:`crawler
 from __future__ import annotations
 
 from crawler.errors import SitemapError
-from crawler.seeds.lists import STDIN, SeedReader, count_seed_lines
+from crawler.seeds.lists import STDIN, SeedReader, count_seed_lines, lists_a_valid_seed
 from crawler.seeds.sitemaps import Sitemap, SitemapResponse, iter_sitemap_urls, parse_sitemap
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "SitemapResponse",
     "count_seed_lines",
     "iter_sitemap_urls",
+    "lists_a_valid_seed",
     "parse_sitemap",
 ]
