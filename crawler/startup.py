@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from crawler.admission import Scope
 from crawler.api import Crawl
 from crawler.assembly import executor_factory_for
-from crawler.errors import ConfigError, InputError, UsageError
-from crawler.seeds import SeedReader, lists_a_valid_seed
+from crawler.errors import ConfigError, UsageError
+from crawler.seeds import STDIN, SeedReader, lists_a_valid_seed
 from crawler.settings import Settings
 from pipelines.worker import Extractor, validate_steps
 
@@ -87,6 +87,21 @@ async def _read_all(reader: SeedReader) -> None:
         pass
 
 
+def _fetchers_can_share(start: Start) -> None:
+    # `--fetchers N` runs N processes: they cannot share stdin's seeds nor write one stream.
+    # (cli's `_run_fetchers` says the same as it starts them; here it is said before
+    # anything starts, and by `check`.)
+    settings = start.settings
+    if settings.cluster.fetchers < 2:
+        return
+    if STDIN in settings.seeds_file:
+        raise UsageError("--fetchers N cannot share stdin: give the URLs in a file (-i FILE)")
+    output = settings.output
+    files = [name for name in (output.jsonl, output.sqlite) if name not in (None, "-")]
+    if output.jsonl == "-" or not (files or output.csv is not None):
+        raise UsageError("--fetchers N needs -o FILE: each process writes its own file")
+
+
 def _extras_installed(start: Start) -> None:
     executor_factory_for(start.settings)  # a Dask executor: the extra, and workers >= 1
     if start.settings.cluster.frontier is not None and importlib.util.find_spec("redis") is None:
@@ -100,6 +115,7 @@ START_CHECKS: tuple[StartCheck, ...] = (
     _seeds_given,
     _crawl_can_open,
     _a_valid_seed,
+    _fetchers_can_share,
     _extras_installed,
 )
 """Run in order; the first problem ends the check. A new refusal at start goes here."""
@@ -108,8 +124,7 @@ START_CHECKS: tuple[StartCheck, ...] = (
 def check_start(start: Start) -> None:
     """Raise the first problem that would stop this crawl before its first fetch.
 
-    With a job file, errors about its values and its seeds (``ConfigError``, ``InputError``)
-    are prefixed with its name, as the job file's own errors are.
+    With a job file, its name prefixes the error, as it does the job file's own errors.
 
     Raises:
         UsageError: bad rules, no seeds or none valid, a seed file that cannot be read, a
@@ -118,7 +133,7 @@ def check_start(start: Start) -> None:
     try:
         for check in START_CHECKS:
             check(start)
-    except (ConfigError, InputError) as exc:
+    except UsageError as exc:  # each of its kinds takes the message alone
         if start.job is None:
             raise
         raise type(exc)(f"{start.job}: {exc}") from exc

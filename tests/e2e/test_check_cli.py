@@ -46,6 +46,15 @@ REFUSED_JOBS = {
         "recrawl: needs a state file to compare with (--state FILE) "
         "or a shared frontier (--frontier REDIS_URL)",
     ),
+    "fetchers writing to stdout": (
+        SEED + "[cluster]\nfrontier = 'redis://127.0.0.1:9/0'\ncrawl_id = 'x'\nfetchers = 2\n",
+        "--fetchers N needs -o FILE: each process writes its own file",
+    ),
+    "fetchers sharing stdin": (
+        "seeds_file = '-'\n[output]\njsonl = 'out.jsonl'\n[cluster]\n"
+        "frontier = 'redis://127.0.0.1:9/0'\ncrawl_id = 'x'\nfetchers = 2\n",
+        "--fetchers N cannot share stdin",
+    ),
     "state and frontier": (
         SEED + "state = 's.crawl'\n[cluster]\nfrontier = 'redis://127.0.0.1:9/0'\ncrawl_id = 'x'\n",
         "state: a state file and a shared frontier (--frontier) do not go together",
