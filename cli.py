@@ -22,11 +22,10 @@ from tqdm import tqdm
 import crawler.prestart  # the parse workers' server starts while the rest imports
 import crawler.runtime  # first: the HTTP stack without its unused parts
 from crawler import __version__
-from crawler.admission import Scope
 from crawler.api import Crawl, make_settings
 from crawler.assembly import executor_factory_for
 from crawler.demo import SiteServer, SyntheticSite
-from crawler.errors import ClusterLost, ConfigError, OutputClosed, ParcrawlError, UsageError
+from crawler.errors import ClusterLost, OutputClosed, ParcrawlError, UsageError
 from crawler.frontier import PAUSED_FIELD, shared_status_lines
 from crawler.jobfile import JobFile, load_job
 from crawler.outputs import merge_outputs
@@ -34,13 +33,15 @@ from crawler.recrawl import CHANGES
 from crawler.report import TOP, report_source, write_report
 from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
+from crawler.sizes import SIZE_FORMS, parse_size
+from crawler.startup import Start, check_start
 from crawler.state import read_status
 from crawler.stats import Stats
 from pipelines.sinks import output_for
 from pipelines.sinks.lines import PageLines
-from pipelines.worker import Extractor, validate_steps
 
 EXIT_OK = 0
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a writer whose reader left
 PROGRESS_INTERVAL_S = 0.2
@@ -95,6 +96,13 @@ def _non_negative_seconds(text: str) -> float:
     return value
 
 
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -112,7 +120,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "fetch.timeout_s": (("--timeout",), {"type": _seconds, "metavar": "S"}),
     "fetch.connect_timeout_s": (("--connect-timeout",), {"type": _seconds, "metavar": "S"}),
     "fetch.read_timeout_s": (("--read-timeout",), {"type": _seconds, "metavar": "S"}),
-    "fetch.max_bytes": (("--max-bytes",), {"type": _positive_int, "metavar": "N"}),
+    "fetch.max_bytes": (("--max-bytes",), {"type": _size, "metavar": "SIZE"}),
     "fetch.max_redirects": (("--max-redirects",), {"type": _non_negative_int, "metavar": "N"}),
     "fetch.user_agent": (("--user-agent",), {"metavar": "UA"}),
     "fetch.delay_s": (("--delay",), {"type": _non_negative_seconds, "metavar": "S"}),
@@ -141,7 +149,7 @@ OPTIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
     "recrawl": (("--recrawl",), {"action": "store_const", "const": True}),
     "changed_only": (("--changed-only",), {"action": "store_const", "const": True}),
     "output.warc": (("--warc",), {"metavar": "FILE.warc.gz"}),
-    "output.warc_max_size": (("--warc-max-size",), {"metavar": "SIZE"}),
+    "output.warc_max_size": (("--warc-max-size",), {"type": _size, "metavar": "SIZE"}),
     "cluster.frontier": (("--frontier",), {"metavar": "REDIS_URL"}),
     "cluster.crawl_id": (("--crawl-id",), {"metavar": "NAME"}),
     "cluster.fetchers": (("--fetchers",), {"type": _positive_int, "metavar": "N"}),
@@ -153,7 +161,7 @@ OPTION_HELP = {
     "fetch.timeout_s": "total seconds for one response (default 30)",
     "fetch.connect_timeout_s": "seconds to connect (default 10)",
     "fetch.read_timeout_s": "seconds to wait for the next bytes (default 30)",
-    "fetch.max_bytes": "largest body read, in bytes (default 10 MiB)",
+    "fetch.max_bytes": f"largest body read: {SIZE_FORMS} (default 10MiB)",
     "fetch.max_redirects": "redirects followed per URL (default 10)",
     "fetch.user_agent": f"User-Agent header (default parcrawl/{__version__})",
     "workers": "parse processes; 0 parses in the main process (default: CPU count)",
@@ -181,7 +189,7 @@ OPTION_HELP = {
     "changed; records get 'change' (new, changed, unchanged, gone)",
     "changed_only": "with --recrawl: write records of new, changed and gone pages only",
     "output.warc": "also archive every request and response in this WARC file",
-    "output.warc_max_size": "start a new numbered WARC file past this size (1GB, 500MB, bytes)",
+    "output.warc_max_size": f"start a new numbered WARC file past this size: {SIZE_FORMS}",
     "cluster.frontier": "share the crawl with other parcrawl processes through this Redis "
     "(redis://host:6379/0, rediss:// for TLS); default: this process alone",
     "cluster.crawl_id": "the shared crawl's name: processes with the same one share it",
@@ -331,7 +339,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | None]:
-    """The settings to crawl with: the job file's (for run/check) under the flags' overrides."""
+    """The settings to crawl with: the job file's (for run/check) under the flags' overrides,
+    checked for all that would stop the crawl before its first fetch (``check`` = ``run``)."""
     overrides = overrides_from_args(args)
     job = load_job(args.job, overrides) if hasattr(args, "job") else None
     # User steps ("mypackage.steps:clean") import from the job's folder or the current one,
@@ -340,10 +349,8 @@ def settings_from_args(args: argparse.Namespace) -> tuple[Settings, JobFile | No
         if folder is not None and str(folder) not in sys.path:
             sys.path.insert(0, str(folder))
     settings = job.settings if job is not None else build_settings(overrides)
-    try:
-        validate_rules(settings)
-    except ConfigError as exc:
-        raise ConfigError(f"{job.path}: {exc}" if job is not None else str(exc)) from exc
+    hint = "give URLs to crawl, or a URL list with -i FILE" if args.command == "crawl" else None
+    check_start(Start(settings, job=str(job.path) if job else None, seeds_hint=hint))
     _warn_ignored(settings)
     return settings, job
 
@@ -359,16 +366,15 @@ def _warn_ignored(settings: Settings) -> None:
         log.warning("%s %s only with --follow: ignored", ", ".join(ignored), verb)
 
 
-def validate_rules(settings: Settings) -> None:
-    """Check what the schema cannot: regexes compile, steps import (ConfigError if not)."""
-    Scope.validate(settings.scope)
-    Extractor.validate(settings.extract)
-    validate_steps(settings.steps)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        # A bare `parcrawl` asks what it can do: the help, not an error about a missing
+        # command; on stderr and exit 2 as for any usage error, since nothing was done.
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    args = parser.parse_args(argv)
     _configure_logging(verbose=args.verbose)
     try:
         if args.command == "status":
@@ -382,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings, job = settings_from_args(args)
         if args.command == "check":
             assert job is not None
-            print(compact_toml(job.effective_toml()), end="")
+            print(job.effective_toml(compact=True), end="")
             _note(f"{args.job}: valid")
             return EXIT_OK
         if not settings.robots.obey:
@@ -408,36 +414,6 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def compact_toml(text: str, width: int = 96) -> str:
-    """``text`` with arrays packed, not one item a line: a screenful rather than 170 lines."""
-    lines: list[str] = []
-    items: list[str] | None = None
-    for line in text.splitlines():
-        if items is None:
-            if line.endswith("= ["):
-                items = []
-            lines.append(line)
-        elif line != "]":
-            items.append(line.strip().removesuffix(","))
-        else:
-            lines.extend(_packed(lines.pop(), items, width))
-            items = None
-    return "\n".join(lines) + "\n"
-
-
-def _packed(opening: str, items: list[str], width: int) -> list[str]:
-    one_line = opening + ", ".join(items) + "]"
-    if len(one_line) <= width:
-        return [one_line]
-    rows = [opening]
-    for item in items:
-        if len(rows) > 1 and len(rows[-1]) + len(item) + 2 <= width:
-            rows[-1] += f" {item},"
-        else:
-            rows.append(f"    {item},")
-    return [*rows, "]"]
-
-
 def _status_lines(args: argparse.Namespace) -> list[str]:
     """A state file's status, or with --frontier a shared crawl's (read from Redis)."""
     if args.frontier is None and args.crawl_id is None:
@@ -456,9 +432,6 @@ def _status_lines(args: argparse.Namespace) -> list[str]:
 
 
 def _run_crawl(settings: Settings, *, quiet: bool) -> int:
-    joining = settings.cluster.frontier is not None
-    if not settings.seeds and not settings.seeds_file and not joining:
-        raise UsageError("give URLs to crawl, or a URL list with -i FILE")
     if settings.cluster.fetchers > 1:
         code = _run_fetchers(settings, quiet=quiet)
     else:
@@ -749,17 +722,20 @@ def _signals_stop(job: Crawl, crawl: asyncio.Task[Stats], stats: Stats) -> Itera
     """First Ctrl-C (or SIGTERM): finish in-flight pages and stop. Second: stop now."""
     loop = asyncio.get_running_loop()
 
-    def on_signal() -> None:
+    def on_signal(signum: signal.Signals) -> None:
         if stats.interrupted:
             _note("stopping now")
             crawl.cancel()
             return
-        _note("stopping: finishing pages in flight (Ctrl-C again to stop now)")
+        # A SIGTERM comes from a program (kill, systemd, docker stop), not from a key: the
+        # way to stop at once is the signal that came, whichever it was.
+        again = "Ctrl-C" if signum == signal.SIGINT else signum.name
+        _note(f"stopping: finishing pages in flight ({again} again to stop now)")
         stats.interrupted = True
         job.stop()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal)
+        loop.add_signal_handler(signum, on_signal, signum)
     try:
         yield
     finally:

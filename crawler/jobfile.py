@@ -15,8 +15,9 @@ from typing import Any
 
 import tomli_w
 
-from crawler.errors import ConfigError
+from crawler.errors import ConfigError, InvalidUrl
 from crawler.settings import Settings, build_settings, redact_url
+from crawler.urls import normalize_seed
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -40,16 +41,18 @@ class JobFile:
         self.settings = settings
         self._secrets = secrets
 
-    def effective_toml(self) -> str:
+    def effective_toml(self, *, compact: bool = False) -> str:
         """Every setting with its effective value, as TOML; ``${ENV}`` values stay references.
 
-        TOML has no null, so settings whose value is "none" are left out.
+        TOML has no null, so settings whose value is "none" are left out. ``compact`` packs
+        arrays several items a line (tomli-w writes one a line).
         """
         data = _drop_none(self.settings.model_dump(mode="json"))
         frontier = data.get("cluster", {}).get("frontier")
         if frontier is not None and frontier not in self._secrets:
             data["cluster"]["frontier"] = redact_url(frontier)  # a password is never shown
-        return _mask(tomli_w.dumps(data), self._secrets)
+        text = _mask(tomli_w.dumps(data), self._secrets)
+        return _packed_arrays(text) if compact else text
 
 
 def load_job(path: str | Path, overrides: Mapping[str, Any] | None = None) -> JobFile:
@@ -73,6 +76,7 @@ def load_job(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Jo
         values = _substitute_env(raw, (), secrets)
         _resolve_paths(values, job_path.parent)
         settings = build_settings(merge(values, overrides or {}))
+        _check_seeds(settings.seeds)
     except ConfigError as exc:
         raise ConfigError(f"{job_path}: {exc}") from exc
     return JobFile(job_path, settings, secrets)
@@ -88,6 +92,19 @@ def merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, An
         else:
             merged[key] = value
     return merged
+
+
+def _check_seeds(seeds: list[str]) -> None:
+    """A job's ``seeds`` are its author's to fix, like any other value: refused, naming the
+    key (a URL list's bad lines are data, skipped with a warning as the crawl reads them)."""
+    problems = []
+    for index, text in enumerate(seeds):
+        try:
+            normalize_seed(text)
+        except InvalidUrl as exc:
+            problems.append(f"seeds[{index}]: {exc}")
+    if problems:
+        raise ConfigError("; ".join(problems))
 
 
 def _substitute_env(value: Any, path: tuple[str, ...], secrets: dict[str, str]) -> Any:
@@ -142,3 +159,33 @@ def _mask(text: str, secrets: dict[str, str]) -> str:
     for value in sorted(secrets, key=len, reverse=True):
         text = text.replace(value, secrets[value])
     return text
+
+
+def _packed_arrays(text: str, width: int = 96) -> str:
+    """``text`` with each array packed into as few lines of ``width`` as it fits."""
+    lines: list[str] = []
+    items: list[str] | None = None
+    for line in text.splitlines():
+        if items is None:
+            if line.endswith("= ["):
+                items = []
+            lines.append(line)
+        elif line != "]":
+            items.append(line.strip().removesuffix(","))
+        else:
+            lines.extend(_packed(lines.pop(), items, width))
+            items = None
+    return "\n".join(lines) + "\n"
+
+
+def _packed(opening: str, items: list[str], width: int) -> list[str]:
+    one_line = opening + ", ".join(items) + "]"
+    if len(one_line) <= width:
+        return [one_line]
+    rows = [opening]
+    for item in items:
+        if len(rows) > 1 and len(rows[-1]) + len(item) + 2 <= width:
+            rows[-1] += f" {item},"
+        else:
+            rows.append(f"    {item},")
+    return [*rows, "]"]

@@ -1,17 +1,19 @@
 """The crawl's settings: one validated schema with every default, shared by the CLI and the API.
 
-It owns validation and the one-line error messages; it does not read files or parse arguments.
+It owns validation; its errors are said in plain words by ``crawler.schema_errors``, sizes
+read by ``crawler.sizes``. It does not read files or parse arguments.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -23,6 +25,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crawler import __version__
 from crawler.errors import ConfigError
+from crawler.schema_errors import REFUSED, describe_validation_error
+from crawler.sizes import SIZE_FORMS, size_or_value
 
 DEFAULT_USER_AGENT = f"parcrawl/{__version__}"
 DEFAULT_SKIP_EXTENSIONS = (
@@ -36,6 +40,9 @@ DEFAULT_SKIP_EXTENSIONS = (
 )  # fmt: skip
 MIN_WORKER_MEMORY_MB = 128
 
+Size = Annotated[int, BeforeValidator(size_or_value)]
+"""A size in bytes; a job file or flag may write it with a unit (``5MB``, ``5MiB``)."""
+
 Parser = Literal["lxml", "bs4"]
 """Which tree the built-in page fields and CSS fields are read from (``Settings.parser``)."""
 
@@ -44,6 +51,12 @@ class _Section(BaseModel):
     # strict: a job file's `max_bytes = true` or `per_host = "4"` is a mistake to report,
     # not a value to coerce.
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def refuse(key: str, message: str) -> NoReturn:
+    """Fail a model's own check, naming ``key`` (under the model's place in the settings)."""
+    detail = InitErrorDetails(type=PydanticCustomError(REFUSED, message), loc=(key,), input=None)
+    raise ValidationError.from_exception_data("Settings", [detail])
 
 
 class FetchSettings(_Section):
@@ -55,7 +68,7 @@ class FetchSettings(_Section):
     read_timeout_s: float = Field(30.0, gt=0, description="Longest wait for the next bytes.")
     timeout_s: float = Field(30.0, gt=0, description="Total time for one response.")
     max_redirects: int = Field(10, ge=0, le=100)
-    max_bytes: int = Field(10 * 1024 * 1024, ge=1, description="Largest body read, in bytes.")
+    max_bytes: Size = Field(10 * 1024 * 1024, ge=1, description=f"Largest body read: {SIZE_FORMS}.")
     user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1)
     delay_s: float = Field(
         0.0, ge=0, description="Least time between two requests to one host (jittered x1-1.5)."
@@ -123,7 +136,7 @@ class RobotsSettings(_Section):
     retry_after_error_s: float = Field(
         60.0, gt=0, description="A robots.txt that failed (5xx, network) is retried after this."
     )
-    max_bytes: int = Field(512 * 1024, ge=1024, description="Largest robots.txt read.")
+    max_bytes: Size = Field(512 * 1024, ge=1024, description="Largest robots.txt read.")
 
 
 class FieldRule(_Section):
@@ -192,16 +205,11 @@ class OutputSettings(_Section):
     warc: str | None = Field(
         None, description="WARC/1.1 file (gzipped per record) of every request and response."
     )
-    warc_max_size: int | None = Field(
+    warc_max_size: Size | None = Field(
         None,
         ge=1,
-        description="Start a new numbered WARC file past this size: bytes, or '1GB', '500MB'.",
+        description=f"Start a new numbered WARC file past this size: {SIZE_FORMS}.",
     )
-
-    @field_validator("warc_max_size", mode="before")
-    @classmethod
-    def _size(cls, value: Any) -> Any:
-        return parse_size(value) if isinstance(value, str) else value
 
     @field_validator("warc")
     @classmethod
@@ -311,9 +319,12 @@ class ClusterSettings(_Section):
     @model_validator(mode="after")
     def _named(self) -> ClusterSettings:
         if self.frontier is not None and self.crawl_id is None:
-            raise ValueError("a shared frontier needs a crawl id (--crawl-id NAME)")
+            refuse("crawl_id", "a shared frontier needs a crawl id (--crawl-id NAME)")
         if self.fetchers > 1 and self.frontier is None:
-            raise ValueError("fetchers > 1 needs a shared frontier (--frontier redis://...)")
+            refuse(
+                "fetchers",
+                f"{self.fetchers} fetchers need a shared frontier (--frontier REDIS_URL)",
+            )
         return self
 
 
@@ -379,28 +390,33 @@ class Settings(_Section):
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @model_validator(mode="after")
-    def _recrawl_compares(self) -> Settings:
-        # A recrawl compares with what the state file (or a shared crawl's Redis) remembers
-        # of the last run. `cluster` comes after `recrawl`, so only the whole can tell; the
-        # error still names `recrawl`, as a field validator's would.
+    def _sources_to_compare(self) -> Settings:
+        # `cluster` comes after `recrawl` and `state`, so only the whole can tell; each
+        # error still names the key to change, as a field validator's would.
         if self.recrawl and not self.state and self.cluster.frontier is None:
-            detail = InitErrorDetails(
-                type=PydanticCustomError(
-                    "value_error",
-                    "Value error, needs a state file to compare with (--state FILE) "
-                    "or a shared frontier (--frontier REDIS_URL)",
-                ),
-                loc=("recrawl",),
-                input=self.recrawl,
+            # A recrawl compares with what the state file (or a shared crawl's Redis)
+            # remembers of the last run.
+            refuse(
+                "recrawl",
+                "needs a state file to compare with (--state FILE) "
+                "or a shared frontier (--frontier REDIS_URL)",
             )
-            raise ValidationError.from_exception_data("Settings", [detail])
+        if self.state and self.cluster.frontier is not None:
+            # Checked here, not only where the frontier is built: by then the state file
+            # would have been created, and `parcrawl check` would have passed the job.
+            refuse(
+                "state",
+                "a state file and a shared frontier (--frontier) do not go together: a "
+                "shared crawl keeps its state in Redis (run again with the same crawl id "
+                "to resume it)",
+            )
         return self
 
     @field_validator("changed_only")
     @classmethod
     def _needs_recrawl(cls, value: bool, info: ValidationInfo) -> bool:
         if value and not info.data.get("recrawl"):
-            raise ValueError("needs recrawl (--recrawl)")
+            raise PydanticCustomError(REFUSED, "needs recrawl (--recrawl)")
         return value
 
     @field_validator("worker_memory_mb")
@@ -418,24 +434,6 @@ class Settings(_Section):
         return [value] if isinstance(value, str) else value
 
 
-SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-              "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}  # fmt: skip
-SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*")
-
-
-def parse_size(text: str) -> int:
-    """Bytes from a size as people write it: ``1GB`` (10^9), ``512MiB`` (2^29), ``1000``.
-
-    Raises:
-        ValueError: not a number with a known unit.
-    """
-    match = SIZE.fullmatch(text)
-    unit = match.group(2).lower() if match else ""
-    if match is None or unit not in SIZE_UNITS:
-        raise ValueError(f"not a size: {text!r} (e.g. 1GB, 500MB, 64MiB)")
-    return int(float(match.group(1)) * SIZE_UNITS[unit])
-
-
 def build_settings(values: dict[str, Any]) -> Settings:
     """Validate nested ``values`` (as from a job file or CLI flags) into Settings.
 
@@ -446,42 +444,3 @@ def build_settings(values: dict[str, Any]) -> Settings:
         return Settings.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from exc
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem: ``fetch.per_host: must be >= 1, got 0``."""
-    lines = []
-    for error in exc.errors():
-        path = key_path(error["loc"])
-        message = _plain_message(error)
-        if error["type"] == "extra_forbidden":
-            lines.append(f"{path}: unknown setting")
-        elif error["type"] == "missing":
-            lines.append(f"{path}: required")
-        elif path == "cluster.frontier":  # its input may hold a password: never echoed
-            lines.append(f"{path}: {message}")
-        else:
-            lines.append(f"{path}: {message}, got {error.get('input')!r}")
-    return "; ".join(lines)
-
-
-def key_path(location: tuple[int | str, ...]) -> str:
-    """A job-file key path as users write it: ``steps[1].use``, ``fetch.per_host``."""
-    path = ""
-    for part in location:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "(top level)"
-
-
-def _plain_message(error: Any) -> str:
-    ctx = error.get("ctx") or {}
-    kind = error["type"]
-    bounds = {
-        "greater_than_equal": ">= {ge}",
-        "greater_than": "> {gt}",
-        "less_than_equal": "<= {le}",
-        "less_than": "< {lt}",
-    }
-    if kind in bounds:
-        return "must be " + bounds[kind].format(**ctx)
-    return str(error["msg"]).lower()

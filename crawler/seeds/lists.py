@@ -95,6 +95,42 @@ def _split(line: str) -> tuple[str, str]:
     return fields[0], fields[1] if len(fields) > 1 else ""
 
 
+def lists_a_valid_seed(urls: Sequence[str], files: Sequence[str | Path]) -> bool:
+    """True when ``urls`` or the files (stdin aside) hold a valid seed; reads each file only
+    up to its first one, without a word: warnings are the crawl's, when it reads them.
+
+    Raises:
+        InputError: a file cannot be read.
+    """
+    for text in urls:
+        if _is_seed(text):
+            return True
+    for path in files:
+        if str(path) == STDIN:
+            return True  # not ours to read twice; the crawl says so if it holds nothing
+        try:
+            with open(path, encoding="utf-8-sig", errors="replace") as file:
+                if any(_is_seed(_split(text)[0]) for text in map(_listed, file) if text):
+                    return True
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return False
+
+
+def _is_seed(text: str) -> bool:
+    try:
+        normalize_seed(text)
+    except InvalidUrl:
+        return False
+    return True
+
+
+def _listed(line: str) -> str:
+    """A list line's text, or "" for a blank line or a ``#`` comment."""
+    text = line.strip()
+    return "" if text.startswith("#") else text
+
+
 async def count_seed_lines(files: Sequence[str | Path]) -> int:
     """How many non-blank, non-comment lines the files hold: the progress bar's total."""
     total = 0
@@ -121,11 +157,9 @@ async def _url_lines(path: Path | str) -> AsyncIterator[tuple[int, str]]:
                 rest = lines.pop()
                 for line in lines:
                     number += 1
-                    text = line.strip()
-                    if text and not text.startswith("#"):
+                    if text := _listed(line):
                         yield number, text
-            text = rest.strip()
-            if text and not text.startswith("#"):
+            if text := _listed(rest):
                 yield number + 1, text
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from crawler.errors import ConfigError, StepError
 from crawler.models import Record, value_at
+from crawler.schema_errors import shown_value
 
 if TYPE_CHECKING:
     # Only annotations: the schema (and pydantic) stays out of workers that never see it.
@@ -348,7 +349,9 @@ class _Options:
         return default
 
     def _bad(self, key: str, expected: str, value: Any) -> ConfigError:
-        return ConfigError(f"{self._path}.{key}: {expected}, got {value!r}")
+        # Said as the job file writes it (`true`, not Python's `True`), as the schema does.
+        shown = shown_value(value) or repr(value)
+        return ConfigError(f"{self._path}.{key}: {expected}, got {shown}")
 
 
 def _extra(record: Record) -> dict[str, Any]:

@@ -22,11 +22,21 @@ def write(tmp_path: Path, text: str, name: str = "job.toml") -> Path:
     return path
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "config", [c for c in CONFIGS if c.name != "default.toml"], ids=lambda p: p.name
+)
 def test_every_bundled_job_file_passes_check(config):
     result = parcrawl("check", str(config))
     assert result.returncode == 0, result.stderr
     assert "valid" in result.stderr
+
+
+def test_the_defaults_file_is_no_job_to_run_and_check_says_so():
+    # Every key at its default: no seeds, so `run` would refuse it, and `check` with it.
+    config = REPO / "config" / "default.toml"
+    result = parcrawl("check", str(config))
+    assert result.returncode == 2
+    assert result.stderr == f"parcrawl: error: {config}: no seeds (set seeds or seeds_file)\n"
 
 
 def test_the_bundled_examples_exist():
@@ -81,7 +91,9 @@ def test_seeds_file_and_seeds_may_each_be_one_string(tmp_path):
 
 def test_secrets_come_from_the_environment_and_are_never_printed(tmp_path, monkeypatch):
     monkeypatch.setenv("CRAWL_UA", "secret-agent-77")
-    job = write(tmp_path, "[fetch]\nuser_agent = 'bot ${CRAWL_UA}'\n")
+    job = write(
+        tmp_path, "seeds = ['http://127.0.0.1:9/']\n[fetch]\nuser_agent = 'bot ${CRAWL_UA}'\n"
+    )
     assert load_job(job).settings.fetch.user_agent == "bot secret-agent-77"
     result = parcrawl("check", str(job), env={"CRAWL_UA": "secret-agent-77", "PATH": ""})
     assert result.returncode == 0, result.stderr
@@ -94,10 +106,10 @@ def test_secrets_come_from_the_environment_and_are_never_printed(tmp_path, monke
     [
         ("[fetch]\nper_host = 0\n", "fetch.per_host: must be >= 1, got 0"),
         ("[fetch]\nper_hots = 2\n", "fetch.per_hots: unknown setting"),
-        ("[fetch]\nmax_bytes = true\n", "fetch.max_bytes: input should be a valid integer"),
+        ("[fetch]\nmax_bytes = true\n", "fetch.max_bytes: must be a whole number, got true"),
         ("[scope]\nmax_depth = -1\n", "scope.max_depth: must be >= 0, got -1"),
         ("[scope]\nexclude = ['(unclosed']\n", "scope.exclude[0]: not a valid regex"),
-        ("workers = 'many'\n", "workers: input should be a valid integer"),
+        ("workers = 'many'\n", "workers: must be a whole number, got 'many'"),
         ("follow = yes\n", "not valid TOML"),
         ("[fetch]\nuser_agent = '${PARCRAWL_TEST_UNSET_VAR}'\n", "environment variable"),
         ("[[steps]]\nmin = 3\n", "steps[0].use: required"),
@@ -124,3 +136,30 @@ def test_a_missing_job_file_is_one_line(tmp_path):
 def test_load_job_raises_config_error_for_bad_values(tmp_path):
     with pytest.raises(ConfigError, match=r"fetch\.concurrency: must be >= 1, got 0"):
         load_job(write(tmp_path, "[fetch]\nconcurrency = 0\n"))
+
+
+def test_a_bad_seed_is_named_by_its_key_in_the_job_file(tmp_path):
+    job = write(tmp_path, "seeds = ['http://127.0.0.1:9/', 'ftp://x.test/', 'http://h:99999/']\n")
+    for command in ("run", "check"):
+        result = parcrawl(command, str(job), "-q")
+        assert result.returncode == 2
+        assert result.stderr == (
+            f"parcrawl: error: {job}: seeds[1]: not an http(s) URL: 'ftp://x.test/'; "
+            "seeds[2]: not a valid URL: 'http://h:99999/' (port '99999')\n"
+        )
+
+
+def test_a_job_without_seeds_names_the_keys_to_set(tmp_path):
+    job = write(tmp_path, "follow = true\n[fetch]\nper_host = 2\n")
+    for command in ("run", "check"):
+        result = parcrawl(command, str(job), "-q")
+        assert result.returncode == 2
+        assert result.stderr == f"parcrawl: error: {job}: no seeds (set seeds or seeds_file)\n"
+        assert "-i FILE" not in result.stderr
+
+
+def test_sizes_in_a_job_file_take_units(tmp_path):
+    job = write(tmp_path, "[fetch]\nmax_bytes = '5MB'\n[output]\nwarc_max_size = '1GiB'\n")
+    settings = load_job(job).settings
+    assert settings.fetch.max_bytes == 5_000_000
+    assert settings.output.warc_max_size == 2**30

@@ -63,9 +63,7 @@ def test_timeout_must_be_positive() -> None:
 
 def test_wrong_type_names_key_and_value() -> None:
     message = error_of({"fetch": {"concurrency": "many"}})
-    assert message.startswith("fetch.concurrency: ")
-    assert "integer" in message
-    assert "'many'" in message
+    assert message == "fetch.concurrency: must be a whole number, got 'many'"
 
 
 @pytest.mark.parametrize(
@@ -105,12 +103,74 @@ def test_seeds_and_seeds_file_take_one_string_or_a_list(key: str) -> None:
     assert getattr(build_settings({key: "one"}), key) == ["one"]
     assert getattr(build_settings({key: ["one", "two"]}), key) == ["one", "two"]
     assert getattr(Settings.model_validate({key: "one"}), key) == ["one"]
-    assert error_of({key: 3}).startswith(f"{key}: input should be a valid list, got 3")
+    assert error_of({key: 3}) == f"{key}: must be a list, got 3"
 
 
 def test_worker_memory_is_a_limit_a_worker_can_start_with_or_zero_for_none() -> None:
     assert build_settings({}).worker_memory_mb == 512
     assert build_settings({"worker_memory_mb": 0}).worker_memory_mb == 0
     assert error_of({"worker_memory_mb": 64}) == (
-        "worker_memory_mb: value error, must be 0 (no limit) or >= 128, got 64"
+        "worker_memory_mb: must be 0 (no limit) or >= 128, got 64"
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"recrawl": True}, "recrawl: needs a state file to compare with (--state FILE) "
+         "or a shared frontier (--frontier REDIS_URL)"),
+        ({"changed_only": True}, "changed_only: needs recrawl (--recrawl)"),
+        ({"cluster": {"fetchers": 2}},
+         "cluster.fetchers: 2 fetchers need a shared frontier (--frontier REDIS_URL)"),
+        ({"cluster": {"frontier": "redis://h/0"}},
+         "cluster.crawl_id: a shared frontier needs a crawl id (--crawl-id NAME)"),
+        ({"cluster": {"frontier": "http://u:pw@h/", "crawl_id": "x"}},
+         "cluster.frontier: not a Redis URL: 'http://u:***@h/' (redis://host:6379/0, "
+         "rediss:// for TLS)"),
+        ({"follow": "yes"}, "follow: must be true or false, got 'yes'"),
+        ({"fetch": {"max_bytes": True}}, "fetch.max_bytes: must be a whole number, got true"),
+        ({"fetch": {"timeout_s": "3"}}, "fetch.timeout_s: must be a number, got '3'"),
+        ({"fetch": 3}, "fetch: must be a table, got 3"),
+        ({"parser": "html5"}, "parser: must be 'lxml' or 'bs4', got 'html5'"),
+        ({"output": {"warc": "a.warc"}},
+         "output.warc: must end in .warc.gz (each record is gzipped on its own), got 'a.warc'"),
+        ({"extract": {"fields": {"price": {"css": "p", "default": {"a": 1}}}}},
+         "extract.fields.price.default: must be a string, a whole number, a number, "
+         "true or false or a list of strings"),
+        ({"state": "s.crawl", "cluster": {"frontier": "redis://h/0", "crawl_id": "x"}},
+         "state: a state file and a shared frontier (--frontier) do not go together: a shared "
+         "crawl keeps its state in Redis (run again with the same crawl id to resume it)"),
+    ],
+)  # fmt: skip
+def test_errors_are_plain_words_not_pydantic(values: dict[str, Any], message: str) -> None:
+    assert error_of(values) == message
+
+
+SIZE_KEYS = [("fetch", "max_bytes"), ("robots", "max_bytes"), ("output", "warc_max_size")]
+
+
+@pytest.mark.parametrize(("section", "key"), SIZE_KEYS)
+@pytest.mark.parametrize(
+    ("size", "size_bytes"),
+    [
+        ("5MB", 5_000_000),
+        ("5MiB", 5 * 1024**2),
+        ("5000000", 5_000_000),
+        (5_000_000, 5_000_000),
+        ("5 mb", 5_000_000),
+        ("1.5GB", 1_500_000_000),
+        ("64KiB", 65_536),
+    ],
+)
+def test_every_size_key_takes_the_same_forms(
+    section: str, key: str, size: str | int, size_bytes: int
+) -> None:
+    settings = build_settings({section: {key: size}})
+    assert getattr(getattr(settings, section), key) == size_bytes
+
+
+@pytest.mark.parametrize(("section", "key"), SIZE_KEYS)
+def test_a_size_that_is_not_one_says_how_to_write_one(section: str, key: str) -> None:
+    assert error_of({section: {key: "5XB"}}) == (
+        f"{section}.{key}: not a size: '5XB' (bytes, or with a unit: 5MB, 5MiB, 1.5GB)"
     )

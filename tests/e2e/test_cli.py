@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from cli import OPTIONS, build_parser, validate_rules
+from cli import OPTIONS, build_parser
 from crawler import __version__
 from crawler.demo import SiteServer, SyntheticSite
 from crawler.jobfile import load_job
 from crawler.settings import Settings
+from crawler.startup import validate_rules
 from tests.support.cli import REPO, parcrawl
 from tests.support.routes import RouteServer, page
 

@@ -68,9 +68,9 @@ def test_recrawl_and_warc_from_a_job_file(tmp_path):
 
 def test_bad_warc_options_are_one_line_errors(tmp_path):
     for args, message in (
-        (["--warc", str(tmp_path / "x.warc")], "output.warc: value error, must end in .warc.gz"),
+        (["--warc", str(tmp_path / "x.warc")], "output.warc: must end in .warc.gz"),
         (["--warc", str(tmp_path / "x.warc.gz"), "--warc-max-size", "lots"], "not a size"),
-        (["--recrawl"], "recrawl: value error, needs a state file"),
+        (["--recrawl"], "recrawl: needs a state file"),
     ):
         done = parcrawl("crawl", "http://127.0.0.1:9/", *args)
         assert done.returncode == 2

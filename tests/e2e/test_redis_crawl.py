@@ -226,7 +226,7 @@ def test_bad_redis_urls_and_passwords_are_one_line_errors(tmp_path: Path) -> Non
         }
     expected = {
         "unreachable": (1, "is unreachable"),
-        "not redis": (2, "not a redis url"),
+        "not redis": (2, "not a Redis URL"),
         "password": (1, "refused us"),
         "crawl id": (2, "crawl id"),
         "status": (2, "no crawl 'never'"),

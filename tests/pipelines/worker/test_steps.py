@@ -322,7 +322,7 @@ def test_step_error_pickles() -> None:
         ),
         ([{"use": "min_words", "min": "x"}], "steps[0].min: must be an integer >= 0, got 'x'"),
         ([{"use": "min_words", "min": -1}], "steps[0].min: must be an integer >= 0, got -1"),
-        ([{"use": "min_words", "min": True}], "steps[0].min: must be an integer >= 0, got True"),
+        ([{"use": "min_words", "min": True}], "steps[0].min: must be an integer >= 0, got true"),
         ([{"use": "min_words"}], "steps[0].min: required by min_words"),
         ([{"use": "min_words", "min": 3, "max": 9}], "steps[0].max: not an option of min_words"),
         (
