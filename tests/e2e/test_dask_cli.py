@@ -156,7 +156,7 @@ def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
     assert 20 <= len(records) < len(seeds)
     assert f"{len(records)} records written" in stderr
     assert "stopped early: the Dask scheduler was lost" in stderr
-    assert f"executor: dask {address}, 1 workers" in stderr
+    assert f"executor: dask {address}, 1 worker" in stderr
 
 
 def test_a_crawl_goes_on_when_its_scheduler_comes_back_within_reconnect_s(
