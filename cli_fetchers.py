@@ -194,6 +194,7 @@ class _Interrupts:
 def _supervise(fetchers: list[_Fetcher], interrupts: _Interrupts, *, quiet: bool) -> None:
     """Relay the fetchers' log lines and draw their progress until every one has ended."""
     bars = Bars(total=None, enabled=not quiet, middle="written", middle_unit="records")
+    started = time.monotonic()
     try:
         while True:
             readers = {f.reader: f for f in fetchers if f.reader is not None}
@@ -206,16 +207,16 @@ def _supervise(fetchers: list[_Fetcher], interrupts: _Interrupts, *, quiet: bool
                 if line is not None:
                     tqdm.write(line, file=sys.stderr)
             interrupts.announce()
-            heard = [f for f in fetchers if f.stats is not None]
-            if heard:
-                latest = max(heard, key=lambda f: f.heard)
-                stats = Stats.combined([f.stats for f in heard if f.stats is not None])
-                bars.show(
-                    stats,
-                    queued=latest.queued,
-                    middle=stats.written,
-                    fetched_notes=["per fetcher " + " | ".join(f.count() for f in fetchers)],
-                )
+            # Zeros until the first word: the bars show from the start, not after the
+            # fetchers' start-up (a new interpreter each, some seconds on a busy machine).
+            heard = [f.stats for f in fetchers if f.stats is not None]
+            stats = Stats.combined(heard) if heard else Stats(started=started)
+            bars.show(
+                stats,
+                queued=max(fetchers, key=lambda f: f.heard).queued,
+                middle=stats.written,
+                fetched_notes=["per fetcher " + " | ".join(f.count() for f in fetchers)],
+            )
     finally:
         bars.close()
     for fetcher in fetchers:
