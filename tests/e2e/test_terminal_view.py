@@ -61,6 +61,25 @@ def test_fetchers_show_live_progress_then_one_summary_and_the_merge_command(
     assert urls_in(out) == every_url
 
 
+def test_ctrl_c_stops_every_fetcher_said_once_and_summed_up(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    def working(screen: str) -> bool:  # both fetchers have fetched pages
+        return re.search(r"per fetcher [1-9]\d* \| [1-9]", screen) is not None
+
+    with linked_site(60, delay_s=0.2) as server:
+        screen = run_on_terminal(
+            "crawl", server.url("/"), "--follow", "--frontier", redis_server.url,
+            "--crawl-id", "stop", "--fetchers", "2", "-w", "0", "-c", "2",
+            "-o", str(tmp_path / "site.jsonl"), interrupt_when=working,
+        )  # fmt: skip
+    assert screen.code == 130, screen.text
+    assert screen.text.count("stopping") == 1, screen.text
+    written = len(urls_in(tmp_path / "site-1.jsonl", tmp_path / "site-2.jsonl"))
+    assert re.search(rf"parcrawl: interrupted in [\d.]+ s: {written} records written", screen.text)
+    assert screen.text.count(": exit 130, ") == 2
+
+
 @pytest.mark.parametrize("output", [["-o", "-"], []], ids=["dash", "default"])
 def test_records_piped_to_a_reader_on_the_terminal_get_no_bars_through_them(
     output: list[str], tmp_path: Path

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
@@ -30,10 +32,18 @@ class Screen:
 
 
 def run_on_terminal(
-    *args: str, stdout_pipe: bool = False, stderr_pipe: bool = False, timeout_s: float = 120
+    *args: str,
+    stdout_pipe: bool = False,
+    stderr_pipe: bool = False,
+    interrupt_when: Callable[[str], bool] | None = None,
+    timeout_s: float = 120,
 ) -> Screen:
     """``python cli.py ARGS`` with stdout and stderr on a pseudo-terminal, or either on a
-    pipe: ``stdout_pipe`` as in ``parcrawl … | jq``, whose reader prints to the same screen."""
+    pipe: ``stdout_pipe`` as in ``parcrawl … | jq``, whose reader prints to the same screen.
+
+    ``interrupt_when``: Ctrl-C (SIGINT to its process group, as a terminal sends it) once
+    the screen's text so far satisfies it.
+    """
     import fcntl  # noqa: PLC0415  (POSIX only)
     import pty  # noqa: PLC0415
     import struct  # noqa: PLC0415
@@ -46,6 +56,7 @@ def run_on_terminal(
         [sys.executable, str(REPO / "cli.py"), *args],
         stdout=subprocess.PIPE if stdout_pipe else secondary,
         stderr=subprocess.PIPE if stderr_pipe else secondary,
+        start_new_session=interrupt_when is not None,  # a group of its own to interrupt
     ) as process:
         os.close(secondary)
         piped: dict[str, bytes] = {}
@@ -65,6 +76,10 @@ def run_on_terminal(
             if not data:
                 break
             chunks.append(data)
+            seen = b"".join(chunks).decode(errors="replace")
+            if interrupt_when is not None and interrupt_when(seen):
+                os.killpg(process.pid, signal.SIGINT)
+                interrupt_when = None
         os.close(primary)
         process.wait(timeout=timeout_s)
         for reader in readers:
