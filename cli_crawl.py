@@ -41,7 +41,7 @@ EXIT_OK = 0
 EXIT_INTERRUPTED = 130
 EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a writer whose reader left
 
-Reporter = Callable[[Stats, "int | None"], None]
+Reporter = Callable[[Stats, int | None], None]
 """Called with the live stats and the number queued at every progress tick, and at the end."""
 
 

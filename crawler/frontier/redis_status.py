@@ -22,8 +22,10 @@ TOTALS = ("queued", "leased", "retrying", "done", "failed", "refused", "skipped"
 PROCESS_COUNTS = ("leased", "done", "failed")
 
 SILENT_AFTER_S = 30.0
-"""A process unheard for this long has stopped without leaving (killed, its machine gone):
-its heartbeat renews leases every 10 s, and leases it held (30 s) go back to the queue."""
+"""A process unheard for this long has likely stopped without leaving (killed, its machine
+gone): with the default ``cluster.lease_s`` (30 s) its heartbeat comes every 10 s, and the
+leases it held have gone back to the queue. A longer lease_s beats less often, hence the
+question mark in the wording."""
 FORGET_AFTER_S = 3600.0
 """A silent process is listed for an hour, then counted with the ended ones."""
 
@@ -77,7 +79,7 @@ class SharedStatus:
                 if beat < SILENT_AFTER_S:
                     heard = f"last heard {beat:.0f} s ago"
                 else:
-                    heard = f"silent for {_duration(beat)}: stopped without leaving (killed?)"
+                    heard = f"silent for {_duration(beat)} (stopped without leaving?)"
                 listed.append(f"  {name}  {_fields(counts, PROCESS_COUNTS)}  {heard}")
                 continue
             left += beat is None

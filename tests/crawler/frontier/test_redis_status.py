@@ -23,7 +23,7 @@ def test_processes_that_left_are_summed_up_in_one_line_not_listed_forever() -> N
     assert lines[-4:] == [
         "per process:",
         "  busy  leased 3  done 7  failed 0  last heard 2 s ago",
-        "  killed  leased 1  done 5  failed 0  silent for 95 s: stopped without leaving (killed?)",
+        "  killed  leased 1  done 5  failed 0  silent for 95 s (stopped without leaving?)",
         "ended: 3 processes (2 left the crawl, 1 silent for over an hour), done 150, failed 3",
     ]
     assert not any("gone" in line for line in lines)
