@@ -51,11 +51,12 @@ def run_fetchers(settings: Settings, *, quiet: bool) -> int:
         raise UsageError("--fetchers N cannot share stdin: give the URLs in a file (-i FILE)")
     outputs = [fetcher_output(settings, index) for index in range(1, cluster.fetchers + 1)]
     context = multiprocessing.get_context("spawn")
+    verbose = logging.getLogger().isEnabledFor(logging.INFO)  # -v: each fetcher logs as much
     fetchers = []
     for index, child in enumerate(outputs, start=1):
         reader, writer = context.Pipe(duplex=False)
         process = context.Process(
-            target=_fetcher_main, args=(child, index, writer), name=f"fetcher-{index}"
+            target=_fetcher_main, args=(child, index, writer, verbose), name=f"fetcher-{index}"
         )
         process.start()
         writer.close()  # the child's end: the reader sees EOF once the child is gone
@@ -243,13 +244,13 @@ def _summary_lines(settings: Settings, fetchers: list[_Fetcher]) -> list[str]:
     return lines
 
 
-def _fetcher_main(settings: Settings, index: int, pipe: Connection) -> None:
+def _fetcher_main(settings: Settings, index: int, pipe: Connection, verbose: bool) -> None:
     """One fetcher of ``--fetchers N`` (a spawned process): crawl without bars, sending its
     progress and log lines to the supervisor; exit with its code."""
     channel = _Channel(pipe)
     handler = _ChannelHandler(channel)
     handler.setFormatter(logging.Formatter(f"parcrawl[{index}]: %(levelname)s: %(message)s"))
-    configure_logging(verbose=False, handler=handler)
+    configure_logging(verbose=verbose, handler=handler)
     stats: Stats | None = None
     try:
         code, stats = crawl(settings, quiet=True, report=channel.progress)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -306,3 +307,15 @@ def test_status_counts_the_links_every_process_skipped(
     status = parcrawl("status", "--frontier", redis_server.url, "--crawl-id", "skips")
     assert ", skipped 10, " in status.stdout
     assert "skipped: offsite 10\n" in status.stdout
+
+
+def test_fetchers_log_every_failed_fetch_with_v(redis_server: RedisServer, tmp_path: Path) -> None:
+    with RouteServer({"/a": page("<title>a</title>")}) as server:
+        result = parcrawl(
+            "crawl", server.url("/a"), server.url("/missing"), "--frontier", redis_server.url,
+            "--crawl-id", "loud", "--fetchers", "2", "-w", "0", "-v",
+            "-o", str(tmp_path / "out.jsonl"),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    failed = re.findall(r"parcrawl\[[12]\]: INFO: fetch failed (\S+)", result.stderr)
+    assert failed == [server.url("/missing") + ":"], result.stderr
