@@ -203,7 +203,7 @@ def _supervise(fetchers: list[_Fetcher], interrupts: _Interrupts, *, quiet: bool
             if not readers and not running:
                 break
             for ready in wait([*readers, *running], timeout=PROGRESS_INTERVAL_S):
-                fetcher = readers.get(ready)  # type: ignore[call-overload]
+                fetcher = readers.get(ready) if isinstance(ready, Connection) else None
                 line = fetcher.receive() if fetcher is not None else None
                 if line is not None:
                     tqdm.write(line, file=sys.stderr)
