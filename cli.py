@@ -6,45 +6,36 @@ This is the only composition root; everything it wires is importable and testabl
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
-import multiprocessing
-import os
-import signal
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from tqdm import tqdm
-
 import crawler.prestart  # the parse workers' server starts while the rest imports
-import crawler.runtime  # first: the HTTP stack without its unused parts
+import crawler.runtime  # noqa: F401  (first: the HTTP stack without its unused parts)
+
+# A crawl, its terminal view, the --fetchers supervisor: modules beside this one.
+from cli_crawl import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE_CLOSED, EXIT_USAGE, crawl
+from cli_crawl import silence_stdout as _silence_stdout
+from cli_fetchers import run_fetchers
+from cli_view import configure_logging as _configure_logging
+from cli_view import error as _error
+from cli_view import note as _note
 from crawler import __version__
-from crawler.api import Crawl, make_settings
-from crawler.assembly import executor_factory_for
+from crawler.api import make_settings
 from crawler.demo import SiteServer, SyntheticSite
-from crawler.errors import ClusterLost, OutputClosed, ParcrawlError, UsageError
-from crawler.frontier import PAUSED_FIELD, shared_status_lines
+from crawler.errors import ParcrawlError, UsageError
+from crawler.frontier import shared_status_lines
 from crawler.jobfile import JobFile, load_job
 from crawler.outputs import merge_outputs
-from crawler.recrawl import CHANGES
 from crawler.report import TOP, report_source, write_report
-from crawler.seeds import STDIN, count_seed_lines
 from crawler.settings import Settings, build_settings
 from crawler.sizes import SIZE_FORMS, parse_size
 from crawler.startup import Start, check_start
 from crawler.state import read_status
-from crawler.stats import Stats
 from pipelines.sinks import output_for
-from pipelines.sinks.lines import PageLines
 
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a writer whose reader left
-PROGRESS_INTERVAL_S = 0.2
 DEMO_OUTPUT = "parcrawl-demo.jsonl"
 
 log = logging.getLogger("parcrawl")
@@ -407,13 +398,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_PIPE_CLOSED
 
 
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that Python's final flush finds no closed pipe."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
-
-
 def _status_lines(args: argparse.Namespace) -> list[str]:
     """A state file's status, or with --frontier a shared crawl's (read from Redis)."""
     if args.frontier is None and args.crawl_id is None:
@@ -433,16 +417,10 @@ def _status_lines(args: argparse.Namespace) -> list[str]:
 
 def _run_crawl(settings: Settings, *, quiet: bool) -> int:
     if settings.cluster.fetchers > 1:
-        code = _run_fetchers(settings, quiet=quiet)
+        code = run_fetchers(settings, quiet=quiet)
     else:
-        code = _crawl(settings, quiet=quiet)
-    _note_report(settings, quiet=quiet)
+        code, _ = crawl(settings, quiet=quiet)
     return code
-
-
-def _note_report(settings: Settings, *, quiet: bool) -> None:
-    if settings.output.report is not None and not quiet:
-        _note(f"report written to {settings.output.report}")
 
 
 def _report_beside(records: str) -> str:
@@ -470,106 +448,8 @@ def _run_merge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_fetchers(settings: Settings, *, quiet: bool) -> int:
-    """``--fetchers N``: N crawler processes on this machine share the crawl through the
-    frontier, each with its own event loop, process stage and output file.
-
-    Every one reads the seeds (Redis drops the repeats) so that none can start before the
-    crawl exists. The exit code is the worst of theirs.
-    """
-    cluster = settings.cluster
-    assert cluster.frontier is not None
-    assert cluster.crawl_id is not None
-    if STDIN in settings.seeds_file:
-        raise UsageError("--fetchers N cannot share stdin: give the URLs in a file (-i FILE)")
-    outputs = [fetcher_output(settings, index) for index in range(1, cluster.fetchers + 1)]
-    context = multiprocessing.get_context("spawn")
-    children = [
-        context.Process(target=_fetcher_main, args=(child, index), name=f"fetcher-{index}")
-        for index, child in enumerate(outputs, start=1)
-    ]
-    for child in children:
-        child.start()
-    # Ctrl-C reaches every fetcher (one process group): each stops itself cleanly.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        for child in children:
-            child.join()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    codes = [child.exitcode if child.exitcode is not None else 1 for child in children]
-    if not quiet:
-        for index, (child_settings, code) in enumerate(zip(outputs, codes, strict=True), 1):
-            _note(f"fetcher {index}: exit {code}, records in {_output_names(child_settings)}")
-        with contextlib.suppress(ParcrawlError):
-            for line in shared_status_lines(cluster.frontier, cluster.crawl_id):
-                _note(line)
-    if settings.output.report is not None:
-        sources = [report_source(child.output) for child in outputs]
-        written = [source for source in sources if source and Path(source).exists()]
-        if written:
-            write_report(written, settings.output.report, settings=settings)
-    failed = [code for code in codes if code != EXIT_OK]
-    return max(failed, key=lambda code: (code != EXIT_INTERRUPTED, code)) if failed else EXIT_OK
-
-
-def fetcher_output(settings: Settings, index: int) -> Settings:
-    """The settings of fetcher ``index``: one process, its own output files (name-INDEX.ext).
-
-    Raises:
-        UsageError: the records would go to stdout, which N processes cannot share.
-    """
-    output = settings.output
-    if (output.jsonl in (None, "-") and output.csv is None and output.sqlite is None) or (
-        output.jsonl == "-"
-    ):
-        raise UsageError("--fetchers N needs -o FILE: each process writes its own file")
-
-    def numbered(path: str) -> str:
-        file = Path(path)
-        return str(file.with_name(f"{file.stem}-{index}{file.suffix}"))
-
-    values: dict[str, Any] = {}
-    if output.jsonl is not None:
-        values["jsonl"] = numbered(output.jsonl)
-    if output.sqlite is not None:
-        values["sqlite"] = numbered(output.sqlite)
-    if output.csv is not None:
-        values["csv"] = output.csv.model_copy(update={"path": numbered(output.csv.path)})
-    values["report"] = None  # the parent writes one report of all the fetchers' records
-    return settings.model_copy(
-        update={
-            "output": output.model_copy(update=values),
-            "cluster": settings.cluster.model_copy(update={"fetchers": 1}),
-        }
-    )
-
-
-def _output_names(settings: Settings) -> str:
-    output = settings.output
-    names = [output.jsonl, output.csv.path if output.csv else None, output.sqlite]
-    return ", ".join(name for name in names if name)
-
-
-def _fetcher_main(settings: Settings, index: int) -> None:
-    """One fetcher of ``--fetchers N`` (a spawned process): crawl quietly, exit with its code."""
-    _configure_logging(verbose=False)
-    logging.getLogger().handlers[0].setFormatter(
-        logging.Formatter(f"parcrawl[{index}]: %(levelname)s: %(message)s")
-    )
-    try:
-        code = _crawl(settings, quiet=True)
-    except ParcrawlError as exc:
-        _error(f"fetcher {index}: {exc}")
-        code = exc.exit_code
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
-    sys.exit(code)
-
-
 def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
     site = SyntheticSite(pages=args.pages)
-    output = args.output
     source = report_source(settings.output)
     if settings.output.report is None and source is not None:
         settings = make_settings(settings, output={"report": _report_beside(source)})
@@ -583,264 +463,8 @@ def _run_demo(args: argparse.Namespace, settings: Settings) -> int:
         # A site crawl starts from the home page; a list crawl takes every URL the site has.
         start = [server.url("/")] if settings.follow else site.urls(server.base_url)
         demo = make_settings(settings, seeds=start)
-        code = _crawl(demo, quiet=args.quiet)
-    if not args.quiet and code != EXIT_PIPE_CLOSED:
-        _note(f"records written to {output}")
-    _note_report(settings, quiet=args.quiet)
+        code, _ = crawl(demo, quiet=args.quiet)
     return code
-
-
-def _crawl(settings: Settings, *, quiet: bool) -> int:
-    executor = _ExecutorView(settings)
-    lost: list[ClusterLost] = []
-    job = Crawl(
-        settings,
-        stats=Stats(),
-        sinks=_terminal_sinks(settings, quiet=quiet),
-        executor_factory=executor.factory,
-    )
-    with asyncio.Runner(loop_factory=crawler.runtime.event_loop_factory()) as runner:
-        stats = runner.run(_crawl_async(job, quiet=quiet, executor=executor, lost=lost))
-    if not quiet:
-        for line in [*stats.summary_lines(), executor.summary(stats)]:
-            _note(line)
-    if settings.output.report is not None and not job.report_written:
-        job.write_report()  # a second Ctrl-C cancelled the crawl before its report
-    if lost:
-        _error(str(lost[0]))
-        return lost[0].exit_code
-    if stats.stop_reason == "output_closed":
-        _silence_stdout()
-        return EXIT_PIPE_CLOSED
-    return EXIT_INTERRUPTED if stats.interrupted else EXIT_OK
-
-
-def _terminal_sinks(settings: Settings, *, quiet: bool) -> list[PageLines] | None:
-    if not _records_to_terminal(settings):
-        return None
-    if not quiet:
-        _note("stdout is a terminal: one line per page; -o FILE or a pipe gets the records")
-    return [PageLines(_print_above_bars)]
-
-
-class _ExecutorView:
-    """What the progress bars and the summary say about where pages are parsed."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.workers = settings.workers
-        self.factory = executor_factory_for(settings)
-        self.announced = False
-
-    def _dask(self) -> Any:
-        return getattr(self.factory, "executor", None)
-
-    def label(self) -> str:
-        """``local pool, 4 workers`` or ``dask tcp://host:8786, 3 workers``."""
-        dask = self._dask()
-        if dask is not None:
-            return f"{dask.name}, {dask.workers} workers"
-        if self.workers == 0:
-            return "inline (no worker processes)"
-        return f"local pool, {self.workers} workers"
-
-    def announce(self) -> str | None:
-        """A line to print once a Dask executor is connected; None before or after."""
-        dask = self._dask()
-        if dask is None or self.announced:
-            return None
-        self.announced = True
-        dashboard = f", dashboard {dask.dashboard}" if dask.dashboard else ""
-        return f"parsing on {self.label()}{dashboard}"
-
-    def summary(self, stats: Stats) -> str:
-        """The summary's executor line: parse and transfer times, bytes moved per page."""
-        line = f"executor: {self.label()}"
-        dask = self._dask()
-        if dask is not None:
-            traffic = dask.traffic
-            moved = traffic.bytes_sent + traffic.bytes_received
-            per_page = moved / stats.parsed if stats.parsed else 0.0
-            line += (
-                f"; parse {traffic.run_s:.1f} s in workers, transfer {traffic.transfer_s:.1f} s "
-                f"(moving and queueing batches); {per_page / 1024:.1f} KiB moved per page"
-            )
-        return line
-
-
-async def _crawl_async(
-    job: Crawl, *, quiet: bool, executor: _ExecutorView, lost: list[ClusterLost]
-) -> Stats:
-    settings, stats = job.settings, job.stats
-    to_terminal = _records_to_terminal(settings)
-    job.check()
-    # Seeds are the whole crawl only without links or sitemaps; else the total is unknown.
-    if STDIN not in settings.seeds_file and not settings.follow and not settings.sitemaps:
-        stats.total = len(settings.seeds) + await count_seed_lines(settings.seeds_file)
-    # JSON Lines asked for on a terminal get it whole: bars would draw through the records.
-    bars_off = quiet or (_stdout_is_terminal() and _writes_stdout(settings) and not to_terminal)
-    crawl = asyncio.create_task(job.run())
-    progress = _progress(stats, quiet=bars_off, executor=executor, notes=not quiet)
-    with _signals_stop(job, crawl, stats), progress:
-        try:
-            await crawl
-        except asyncio.CancelledError:
-            stats.interrupted = True
-        except ClusterLost as exc:  # every record made before the loss is written
-            lost.append(exc)
-        except OutputClosed:
-            # Like `yes | head`: the reader has what it wanted; what was not written is
-            # counted in the summary, and no state offset claims it.
-            stats.stop_reason = "output_closed"
-    return stats
-
-
-def _stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
-
-
-def _writes_stdout(settings: Settings) -> bool:
-    """True when the records go to stdout as JSON Lines (-o -, /dev/stdout, or no output)."""
-    output = settings.output
-    if output.jsonl is None:
-        return output.csv is None and output.sqlite is None
-    if output.jsonl == "-":
-        return True
-    with contextlib.suppress(OSError):
-        return os.path.samestat(os.stat(output.jsonl), os.fstat(sys.stdout.fileno()))
-    return False
-
-
-def _records_to_terminal(settings: Settings) -> bool:
-    """True when no output is named and stdout is a terminal: show lines, not records."""
-    output = settings.output
-    no_output = output.jsonl is None and output.csv is None and output.sqlite is None
-    return no_output and _stdout_is_terminal()
-
-
-@contextlib.contextmanager
-def _signals_stop(job: Crawl, crawl: asyncio.Task[Stats], stats: Stats) -> Iterator[None]:
-    """First Ctrl-C (or SIGTERM): finish in-flight pages and stop. Second: stop now."""
-    loop = asyncio.get_running_loop()
-
-    def on_signal(signum: signal.Signals) -> None:
-        if stats.interrupted:
-            _note("stopping now")
-            crawl.cancel()
-            return
-        # A SIGTERM comes from a program (kill, systemd, docker stop), not from a key: the
-        # way to stop at once is the signal that came, whichever it was.
-        again = "Ctrl-C" if signum == signal.SIGINT else signum.name
-        _note(f"stopping: finishing pages in flight ({again} again to stop now)")
-        stats.interrupted = True
-        job.stop()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, on_signal, signum)
-    try:
-        yield
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
-
-
-@contextlib.contextmanager
-def _progress(
-    stats: Stats, *, quiet: bool, executor: _ExecutorView | None = None, notes: bool = True
-) -> Iterator[None]:
-    """Progress bars on stderr, refreshed from the stats by a background task."""
-    disable = True if quiet else None  # None: tqdm shows bars only on a terminal
-    # leave=False: the bars make way for the summary, which says the same in final form.
-    common: dict[str, Any] = {
-        "file": sys.stderr,
-        "disable": disable,
-        "dynamic_ncols": True,
-        "leave": False,
-    }
-    fetched = tqdm(total=stats.total, desc="fetched", unit="page", position=0, **common)
-    parsed = tqdm(desc="parsed ", unit="page", position=1, **common)
-    errors = tqdm(desc="errors ", unit="url", position=2, **common)
-    pause = _PauseWatcher()
-    logging.getLogger().addHandler(pause)
-
-    async def refresh() -> None:
-        while True:
-            if executor is not None:
-                line = executor.announce()
-                if line is not None and notes:
-                    _note(line)
-                parsed.set_postfix_str(executor.label(), refresh=False)
-            for bar, value in ((fetched, stats.fetched), (parsed, stats.parsed)):
-                bar.update(value - bar.n)
-            errors.update(stats.error_count - errors.n)
-            if pause.paused:  # a shared frontier lost its Redis (until it is back)
-                fetched.set_postfix_str("paused: Redis lost, retrying", refresh=False)
-            elif stats.changes:
-                fetched.set_postfix_str(_changes_line(stats), refresh=False)
-            else:
-                fetched.set_postfix_str("", refresh=False)
-            await asyncio.sleep(PROGRESS_INTERVAL_S)
-
-    task = asyncio.get_running_loop().create_task(refresh())
-    try:
-        yield
-    finally:
-        logging.getLogger().removeHandler(pause)
-        task.cancel()
-        fetched.update(stats.fetched - fetched.n)
-        parsed.update(stats.parsed - parsed.n)
-        errors.update(stats.error_count - errors.n)
-        for bar in (errors, parsed, fetched):
-            bar.close()
-
-
-def _changes_line(stats: Stats) -> str:
-    """A recrawl's counts by kind of change, for the progress bar."""
-    return " ".join(f"{kind} {stats.changes[kind]}" for kind in CHANGES)
-
-
-def _print_above_bars(line: str) -> None:
-    tqdm.write(line, file=sys.stdout)
-
-
-class _PauseWatcher(logging.Handler):
-    """Notes from the log whether a shared frontier has paused fetching (Redis lost)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.paused = False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        paused = getattr(record, PAUSED_FIELD, None)
-        if paused is not None:
-            self.paused = bool(paused)
-
-
-class _TqdmHandler(logging.Handler):
-    """Log lines printed above the progress bars instead of through them."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            tqdm.write(self.format(record), file=sys.stderr)
-        except Exception:  # a logging handler must never raise
-            self.handleError(record)
-
-
-def _configure_logging(*, verbose: bool) -> None:
-    handler = _TqdmHandler()
-    handler.setFormatter(logging.Formatter("parcrawl: %(levelname)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
-    for noisy in ("httpx", "httpcore", "asyncio"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-def _note(message: str) -> None:
-    tqdm.write(f"parcrawl: {message}", file=sys.stderr)
-
-
-def _error(message: str) -> None:
-    print(f"parcrawl: error: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":

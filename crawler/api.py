@@ -132,6 +132,11 @@ class Crawl:
         write_report([source], output.report, settings=self.settings, duration_s=duration_s)
         self.report_written = True
 
+    @property
+    def queued(self) -> int | None:
+        """URLs waiting in the frontier now (for progress); None before the crawl starts."""
+        return self._engine.frontier.pending if self._engine is not None else None
+
     def stop(self) -> None:
         """Finish the pages in flight, write them, and end (like Ctrl-C)."""
         self._stop_requested = True

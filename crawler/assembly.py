@@ -109,6 +109,7 @@ def build_parts(
     if shared is not None:
         # A process joining without seeds learns the crawl's seed hosts (its scope) from Redis.
         shared.on_seed_root(admission.add_seed)
+        shared.count_skips(admission.skipped)  # for `parcrawl status`, which reads Redis
     return Parts(
         frontier,
         admission,

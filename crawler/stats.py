@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 
 
 @dataclass
@@ -36,6 +37,9 @@ class Stats:
     """Records of URLs refused before fetching (robots.txt, address guard): not in ``fetched``."""
     invalid_seeds: int = 0
     duplicate_seeds: int = 0
+    """Seeds already seen: listed twice, or (``done_before``) done or queued by an earlier run."""
+    done_before: int = 0
+    """URLs earlier runs of a resumed crawl (its state file) had finished."""
     parse_cpu_s: float = 0.0
     recovered: int = 0
     """Records a crashed run had written but not checkpointed (taken as done on resume)."""
@@ -59,6 +63,35 @@ class Stats:
     None when it ended, reached a limit or was interrupted."""
     worker_pids: set[int] = field(default_factory=set)
     interrupted: bool = False
+
+    @classmethod
+    def combined(cls, parts: Sequence[Stats]) -> Stats:
+        """The stats of several processes of one shared crawl (``--fetchers N``), as one.
+
+        Counts add up; the span runs from the first start to the last finish (one
+        machine's monotonic clock). What every process sees alike is taken once: the
+        seed total and invalid seeds, the seen set, unreadable sitemaps. A seed another
+        process queued first is no duplicate of the crawl's, so seed repeats are left out.
+        """
+        whole = cls(started=min(part.started for part in parts))
+        alike = {"total", "invalid_seeds", "seen", "sitemap_errors", "done_before"}
+        for spec in fields(cls):
+            name = spec.name
+            values = [getattr(part, name) for part in parts]
+            if name in alike:
+                setattr(whole, name, max(values, key=lambda value: value or 0))
+            elif isinstance(values[0], Counter):
+                setattr(whole, name, sum(values, Counter()))
+            elif isinstance(values[0], int) and not isinstance(values[0], bool):
+                setattr(whole, name, sum(values))
+        whole.parse_cpu_s = sum(part.parse_cpu_s for part in parts)
+        ends = [part.finished for part in parts]
+        whole.finished = None if None in ends else max(end for end in ends if end is not None)
+        whole.interrupted = any(part.interrupted for part in parts)
+        whole.stop_reason = next((p.stop_reason for p in parts if p.stop_reason), None)
+        whole.worker_pids = set().union(*(part.worker_pids for part in parts))
+        whole.duplicate_seeds = 0
+        return whole
 
     @property
     def elapsed_s(self) -> float:
@@ -105,7 +138,7 @@ class Stats:
             + (f", {self.unfetched} refused before fetching" if self.unfetched else "")
             + f", {_human_bytes(self.bytes)}, {self.fetched / elapsed:.1f} pages/s"
             + (f", {_count(self.retries, 'retry', 'retries')}" if self.retries else ""),
-            f"parse: {self.parsed} pages, {self.parsed / elapsed:.1f} pages/s"
+            f"parse: {_count(self.parsed, 'page')}, {self.parsed / elapsed:.1f} pages/s"
             + (f", {self.parse_cpu_s:.1f} s CPU in workers" if self.parse_cpu_s else ""),
         ]
         if self.changes:
@@ -133,10 +166,17 @@ class Stats:
             lines.append("stopped early: the Dask scheduler was lost")
         elif self.stop_reason and self.stop_reason != "interrupted":
             lines.append(f"stopped early: {self.stop_reason.replace('_', ' ')} reached")
+        if self.done_before:
+            lines.append(
+                f"resumed: {_count(self.done_before, 'URL')} done in earlier runs, "
+                "not fetched again"
+            )
         skipped = []
         if self.invalid_seeds:
             skipped.append(f"{self.invalid_seeds} invalid")
-        if self.duplicate_seeds:
+        if self.duplicate_seeds and self.done_before:
+            skipped.append(f"{self.duplicate_seeds} seen before (an earlier run's, or repeated)")
+        elif self.duplicate_seeds:
             skipped.append(f"{self.duplicate_seeds} duplicate")
         if skipped:
             lines.append("seeds skipped: " + ", ".join(skipped))

@@ -101,6 +101,8 @@ class RedisFrontier:
             client, url, give_up_s=give_up_s, rng=self._rng, check=self._raise_heartbeat_error
         )
         self.skipped: Counter[str] = Counter()
+        self._skips: Counter[str] = Counter()  # this process's skips, by reason (admission's)
+        self._skips_sent: Counter[str] = Counter()
         self._memory = memory
         self._recrawl = recrawl
         self.recrawl_queued: int | None = None
@@ -241,6 +243,7 @@ class RedisFrontier:
         try:
             async with asyncio.timeout(CALL_TIMEOUT_S):
                 writes = self._memory.writes() if self._memory is not None else []
+                await self._send_skips()
                 if writes:
                     mapping = dict(writes)
                     await self._link.client.hset(self._keys.page, mapping=mapping)  # type: ignore[arg-type]
@@ -589,6 +592,7 @@ class RedisFrontier:
             while True:
                 await asyncio.sleep(self._lease_ms / 3000)
                 await self._renew()
+                await self._link.call(self._send_skips)
                 roots = await self._link.call(lambda: self._link.client.smembers(self._keys.seeds))
                 for root in roots:
                     self._note_seed_root(_text(root))
@@ -599,6 +603,23 @@ class RedisFrontier:
     def _raise_heartbeat_error(self) -> None:
         if self._heartbeat_error is not None:
             raise self._heartbeat_error
+
+    def count_skips(self, skipped: Counter[str]) -> None:
+        """Add ``skipped`` (this process's skips by reason, as it counts them) to the
+        crawl's counts in Redis, on every heartbeat and when leaving: ``parcrawl status``
+        then counts what every process skipped, not only what the frontier dropped."""
+        self._skips = skipped
+
+    async def _send_skips(self) -> None:
+        fresh = self._skips - self._skips_sent
+        if not fresh:
+            return
+        pipe = self._link.client.pipeline(transaction=True)
+        pipe.hincrby(self._keys.counts, "skipped", sum(fresh.values()))
+        for reason, count in fresh.items():
+            pipe.hincrby(self._keys.counts, f"skipped:{reason}", count)
+        await pipe.execute()
+        self._skips_sent.update(fresh)
 
     def on_seed_root(self, callback: Callable[[str], None]) -> None:
         """Call ``callback`` with each seed root of the crawl (``scheme://host:port/``), those

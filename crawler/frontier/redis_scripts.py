@@ -85,6 +85,7 @@ for i = 2, #ARGV, 4 do
     local h = ARGV[i + 1]
     if max_per_host > 0 and num(redis.call('HGET', p .. 'h:' .. h, 'started')) >= max_per_host then
       count('skipped', 1)
+      count('skipped:max_pages_per_host', 1)
     else
       local depth = tonumber(ARGV[i + 2])
       enqueue(h, depth, ARGV[i + 3])
@@ -165,6 +166,7 @@ if limited == 0 and want > 0 then
       count('queued', -dropped)
       count('queued|' .. h, -dropped)
       count('skipped', dropped)
+      count('skipped:max_pages_per_host', dropped)
       redis.call('ZREM', p .. 'hosts', h)
     elseif level == nil or math.floor(tonumber(head[2]) / LEVEL) <= level then
       redis.call('ZPOPMIN', p .. 'q:' .. h)

@@ -19,6 +19,15 @@ from crawler.frontier.redis_link import CALL_TIMEOUT_S, PERMANENT, connect_redis
 from crawler.settings import redact_url
 
 TOTALS = ("queued", "leased", "retrying", "done", "failed", "refused", "skipped", "requeued")
+PROCESS_COUNTS = ("leased", "done", "failed")
+
+SILENT_AFTER_S = 30.0
+"""A process unheard for this long has likely stopped without leaving (killed, its machine
+gone): with the default ``cluster.lease_s`` (30 s) its heartbeat comes every 10 s, and the
+leases it held have gone back to the queue. A longer lease_s beats less often, hence the
+question mark in the wording."""
+FORGET_AFTER_S = 3600.0
+"""A silent process is listed for an hour, then counted with the ended ones."""
 
 
 @dataclass(slots=True)
@@ -32,27 +41,74 @@ class SharedStatus:
     hosts: dict[str, dict[str, int]] = field(default_factory=dict)
     processes: dict[str, dict[str, int]] = field(default_factory=dict)
     heartbeats_s: dict[str, float] = field(default_factory=dict)
-    """Seconds since each process last renewed its leases."""
+    """Seconds since each process still in the crawl last renewed its leases; a process
+    that left (ended, or stopped by Ctrl-C) has none."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """URLs skipped, by reason, as every process counted them."""
 
     def lines(self) -> list[str]:
-        """The status as printed: totals, then one line per host and per process."""
-        totals = ", ".join(f"{name} {self.totals.get(name, 0)}" for name in TOTALS)
-        out = [f"crawl {self.crawl_id} on {redact_url(self.url)}", f"{totals}, seen {self.seen}"]
+        """The status as printed: totals, skips by reason, then one line per host and per
+        process still in the crawl, and one for the processes that ended."""
+        totals = ", ".join(f"{name} {self.totals.get(name, 0):,}" for name in TOTALS)
+        out = [f"crawl {self.crawl_id} on {redact_url(self.url)}", f"{totals}, seen {self.seen:,}"]
+        if self.skipped:
+            reasons = sorted(self.skipped.items(), key=lambda item: (-item[1], item[0]))
+            out.append("skipped: " + ", ".join(f"{reason} {n:,}" for reason, n in reasons))
         if self.hosts:
             out.append("per host:")
             for host, counts in sorted(self.hosts.items()):
                 out.append(f"  {host}  {_fields(counts, ('queued', 'done', 'failed'))}")
-        if self.processes:
+        listed, ended = self._processes()
+        if listed:
             out.append("per process:")
-            for name, counts in sorted(self.processes.items()):
-                beat = self.heartbeats_s.get(name)
-                seen = f"  last heard {beat:.0f} s ago" if beat is not None else "  gone"
-                out.append(f"  {name}  {_fields(counts, ('leased', 'done', 'failed'))}{seen}")
+            out.extend(listed)
+        if ended:
+            out.append(ended)
         return out
+
+    def _processes(self) -> tuple[list[str], str | None]:
+        """Lines of the processes still in the crawl (or silent for less than an hour), and
+        one line summing up the others: those that left, and those silent for long."""
+        listed: list[str] = []
+        left = silent = 0
+        sums: dict[str, int] = defaultdict(int)
+        for name in sorted(self.processes.keys() | self.heartbeats_s.keys()):
+            counts = self.processes.get(name, {})
+            beat = self.heartbeats_s.get(name)
+            if beat is not None and beat < FORGET_AFTER_S:
+                if beat < SILENT_AFTER_S:
+                    heard = f"last heard {beat:.0f} s ago"
+                else:
+                    heard = f"silent for {_duration(beat)} (stopped without leaving?)"
+                listed.append(f"  {name}  {_fields(counts, PROCESS_COUNTS)}  {heard}")
+                continue
+            left += beat is None
+            silent += beat is not None
+            for kind in ("done", "failed"):
+                sums[kind] += counts.get(kind, 0)
+        if not left and not silent:
+            return listed, None
+        if not silent:
+            how = "left the crawl"
+        else:
+            parts = [
+                f"{left:,} left the crawl" if left else "",
+                f"{silent:,} silent for over an hour",
+            ]
+            how = ", ".join(part for part in parts if part)
+        plural = "process" if left + silent == 1 else "processes"
+        return listed, (
+            f"ended: {left + silent:,} {plural} ({how}), "
+            f"done {sums['done']:,}, failed {sums['failed']:,}"
+        )
 
 
 def _fields(counts: dict[str, int], names: tuple[str, ...]) -> str:
-    return "  ".join(f"{name} {counts.get(name, 0)}" for name in names)
+    return "  ".join(f"{name} {counts.get(name, 0):,}" for name in names)
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 async def read_shared_status(url: str, crawl_id: str) -> SharedStatus:
@@ -91,6 +147,8 @@ async def read_shared_status(url: str, crawl_id: str) -> SharedStatus:
         if "|" in name:
             kind, _, host = name.partition("|")
             hosts[host][kind] = value
+        elif name.startswith("skipped:"):
+            status.skipped[name.removeprefix("skipped:")] = value
         elif "@" in name:
             kind, _, process = name.partition("@")
             processes[process][kind] = value

@@ -53,3 +53,22 @@ def test_skips_limits_and_seeds_get_their_own_lines() -> None:
     assert "stopped early: max pages reached" in lines
     assert "seeds skipped: 2 invalid, 1 duplicate" in lines
     assert "links: 40 queued, 55 distinct URLs seen, 4 from sitemaps" in lines
+
+
+def test_fetchers_stats_combine_into_one_summary() -> None:
+    one = Stats(started=0.0, finished=8.0, fetched=10, responses=10, written=10, written_ok=9,
+                parsed=10, seen=30, duplicate_seeds=1, errors=Counter({"http_4xx": 1}))  # fmt: skip
+    two = Stats(started=1.0, finished=10.0, fetched=20, responses=20, written=20, written_ok=20,
+                parsed=20, seen=31, duplicate_seeds=1, skipped=Counter({"offsite": 4}))  # fmt: skip
+    lines = Stats.combined([one, two]).summary_lines()
+    assert lines[0] == "done in 10.0 s: 30 records written (29 ok, 1 error)"
+    assert "parse: 30 pages, 3.0 pages/s" in lines
+    assert "skipped: offsite 4" in lines
+    # A seed the other fetcher queued first is no duplicate of the crawl's.
+    assert not any(line.startswith("seeds") for line in lines)
+
+
+def test_a_resumed_crawl_counts_earlier_runs_and_no_duplicate_seeds() -> None:
+    lines = finished_stats(done_before=600, duplicate_seeds=1).summary_lines()
+    assert "resumed: 600 URLs done in earlier runs, not fetched again" in lines
+    assert "seeds skipped: 1 seen before (an earlier run's, or repeated)" in lines

@@ -163,7 +163,7 @@ def test_a_crawl_on_a_dask_scheduler_stops_cleanly_when_the_scheduler_dies(
     assert 20 <= len(records) < len(seeds)
     assert f"{len(records)} records written" in stderr
     assert "stopped early: the Dask scheduler was lost" in stderr
-    assert f"executor: dask {address}, 1 workers" in stderr
+    assert f"executor: dask {address}, 1 worker" in stderr
 
 
 def test_a_lost_scheduler_pauses_fetching_and_the_stopped_crawl_resumes_with_state(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -265,7 +266,7 @@ def test_fetchers_run_several_processes_on_one_crawl(
     records = [url for path in outputs for url in read_urls(path)]
     assert sorted(records) == sorted(site.urls())
     assert "fetcher 2: exit 0" in result.stderr
-    assert "done 31, failed 0" in result.stderr
+    assert "31 records written (31 ok, 0 errors)" in result.stderr  # all fetchers together
     # One report of both fetchers' records, written once by the parent.
     assert f"report written to {report}" in result.stderr
     assert f"31 records from {outputs[0]}, {outputs[1]};" in report.read_text()
@@ -289,3 +290,32 @@ def test_ctrl_c_hands_leases_back_and_a_rerun_finishes_the_crawl(
     records = read_urls(first_out) + read_urls(rest_out)
     assert sorted(records) == sorted(site.urls())
     assert set(site.fetch_counts().values()) == {1}
+
+
+def test_status_counts_the_links_every_process_skipped(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    offsite = "".join(f'<a href="http://elsewhere.example/{n}">x</a>' for n in range(5))
+    routes = {"/": page(f'<a href="/a">a</a>{offsite}'), "/a": page(offsite + '<a href="/">')}
+    with RouteServer(routes) as server:
+        crawl = parcrawl(
+            "crawl", server.url("/"), "--follow", "--frontier", redis_server.url,
+            "--crawl-id", "skips", "-w", "0", "-o", str(tmp_path / "out.jsonl"),
+        )  # fmt: skip
+    assert crawl.returncode == 0, crawl.stderr
+    assert "parcrawl: skipped: offsite 10\n" in crawl.stderr
+    status = parcrawl("status", "--frontier", redis_server.url, "--crawl-id", "skips")
+    assert ", skipped 10, " in status.stdout
+    assert "skipped: offsite 10\n" in status.stdout
+
+
+def test_fetchers_log_every_failed_fetch_with_v(redis_server: RedisServer, tmp_path: Path) -> None:
+    with RouteServer({"/a": page("<title>a</title>")}) as server:
+        result = parcrawl(
+            "crawl", server.url("/a"), server.url("/missing"), "--frontier", redis_server.url,
+            "--crawl-id", "loud", "--fetchers", "2", "-w", "0", "-v",
+            "-o", str(tmp_path / "out.jsonl"),
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    failed = re.findall(r"parcrawl\[[12]\]: INFO: fetch failed (\S+)", result.stderr)
+    assert failed == [server.url("/missing") + ":"], result.stderr
