@@ -30,6 +30,7 @@ from crawler.errors import ClusterLost, ConfigError, OutputClosed, ParcrawlError
 from crawler.frontier import PAUSED_FIELD, shared_status_lines
 from crawler.jobfile import JobFile, load_job
 from crawler.outputs import merge_outputs
+from crawler.preflight import check_crawl_files, check_report_file
 from crawler.recrawl import CHANGES
 from crawler.report import TOP, report_source, write_report
 from crawler.seeds import STDIN, count_seed_lines
@@ -460,6 +461,11 @@ def _run_crawl(settings: Settings, *, quiet: bool) -> int:
     if not settings.seeds and not settings.seeds_file and not joining:
         raise UsageError("give URLs to crawl, or a URL list with -i FILE")
     if settings.cluster.fetchers > 1:
+        # Every fetcher's files before any starts: none crawls while another cannot write.
+        count = settings.cluster.fetchers
+        check_crawl_files(*(fetcher_output(settings, n) for n in range(1, count + 1)))
+        if settings.output.report is not None:  # the fetchers' one report, the parent's
+            check_report_file(settings.output.report)
         code = _run_fetchers(settings, quiet=quiet)
     else:
         code = _crawl(settings, quiet=quiet)

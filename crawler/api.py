@@ -22,6 +22,7 @@ from crawler.fetch import Conditions, Fetcher
 from crawler.frontier.redis_memory import RedisPageMemory
 from crawler.jobfile import merge
 from crawler.models import Record
+from crawler.preflight import check_crawl_files
 from crawler.recrawl import Recrawl
 from crawler.report import report_source, write_report
 from crawler.seeds import SeedReader
@@ -104,8 +105,9 @@ class Crawl:
         """True once the report ``settings.output.report`` asks for is written."""
 
     def check(self) -> None:
-        """Fail early on seed files that cannot be read (``InputError``) and on a report
-        with no records file to read (``ConfigError``)."""
+        """Fail early, touching no file: seed files that cannot be read (``InputError``), a
+        report with no records file to read (``ConfigError``), a file the crawl could not
+        write (``OutputError``, exit 2)."""
         self._seed_reader.check()
         output = self.settings.output
         if output.report is not None and report_source(output) is None:
@@ -113,6 +115,7 @@ class Crawl:
                 "output.report: the report reads the crawl's records back: "
                 "also write them to a .jsonl or .sqlite file (-o FILE)"
             )
+        check_crawl_files(self.settings)
 
     def write_report(self) -> None:
         """Write the report ``settings.output.report`` asks for, from the crawl's output.
