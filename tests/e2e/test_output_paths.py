@@ -123,3 +123,14 @@ def test_a_report_that_cannot_be_written_is_refused_before_it_is_built(
     result = parcrawl("report", "out.jsonl", "-o", output, cwd=work)
     assert message in one_error_line(result)
     assert on_disk(work) == before
+
+
+def test_a_crawl_whose_dask_scheduler_does_not_answer_touches_no_file(work: Path) -> None:
+    before = on_disk(work)
+    result = parcrawl(
+        "crawl", SEED, "-o", "out.jsonl", "--state", "s.crawl", "--warc", "a.warc.gz",
+        "--report", "report.html", "--executor", "tcp://127.0.0.1:9", cwd=work,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert on_disk(work) == before  # no state file made, no archive, no report
