@@ -18,7 +18,7 @@ import crawler.runtime  # noqa: F401  (first: the HTTP stack without its unused 
 # A crawl, its terminal view, the --fetchers supervisor: modules beside this one.
 from cli_crawl import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE_CLOSED, EXIT_USAGE, crawl
 from cli_crawl import silence_stdout as _silence_stdout
-from cli_fetchers import run_fetchers
+from cli_fetchers import fetcher_output, run_fetchers
 from cli_view import configure_logging as _configure_logging
 from cli_view import error as _error
 from cli_view import note as _note
@@ -29,6 +29,7 @@ from crawler.errors import ParcrawlError, UsageError
 from crawler.frontier import shared_status_lines
 from crawler.jobfile import JobFile, load_job
 from crawler.outputs import merge_outputs
+from crawler.preflight import check_crawl_files, check_report_file
 from crawler.report import TOP, report_source, write_report
 from crawler.settings import Settings, build_settings
 from crawler.sizes import SIZE_FORMS, parse_size
@@ -417,6 +418,11 @@ def _status_lines(args: argparse.Namespace) -> list[str]:
 
 def _run_crawl(settings: Settings, *, quiet: bool) -> int:
     if settings.cluster.fetchers > 1:
+        # Every fetcher's files before any starts: none crawls while another cannot write.
+        count = settings.cluster.fetchers
+        check_crawl_files(*(fetcher_output(settings, n) for n in range(1, count + 1)))
+        if settings.output.report is not None:  # the fetchers' one report, the parent's
+            check_report_file(settings.output.report)
         code = run_fetchers(settings, quiet=quiet)
     else:
         code, _ = crawl(settings, quiet=quiet)

@@ -67,7 +67,11 @@ def run_fetchers(settings: Settings, *, quiet: bool) -> int:
     if not quiet:
         for line in _summary_lines(settings, fetchers):
             note(line)
-    if settings.output.report is not None:
+    # Like one process, which writes no report when it ends in an error: fetchers that all
+    # failed (Redis unreachable) leave an earlier report as it was.
+    if settings.output.report is not None and any(
+        code in (EXIT_OK, EXIT_INTERRUPTED) for code in codes
+    ):
         sources = [report_source(child.output) for child in outputs]
         written = [source for source in sources if source and Path(source).exists()]
         if written:
@@ -101,6 +105,8 @@ def fetcher_output(settings: Settings, index: int) -> Settings:
         values["sqlite"] = numbered(output.sqlite)
     if output.csv is not None:
         values["csv"] = output.csv.model_copy(update={"path": numbered(output.csv.path)})
+    if output.warc is not None:  # one writer per WARC file: it cuts back what it half wrote
+        values["warc"] = output.warc.removesuffix(".warc.gz") + f"-{index}.warc.gz"
     values["report"] = None  # the parent writes one report of all the fetchers' records
     return settings.model_copy(
         update={
