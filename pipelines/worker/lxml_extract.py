@@ -45,6 +45,22 @@ SAFE_PSEUDO_CLASSES = frozenset(
 attribute value test on an attribute soupsieve compares in its own way (``[type=text]``,
 ``[class="a b"]``)."""
 
+# Attributes whose values selectors compare ignoring ASCII case on an HTML page, as the HTML
+# standard lists them ("Case-sensitivity of selectors"). Our own copy: soupsieve keeps its
+# list in an internal module, and the soupsieve an older Python 3.11 gets has none. A
+# selector testing one of these takes the bs4 path, whatever a soupsieve version does with
+# it, so both paths agree either way.
+_HTML_CASE_INSENSITIVE_ATTRIBUTES = frozenset(
+    {
+        "accept", "accept-charset", "align", "alink", "axis", "bgcolor", "charset", "checked",
+        "clear", "codetype", "color", "compact", "declare", "defer", "dir", "direction",
+        "disabled", "enctype", "face", "frame", "hreflang", "http-equiv", "lang", "language",
+        "link", "media", "method", "multiple", "nohref", "noresize", "noshade", "nowrap",
+        "readonly", "rel", "rev", "rules", "scope", "scrolling", "selected", "shape", "target",
+        "text", "type", "valign", "valuetype", "vlink",
+    }
+)  # fmt: skip
+
 # bs4's HTML builder splits these attributes on whitespace and the bs4 path joins the
 # parts with one space: the same normalisation here keeps ``attr = "class"`` identical
 _MULTI_VALUED: dict[str, frozenset[str]] = {
@@ -104,7 +120,7 @@ class LxmlField:
 def lxml_extractor(settings: ExtractSettings) -> Extractor | None:
     """An ``Extractor`` for lxml trees; None when a selector needs the bs4 path.
 
-    Runs in the main process (it consults soupsieve); what it returns pickles without it.
+    It reads only the selectors' text: what it returns pickles without bs4 or soupsieve.
 
     Raises:
         ConfigError: a regex does not compile (selectors are checked by ``Extractor``).
@@ -124,9 +140,8 @@ def _safe_for_lxml(css: str) -> bool:
         return False
     if "|" in css.replace("|=", ""):
         return False  # a namespace (svg|a): soupsieve's to resolve, cssselect's XPath cannot
-    # soupsieve compares the values of these attributes ignoring case (as HTML says), and
-    # multi-valued ones (class, rel) with their whitespace normalised; cssselect does neither
-    from soupsieve.css_parser import HTML_CASE_INSENSITIVE_ATTRIBUTES  # noqa: PLC0415
-
-    special = HTML_CASE_INSENSITIVE_ATTRIBUTES | frozenset().union(*_MULTI_VALUED.values())
+    # soupsieve may compare the values of these attributes ignoring case (as HTML says),
+    # and multi-valued ones (class, rel) with their whitespace normalised; cssselect does
+    # neither
+    special = _HTML_CASE_INSENSITIVE_ATTRIBUTES | frozenset().union(*_MULTI_VALUED.values())
     return not any(name.lower() in special for name in _ATTRIBUTE_TEST.findall(css))

@@ -12,6 +12,7 @@ import os
 import pickle
 import subprocess
 import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,30 @@ def test_each_kind_of_css_field_is_the_same_on_both_paths(name: str) -> None:
     extract = {"fields": {name: EXTRACT_FIELDS[name]}}
     fast = _record(EXTRACT_PAGE, "lxml", extract, URL)
     assert fast == _record(EXTRACT_PAGE, "bs4", extract, URL)
+
+
+def test_css_fields_work_with_the_soupsieve_an_older_python_gets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python 3.11.0-3.11.4 (Debian 12's own) resolves soupsieve 2.10, whose css_parser has
+    # no HTML_CASE_INSENSITIVE_ATTRIBUTES: the fast path once imported it from there, and
+    # every job with a CSS rule ended in an ImportError. That module as 2.10 has it (for
+    # whoever imports it; soupsieve's own code keeps its globals):
+    real = importlib.import_module("soupsieve.css_parser")
+    older = types.ModuleType(real.__name__)
+    older.__dict__.update(
+        (name, value)
+        for name, value in vars(real).items()
+        if name != "HTML_CASE_INSENSITIVE_ATTRIBUTES"
+    )
+    monkeypatch.setitem(sys.modules, real.__name__, older)
+    for name in ("title", "type_any_case", "lang_prefix", "rel_exact"):
+        extract = {"fields": {name: EXTRACT_FIELDS[name]}}
+        fast = _record(EXTRACT_PAGE, "lxml", extract, URL)
+        assert fast == _record(EXTRACT_PAGE, "bs4", extract, URL)
+    assert _record(EXTRACT_PAGE, "lxml", {"fields": EXTRACT_FIELDS}, URL)["fields"]["title"] == (
+        "Mug blue"
+    )
 
 
 def test_css_fields_read_what_a_user_expects_on_the_fast_path() -> None:
