@@ -159,10 +159,9 @@ def _seed(text: str) -> str | InvalidUrl:
 
 def _skipped(origin: str, problem: InvalidUrl, line: str | None = None) -> str:
     """The warning for a seed skipped as invalid; ``line`` when more than the URL field."""
-    field = str(problem)
     if line is not None and _split(line)[1]:
-        return f"{origin}: {field}, in the line {_clipped(line)} (skipped)"
-    return f"{origin}: {field} (skipped)"
+        return f"{origin}: {problem}, in the line {_clipped(line)} (skipped)"
+    return f"{origin}: {problem} (skipped)"
 
 
 def _clipped(text: str) -> str:
