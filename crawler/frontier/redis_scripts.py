@@ -3,7 +3,8 @@ leases, end a fetch, finish records, renew leases, wait a host's turn, hold a ho
 
 Keys under the crawl's prefix (``ARGV[1]``, see :mod:`crawler.frontier.redis_keys`):
 ``seen`` SET of 16-byte digests; ``q:<host>`` ZSET request -> depth x 1e12 + sequence;
-``h:<host>`` HASH active/next/held/last/delay/backoff/started/turn (ms); ``hosts`` ZSET of
+``h:<host>`` HASH active/next/held/open/sending/last/delay/backoff/started (ms; ``next``
+paces hand-outs, ``open`` the gate, ``sending`` a start not on the wire yet); ``hosts`` ZSET of
 hosts with work and a free slot -> the time they may start; ``lease`` HASH token ->
 request; ``leases`` ZSET token -> expiry; ``retries`` ZSET request -> due; ``levels`` HASH
 depth -> requests queued or leased; ``outcome`` HASH digest -> status or error code;
@@ -43,6 +44,13 @@ local function schedule(h)
     return
   end
   redis.call('ZADD', p .. 'hosts', math.max(num(st[2]), num(st[3])), h)
+end
+
+-- A request to the host started now: the next may not begin for ``gap`` ms, nor be handed out.
+local function started(hk, gap)
+  local st = redis.call('HMGET', hk, 'open', 'next')
+  local open = math.max(num(st[1]), now + gap)
+  redis.call('HSET', hk, 'last', now, 'open', open, 'next', math.max(num(st[2]), open))
 end
 
 local function level_add(depth, by)
@@ -173,7 +181,7 @@ if limited == 0 and want > 0 then
       local nxt = math.max(num(redis.call('HGET', hk, 'next')), now + delay * jitter)
       redis.call('HINCRBY', hk, 'active', 1)
       redis.call('HINCRBY', hk, 'started', 1)
-      redis.call('HSET', hk, 'next', nxt, 'last', now, 'turn', 1)
+      redis.call('HSET', hk, 'next', nxt, 'last', now)
       local tok = tostring(redis.call('INCR', p .. 'token'))
       r.h = h
       r.p = proc
@@ -338,17 +346,18 @@ return 1
 BEGIN = (
     PRELUDE
     + """
--- ARGV: prefix, host, jitter. A request to the host wants to start now: returns 0 (it
--- starts, recorded) or the ms to wait. Every start to a host passes here, in any process.
-local h, jitter = ARGV[2], tonumber(ARGV[3])
+-- ARGV: prefix, host, jitter, window ms. A request to the host wants to start now: returns
+-- the ms to wait, or 0: it starts, counted until SENT says it is on the wire or failed (or
+-- for at most the window: its process may have died meanwhile). With a delay to keep, no
+-- other may begin until then. Every start to a host passes here, in any process.
+local h, jitter, window = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local hk = p .. 'h:' .. h
-local st = redis.call('HMGET', hk, 'next', 'held', 'delay', 'turn')
-local nxt, held, delay = num(st[1]), num(st[2]), math.max(num(st[3]), base_delay)
--- A turn handed out with a lease lets the first request to ask go at once, unless a hold
--- came since; otherwise the delay since the last start must have passed.
-local granted = num(st[4]) == 1 and held <= now
-if not granted and nxt > now then return math.ceil(nxt - now) end
-redis.call('HSET', hk, 'turn', 0, 'last', now, 'next', math.max(nxt, now + delay * jitter))
+local st = redis.call('HMGET', hk, 'open', 'sending', 'delay')
+local open, sending, delay = num(st[1]), num(st[2]), math.max(num(st[3]), base_delay)
+if sending > now and delay > 0 then return math.min(sending - now, 20) end
+if open > now then return math.ceil(open - now) end
+started(hk, delay * jitter)
+redis.call('HSET', hk, 'sending', now + window)
 schedule(h)
 return 0
 """
@@ -380,12 +389,28 @@ elseif kind == 'backoff' then
   until_ms = now + ms
 end
 if until_ms then
-  local st = redis.call('HMGET', hk, 'next', 'held')
+  local st = redis.call('HMGET', hk, 'next', 'held', 'open')
   local nxt, held = math.max(num(st[1]), until_ms), math.max(num(st[2]), until_ms)
-  redis.call('HSET', hk, 'next', nxt, 'held', held)
+  redis.call('HSET', hk, 'next', nxt, 'held', held, 'open', math.max(num(st[3]), until_ms))
   schedule(h)
 end
 return ms
+"""
+)
+
+SENT = (
+    PRELUDE
+    + """
+-- ARGV: prefix, host, jitter, sent (1/0). A start BEGIN let go has its head on the wire now
+-- (the delay counts from here: a new connection may take long), or failed before it.
+local h, jitter = ARGV[2], tonumber(ARGV[3])
+local hk = p .. 'h:' .. h
+redis.call('HDEL', hk, 'sending')
+if ARGV[4] == '1' then
+  started(hk, math.max(num(redis.call('HGET', hk, 'delay')), base_delay) * jitter)
+end
+schedule(h)
+return 1
 """
 )
 
@@ -493,6 +518,7 @@ SCRIPTS = {
     "renew": RENEW,
     "release": RELEASE,
     "begin": BEGIN,
+    "sent": SENT,
     "hold": HOLD,
     "may_start": MAY_START,
     "recrawl": RECRAWL,
