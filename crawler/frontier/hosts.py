@@ -1,8 +1,9 @@
 """Host timing, all of it: per-host slots, ``--delay`` and Crawl-delay spacing, holds,
 Retry-After (read once per response), and the one back-off rule with its jitter.
 
-A ``HostSlot`` keeps one host's numbers and ``RetryTiming`` turns a response into waits; the
-frontier decides which host goes next, and whether a request is retried at all is the engine's.
+A ``HostSlot`` keeps one host's numbers, a ``Turn`` tells it when a request it let go is on
+the wire, and ``RetryTiming`` turns a response into waits; the frontier decides which host
+goes next, and whether a request is retried at all is the engine's.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class HostSlot:
     open_at: float = 0.0
     """When the gate lets the next request start: the delay after the last start, holds."""
     sending: int = 0
-    """Starts the gate let go whose head is not on the wire yet: no other may begin."""
+    """Starts the gate let go whose head is not on the wire yet (with a delay, none begins)."""
 
     def add(self, request: FetchRequest) -> None:
         """Queue ``request``, keeping the queue ordered by depth (shallowest first).
