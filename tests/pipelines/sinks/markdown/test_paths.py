@@ -85,7 +85,7 @@ def test_urls_differing_only_in_case_never_share_a_file_on_a_case_blind_system()
 
 
 def test_a_folder_and_a_file_of_the_same_url_path_do_not_clash() -> None:
-    as_file = markdown_path("https://example.org/x.md")
+    as_file = markdown_path("https://example.org/x")  # x.md
     as_folder = posixpath.dirname(markdown_path("https://example.org/x.md/y"))
 
     assert as_file != as_folder
