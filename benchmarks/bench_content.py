@@ -55,6 +55,9 @@ def engines() -> dict[str, Extractor]:
             extract_content(html, url, engine="precise", images=False).content
         ),
         "fast": lambda html, url: extract_content(html, url, engine="fast").content,
+        "fast, text only": lambda html, url: (
+            extract_content(html, url, engine="fast", markdown=False).content
+        ),
         "trafilatura extract()": lambda html, url: trafilatura.extract(html, url=url) or "",
     }
 

@@ -35,6 +35,7 @@ def extract_content(
     engine: Engine = DEFAULT_ENGINE,
     time_limit_s: float | None = None,
     images: bool = True,
+    markdown: bool = True,
 ) -> PageContent:
     """A page's main content as text and Markdown, and its metadata.
 
@@ -47,6 +48,9 @@ def extract_content(
             no limit. Enforced in a process's main thread (see ``time_limit``).
         images: keep the content's images in the Markdown. With ``precise`` it costs a
             little precision: trafilatura then keeps the text of blocks around images.
+        markdown: False leaves ``markdown`` empty, for a crawl that keeps only the text:
+            it saves the ``fast`` engine a fifth of its time (``precise`` renders both from
+            one extraction and saves little).
 
     Raises:
         ContentError: the engine cannot read the page, whatever its library raised.
@@ -58,8 +62,8 @@ def extract_content(
     try:
         with time_limit(time_limit_s):
             if engine == "fast":
-                return fast_content(html, url)
-            return precise_content(html, url, images=images)
+                return fast_content(html, url, markdown=markdown)
+            return precise_content(html, url, images=images, markdown=markdown)
     except (ContentError, UsageError):
         raise
     except Exception as exc:  # the libraries' own errors, wrapped as the docstring says
@@ -67,7 +71,9 @@ def extract_content(
         raise ContentError(f"the {engine} engine failed: {type(exc).__name__}: {detail}") from exc
 
 
-def precise_content(html: str, url: str, *, images: bool = True) -> PageContent:
+def precise_content(
+    html: str, url: str, *, images: bool = True, markdown: bool = True
+) -> PageContent:
     """The ``precise`` engine: trafilatura's extraction, favouring precision, no comments.
 
     One extraction gives both outputs: the Markdown is trafilatura's rendering of its result
@@ -93,13 +99,15 @@ def precise_content(html: str, url: str, *, images: bool = True) -> PageContent:
     if document is None or document.body is None:
         return PageContent("", "", with_detected_language(meta, ""), "precise")
     body = document.body
-    markdown = tidy_markdown(trafilatura_xml.xmltotxt(body, include_formatting=True))
+    rendered = (
+        tidy_markdown(trafilatura_xml.xmltotxt(body, include_formatting=True)) if markdown else ""
+    )
     plain = trafilatura_xml.xmltotxt(_without_links_and_images(body), include_formatting=False)
     content = "\n\n".join(line.strip() for line in plain.splitlines() if line.strip())
-    return PageContent(content, markdown, with_detected_language(meta, content), "precise")
+    return PageContent(content, rendered, with_detected_language(meta, content), "precise")
 
 
-def fast_content(html: str, url: str) -> PageContent:
+def fast_content(html: str, url: str, *, markdown: bool = True) -> PageContent:
     """The ``fast`` engine: prune the page's furniture, keep the main block, render it."""
     html_to_markdown = optional_module("html_to_markdown", needed_for="the 'fast' content engine")
     tree = parse_html(html)
@@ -107,13 +115,17 @@ def fast_content(html: str, url: str) -> PageContent:
     base = page_base(tree, url)
     main = main_content(tree)
     content = block_text(main)
+    rendered = _markdown_of(html_to_markdown, main, base) if markdown else ""
+    return PageContent(content, rendered, with_detected_language(meta, content), "fast")
+
+
+def _markdown_of(html_to_markdown: Any, main: etree._Element, base: str) -> str:
     for link in main.iter("a"):
         if (link.get("href") or "").strip().lower().startswith(("javascript:", "vbscript:")):
             del link.attrib["href"]  # not a link a reader of the Markdown should follow
     fragment = etree.tostring(main, encoding="unicode", method="html")
     converted = html_to_markdown.convert(fragment, _markdown_options(html_to_markdown, base))
-    markdown = tidy_markdown(converted.content)
-    return PageContent(content, markdown, with_detected_language(meta, content), "fast")
+    return tidy_markdown(converted.content)
 
 
 def _markdown_options(html_to_markdown: Any, base: str) -> Any:
