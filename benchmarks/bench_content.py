@@ -3,7 +3,8 @@
 For each engine: precision, recall and F1 of its ``content`` against the true article bodies
 (the dataset's own ``score.py``: 4-word shingles, averaged over pages), and the worker CPU
 time a page costs (``time.process_time``), Markdown and metadata included. trafilatura's
-default ``extract()`` runs in the same process for reference. No network.
+default ``extract()`` and the record's whole-page ``text`` (today's output) run in the same
+process for reference. No network.
 
 This first version calls the engine functions directly on the pages; a mode that crawls the
 pages through a loopback server, as a user's crawl would, comes with the engines' wiring
@@ -26,12 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-from pipelines.worker import decode_html
+from pipelines.worker import decode_html, parse_page_lxml
 from pipelines.worker.content import extract_content
 
 REPO = Path(__file__).resolve().parent.parent
 DATASET_PATH = Path("shared", "datasets", "article-extraction")
 WORST_SHOWN = 5
+HTML = {"content-type": "text/html; charset=utf-8"}
 
 Extractor = Callable[[str, str], str]
 
@@ -59,6 +61,9 @@ def engines() -> dict[str, Extractor]:
             extract_content(html, url, engine="fast", markdown=False).content
         ),
         "trafilatura extract()": lambda html, url: trafilatura.extract(html, url=url) or "",
+        "record text (today)": lambda html, url: (
+            parse_page_lxml(url, html.encode(), HTML)["text"] or ""
+        ),
     }
 
 
@@ -77,7 +82,7 @@ def load_pages(dataset: Path) -> dict[str, str]:
     pages = {}
     for path in sorted((dataset / "html").glob("*.html.gz")):
         body = gzip.decompress(path.read_bytes())
-        pages[path.name.split(".")[0]] = decode_html(body, "text/html; charset=utf-8")[0]
+        pages[path.name.split(".")[0]] = decode_html(body, HTML["content-type"])[0]
     return pages
 
 
