@@ -39,6 +39,22 @@ def test_an_engine_past_its_time_limit_is_interrupted(
     assert time.monotonic() - started < 5
 
 
+def test_a_library_that_swallows_exceptions_is_still_interrupted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def forgiving(*args: object, **kwargs: object) -> None:
+        while True:
+            try:
+                _spin_forever()
+            except Exception:  # as a library's "try another way" does
+                continue
+
+    monkeypatch.setattr(engines_module, "main_content", forgiving)
+
+    with pytest.raises(ContentTimeLimit):
+        extract_content(ARTICLE, URL, engine="fast", time_limit_s=0.1)
+
+
 def test_the_previous_alarm_handler_and_timer_are_restored() -> None:
     def previous(signum: int, frame: object) -> None:
         raise AssertionError("not expected to fire")
@@ -92,6 +108,22 @@ def test_in_a_thread_the_limit_cannot_interrupt_and_guards_nothing() -> None:
     assert can_interrupt()
 
 
-def test_a_limit_must_be_positive() -> None:
-    with pytest.raises(ValueError, match="must be positive"), time_limit(0):
-        pass
+@pytest.mark.parametrize("in_a_thread", [False, True])
+def test_a_limit_must_be_positive(in_a_thread: bool) -> None:
+    errors: list[BaseException] = []
+
+    def enter() -> None:
+        try:
+            with time_limit(0):
+                pass
+        except ValueError as exc:
+            errors.append(exc)
+
+    if in_a_thread:
+        worker = threading.Thread(target=enter)
+        worker.start()
+        worker.join(timeout=30)
+    else:
+        enter()
+
+    assert [str(error) for error in errors] == ["time_limit_s must be positive, not 0"]
