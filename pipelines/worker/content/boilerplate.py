@@ -1,7 +1,7 @@
 """The fast engine's guess at a page's main content: prune what is rarely content, keep the rest.
 
 Cheap rules in the spirit of resiliparse's and Readability's, none tuned to a site: tags that
-are never article text, containers whose class or id names a page furniture (navigation,
+are never article text, containers whose class or id names page furniture (navigation,
 sharing, cookie banners, comments), blocks that are mostly links; then the ``<article>`` or
 ``<main>`` that holds most of the remaining text, if any does. The tree is pruned in place.
 """
@@ -12,6 +12,8 @@ from bisect import bisect_right
 from itertools import accumulate
 
 from lxml import etree
+
+from pipelines.worker.content.tree import remove_keeping_tail
 
 NEVER_CONTENT_TAGS = (
     "script", "style", "noscript", "template", "svg", "canvas", "iframe", "object", "embed",
@@ -91,7 +93,7 @@ def _prune_furniture(
             continue
         doomed.append(element)
     for element in doomed:
-        _drop(element)
+        remove_keeping_tail(element)
 
 
 def _scan(body: etree._Element) -> tuple[set[etree._Element], list[etree._Element]]:
@@ -155,21 +157,7 @@ def _prune_link_lists(main: etree._Element) -> None:
         ):
             doomed.append(element)
     for element in doomed:
-        _drop(element)
-
-
-def _drop(element: etree._Element) -> None:
-    """Remove ``element``, keeping the text that follows it (its tail)."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    if element.tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
+        remove_keeping_tail(element)
 
 
 def _text_length(element: etree._Element) -> float:

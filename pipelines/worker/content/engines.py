@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from copy import deepcopy
-from functools import cache
 from typing import Any
 
 from lxml import etree
@@ -22,7 +21,7 @@ from pipelines.worker.content.extras import optional_module
 from pipelines.worker.content.meta import page_base, page_meta, with_detected_language
 from pipelines.worker.content.model import DEFAULT_ENGINE, ENGINES, Engine, PageContent
 from pipelines.worker.content.time_limit import time_limit
-from pipelines.worker.content.tree import block_text, parse_html
+from pipelines.worker.content.tree import block_text, parse_html, remove_keeping_tail
 
 _BLANK_LINES = re.compile(r"\n{3,}")
 _FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
@@ -130,7 +129,7 @@ def _markdown_of(html_to_markdown: Any, main: etree._Element, base: str) -> str:
 
 def _markdown_options(html_to_markdown: Any, base: str) -> Any:
     """html-to-markdown's options: ATX headings, fenced code, absolute URLs, no data: blobs."""
-    return _options_type(html_to_markdown)(
+    return html_to_markdown.ConversionOptions(
         base_url=base,
         extract_metadata=False,
         inline_data_media="alt_text_only",  # a base64 image is megabytes of noise to a reader
@@ -139,40 +138,25 @@ def _markdown_options(html_to_markdown: Any, base: str) -> Any:
     )
 
 
-@cache
-def _options_type(html_to_markdown: Any) -> Any:
-    return html_to_markdown.ConversionOptions
-
-
 def _without_links_and_images(body: etree._Element) -> etree._Element:
     """A copy of trafilatura's result tree whose links are plain text and images gone."""
     copy = deepcopy(body)
     for graphic in list(copy.iter("graphic")):
-        parent = graphic.getparent()
-        if parent is None:
-            continue
-        previous = graphic.getprevious()
-        if graphic.tail and previous is not None:
-            previous.tail = (previous.tail or "") + graphic.tail
-        elif graphic.tail:
-            parent.text = (parent.text or "") + graphic.tail
-        parent.remove(graphic)
+        remove_keeping_tail(graphic)
     etree.strip_tags(copy, "ref")
     return copy
 
 
 def tidy_markdown(markdown: str) -> str:
     """``markdown`` with runs of blank lines made one, except inside fenced code blocks."""
+    # the split keeps each fence mark at an odd index; between an opening and a closing
+    # mark is code, whose blank lines are its own
     pieces = _FENCE.split(markdown)
-    tidied: list[str] = []
     inside_fence = False
-    index = 0
-    while index < len(pieces):
-        piece = pieces[index]
-        if index % 2 == 1:  # a fence mark (the split keeps them): it opens or closes a block
+    for index, piece in enumerate(pieces):
+        if index % 2:
             inside_fence = not inside_fence
         elif not inside_fence:
-            piece = _BLANK_LINES.sub("\n\n", piece)
-        tidied.append(piece)
-        index += 1
-    return "".join(tidied).strip() + "\n" if "".join(tidied).strip() else ""
+            pieces[index] = _BLANK_LINES.sub("\n\n", piece)
+    text = "".join(pieces).strip()
+    return text + "\n" if text else ""

@@ -93,7 +93,8 @@ def _read(pypdf: Any, body: bytes, url: str) -> PdfContent:
 
 
 def _page_lines(page: Any) -> list[tuple[str, float]]:
-    """The page's lines as pypdf extracts them, each with the largest font size on it."""
+    """The page's lines as pypdf extracts them, each with its font size: that of the text
+    drawn as that whole line, 0 for a line drawn in pieces (mixed fonts: no heading)."""
     sizes: dict[str, float] = {}
 
     def note_size(text: str, cm: Any, tm: Any, font: Any, font_size: float) -> None:
@@ -149,7 +150,8 @@ def _headings(lines: list[tuple[str, float]], outline: dict[str, int]) -> dict[s
 
 def _render(lines: list[tuple[str, float]], headings: dict[str, int]) -> tuple[str, str]:
     """The plain text and the Markdown: paragraphs joined from lines, headings marked."""
-    usual_length = sorted(len(line) for line, _ in lines if line)[len(lines) // 2 :][:1] or [0]
+    lengths = sorted(len(line) for line, _ in lines if line)
+    usual_length = lengths[len(lengths) // 2] if lengths else 0  # the median: a full line
     blocks: list[tuple[int, str]] = []  # (heading level or 0, text)
     paragraph: list[str] = []
 
@@ -166,7 +168,7 @@ def _render(lines: list[tuple[str, float]], headings: dict[str, int]) -> tuple[s
             blocks.append((headings[line], line))
         else:
             paragraph.append(line)
-            if _SENTENCE_END.search(line) and len(line) < usual_length[0] * SHORT_LINE_SHARE:
+            if _SENTENCE_END.search(line) and len(line) < usual_length * SHORT_LINE_SHARE:
                 close_paragraph()
     close_paragraph()
     content = "\n\n".join(text for _, text in blocks)

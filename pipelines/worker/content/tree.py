@@ -98,3 +98,17 @@ _KEPT_SPACE = "\x01"
 
 def _kept(text: str) -> str:
     return text.replace("\n", _KEPT_NEWLINE).replace(" ", _KEPT_SPACE).replace("\t", _KEPT_SPACE)
+
+
+def remove_keeping_tail(element: etree._Element) -> None:
+    """Remove ``element`` from its tree, keeping the text that follows it (its tail)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
