@@ -23,6 +23,12 @@ from pipelines.worker.content.model import DEFAULT_ENGINE, ENGINES, Engine, Page
 from pipelines.worker.content.time_limit import time_limit
 from pipelines.worker.content.tree import block_text, parse_html, remove_keeping_tail
 
+MAX_MARKDOWN_ELEMENTS = 20_000
+"""Past this many elements in the main content, the fast engine's Markdown is its text:
+html-to-markdown's time grows with the square of a paragraph's inline elements, in Rust,
+where no time limit can interrupt it (a paragraph of 200,000 links takes it 25 s)."""
+
+_ELEMENT_COUNT = etree.XPath("count(.//*)")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _FENCE = re.compile(r"^(```|~~~)", re.MULTILINE)
 
@@ -114,7 +120,12 @@ def fast_content(html: str, url: str, *, markdown: bool = True) -> PageContent:
     base = page_base(tree, url)
     main = main_content(tree)
     content = block_text(main)
-    rendered = _markdown_of(html_to_markdown, main, base) if markdown else ""
+    if not markdown:
+        rendered = ""
+    elif float(_ELEMENT_COUNT(main)) > MAX_MARKDOWN_ELEMENTS:  # type: ignore[arg-type]
+        rendered = tidy_markdown(content)
+    else:
+        rendered = _markdown_of(html_to_markdown, main, base)
     return PageContent(content, rendered, with_detected_language(meta, content), "fast")
 
 

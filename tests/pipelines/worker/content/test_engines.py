@@ -5,9 +5,12 @@ from __future__ import annotations
 import pickle
 import re
 import sys
+import time
 
 import pytest
 import trafilatura
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from crawler.errors import UsageError
 from pipelines.worker.content import (
@@ -107,6 +110,17 @@ def test_garbage_bytes_give_some_text_and_no_exception(engine: Engine) -> None:
     assert "\x00" not in page.content
 
 
+def test_a_paragraph_of_200_000_links_is_text_in_seconds() -> None:
+    # html-to-markdown needs 25 s for it, in Rust, where no time limit reaches
+    hostile = "<p>" + '<a href="/x">link</a> word ' * 200_000 + "</p>"
+    started = time.monotonic()
+
+    page = extract_content(hostile, URL, engine="fast", time_limit_s=20)
+
+    assert time.monotonic() - started < 10
+    assert page.markdown.startswith("link word link word")
+
+
 def test_a_library_failure_is_a_content_error_with_its_cause(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -143,3 +157,52 @@ def test_an_engine_can_be_checked_before_a_crawl_starts(monkeypatch: pytest.Monk
 
     with pytest.raises(UsageError, match="unknown content engine"):
         check_engine_installed("other")
+
+
+TAG_SOUP = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "<p>",
+                "</p>",
+                "<div class='nav'>",
+                "</div>",
+                "<article>",
+                "<a href='",
+                "'>",
+                "</a>",
+                "<img src=",
+                "<table><tr><td>",
+                "<pre>",
+                "<script>",
+                "<!--",
+                "-->",
+                "<meta property='og:title' content='",
+                "<base href='",
+                "javascript:",
+                "%",
+                "\x00",
+                "&amp;",
+                "&#0;",
+                "<![CDATA[",
+                "<?xml version='1.0' encoding='utf-8'?>",
+            ]
+        ),
+        st.text(max_size=40),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(html=TAG_SOUP)
+def test_tag_soup_gives_content_or_a_content_error_never_a_library_exception(
+    engine: Engine, html: str
+) -> None:
+    try:
+        page = extract_content(html, URL, engine=engine)
+    except ContentError:
+        return
+    assert isinstance(page.content, str)
+    assert isinstance(page.markdown, str)
