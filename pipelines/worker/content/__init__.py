@@ -24,6 +24,7 @@ from pipelines.worker.content.model import (
     PageContent,
     PageMeta,
 )
+from pipelines.worker.content.pdf import PdfContent, PdfMeta, pdf_content
 from pipelines.worker.content.time_limit import can_interrupt, time_limit
 from pipelines.worker.content.tree import block_text, parse_html
 
@@ -36,6 +37,8 @@ __all__ = [
     "Engine",
     "PageContent",
     "PageMeta",
+    "PdfContent",
+    "PdfMeta",
     "block_text",
     "can_interrupt",
     "cheap_meta",
@@ -45,6 +48,7 @@ __all__ = [
     "fast_content",
     "page_meta",
     "parse_html",
+    "pdf_content",
     "precise_content",
     "tidy_markdown",
     "time_limit",

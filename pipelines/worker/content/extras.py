@@ -15,11 +15,12 @@ from crawler.errors import UsageError
 INSTALL_HINT = "pip install 'parcrawl[content]'"
 
 ENGINE_MODULES: dict[str, tuple[str, ...]] = {
-    "precise": ("trafilatura", "lxml_html_clean", "html_to_markdown"),
+    "precise": ("trafilatura", "lxml_html_clean"),
     "fast": ("html_to_markdown",),
     "pdf": ("pypdf",),
 }
-"""The libraries each engine imports, so a crawl can be checked before it starts."""
+"""The libraries each engine (and the PDF reader, ``pdf``) imports, so a crawl can be
+checked before it starts."""
 
 
 def optional_module(name: str, *, needed_for: str) -> ModuleType:

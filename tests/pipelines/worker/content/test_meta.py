@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from pipelines.worker.content import cheap_meta, page_meta, parse_html, with_detected_language
+from pipelines.worker.lxml_parse import parse_document_lxml
 
 URL = "https://blog.example/posts/42"
 
@@ -140,3 +141,16 @@ def test_an_unusable_canonical_or_image_url_is_none() -> None:
     meta = page_meta(parse_html(html), URL)
 
     assert (meta["canonical"], meta["image"]) == (None, None)
+
+
+def test_cheap_meta_reads_the_tree_the_fast_parse_path_already_has() -> None:
+    page = """<html><head><meta http-equiv="content-language" content="de">
+    <meta property="og:description" content="Only the OpenGraph summary.">
+    <link rel="canonical" href="/c"></head><body><p>Text</p></body></html>"""
+    fields, tree = parse_document_lxml(URL, page.encode(), {"content-type": "text/html"})
+
+    meta = cheap_meta(tree, URL)
+
+    assert meta["canonical"] == fields["canonical"] == "https://blog.example/c"
+    assert (fields["lang"], meta["lang"]) == (None, "de")  # the record reads <html lang> only
+    assert (fields["description"], meta["description"]) == (None, "Only the OpenGraph summary.")
