@@ -94,7 +94,7 @@ def with_links_and_outline(
     parents: list[object] = []
     for title, depth in outline:
         parent = parents[depth - 1] if depth else None
-        item = writer.add_outline_item(title=title, page_number=0, parent=parent)  # type: ignore[arg-type]
+        item = writer.add_outline_item(title=title, page_number=0, parent=parent)
         parents[depth:] = [item]
     out = io.BytesIO()
     writer.write(out)

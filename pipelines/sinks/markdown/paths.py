@@ -16,6 +16,7 @@ import unicodedata
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from crawler.errors import InvalidUrl
+from crawler.urls import ascii_host
 
 MAX_NAME_BYTES = 100
 """The readable part of a name, in UTF-8 bytes: with ``~``, the digest and ``.md`` it stays
@@ -48,7 +49,8 @@ def markdown_path(url: str) -> str:
     ``https://example.org/docs/intro`` gives ``example.org/docs/intro.md``; a trailing slash
     gives ``index.md``. Another scheme than https, a port, a query or any name that is not
     plain lowercase ASCII adds ``~`` and a digest to the part concerned. Fragments and
-    credentials take no part: the crawler drops them before it fetches.
+    credentials take no part (the crawler drops them before it fetches), and a host is
+    one folder however it is spelt (``Example.ORG``, ``bücher.example`` or its IDNA form).
 
     Raises:
         InvalidUrl: ``url`` is not an absolute http(s) URL with a host.
@@ -71,7 +73,8 @@ def markdown_path(url: str) -> str:
 
 
 def _host_folder(parts: SplitResult, port: int | None) -> str:
-    host = parts.hostname or ""
+    # one folder per host as DNS and the crawler see it: any case, Unicode or IDNA spelling
+    host = ascii_host(parts.hostname or "")
     if parts.scheme == "https" and port is None and _is_plain(host, _PLAIN_HOST):
         return host
     readable = host if port is None else f"{host}_{port}"

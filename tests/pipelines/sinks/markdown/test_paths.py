@@ -27,6 +27,7 @@ WINDOWS_FORBIDDEN = set('<>:"\\|?*') | {chr(code) for code in range(32)}
         ("https://example.org", "example.org/index.md"),
         ("https://example.org/page.html", "example.org/page.html.md"),
         ("https://example.org/a#section", "example.org/a.md"),
+        ("https://Bücher.Example/", "xn--bcher-kva.example/index.md"),
     ],
 )
 def test_a_plain_url_gives_a_path_that_mirrors_it(url: str, path: str) -> None:
