@@ -2,39 +2,21 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pipelines.worker.content
-from tests.support.cli import REPO
+from tests.support.imports import loaded_by_importing
 
 EXTRA_LIBRARIES = ("trafilatura", "html_to_markdown", "pypdf", "justext", "htmldate")
 
 
 def test_every_name_the_face_offers_is_there() -> None:
-    missing = [
-        name
-        for name in pipelines.worker.content.__all__
-        if not hasattr(pipelines.worker.content, name)
-    ]
+    offered = pipelines.worker.content.__all__
+    missing = [name for name in offered if not hasattr(pipelines.worker.content, name)]
 
     assert missing == []
 
 
 def test_importing_the_package_loads_none_of_the_content_extra() -> None:
-    # a fresh interpreter, as a worker is: the extra's libraries load when an engine runs
-    probe = (
-        "import json, sys, pipelines.worker.content, pipelines.worker.content.pdf; "
-        f"print(json.dumps([name for name in {EXTRA_LIBRARIES!r} if name in sys.modules]))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        cwd=REPO,
-    )
+    # the extra's libraries load when an engine first runs, not with the package
+    loaded = loaded_by_importing(["pipelines.worker.content"], EXTRA_LIBRARIES)
 
-    assert json.loads(result.stdout) == []
+    assert loaded == []
