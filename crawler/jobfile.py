@@ -29,6 +29,8 @@ RELATIVE_PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("output", "sqlite"),
     ("output", "report"),
     ("output", "warc"),
+    ("content", "markdown_dir"),
+    ("content", "llms_txt"),
 )
 """Keys holding file paths: relative ones resolve against the job file's folder."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import PurePath
 from typing import Annotated, Any, Literal, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -225,6 +226,52 @@ class OutputSettings(_Section):
         return value
 
 
+ContentEngine = Literal["off", "precise", "fast"]  # none, trafilatura's, parcrawl's own
+
+
+class ContentSettings(_Section):
+    """Each page's main content, Markdown and metadata (``pip install 'parcrawl[content]'``)."""
+
+    engine: ContentEngine = Field(
+        "off", description="Main-content engine: 'off', 'precise' (trafilatura) or 'fast'."
+    )
+    time_limit_s: float = Field(
+        10.0, gt=0, description="Most time the engine takes on a page; past it: content_timeout."
+    )
+    images: bool = Field(True, description="Keep the main content's images in the Markdown.")
+    pdf: bool = Field(True, description="Fetch PDFs (up to fetch.max_bytes) and read their text.")
+    markdown_dir: str | None = Field(
+        None, description="Write each page's Markdown, with front matter, under this folder."
+    )
+    llms_txt: str | None = Field(
+        None, description="Write llms.txt here at the crawl's end, llms-full.txt beside it."
+    )
+    site_title: str | None = Field(None, min_length=1, description="llms.txt's title.")
+    site_description: str | None = Field(None, description="llms.txt's summary line.")
+
+    @property
+    def llms_full_txt(self) -> str | None:
+        """Where llms-full.txt goes: beside llms.txt, ``-full`` added to its name."""
+        if self.llms_txt is None:
+            return None
+        path = PurePath(self.llms_txt)
+        return str(path.with_name(f"{path.stem}-full{path.suffix}"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_for_files(cls, data: Any) -> Any:
+        # a Markdown folder or llms.txt asked for, no engine named: the precise one
+        files = isinstance(data, dict) and any(data.get(k) for k in ("markdown_dir", "llms_txt"))
+        return {**data, "engine": "precise"} if files and "engine" not in data else data
+
+    @model_validator(mode="after")
+    def _needs_engine(self) -> ContentSettings:
+        for key in ("markdown_dir", "llms_txt"):
+            if self.engine == "off" and getattr(self, key) is not None:
+                refuse(key, "needs a content engine, not engine = 'off'")
+        return self
+
+
 # -- cluster: a shared Redis frontier, a Dask process stage -------------------------------
 
 CRAWL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -393,6 +440,7 @@ class Settings(_Section):
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     steps: list[StepSettings] = Field(default_factory=list)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    content: ContentSettings = Field(default_factory=ContentSettings)
 
     @model_validator(mode="after")
     def _sources_to_compare(self) -> Settings:

@@ -6,13 +6,13 @@ libraries behind the engines (the ``content`` extra) are imported when an engine
 
 from __future__ import annotations
 
+from crawler.errors import ContentError, ContentTimeLimit
 from pipelines.worker.content.engines import (
     extract_content,
     fast_content,
     precise_content,
     tidy_markdown,
 )
-from pipelines.worker.content.errors import ContentError, ContentTimeLimit
 from pipelines.worker.content.extras import check_engine_installed
 from pipelines.worker.content.language import detect_language
 from pipelines.worker.content.meta import cheap_meta, page_meta, with_detected_language

@@ -14,9 +14,8 @@ from typing import Any
 
 from lxml import etree
 
-from crawler.errors import UsageError
+from crawler.errors import ContentError, UsageError
 from pipelines.worker.content.boilerplate import main_content
-from pipelines.worker.content.errors import ContentError
 from pipelines.worker.content.extras import optional_module
 from pipelines.worker.content.meta import page_base, page_meta, with_detected_language
 from pipelines.worker.content.model import DEFAULT_ENGINE, ENGINES, Engine, PageContent

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from crawler.errors import UsageError
+from crawler.errors import ContentError, UsageError
 from crawler.urls import InvalidUrl, request_url
-from pipelines.worker.content.errors import ContentError
 from pipelines.worker.content.extras import optional_module
 from pipelines.worker.content.time_limit import time_limit
 
