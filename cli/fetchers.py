@@ -2,7 +2,7 @@
 
 This is their supervisor: it starts them, shows their progress together (and each one's
 count), prints one summary of them all and the ``parcrawl merge`` command for their files.
-Each fetcher crawls with :func:`cli_crawl.crawl` and sends its stats and log lines up a pipe.
+Each fetcher crawls with :func:`cli.session.crawl` and sends its stats and log lines up a pipe.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from cli_crawl import EXIT_INTERRUPTED, EXIT_OK, crawl
-from cli_view import (
+from cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
+from cli.session import crawl
+from cli.view import (
     PROGRESS_INTERVAL_S,
     Bars,
     configure_logging,
@@ -37,6 +38,15 @@ from crawler.report import report_source, write_report
 from crawler.seeds import STDIN
 from crawler.settings import Settings
 from crawler.stats import Stats
+
+
+def run_crawl(settings: Settings, *, quiet: bool) -> int:
+    """The crawl ``settings`` describe, in this process or, with ``--fetchers N`` (N > 1), in
+    N processes under this one; returns the exit code."""
+    if settings.cluster.fetchers > 1:
+        return run_fetchers(settings, quiet=quiet)
+    code, _ = crawl(settings, quiet=quiet)
+    return code
 
 
 def run_fetchers(settings: Settings, *, quiet: bool) -> int:

@@ -9,7 +9,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 import tomllib
@@ -25,13 +24,14 @@ from crawler.jobfile import load_job
 from crawler.settings import Settings
 from crawler.startup import validate_rules
 from tests.support import terminal
-from tests.support.cli import REPO, parcrawl
+from tests.support.cli import PARCRAWL, REPO, checkout_env, parcrawl
 from tests.support.routes import RouteServer, page
 
 
 def start_parcrawl(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(REPO / "cli.py"), *args],
+        [*PARCRAWL, *args],
+        env=checkout_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
