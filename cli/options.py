@@ -1,6 +1,9 @@
-"""The flags that set a crawl's settings: each one's name, type, metavar and help, keyed by
-the setting it sets (``fetch.max_bytes`` is ``--max-bytes``). Flags that are no setting
-(``-o``, ``-i``, ``--pages``) are their commands' own.
+"""The flags that set a crawl's settings: each one's name, type and metavar, keyed by the
+setting it sets (``fetch.max_bytes`` is ``--max-bytes``).
+
+The help a flag shows is the settings schema's own: the field's description and default,
+so the command line and ``config/default.toml`` cannot tell two stories. Flags that are no
+setting (``-o``, ``-i``, ``--pages``) are their commands' own.
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ import argparse
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
 from cli.argtypes import non_negative_int, non_negative_seconds, positive_int, seconds, size
-from crawler import __version__
-from crawler.sizes import SIZE_FORMS
+from crawler.settings import Settings
 
 Flag = tuple[tuple[str, ...], dict[str, Any]]
 """A flag's names and its argparse keywords (``type``, ``metavar``, ``action``...)."""
@@ -59,60 +64,71 @@ OPTIONS: dict[str, Flag] = {
     "cluster.executor": (("--executor",), {"metavar": "WHERE"}),
 }
 
-OPTION_HELP = {
-    "fetch.concurrency": "requests in flight across all hosts (default 16)",
-    "fetch.per_host": "requests in flight to one host (default 4)",
-    "fetch.timeout_s": "total seconds for one response (default 30)",
-    "fetch.connect_timeout_s": "seconds to connect (default 10)",
-    "fetch.read_timeout_s": "seconds to wait for the next bytes (default 30)",
-    "fetch.max_bytes": f"largest body read: {SIZE_FORMS} (default 10MiB)",
-    "fetch.max_redirects": "redirects followed per URL (default 10)",
-    "fetch.user_agent": f"User-Agent header (default parcrawl/{__version__})",
-    "workers": "parse processes; 0 parses in the main process (default: CPU count)",
-    "batch_size": "pages sent to a worker at once (default 16)",
-    "parser": "read page and CSS fields from lxml's tree (default, fast) or BeautifulSoup's",
-    "fetch.delay_s": "least seconds between two requests to one host, jittered (default 0)",
-    "follow": "follow links found on pages: crawl the seeds' sites",
-    "scope.max_depth": "link hops from a seed to follow (default: no limit)",
-    "scope.allow_domains": "stay on this domain and its subdomains (repeatable; default: seeds)",
-    "scope.deny_domains": "never fetch from this domain or its subdomains (repeatable)",
-    "scope.include": "follow only URLs matching one of these regexes (repeatable)",
-    "scope.exclude": "never follow URLs matching this regex (repeatable)",
-    "scope.max_pages": "stop after fetching this many pages",
-    "scope.max_pages_per_host": "fetch at most this many pages from one host",
-    "scope.max_duration_s": "stop the crawl after this many seconds",
-    "sitemaps": "also seed from the seed hosts' sitemaps (robots.txt Sitemap: lines, /sitemap.xml)",
-    "robots.obey": "do not fetch or obey robots.txt (be sure you may crawl these sites)",
-    "log_skipped": "log every URL skipped (robots.txt, scope, traps) with the reason",
-    "state": "keep the crawl's state in FILE: stop at any time, run again to resume",
-    "fetch.retries": "further attempts after a retryable failure (default 3)",
-    "fetch.allow_private": "fetch private and loopback addresses even when the seeds are public",
-    "output.report": "write an HTML report of the crawl to FILE.html at its end (also after "
-    "Ctrl-C); needs -o FILE.jsonl or .sqlite",
-    "recrawl": "with --state or --frontier: revisit every known page, fetching only what "
-    "changed; records get 'change' (new, changed, unchanged, gone)",
-    "changed_only": "with --recrawl: write records of new, changed and gone pages only",
-    "output.warc": "also archive every request and response in this WARC file",
-    "output.warc_max_size": f"start a new numbered WARC file past this size: {SIZE_FORMS}",
-    "cluster.frontier": "share the crawl with other parcrawl processes through this Redis "
-    "(redis://host:6379/0, rediss:// for TLS); default: this process alone",
-    "cluster.crawl_id": "the shared crawl's name: processes with the same one share it",
-    "cluster.fetchers": "crawler processes to run on this machine against --frontier, each "
-    "writing its own -o file (NAME-1.jsonl, ...) (default 1)",
-    "cluster.executor": "where pages are parsed: local (process pool, default), dask (a local "
-    "Dask cluster of --workers processes) or a Dask scheduler's address, tcp://HOST:8786",
-}
+BINARY_UNITS = (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024))
 
 
 def add_options(parser: argparse.ArgumentParser, paths: Iterable[str] = OPTIONS) -> None:
-    """Add the flags of the settings at ``paths``.
+    """Add the flags of the settings at ``paths``, each helped by the schema's field.
 
     A flag left out of the command line stays None (argparse's default), so that
     :func:`overrides_from_args` passes on only what was given and a job file's value stands.
     """
     for path in paths:
         flags, keywords = OPTIONS[path]
-        parser.add_argument(*flags, dest=path, help=OPTION_HELP[path], **keywords)
+        parser.add_argument(*flags, dest=path, help=option_help(path), **keywords)
+
+
+def schema_field(path: str) -> FieldInfo:
+    """The settings schema's field at a dotted ``path`` (``fetch.max_bytes``).
+
+    Raises:
+        KeyError: no setting has that path.
+    """
+    model: type[BaseModel] = Settings
+    *sections, key = path.split(".")
+    for section in sections:
+        annotation = model.model_fields[section].annotation
+        assert isinstance(annotation, type), path
+        assert issubclass(annotation, BaseModel), path
+        model = annotation
+    return model.model_fields[key]
+
+
+def option_help(path: str) -> str:
+    """A flag's help: its setting's description, and its default when the flag takes a value.
+
+    A switch says nothing of a default (off until given) unless it turns a setting off;
+    a setting without a default (None, empty) has its description say what that means.
+    """
+    _, keywords = OPTIONS[path]
+    field = schema_field(path)
+    text = (field.description or "").removesuffix(".")
+    first, _, rest = text.partition(" ")
+    if not any(char.isupper() for char in first[1:]):  # "Requests ..." as the other flags'
+        text = f"{first[0].lower()}{first[1:]} {rest}"
+    action = keywords.get("action")
+    if action == "store_const" and keywords["const"] is False:
+        text += " (default on; this flag turns it off)"
+    elif action == "append":
+        text += "; repeatable"
+    elif action is None:
+        default = field.get_default(call_default_factory=True)
+        if default is not None:
+            text += f" (default {default_text(path, default)})"
+    return text.replace("%", "%%")  # argparse formats help with %
+
+
+def default_text(path: str, default: object) -> str:
+    """A default as the flag would take it: ``10MiB``, ``30 s``, ``16``, ``parcrawl/0.1.0``."""
+    _, keywords = OPTIONS[path]
+    if keywords.get("type") is size and isinstance(default, int):
+        for unit, factor in BINARY_UNITS:
+            if default % factor == 0:
+                return f"{default // factor}{unit}"
+    if isinstance(default, float):
+        text = f"{default:g}"
+        return f"{text} s" if path.endswith("_s") else text
+    return str(default)
 
 
 def overrides_from_args(

@@ -7,8 +7,12 @@ import argparse
 
 from cli.backends import shared_crawl_status
 from cli.exit_codes import EXIT_OK
+from cli.options import add_options
 from crawler.errors import UsageError
 from crawler.state import read_status
+
+SHARED = ("cluster.frontier", "cluster.crawl_id")
+"""The settings (and flags: ``--frontier``, ``--crawl-id``) naming a shared crawl."""
 
 
 class StatusCommand:
@@ -21,10 +25,7 @@ class StatusCommand:
         parser.add_argument(
             "state", nargs="?", metavar="STATE", help="the state file (--state FILE)"
         )
-        parser.add_argument(
-            "--frontier", metavar="REDIS_URL", help="the shared crawl's Redis (with --crawl-id)"
-        )
-        parser.add_argument("--crawl-id", metavar="NAME", help="the shared crawl's name")
+        add_options(parser, SHARED)
         parser.add_argument("-q", "--quiet", action="store_true", help=argparse.SUPPRESS)
         parser.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
@@ -36,7 +37,7 @@ class StatusCommand:
     @staticmethod
     def lines(args: argparse.Namespace) -> list[str]:
         """A state file's status, or with --frontier a shared crawl's (read from Redis)."""
-        frontier, crawl_id = args.frontier, args.crawl_id
+        frontier, crawl_id = (getattr(args, path) for path in SHARED)
         if frontier is None and crawl_id is None:
             if args.state is None:
                 raise UsageError("give a state file, or --frontier REDIS_URL --crawl-id NAME")
