@@ -34,6 +34,7 @@ from cli.view import (
     output_names,
 )
 from crawler.errors import ParcrawlError, UsageError
+from crawler.preflight import check_crawl_files, check_report_file
 from crawler.report import report_source, write_report
 from crawler.seeds import STDIN
 from crawler.settings import Settings
@@ -44,6 +45,11 @@ def run_crawl(settings: Settings, *, quiet: bool) -> int:
     """The crawl ``settings`` describe, in this process or, with ``--fetchers N`` (N > 1), in
     N processes under this one; returns the exit code."""
     if settings.cluster.fetchers > 1:
+        # Every fetcher's files before any starts: none crawls while another cannot write.
+        count = settings.cluster.fetchers
+        check_crawl_files(*(fetcher_output(settings, n) for n in range(1, count + 1)))
+        if settings.output.report is not None:  # the fetchers' one report, the parent's
+            check_report_file(settings.output.report)
         return run_fetchers(settings, quiet=quiet)
     code, _ = crawl(settings, quiet=quiet)
     return code
@@ -77,7 +83,11 @@ def run_fetchers(settings: Settings, *, quiet: bool) -> int:
     if not quiet:
         for line in _summary_lines(settings, fetchers):
             note(line)
-    if settings.output.report is not None:
+    # Like one process, which writes no report when it ends in an error: fetchers that all
+    # failed (Redis unreachable) leave an earlier report as it was.
+    if settings.output.report is not None and any(
+        code in (EXIT_OK, EXIT_INTERRUPTED) for code in codes
+    ):
         sources = [report_source(child.output) for child in outputs]
         written = [source for source in sources if source and Path(source).exists()]
         if written:
@@ -111,6 +121,8 @@ def fetcher_output(settings: Settings, index: int) -> Settings:
         values["sqlite"] = numbered(output.sqlite)
     if output.csv is not None:
         values["csv"] = output.csv.model_copy(update={"path": numbered(output.csv.path)})
+    if output.warc is not None:  # one writer per WARC file: it cuts back what it half wrote
+        values["warc"] = output.warc.removesuffix(".warc.gz") + f"-{index}.warc.gz"
     values["report"] = None  # the parent writes one report of all the fetchers' records
     return settings.model_copy(
         update={

@@ -15,13 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from crawler.assembly import build_engine, executor_factory_for
+from crawler.assembly import (
+    build_engine,
+    check_frontier_choice,
+    executor_factory_for,
+    join_shared_frontier,
+)
 from crawler.engine import Engine
 from crawler.errors import ConfigError, UsageError
 from crawler.fetch import Conditions, Fetcher
 from crawler.frontier.redis_memory import RedisPageMemory
 from crawler.jobfile import merge
 from crawler.models import Record
+from crawler.preflight import check_crawl_files
 from crawler.recrawl import Recrawl
 from crawler.report import report_source, write_report
 from crawler.seeds import SeedReader
@@ -36,6 +42,7 @@ from pipelines.worker import PageProcessor, ParseFn
 
 if TYPE_CHECKING:
     from crawler.archive import Archive
+    from crawler.frontier.redis_frontier import RedisFrontier
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
@@ -104,8 +111,9 @@ class Crawl:
         """True once the report ``settings.output.report`` asks for is written."""
 
     def check(self) -> None:
-        """Fail early on seed files that cannot be read (``InputError``) and on a report
-        with no records file to read (``ConfigError``)."""
+        """Fail early, touching no file: seed files that cannot be read (``InputError``), a
+        report with no records file to read or a state file for a shared crawl
+        (``ConfigError``), a file the crawl could not write (``OutputError``, exit 2)."""
         self._seed_reader.check()
         output = self.settings.output
         if output.report is not None and report_source(output) is None:
@@ -113,6 +121,8 @@ class Crawl:
                 "output.report: the report reads the crawl's records back: "
                 "also write them to a .jsonl or .sqlite file (-o FILE)"
             )
+        check_frontier_choice(self.settings)
+        check_crawl_files(self.settings)
 
     def write_report(self) -> None:
         """Write the report ``settings.output.report`` asks for, from the crawl's output.
@@ -123,13 +133,16 @@ class Crawl:
             RecordsError: the crawl's output cannot be read back.
             OutputError: the report cannot be written.
         """
-        output = self.settings.output
+        settings = self.settings
+        output = settings.output
         source = report_source(output)
         if output.report is None or source is None:
             return
-        # A resumed crawl's output holds earlier runs too: their span comes from fetched_at.
-        duration_s = None if self.settings.state else self.stats.elapsed_s
-        write_report([source], output.report, settings=self.settings, duration_s=duration_s)
+        # A resumed or shared crawl's output holds earlier runs too: their span comes from
+        # fetched_at.
+        appended = settings.state is not None or settings.cluster.frontier is not None
+        duration_s = None if appended else self.stats.elapsed_s
+        write_report([source], output.report, settings=settings, duration_s=duration_s)
         self.report_written = True
 
     @property
@@ -146,8 +159,10 @@ class Crawl:
     async def run(self) -> Stats:
         """Run the crawl to its end; returns its stats.
 
-        With ``settings.output.report`` set, the report is written once the crawl ends
-        (stopped or not).
+        Everything that can refuse the crawl comes before any file is opened: the paths
+        (``check``), the executor, the state file's lock, joining a shared crawl. With
+        ``settings.output.report`` set, the report is written once the crawl ends (stopped
+        or not).
 
         Raises:
             InputError: a seed file cannot be read.
@@ -155,73 +170,60 @@ class Crawl:
         """
         self.check()
         settings = self.settings
-        state = CrawlState.open(settings.state, settings) if settings.state else None
-        try:
-            stats = await self._run(settings, state)
-        finally:
-            if state is not None:
-                state.close()
+        async with ProcessStage(
+            settings.workers,
+            processor=PageProcessor.from_settings(
+                settings.extract,
+                settings.steps,
+                parse=self._parse,
+                max_links=settings.scope.max_links_per_page,
+                parser=settings.parser,
+            ),
+            executor_factory=self._executor_factory or executor_factory_for(settings),
+            memory_limit_mb=settings.worker_memory_mb or None,
+        ) as stage:
+            state = CrawlState.open(settings.state, settings) if settings.state else None
+            try:
+                stats = await self._run(settings, state, stage)
+            finally:
+                if state is not None:
+                    state.close()
         if settings.output.report is not None:
             await asyncio.to_thread(self.write_report)
         return stats
 
-    async def _run(self, settings: Settings, state: CrawlState | None) -> Stats:
-        resume = state is not None and state.resumed
-        outputs = sinks_for(
-            settings.output,
-            default_stdout=self._default_stdout,
-            resume=resume,
-            in_place=state is not None,
-        )
-        recovered: list[Any] = []
-        if state is not None:
-            files = [s for s in outputs if isinstance(s, JsonlSink) and not s.to_stdout]
-            if files:
-                state.track(files[0])
-                if resume:
-                    recovered = state.recover(files[0].path)
-            if settings.output.csv is not None:
-                from pipelines.sinks.csv import CsvSink, row_ends  # noqa: PLC0415
+    async def _run(
+        self, settings: Settings, state: CrawlState | None, stage: ProcessStage
+    ) -> Stats:
+        recrawl = self._recrawl(settings, state)
+        shared = await join_shared_frontier(settings, recrawl, more_seeds=self._extra_seeds != ())
+        # A resumed state, and any process of a shared crawl (joining, resuming), appends to
+        # its outputs: the URLs of the records they hold are done, no one fetches them again.
+        append = (state is not None and state.resumed) or shared is not None
+        try:
+            outputs, recovered = self._outputs(settings, state, append=append)
+            archive = None
+            if settings.output.warc is not None:
+                from crawler.archive import Archive  # noqa: PLC0415 (warcio only when asked for)
 
-                for table in (s for s in outputs if isinstance(s, CsvSink)):
-                    state.track(table)
-                    if resume:  # after the JSON Lines: it has what the CSV file may lack
-                        missing = state.reconcile(table.path, row_ends, recovered, header_rows=1)
-                        table.backfill(missing)
-            if not files and settings.output.sqlite is None and settings.output.csv is None:
-                log.warning(
-                    "with a state file, write records to a JSON Lines, CSV or SQLite file: "
-                    "records on stdout cannot be reconciled after a crash"
+                archive = Archive(
+                    settings.output.warc,
+                    settings,
+                    max_size=settings.output.warc_max_size,
+                    append=append,
                 )
-        recrawl = (
-            Recrawl(state, self.stats, active=settings.recrawl, changed_only=settings.changed_only)
-            if state is not None
-            else None
-        )
-        if settings.cluster.frontier is not None:
-            # A shared crawl remembers its pages in Redis, so a later --recrawl can compare.
-            memory = RedisPageMemory(load=settings.recrawl)
-            recrawl = Recrawl(
-                memory, self.stats, active=settings.recrawl, changed_only=settings.changed_only
-            )
-        if state is not None and state.recrawl_queued is not None:
-            log.info("recrawl: %d known pages queued again", state.recrawl_queued)
-        archive = None
-        if settings.output.warc is not None:
-            from crawler.archive import Archive  # noqa: PLC0415 (warcio only when asked for)
-
-            archive = Archive(
-                settings.output.warc,
-                settings,
-                max_size=settings.output.warc_max_size,
-                append=resume,
-            )
-            await archive.open()
+                await archive.open()
+        except BaseException:
+            if shared is not None:  # from here on the engine leaves the crawl as it ends
+                await shared.aclose()
+            raise
         conditions = recrawl.conditions if recrawl is not None and recrawl.active else None
         try:
             return await self._crawl(
                 settings,
                 state,
+                stage=stage,
+                shared=shared,
                 outputs=outputs,
                 recovered=recovered,
                 recrawl=recrawl,
@@ -232,38 +234,76 @@ class Crawl:
             if archive is not None:
                 await archive.close()
 
+    def _recrawl(self, settings: Settings, state: CrawlState | None) -> Recrawl | None:
+        if settings.cluster.frontier is not None:
+            # A shared crawl remembers its pages in Redis, so a later --recrawl can compare.
+            memory = RedisPageMemory(load=settings.recrawl)
+            return Recrawl(
+                memory, self.stats, active=settings.recrawl, changed_only=settings.changed_only
+            )
+        if state is None:
+            return None
+        if state.recrawl_queued is not None:
+            log.info("recrawl: %d known pages queued again", state.recrawl_queued)
+        return Recrawl(
+            state, self.stats, active=settings.recrawl, changed_only=settings.changed_only
+        )
+
+    def _outputs(
+        self, settings: Settings, state: CrawlState | None, *, append: bool
+    ) -> tuple[list[Sink], list[Any]]:
+        """The sinks of ``settings.output``, and with a resumed state the records written
+        after its last checkpoint (the output files made to agree with them)."""
+        resume = state is not None and state.resumed
+        outputs = sinks_for(
+            settings.output,
+            default_stdout=self._default_stdout,
+            resume=append,
+            in_place=state is not None or settings.cluster.frontier is not None,
+        )
+        recovered: list[Any] = []
+        if state is None:
+            return outputs, recovered
+        files = [s for s in outputs if isinstance(s, JsonlSink) and not s.to_stdout]
+        if files:
+            state.track(files[0])
+            if resume:
+                recovered = state.recover(files[0].path)
+        if settings.output.csv is not None:
+            from pipelines.sinks.csv import CsvSink, row_ends  # noqa: PLC0415
+
+            for table in (s for s in outputs if isinstance(s, CsvSink)):
+                state.track(table)
+                if resume:  # after the JSON Lines: it has what the CSV file may lack
+                    missing = state.reconcile(table.path, row_ends, recovered, header_rows=1)
+                    table.backfill(missing)
+        if not files and settings.output.sqlite is None and settings.output.csv is None:
+            log.warning(
+                "with a state file, write records to a JSON Lines, CSV or SQLite file: "
+                "records on stdout cannot be reconciled after a crash"
+            )
+        return outputs, recovered
+
     async def _crawl(
         self,
         settings: Settings,
         state: CrawlState | None,
         *,
+        stage: ProcessStage,
+        shared: RedisFrontier | None,
         outputs: Sequence[Sink],
         recovered: Sequence[Record],
         recrawl: Recrawl | None,
         archive: Archive | None,
         conditions: Conditions | None,
     ) -> Stats:
-        async with (
-            Fetcher(
-                settings.fetch,
-                client=self._client,
-                transport=self._transport,
-                conditions=conditions,
-                capture=archive is not None,
-            ) as fetcher,
-            ProcessStage(
-                settings.workers,
-                processor=PageProcessor.from_settings(
-                    settings.extract,
-                    settings.steps,
-                    parse=self._parse,
-                    max_links=settings.scope.max_links_per_page,
-                    parser=settings.parser,
-                ),
-                executor_factory=self._executor_factory or executor_factory_for(settings),
-                memory_limit_mb=settings.worker_memory_mb or None,
-            ) as stage,
-        ):
+        async with Fetcher(
+            settings.fetch,
+            client=self._client,
+            transport=self._transport,
+            conditions=conditions,
+            capture=archive is not None,
+        ) as fetcher:
             engine = build_engine(
                 settings,
                 fetcher=fetcher,
@@ -275,6 +315,7 @@ class Crawl:
                 recrawl=recrawl,
                 archive=archive,
                 more_seeds=self._extra_seeds != (),
+                shared=shared,
             )
             self._engine = engine
             if self._stop_requested:

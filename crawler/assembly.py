@@ -39,6 +39,45 @@ if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
     from crawler.archive import Archive
 
 
+STATE_AND_FRONTIER = (
+    "--state and --frontier do not go together: a shared crawl keeps its state in "
+    "Redis (run again with the same --crawl-id to resume it)"
+)
+
+
+def check_frontier_choice(settings: Settings) -> None:
+    """Refuse a state file for a shared crawl, before either is opened.
+
+    Raises:
+        ConfigError: ``state`` and ``cluster.frontier`` both set.
+    """
+    if settings.cluster.frontier is not None and settings.state is not None:
+        raise ConfigError(STATE_AND_FRONTIER)
+
+
+async def join_shared_frontier(
+    settings: Settings, recrawl: Recrawl | None = None, *, more_seeds: bool = False
+) -> RedisFrontier | None:
+    """The crawl's shared frontier, joined; None when ``settings`` name no Redis frontier.
+
+    Joining is what fails when Redis is unreachable or the crawl id was started with other
+    settings, so a crawl joins before it opens any output: a refused process touches no file.
+
+    Raises:
+        FrontierError: Redis unreachable, refusing us, or no such crawl to join.
+        ConfigError: the crawl id was started with settings that differ.
+    """
+    if settings.cluster.frontier is None:
+        return None
+    shared = _redis_frontier(settings, recrawl, seeding=more_seeds)
+    try:
+        await shared.start()
+    except BaseException:
+        await shared.aclose()
+        raise
+    return shared
+
+
 def build_parts(
     settings: Settings,
     *,
@@ -46,25 +85,24 @@ def build_parts(
     state: CrawlState | None = None,
     recrawl: Recrawl | None = None,
     more_seeds: bool = False,
+    shared: RedisFrontier | None = None,
 ) -> Parts:
     """The frontier (SQLite-backed: the state file's, or a scratch one; or a crawl shared
     through Redis), robots.txt cache unless told to ignore it, scope rules when following
     links, admission and dedupe.
 
     ``more_seeds``: seeds come from elsewhere than ``settings`` too (the API's ``seeds``), so
-    this process may start a shared crawl.
+    this process may start a shared crawl. ``shared``: the shared frontier, already joined
+    (``join_shared_frontier``); the parts close it when the crawl ends.
     """
     fetch = settings.fetch
-    shared: RedisFrontier | None = None
     owned_store: SqliteFrontierStore | None = None
     frontier: Frontier
     if settings.cluster.frontier is not None:
         if state is not None:
-            raise ConfigError(
-                "--state and --frontier do not go together: a shared crawl keeps its state in "
-                "Redis (run again with the same --crawl-id to resume it)"
-            )
-        shared = _redis_frontier(settings, recrawl, seeding=more_seeds)
+            raise ConfigError(STATE_AND_FRONTIER)
+        if shared is None:
+            shared = _redis_frontier(settings, recrawl, seeding=more_seeds)
         frontier = shared
     else:
         owned_store = SqliteFrontierStore() if state is None else None
@@ -207,13 +245,19 @@ def build_engine(
     recrawl: Recrawl | None = None,
     archive: Archive | None = None,
     more_seeds: bool = False,
+    shared: RedisFrontier | None = None,
 ) -> Engine:
     """An engine for one crawl with every part ``settings`` asks for (``more_seeds``: seeds
-    come from elsewhere too, see ``build_parts``)."""
+    come from elsewhere too; ``shared``: a joined shared frontier; see ``build_parts``)."""
     return Engine(
         settings,
         parts=build_parts(
-            settings, fetcher=fetcher, state=state, recrawl=recrawl, more_seeds=more_seeds
+            settings,
+            fetcher=fetcher,
+            state=state,
+            recrawl=recrawl,
+            more_seeds=more_seeds,
+            shared=shared,
         ),
         fetcher=fetcher,
         stage=stage,

@@ -29,7 +29,7 @@ from crawler.frontier import (
     RetryTiming,
     SqliteFrontierStore,
 )
-from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
+from crawler.models import FetchFailure, FetchRequest, FetchResult, Record
 from crawler.recrawl import Recrawl
 from crawler.seeds import SitemapSeeder
 from crawler.settings import Settings
@@ -383,7 +383,7 @@ class Engine:
                     await slots.acquire()
                 batch, ended = await self._next_batch(item)
                 pages = [result for result in batch if result.parseable]
-                others = [record_from(result) for result in batch if not result.parseable]
+                others = [self._stage.unparsed(r) for r in batch if not r.parseable]
                 if others:
                     await self._output_queue.put((others, []))
                 if not pages:

@@ -171,6 +171,11 @@ class FieldRule(_Section):
     default: str | int | float | bool | list[str] | None = Field(
         None, description="The value when nothing matches."
     )
+    absolute: bool | None = Field(
+        None,
+        description="Resolve values to absolute URLs against the page (its <base href>); "
+        "unset: yes for URL attributes (href, src, action, ...), no otherwise.",
+    )
 
 
 class ExtractRule(_Section):

@@ -27,7 +27,7 @@ from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
 from crawler.errors import ClusterLost, WorkerLost, WorkerPoolError
-from crawler.models import FetchFailure, FetchResult, Record, record_from
+from crawler.models import FetchFailure, FetchResult, Record
 from pipelines.pool import MAIN_GUARD_HINT, needs_main, worker_pool
 from pipelines.worker import PageProcessor, ParseFn, parse_page
 
@@ -364,6 +364,11 @@ class ProcessStage:
             return await self._process_one_by_one(batch, on=executor)
         return self._account(outcome)
 
+    def unparsed(self, result: FetchResult) -> Record:
+        """The record of a fetched page that is not parsed (a failure, a body that is no HTML),
+        with the keys the job's processor gives every record."""
+        return self._processor.unparsed(result)
+
     def _account(self, outcome: BatchOutcome) -> BatchOutcome:
         self.cpu_s += outcome.cpu_s
         self.worker_pids.add(outcome.pid)
@@ -438,7 +443,7 @@ class ProcessStage:
                         self._quarantine = None
                     log.warning("parse worker crashed on %s", result.request.url)
                     failure = FetchFailure("parse_crash", "the parse worker died on this page")
-                    records.append(record_from(result, failure=failure))
+                    records.append(self._processor.unparsed(result, failure))
                 else:
                     self._account(outcome)
                     records.extend(outcome.records)

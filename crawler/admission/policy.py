@@ -16,7 +16,7 @@ from crawler.admission.addresses import AddressGuard
 from crawler.admission.robots import RobotsCache, RobotsVerdict
 from crawler.admission.scope import Scope, Skip, site_key
 from crawler.errors import InvalidUrl
-from crawler.frontier import Frontier
+from crawler.frontier import Frontier, Turn
 from crawler.models import FetchFailure, FetchRequest, Record
 from crawler.urls import as_request_url, url_key
 
@@ -198,7 +198,7 @@ class Admission:
         if self._log_skipped:
             log.warning("skipped %s: %s", url, reason)
 
-    async def wait_turn(self, url: str) -> None:
+    async def wait_turn(self, url: str) -> Turn:
         """Wait until a request to ``url``'s host may start (delay, Crawl-delay, holds).
 
         For pages, their redirect hops and sitemaps. A redirect or a sitemap may lead to a
@@ -207,7 +207,7 @@ class Admission:
         """
         if self._robots is not None:
             await self._apply_crawl_delay(self._robots, url)
-        await self._frontier.wait_turn(url)
+        return await self._frontier.wait_turn(url)
 
     async def _apply_crawl_delay(self, robots: RobotsCache, url: str) -> None:
         key = robots.robots_url(url)

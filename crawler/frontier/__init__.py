@@ -19,6 +19,7 @@ from crawler.frontier.hosts import (
     HostAnswer,
     HostSlot,
     RetryTiming,
+    Turn,
     backoff_s,
     parse_retry_after,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "RetryIn",
     "RetryTiming",
     "SqliteFrontierStore",
+    "Turn",
     "Unfetched",
     "backoff_s",
     "open_redis_frontier",

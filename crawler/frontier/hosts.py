@@ -1,8 +1,9 @@
 """Host timing, all of it: per-host slots, ``--delay`` and Crawl-delay spacing, holds,
 Retry-After (read once per response), and the one back-off rule with its jitter.
 
-A ``HostSlot`` keeps one host's numbers and ``RetryTiming`` turns a response into waits; the
-frontier decides which host goes next, and whether a request is retried at all is the engine's.
+A ``HostSlot`` keeps one host's numbers, a ``Turn`` tells it when a request it let go is on
+the wire, and ``RetryTiming`` turns a response into waits; the frontier decides which host
+goes next, and whether a request is retried at all is the engine's.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import email.utils
 import logging
 import random
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 
@@ -45,10 +47,14 @@ def backoff_s(step: int, *, base_s: float, cap_s: float, rng: random.Random) -> 
 class HostSlot:
     """One host's queue and politeness state.
 
-    ``delay_s`` is the minimum time between the starts of two requests to the host; the
-    actual gap is drawn from [1, 1.5] x delay_s, so requests do not beat in lockstep and a
-    site's Crawl-delay is never undercut. ``active`` counts the requests handed out (the
-    per-host limit); the gap holds between every start, in flight or not.
+    ``delay_s`` is the minimum time between the starts of two requests to the host, a start
+    being the moment its head goes on the wire (``sent``), not the moment the gate let it go
+    (``begin``): a new connection may take a while in between, and the site counts from
+    what it receives. The actual gap is drawn from [1, 1.5] x delay_s, so requests do not
+    beat in lockstep and a site's Crawl-delay is never undercut. ``active`` counts the
+    requests handed out (the per-host limit); the gap holds between every start, in flight
+    or not. ``next_start`` paces hand-outs, ``open_at`` the gate; hand-outs never come
+    before the gate opens.
     """
 
     key: str
@@ -62,10 +68,10 @@ class HostSlot:
     last_start: float | None = None
     waiting_for_level: bool = False
     """Parked until a shallower depth is done (breadth-first order)."""
-    turn_granted: bool = False
-    """A request was handed out and no request to the host has started since."""
-    held_until: float = 0.0
-    """The end of the latest hold (Retry-After, back-off, Crawl-delay from the last start)."""
+    open_at: float = 0.0
+    """When the gate lets the next request start: the delay after the last start, holds."""
+    sending: int = 0
+    """Starts the gate let go whose head is not on the wire yet (with a delay, none begins)."""
 
     def add(self, request: FetchRequest) -> None:
         """Queue ``request``, keeping the queue ordered by depth (shallowest first).
@@ -87,35 +93,50 @@ class HostSlot:
         return bool(self.queue) and self.active < self.max_active
 
     def start(self, now: float, rng: random.Random) -> FetchRequest:
-        """Hand out the next request: the host's turn is its own until a request begins.
+        """Hand out the next request, and no other within the delay.
 
-        The time is noted here too, so the frontier hands out no second request within the
-        delay; the start that counts is the one ``begin`` records.
+        Only hand-outs are spaced here: the request itself passes the gate (``begin``) like
+        any other, which lets it go at once unless another start came since.
         """
         self.active += 1
-        self.turn_granted = True
-        self._space_after(now, rng)
+        if self.delay_s > 0:
+            self.next_start = max(self.next_start, now + self.delay_s * rng.uniform(1.0, 1.5))
         return self.queue.popleft()
 
     def begin(self, now: float, rng: random.Random) -> bool:
-        """A request to the host wants to go out now: True (and recorded) when it may.
+        """A request to the host wants to go out now: True (and counted) when it may.
 
         Every request start asks: a page's first hop, each redirect hop, robots.txt, a
-        sitemap. A turn handed out by ``start`` lets the first to ask go at once; otherwise
-        the delay since the last start (and any hold) must have passed.
+        sitemap. It counts from now until it is ``sent`` (or ``unsent``); meanwhile, with a
+        delay to keep, no other request may begin. (Without one, starts need not wait for
+        each other's connections; robots.txt may bring one, counted from its ``sent``.)
         """
         if not self.may_begin(now):
             return False
-        self.turn_granted = False
-        self.last_start = now
-        self._space_after(now, rng)
+        self.sending += 1
+        self._started(now, rng)
         return True
+
+    def sent(self, now: float, rng: random.Random) -> None:
+        """A request ``begin`` let go has its head on the wire now: the delay counts from here."""
+        self.sending -= 1
+        self._started(now, rng)
+
+    def unsent(self) -> None:
+        """A request ``begin`` let go failed before it reached the wire (no connection)."""
+        self.sending -= 1
 
     def may_begin(self, now: float) -> bool:
         """True when ``begin`` would let a request go now."""
-        # A turn handed out before a hold came waits for the hold like any other request.
-        granted = self.turn_granted and self.held_until <= now
-        return granted or self.next_start <= now
+        return not self.blocked_by_send() and self.open_at <= now
+
+    def wait_s(self, now: float) -> float | None:
+        """Seconds until ``begin`` may let a request go; None while one is on its way."""
+        return None if self.blocked_by_send() else max(self.open_at - now, 0.0)
+
+    def blocked_by_send(self) -> bool:
+        """True while a start is on its way to the wire and the host has a delay to keep."""
+        return self.sending > 0 and self.delay_s > 0
 
     def slow_to(self, delay_s: float) -> None:
         """From now on keep ``delay_s`` between starts, counting from the last start too."""
@@ -130,7 +151,7 @@ class HostSlot:
     def hold_until(self, when: float) -> None:
         """Start nothing before ``when`` (a Retry-After, a back-off, a new Crawl-delay)."""
         self.next_start = max(self.next_start, when)
-        self.held_until = max(self.held_until, when)
+        self.open_at = max(self.open_at, when)
 
     def back_off(self, now: float, rng: random.Random, *, cap_s: float) -> float:
         """Hold the host for an exponentially growing, jittered time; returns the hold."""
@@ -158,11 +179,40 @@ class HostSlot:
     @property
     def idle(self) -> bool:
         """True when the slot holds nothing and can be forgotten."""
-        return not self.queue and self.active == 0
+        return not self.queue and self.active == 0 and not self.sending
 
-    def _space_after(self, now: float, rng: random.Random) -> None:
+    def _started(self, now: float, rng: random.Random) -> None:
+        self.last_start = now
         if self.delay_s > 0:
-            self.next_start = max(self.next_start, now + self.delay_s * rng.uniform(1.0, 1.5))
+            self.hold_until(now + self.delay_s * rng.uniform(1.0, 1.5))
+
+
+class Turn:
+    """One request start the gate (``Frontier.wait_turn``) let go, until it is on the wire.
+
+    ``sent`` when its head goes out: the host's delay counts from then, since a new
+    connection may take long after the gate (hundreds of ms on a busy machine with many
+    hosts at once). ``close`` once the request is over either way: a start never sent (no
+    connection) frees the host at once. ``settle`` records it, once: True for sent.
+    """
+
+    __slots__ = ("_settle",)
+
+    def __init__(self, settle: Callable[[bool], Awaitable[None]] | None = None) -> None:
+        self._settle = settle
+
+    async def sent(self) -> None:
+        """The request's head goes on the wire now."""
+        await self._end(sent=True)
+
+    async def close(self) -> None:
+        """The request is over: if it never reached the wire, the host's next may go."""
+        await self._end(sent=False)
+
+    async def _end(self, *, sent: bool) -> None:
+        settle, self._settle = self._settle, None
+        if settle is not None:
+            await settle(sent)
 
 
 def parse_retry_after(value: str | None, *, now_epoch_s: float) -> float | None:

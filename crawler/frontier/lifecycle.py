@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from crawler.frontier.hosts import HostAnswer
+from crawler.frontier.hosts import HostAnswer, Turn
 from crawler.frontier.stores import Outcome
 from crawler.models import FetchRequest
 
@@ -130,8 +130,9 @@ class Frontier(Protocol):
         """On a stop: every retry still waiting, to be recorded and ``done`` like the rest."""
         ...
 
-    async def wait_turn(self, url: str) -> None:
-        """Wait until a request to ``url``'s host may start; it counts as started on return."""
+    async def wait_turn(self, url: str) -> Turn:
+        """Wait until a request to ``url``'s host may start; no other starts until its
+        ``Turn`` is sent (the delay counts from then) or closed unsent."""
         ...
 
     async def set_delay(self, url: str, delay_s: float) -> None:

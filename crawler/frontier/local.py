@@ -10,14 +10,15 @@ rest, and the seen set, live in a ``FrontierStore``.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import random
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import count
 
-from crawler.frontier.hosts import HostAnswer, HostSlot
+from crawler.frontier.due import DueQueue
+from crawler.frontier.hosts import HostAnswer, HostSlot, Turn
 from crawler.frontier.lifecycle import (
     Ending,
     HeldBack,
@@ -26,15 +27,13 @@ from crawler.frontier.lifecycle import (
     RetryIn,
     Unfetched,
 )
+from crawler.frontier.recent import RecentKeys
 from crawler.frontier.stores import FrontierStore, MemoryFrontierStore, Outcome
 from crawler.models import FetchRequest
 from crawler.urls import host_key, url_key
 
 IDLE_POLL_S = 1.0
 """Upper bound on any wait in ``get``: a lost wake-up costs at most this much."""
-
-RECENT_KEYS = 200_000
-"""Seen keys remembered in memory, so links repeated on every page skip the store."""
 
 
 class LocalFrontier:
@@ -79,13 +78,11 @@ class LocalFrontier:
         self._host_delays: dict[str, float] = {}
         self._started_per_host: Counter[str] = Counter()
         self._ready: deque[HostSlot] = deque()
-        self._timed: list[tuple[float, int, HostSlot]] = []
-        self._tiebreak = count()
-        self._retries: list[tuple[float, int, FetchRequest]] = []
+        self._timed: DueQueue[HostSlot] = DueQueue()
+        self._retries: DueQueue[FetchRequest] = DueQueue()
         self._levels: Counter[int] = Counter()
         self._waiting_for_level: list[HostSlot] = []
-        self._recent: set[bytes] = set()
-        self._recent_old: set[bytes] = set()
+        self._recent = RecentKeys()
         self._in_memory = 0
         self._pending = 0
         self._outstanding = 0
@@ -118,13 +115,13 @@ class LocalFrontier:
         candidates: dict[bytes, FetchRequest] = {}
         for request in requests:
             key = url_key(request.url)
-            if key not in candidates and not self._recently_seen(key):
+            if key not in candidates and key not in self._recent:
                 candidates[key] = request
         if not candidates:
             return []
         fresh = self._store.mark_seen(list(candidates))
         for key in candidates:
-            self._remember(key)
+            self._recent.add(key)
         accepted = [request for key, request in candidates.items() if key in fresh]
         self._enqueue(accepted)
         return accepted
@@ -143,9 +140,9 @@ class LocalFrontier:
 
     def _mark_seen(self, url: str) -> bool:
         key = url_key(url)
-        if self._recently_seen(key):
+        if key in self._recent:
             return False
-        self._remember(key)
+        self._recent.add(key)
         return bool(self._store.mark_seen([key]))
 
     def close_input(self) -> None:
@@ -176,8 +173,11 @@ class LocalFrontier:
                 self._refill()
             if self._ready:
                 slot = self._ready.popleft()
+                if slot.blocked_by_send():  # the end of that start schedules it again
+                    slot.scheduled = False
+                    continue
                 if slot.next_start > now:  # held after it became ready
-                    heapq.heappush(self._timed, (slot.next_start, next(self._tiebreak), slot))
+                    self._timed.push(slot.next_start, slot)
                     continue
                 if slot.queue[0].depth > self._current_level():
                     slot.waiting_for_level = True  # stays "scheduled" while it waits
@@ -203,9 +203,9 @@ class LocalFrontier:
                 self._refill(force=True)
                 continue
             timeout = IDLE_POLL_S
-            for waiting in (self._timed, self._retries):
-                if waiting:
-                    timeout = min(timeout, max(waiting[0][0] - now, 0.0))
+            for due in (self._timed.next_due(), self._retries.next_due()):
+                if due is not None:
+                    timeout = min(timeout, max(due - now, 0.0))
             await self._wait(timeout)
 
     async def may_start(self, lease: Lease) -> bool:
@@ -294,22 +294,33 @@ class LocalFrontier:
         self._give_back_place(host_key(request.url))
         self._notify()
 
-    async def wait_turn(self, url: str) -> None:
-        """Wait until a request to ``url``'s host may start; it counts as started on return.
+    async def wait_turn(self, url: str) -> Turn:
+        """Wait until a request to ``url``'s host may start; its ``Turn`` says when it is sent.
 
         Every request start passes here (a page's first hop, each redirect hop, robots.txt,
         sitemaps; a retry is a page again), so the delay, the Crawl-delay and any hold lie
-        between any two starts to a host. ``get`` hands out a request only once its host's
-        delay is over (and a lease ended ``HELD_BACK`` goes back if robots.txt changed that),
-        so a page's first hop rarely waits; a redirect hop waits in its fetch task.
+        between any two starts to a host, counted from when each went on the wire. ``get``
+        hands out a request only once its host's delay is over (and a lease ended
+        ``HELD_BACK`` goes back if robots.txt changed that), so a page's first hop rarely
+        waits; a redirect hop waits in its fetch task.
         """
         key = host_key(url)
         while True:
             slot = self._slot_for(key)  # looked up again: an idle slot may be dropped meanwhile
             now = self._clock()
             if slot.begin(now, self._rng):
-                return
-            await self._wait(min(slot.next_start - now, IDLE_POLL_S))
+                return Turn(partial(self._settle, slot))
+            wait_s = slot.wait_s(now)
+            await self._wait(IDLE_POLL_S if wait_s is None else min(wait_s, IDLE_POLL_S))
+
+    async def _settle(self, slot: HostSlot, sent: bool) -> None:
+        """A start to ``slot``'s host is on the wire (``sent``) or failed before it."""
+        if sent:
+            slot.sent(self._clock(), self._rng)
+        else:
+            slot.unsent()
+        self._schedule(slot)  # its next request may be due
+        self._notify()
 
     async def set_delay(self, url: str, delay_s: float) -> None:
         """Space requests to the host of ``url`` at least ``delay_s`` apart (Crawl-delay)."""
@@ -461,16 +472,6 @@ class LocalFrontier:
     def _limit_reached(self) -> bool:
         return self._max_requests is not None and self._handed_out >= self._max_requests
 
-    def _recently_seen(self, key: bytes) -> bool:
-        return key in self._recent or key in self._recent_old
-
-    def _remember(self, key: bytes) -> None:
-        # Two generations: a cheap approximation of "the most recent RECENT_KEYS keys".
-        if len(self._recent) >= RECENT_KEYS:
-            self._recent_old = self._recent
-            self._recent = set()
-        self._recent.add(key)
-
     def _schedule(self, slot: HostSlot) -> None:
         if slot.scheduled or not slot.can_start():
             return
@@ -478,7 +479,7 @@ class LocalFrontier:
         if slot.next_start <= self._clock():
             self._ready.append(slot)
         else:
-            heapq.heappush(self._timed, (slot.next_start, next(self._tiebreak), slot))
+            self._timed.push(slot.next_start, slot)
         self._notify()
 
     def _park_retry(self, due: float, request: FetchRequest) -> None:
@@ -487,20 +488,18 @@ class LocalFrontier:
         A host may ask for minutes (Retry-After); the rest of the crawl must not wait for
         it to move on to the next depth.
         """
-        heapq.heappush(self._retries, (due, next(self._tiebreak), request))
+        self._retries.push(due, request)
         self._leave_level(request.depth)
 
     def _promote_retries(self, now: float) -> None:
-        while self._retries and self._retries[0][0] <= now:
-            _, _, request = heapq.heappop(self._retries)
+        while (request := self._retries.pop_due(now)) is not None:
             self._levels[request.depth] += 1
             self._to_slot(request, retry=True)
 
     def _promote(self, now: float) -> None:
-        while self._timed and self._timed[0][0] <= now:
-            _, _, slot = heapq.heappop(self._timed)
+        while (slot := self._timed.pop_due(now)) is not None:
             if slot.next_start > now:  # held again while it waited
-                heapq.heappush(self._timed, (slot.next_start, next(self._tiebreak), slot))
+                self._timed.push(slot.next_start, slot)
                 continue
             self._ready.append(slot)
 
@@ -526,8 +525,7 @@ class LocalFrontier:
 
         A stopped crawl never reaches them, yet each URL must still end as a record.
         """
-        drained = [request for _, _, request in sorted(self._retries, key=lambda item: item[:2])]
-        self._retries.clear()
+        drained = self._retries.drain()
         for request in drained:
             self._levels[request.depth] += 1  # left when parked; ``done`` leaves it again
             self._pending -= 1

@@ -18,6 +18,7 @@ import socket
 import time
 from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -25,7 +26,7 @@ import redis.exceptions as redis_errors
 
 from crawler.errors import ConfigError, FrontierError
 from crawler.frontier.cluster import CrawlIdentity
-from crawler.frontier.hosts import BACKOFF_BASE_S, HostAnswer
+from crawler.frontier.hosts import BACKOFF_BASE_S, HostAnswer, Turn
 from crawler.frontier.lifecycle import (
     Ending,
     Fetched,
@@ -415,6 +416,8 @@ class RedisFrontier:
         kept = await self._link.run("end", [*args, url_key(request.url), reason])
         if kind in ("held", "refused", "retry"):
             self._forget(request.url)
+            if self._granted.get(host_key(request.url)) == request.url:
+                del self._granted[host_key(request.url)]  # its next hand-out decides again
             if self._memory is not None:
                 self._memory.forget(request.url)
         if not kept:
@@ -451,23 +454,25 @@ class RedisFrontier:
         """Nothing to drain: a retry waits in Redis for whichever process is still crawling."""
         return []
 
-    async def wait_turn(self, url: str) -> None:
-        """Wait until a request to ``url``'s host may start, for the whole crawl; it counts as
-        started on return.
+    async def wait_turn(self, url: str) -> Turn:
+        """Wait until a request to ``url``'s host may start, for the whole crawl; its turn
+        tells Redis when it is on the wire (the delay counts from then) or failed.
 
-        The hand-out of a lease grants its host's turn: the first request to ask takes it
-        (robots.txt, else the page). Without a delay to keep, a lease's first hop starts
-        without asking Redis at all.
+        Without a delay to keep, a lease's first hop starts without asking Redis at all.
         """
         host = host_key(url)
         if self._granted.pop(host, None) == url:
-            return
+            return Turn()
         while True:
             args: list[Arg] = [self._keys.prefix, host, self._rng.uniform(1.0, 1.5)]
-            wait_ms = int(await self._link.run("begin", args))
+            wait_ms = int(await self._link.run("begin", [*args, self._lease_ms]))
             if wait_ms <= 0:
-                return
+                return Turn(partial(self._settle, host))
             await asyncio.sleep(min(wait_ms / 1000, 1.0))
+
+    async def _settle(self, host: str, sent: bool) -> None:
+        args: list[Arg] = [self._keys.prefix, host, self._rng.uniform(1.0, 1.5), int(sent)]
+        await self._link.run("sent", args)
 
     async def set_delay(self, url: str, delay_s: float) -> None:
         """Space requests to ``url``'s host at least ``delay_s`` apart, across all processes."""

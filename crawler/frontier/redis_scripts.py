@@ -1,9 +1,11 @@
 """The Lua scripts that change a shared crawl in Redis, each one atomic: add links, take
-leases, end a fetch, finish records, renew leases, wait a host's turn, hold a host.
+leases, end a fetch, finish records, renew leases; those of host timing (a host's turn, a
+hold) are :mod:`crawler.frontier.redis_timing`'s, and ``SCRIPTS`` names them all.
 
 Keys under the crawl's prefix (``ARGV[1]``, see :mod:`crawler.frontier.redis_keys`):
 ``seen`` SET of 16-byte digests; ``q:<host>`` ZSET request -> depth x 1e12 + sequence;
-``h:<host>`` HASH active/next/held/last/delay/backoff/started/turn (ms); ``hosts`` ZSET of
+``h:<host>`` HASH active/next/held/open/sending/last/delay/backoff/started (ms; ``next``
+paces hand-outs, ``open`` the gate, ``sending`` a start not on the wire yet); ``hosts`` ZSET of
 hosts with work and a free slot -> the time they may start; ``lease`` HASH token ->
 request; ``leases`` ZSET token -> expiry; ``retries`` ZSET request -> due; ``levels`` HASH
 depth -> requests queued or leased; ``outcome`` HASH digest -> status or error code;
@@ -15,64 +17,9 @@ from __future__ import annotations
 
 import json
 
+from crawler.frontier.redis_prelude import PRELUDE
+from crawler.frontier.redis_timing import BEGIN, HOLD, MAY_START, SENT
 from crawler.models import FetchRequest
-
-PRELUDE = """
-local p = ARGV[1]
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local meta = redis.call('HMGET', p .. 'meta', 'per_host', 'max_per_host', 'delay')
-local per_host = tonumber(meta[1] or '1')
-local max_per_host = tonumber(meta[2] or '0')
-local base_delay = tonumber(meta[3] or '0')
-local LEVEL = 1e12
-local LEVEL_RETRY_MS = 250
-
-local function num(v) return tonumber(v or '0') or 0 end
-
-local function count(field, by) redis.call('HINCRBY', p .. 'counts', field, by) end
-
-local function schedule(h)
-  if redis.call('ZCARD', p .. 'q:' .. h) == 0 then
-    redis.call('ZREM', p .. 'hosts', h)
-    return
-  end
-  local st = redis.call('HMGET', p .. 'h:' .. h, 'active', 'next', 'held')
-  if num(st[1]) >= per_host then
-    redis.call('ZREM', p .. 'hosts', h)
-    return
-  end
-  redis.call('ZADD', p .. 'hosts', math.max(num(st[2]), num(st[3])), h)
-end
-
-local function level_add(depth, by)
-  local left = redis.call('HINCRBY', p .. 'levels', depth, by)
-  if left <= 0 then redis.call('HDEL', p .. 'levels', depth) end
-end
-
-local function enqueue(h, depth, req)
-  local seq = redis.call('INCR', p .. 'seq')
-  redis.call('ZADD', p .. 'q:' .. h, depth * LEVEL + seq, req)
-  count('queued', 1)
-  count('queued|' .. h, 1)
-end
-
-local function give_back_place(h)
-  count('handed', -1)
-  redis.call('HINCRBY', p .. 'h:' .. h, 'started', -1)
-end
-
-local function request_of(l)
-  return cjson.encode({u = l.u, d = l.d, r = l.r, a = l.a, n = l.n})
-end
-
-local function drop_lease(tok, l)
-  redis.call('HDEL', p .. 'lease', tok)
-  redis.call('ZREM', p .. 'leases', tok)
-  count('leased', -1)
-  count('leased@' .. l.p, -1)
-end
-"""
 
 ADD = (
     PRELUDE
@@ -175,7 +122,7 @@ if limited == 0 and want > 0 then
       local nxt = math.max(num(redis.call('HGET', hk, 'next')), now + delay * jitter)
       redis.call('HINCRBY', hk, 'active', 1)
       redis.call('HINCRBY', hk, 'started', 1)
-      redis.call('HSET', hk, 'next', nxt, 'last', now, 'turn', 1)
+      redis.call('HSET', hk, 'next', nxt, 'last', now)
       local tok = tostring(redis.call('INCR', p .. 'token'))
       r.h = h
       r.p = proc
@@ -337,70 +284,6 @@ return 1
 """
 )
 
-BEGIN = (
-    PRELUDE
-    + """
--- ARGV: prefix, host, jitter. A request to the host wants to start now: returns 0 (it
--- starts, recorded) or the ms to wait. Every start to a host passes here, in any process.
-local h, jitter = ARGV[2], tonumber(ARGV[3])
-local hk = p .. 'h:' .. h
-local st = redis.call('HMGET', hk, 'next', 'held', 'delay', 'turn')
-local nxt, held, delay = num(st[1]), num(st[2]), math.max(num(st[3]), base_delay)
--- A turn handed out with a lease lets the first request to ask go at once, unless a hold
--- came since; otherwise the delay since the last start must have passed.
-local granted = num(st[4]) == 1 and held <= now
-if not granted and nxt > now then return math.ceil(nxt - now) end
-redis.call('HSET', hk, 'turn', 0, 'last', now, 'next', math.max(nxt, now + delay * jitter))
-schedule(h)
-return 0
-"""
-)
-
-HOLD = (
-    PRELUDE
-    + """
--- ARGV: prefix, host, kind (delay|hold|backoff|reset), ms, jitter, cap ms.
--- delay: space starts ms apart from now on (from the last start too); hold: start nothing
--- for ms; backoff: hold for the next step of the shared back-off; reset: end the back-off.
--- Returns the hold in ms.
-local h, kind, ms = ARGV[2], ARGV[3], tonumber(ARGV[4])
-local hk = p .. 'h:' .. h
-local until_ms = nil
-if kind == 'reset' then
-  redis.call('HDEL', hk, 'backoff')
-  return 0
-elseif kind == 'delay' then
-  redis.call('HSET', hk, 'delay', ms)
-  local last = redis.call('HGET', hk, 'last')
-  if last then until_ms = tonumber(last) + ms end
-elseif kind == 'hold' then
-  until_ms = now + ms
-elseif kind == 'backoff' then
-  local step = redis.call('HINCRBY', hk, 'backoff', 1)
-  local ceiling = math.min(tonumber(ARGV[6]), ms * 2 ^ math.min(step - 1, 30))
-  ms = ceiling * tonumber(ARGV[5])
-  until_ms = now + ms
-end
-if until_ms then
-  local st = redis.call('HMGET', hk, 'next', 'held')
-  local nxt, held = math.max(num(st[1]), until_ms), math.max(num(st[2]), until_ms)
-  redis.call('HSET', hk, 'next', nxt, 'held', held)
-  schedule(h)
-end
-return ms
-"""
-)
-
-MAY_START = (
-    PRELUDE
-    + """
--- ARGV: prefix, host. 1 when a request to the host may start now.
-local st = redis.call('HMGET', p .. 'h:' .. ARGV[2], 'held')
-if num(st[1]) > now then return 0 end
-return 1
-"""
-)
-
 RECRAWL = (
     PRELUDE
     + """
@@ -495,6 +378,7 @@ SCRIPTS = {
     "renew": RENEW,
     "release": RELEASE,
     "begin": BEGIN,
+    "sent": SENT,
     "hold": HOLD,
     "may_start": MAY_START,
     "recrawl": RECRAWL,

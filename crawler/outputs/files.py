@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from crawler.errors import OutputError
+from crawler.preflight import check_file
 
 T = TypeVar("T")
 
@@ -26,8 +27,10 @@ def write_atomically(output: Path, write: Callable[[Path], T]) -> T:
     would (0666 less the umask), not the private mode of a temporary one.
 
     Raises:
-        OutputError: exit 2 when the folder cannot be made; exit 1 when writing fails.
+        OutputError: exit 2 when ``output`` is a folder or the folder cannot be made; exit 1
+            when writing fails.
     """
+    check_file(output, "output")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)

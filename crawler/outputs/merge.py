@@ -21,6 +21,7 @@ import orjson
 from crawler.errors import UsageError
 from crawler.outputs.files import write_atomically
 from crawler.outputs.reader import OutputFile, open_outputs, read_records
+from crawler.preflight import check_file
 from pipelines.sinks import FORMATS
 from pipelines.sinks.sqlite import CREATE_TABLE, UPSERT, row_of
 
@@ -58,9 +59,10 @@ def merge_outputs(inputs: Sequence[str | Path], output: str | Path) -> MergeResu
     Raises:
         RecordsError: an input is missing or not parcrawl output.
         UsageError: ``output`` has no known extension or is one of the inputs.
-        OutputError: ``output`` cannot be written.
+        OutputError: ``output`` cannot be written (exit 2 for a folder).
     """
     output = Path(output)
+    check_file(output, "merged records")  # before the inputs are read: a folder is a typo
     kind = FORMATS.get(output.suffix.lower())
     if kind not in ("jsonl", "sqlite"):
         raise UsageError(

@@ -19,6 +19,7 @@ from typing import Any
 
 from crawler import __version__
 from crawler.outputs import open_outputs, read_records, write_atomically
+from crawler.preflight import check_report_file
 from crawler.report import collect, sections
 from crawler.report.charts import charts
 from crawler.report.render import render, vega_bundle
@@ -103,8 +104,10 @@ def write_report(
 
     Raises:
         RecordsError: an input is missing or not parcrawl output.
-        OutputError: ``output`` cannot be written (exit 2 for a folder that cannot be made).
+        OutputError: ``output`` cannot be written (exit 2, before the report is built, for a
+            name other than .html/.htm, a folder, a folder that cannot be made).
     """
+    check_report_file(output)
     report = build_report(inputs, settings=settings, duration_s=duration_s, top=top)
     write_atomically(Path(output), lambda path: path.write_text(report.html, encoding="utf-8"))
     return report

@@ -3,11 +3,14 @@
 A URL list has one URL per line; blank lines and ``#`` comments are ignored. The URL is the
 line's first whitespace-separated field: more text is ignored with a warning (a space inside
 a URL must be written %20), unless it is a ``#`` comment. A line that is not an http(s) URL
-is skipped with a warning naming its file and line; the rest still go.
+is skipped with a warning naming its file and line (the first few of each file; the rest
+are counted), and the rest still go. A file in which no line is a URL (binary data, another
+kind of file) is named once, as no URL list at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -16,12 +19,18 @@ from pathlib import Path
 import aiofiles
 
 from crawler.errors import InputError, InvalidUrl
-from crawler.urls import normalize_seed
+from crawler.urls import MAX_SHOWN_CHARS, normalize_seed
 
 log = logging.getLogger(__name__)
 
 CHUNK_CHARS = 256 * 1024
 STDIN = "-"
+LINE_WARNINGS = 10
+"""Invalid lines of one file warned about one by one; the rest are counted in one line."""
+
+
+class _BinaryData(Exception):
+    """The file holds NUL bytes: binary data, or text in an encoding other than UTF-8."""
 
 
 class SeedReader:
@@ -51,38 +60,115 @@ class SeedReader:
 
     async def __aiter__(self) -> AsyncIterator[str]:
         for position, text in enumerate(self.urls, 1):
-            url = self._validate(text, f"argument {position}")
-            if url:
-                yield url
-        for path in self.files:
-            async for number, line in _url_lines(path):
-                origin = f"{path}:{number}"
-                field, rest = _split(line)
-                url = self._validate(field, origin, line=line)
-                if url:
-                    if rest and not rest.startswith("#"):
-                        log.warning(
-                            "%s: text after the URL ignored: %r (a space in a URL is %%20)",
-                            origin,
-                            rest,
-                        )
-                    yield url
-        if self.invalid and not self.valid:
-            # Warnings named each bad seed; with not one good one there is nothing to crawl.
-            raise InputError(f"no valid URL to crawl: {_seeds(self.invalid)} invalid")
-
-    def _validate(self, text: str, origin: str, *, line: str | None = None) -> str | None:
-        try:
-            url = normalize_seed(text)
-        except InvalidUrl as exc:
-            self.invalid += 1
-            if line is not None and line != text:
-                log.warning("%s: %s, in the line %r (skipped)", origin, exc, line)
+            seed = self._count(_seed(text))
+            if isinstance(seed, InvalidUrl):
+                log.warning("%s", _skipped(f"argument {position}", seed))
             else:
-                log.warning("%s: %s (skipped)", origin, exc)
+                yield seed
+        # Files that are no URL list, said once: in the error when nothing else is a URL
+        not_lists: list[str] = []
+        for path in self.files:
+            listed = _ListedFile(path)
+            try:
+                async for number, line in _url_lines(path):
+                    field, rest = _split(line)
+                    url = listed.take(number, line, self._count(_seed(field)), rest)
+                    if url is not None:
+                        yield url
+            except _BinaryData:
+                listed.binary = True
+            why = listed.close()
+            if why is not None:
+                not_lists.append(f"{path} is not a URL list ({why})")
+            if self.valid:
+                for reason in not_lists:
+                    log.warning("%s (skipped)", reason)
+                not_lists.clear()
+        if not self.valid and (self.invalid or not_lists):
+            # Warnings named each bad seed; with not one good one there is nothing to crawl.
+            reasons = not_lists or [f"{_seeds(self.invalid)} invalid"]
+            raise InputError(f"no valid URL to crawl: {'; '.join(reasons)}")
+
+    def _count(self, seed: str | InvalidUrl) -> str | InvalidUrl:
+        if isinstance(seed, InvalidUrl):
+            self.invalid += 1
+        else:
+            self.valid += 1
+        return seed
+
+
+class _ListedFile:
+    """One URL list as it is read: its line warnings, held back until it proves to be one.
+
+    The first ``LINE_WARNINGS`` invalid lines wait for the file's first URL, the rest are
+    counted: a file with more and no URL at all (a binary, a CSV given by mistake) is named
+    once instead of line by line; a few bad lines are each named, typos to fix.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.binary = False
+        self.urls = 0
+        self.invalid = 0
+        self._held: list[str] = []
+
+    def take(self, number: int, line: str, seed: str | InvalidUrl, rest: str) -> str | None:
+        """Line ``number``'s URL (``seed``, read from its first field), or None."""
+        origin = f"{self.path}:{number}"
+        if isinstance(seed, InvalidUrl):
+            self.invalid += 1
+            if self.invalid <= LINE_WARNINGS:
+                self._held.append(_skipped(origin, seed, line))
+                if self.urls:
+                    self._release()
             return None
-        self.valid += 1
-        return url
+        self.urls += 1
+        self._release()
+        if rest and not rest.startswith("#"):
+            log.warning(
+                "%s: text after the URL ignored: %s (a space in a URL is %%20)",
+                origin,
+                _clipped(rest),
+            )
+        return seed
+
+    def close(self) -> str | None:
+        """Warn about the lines left; why the file is no URL list at all, or None."""
+        if self.binary:
+            return "binary data, or text not in UTF-8"
+        if self.invalid > LINE_WARNINGS and not self.urls:
+            return f"none of its {self.invalid:,} lines is an http(s) URL"
+        self._release()
+        if self.invalid > LINE_WARNINGS:
+            more = f"{self.invalid - LINE_WARNINGS:,}"
+            log.warning("%s: … and %s more invalid lines (skipped)", self.path, more)
+        return None
+
+    def _release(self) -> None:
+        for warning in self._held:
+            log.warning("%s", warning)
+        self._held.clear()
+
+
+def _seed(text: str) -> str | InvalidUrl:
+    try:
+        return normalize_seed(text)
+    except InvalidUrl as exc:
+        return exc
+
+
+def _skipped(origin: str, problem: InvalidUrl, line: str | None = None) -> str:
+    """The warning for a seed skipped as invalid; ``line`` when more than the URL field."""
+    if line is not None and _split(line)[1]:
+        return f"{origin}: {problem}, in the line {_clipped(line)} (skipped)"
+    return f"{origin}: {problem} (skipped)"
+
+
+def _clipped(text: str) -> str:
+    """``text`` for a warning: quoted, escaped (a binary line is bytes), length bounded."""
+    if len(text) > MAX_SHOWN_CHARS:
+        return repr(text[:MAX_SHOWN_CHARS]) + f" ({len(text):,} characters)"
+    return repr(text)
 
 
 def _seeds(count: int) -> str:
@@ -135,8 +221,9 @@ async def count_seed_lines(files: Sequence[str | Path]) -> int:
     """How many non-blank, non-comment lines the files hold: the progress bar's total."""
     total = 0
     for path in files:
-        async for _ in _url_lines(path):
-            total += 1
+        with contextlib.suppress(_BinaryData):  # no URL list: no seed lines
+            async for _ in _url_lines(path):
+                total += 1
     return total
 
 
@@ -152,7 +239,12 @@ async def _url_lines(path: Path | str) -> AsyncIterator[tuple[int, str]]:
         ) as file:
             number = 0
             rest = ""
+            first = True
             while chunk := await file.read(CHUNK_CHARS):
+                if first and "\x00" in chunk:
+                    # No text file holds NUL bytes: its "lines" would be a warning each.
+                    raise _BinaryData
+                first = False
                 lines = (rest + chunk).split("\n")
                 rest = lines.pop()
                 for line in lines:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from crawler.admission import Admission, RobotsCache, site_key
 from crawler.errors import FetchError
 from crawler.fetch import Fetcher
+from crawler.frontier import Turn
 from crawler.models import FetchRequest
 from crawler.seeds.sitemaps import SitemapResponse, iter_sitemap_urls
 from crawler.stats import Stats
@@ -82,14 +83,14 @@ class SitemapSeeder:
                 yield FetchRequest(url, 0, reading)
 
     async def _fetch(self, url: str, seed: str, site: str | None) -> SitemapResponse:
-        async def on_site_then_wait(hop: str) -> None:
+        async def on_site_then_wait(hop: str) -> Turn:
             # Before every hop, before its host's robots.txt or Crawl-delay is looked up.
             if site_key(hop) != site:
                 where = "not" if hop == url else f"redirected to {hop}, not"
                 raise FetchError(
                     OFFSITE_SITEMAP, f"{where} on the site of {seed_root(seed)}: not fetched"
                 )
-            await self._admission.wait_turn(hop)
+            return await self._admission.wait_turn(hop)
 
         # One byte over the sitemap limit, so the parser sees it is too large and says so.
         status, body, failure = await self._fetcher.fetch_resource(

@@ -66,9 +66,11 @@ def sinks_for(
 ) -> list[Sink]:
     """The sinks ``output`` asks for; JSON Lines on stdout when it asks for none.
 
-    ``resume``: a resumed crawl appends to its JSON Lines file instead of starting it over.
-    ``in_place``: a crawl with a state writes its CSV file itself, not via ``.partial``, so
-    that a resume (``resume``: appending) finds it after any stop.
+    ``resume``: append to the JSON Lines and CSV files instead of starting them over (a
+    resumed crawl; any process of a shared crawl, whose outputs hold records Redis has as
+    done). ``in_place``: write the CSV file itself, not via ``.partial``, so that the next
+    run (``resume``: appending) finds it after any stop, ``kill -9`` included. SQLite
+    upserts: it never starts over.
 
     Imports are local so that a JSONL-only crawl never loads the CSV or SQLite code.
     """

@@ -6,6 +6,7 @@ with a crawl state they go to the target itself, which the state keeps resumable
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
@@ -21,6 +22,7 @@ import aiofiles.os
 from crawler.errors import OutputError
 from crawler.models import Record, value_at
 from pipelines.sinks import make_parent_folder
+from pipelines.sinks.tails import cut_torn_row
 
 PARTIAL_SUFFIX = ".partial"
 ENCODING = "utf-8"
@@ -84,7 +86,8 @@ class CsvSink:
     ``in_place`` (a crawl with a state) writes the target itself instead: the state records
     ``offset`` with each checkpoint and repairs the file after a crash (``row_ends``), and
     a resumed crawl (``append``) carries on at its end, rows the file lacks (``backfill``)
-    first.
+    first. A process of a shared crawl writes in place and appends too (no state: a torn
+    last row is cut first); the header is written only to an empty file.
     """
 
     def __init__(
@@ -129,6 +132,8 @@ class CsvSink:
             raise OutputError(f"cannot write {self.path}: is a directory", exit_code=2)
         await make_parent_folder(self.path)
         try:
+            if self.append and await aiofiles.os.path.isfile(self._writing):
+                await asyncio.to_thread(cut_torn_row, self._writing, row_ends)
             self._file = await aiofiles.open(
                 self._writing,
                 "a" if self.append else "w",

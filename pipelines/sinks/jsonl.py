@@ -7,6 +7,7 @@ as Unix tools write them: no seek, no fsync, and a closed pipe is ``OutputClosed
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import json
@@ -23,6 +24,7 @@ import orjson
 from crawler.errors import OutputClosed, OutputError
 from crawler.models import Record
 from pipelines.sinks import is_stream, make_parent_folder
+from pipelines.sinks.tails import cut_torn_line
 
 STDOUT = "-"
 
@@ -77,7 +79,8 @@ def _orjson_writes_alike(value: object) -> bool:
 class JsonlSink:
     """Writes records as JSON Lines to ``path`` (``-`` for stdout).
 
-    The file is truncated first, or appended to when ``append`` (a resumed crawl).
+    The file is truncated first, or appended to when ``append`` (a resumed crawl, any
+    process of a shared one), after a torn last line is cut.
     ``offset`` is how many bytes the file holds: a crawl state records it with each
     checkpoint, so that it knows which lines came after.
     """
@@ -109,6 +112,8 @@ class JsonlSink:
             else:
                 await make_parent_folder(self.path)
                 if self.append:
+                    if await aiofiles.os.path.isfile(self.path):
+                        await asyncio.to_thread(cut_torn_line, self.path)
                     self._file = await aiofiles.open(self.path, "ab", buffering=0)
                 else:
                     self._file = await aiofiles.open(self.path, "wb", buffering=0)

@@ -10,8 +10,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urljoin
 
 from crawler.errors import ConfigError
+from pipelines.worker.parse import document_base
 
 if TYPE_CHECKING:
     import soupsieve
@@ -21,12 +23,52 @@ if TYPE_CHECKING:
     from crawler.settings import ExtractSettings, FieldRule
 
 
+URL_ATTRIBUTES = frozenset(
+    {"href", "src", "action", "formaction", "cite", "poster", "data", "background", "longdesc"}
+)
+"""Attributes that hold one URL: a field taking one gives absolute URLs unless
+``absolute = false`` (``srcset`` holds several, with sizes: it is left as written)."""
+
+
 class CompiledField(Protocol):
     """One field's rule, compiled for one kind of tree (bs4 here, lxml in lxml_extract)."""
 
-    def value_of(self, root: Any) -> Any:
-        """The field's value on the page whose tree is ``root``."""
+    @property
+    def absolute(self) -> bool:
+        """True when the field's values are resolved against the page's base URL."""
         ...
+
+    def value_of(self, root: Any, base: str) -> Any:
+        """The field's value on the page whose tree is ``root`` and base URL ``base``."""
+        ...
+
+
+BaseFinder = Callable[[Any, str], str]
+"""The base URL of a page's tree (its first ``<base href>``, else its URL): for one kind of
+tree, as ``FieldCompiler`` is."""
+
+
+def resolves(rule: FieldRule) -> bool:
+    """True when ``rule``'s values are made absolute URLs: ``absolute``, else its attribute."""
+    if rule.absolute is not None:
+        return rule.absolute
+    return rule.attr is not None and rule.attr.lower() in URL_ATTRIBUTES
+
+
+def absolute_values(values: Iterable[str], base: str) -> Iterable[str]:
+    """``values`` as absolute URLs against ``base``; empty ones stay empty (no value).
+
+    Fragments and other schemes (``mailto:``) are kept: the value is what the page says,
+    made absolute, not a link the crawl would follow.
+    """
+    for value in values:
+        if not value:
+            yield value
+            continue
+        try:
+            yield urljoin(base, value)
+        except ValueError:  # a broken URL (``http://[::1``) is kept as the page wrote it
+            yield value
 
 
 def pick_value(
@@ -69,9 +111,12 @@ class _CompiledField:
     all: bool
     regex: re.Pattern[str] | None
     default: Any
+    absolute: bool
 
-    def value_of(self, root: Tag) -> Any:
-        values = (self._take(el) for el in self.selector.iselect(root))
+    def value_of(self, root: Tag, base: str) -> Any:
+        values: Iterable[str] = (self._take(el) for el in self.selector.iselect(root))
+        if self.absolute:
+            values = absolute_values(values, base)
         return pick_value(values, self.all, self.regex, self.default)
 
     def _take(self, el: Tag) -> str:
@@ -113,14 +158,19 @@ class Extractor:
     """
 
     def __init__(
-        self, settings: ExtractSettings, compile_field: FieldCompiler | None = None
+        self,
+        settings: ExtractSettings,
+        compile_field: FieldCompiler | None = None,
+        base_of: BaseFinder | None = None,
     ) -> None:
-        """Compile ``settings``, for bs4 trees unless ``compile_field`` says otherwise.
+        """Compile ``settings``, for bs4 trees unless ``compile_field`` and ``base_of`` (the
+        same kind of tree's) say otherwise.
 
         Raises:
             ConfigError: a regex or CSS selector does not compile; the message names its key.
         """
         compiler = compile_field or _compile_field
+        self._base_of = base_of or _soup_base
         self._fields = _compile_fields("extract.fields", settings.fields, compiler)
         self._rules = tuple(
             _CompiledRule(
@@ -154,7 +204,10 @@ class Extractor:
         for rule in self._rules:
             if rule.match.search(url):
                 rules.update(rule.fields)
-        return {name: field.value_of(soup) for name, field in rules.items()}
+        # looked up once a page, and only when a field wants it: a page without a <base>
+        # costs a walk of the whole tree
+        base = self._base_of(soup, url) if any(f.absolute for f in rules.values()) else url
+        return {name: field.value_of(soup, base) for name, field in rules.items()}
 
 
 def _compile_fields(
@@ -175,7 +228,16 @@ def _compile_field(path: str, rule: FieldRule) -> _CompiledField:
         reason = str(exc).splitlines()[0]
         raise ConfigError(f"{path}.css: not a valid CSS selector: {reason}") from exc
     regex = compile_regex(f"{path}.regex", rule.regex) if rule.regex is not None else None
-    return _CompiledField(selector, rule.attr, rule.all, regex, rule.default)
+    return _CompiledField(selector, rule.attr, rule.all, regex, rule.default, resolves(rule))
+
+
+def _soup_base(soup: Tag, url: str) -> str:
+    from bs4 import Tag  # noqa: PLC0415 (only a soup's page gets here: bs4 is loaded)
+
+    # the first <base> with an href, as the page's links take it (parse.py)
+    base = soup.find("base", href=True)
+    href = base.get("href") if isinstance(base, Tag) else None
+    return document_base(href if isinstance(href, str) else None, url)
 
 
 def compile_regex(path: str, pattern: str) -> re.Pattern[str]:

@@ -88,6 +88,19 @@ class PageProcessor:
                 return cls(parse, None, worker_steps, max_links, lxml_extractor=fast)
         return cls(parse, extractor, worker_steps, max_links)
 
+    def unparsed(self, result: FetchResult, failure: FetchFailure | None = None) -> Record:
+        """The record of a page not parsed: a failed fetch, a body that is no HTML, a parse
+        that failed (``failure``).
+
+        A job with extraction rules gives it an empty ``fields``, as a page the rules found
+        nothing on: every record of such a job has the key (user code reads
+        ``record["fields"]`` without a guard).
+        """
+        record = record_from(result, failure=failure)
+        if self.extractor is not None or self.lxml_extractor is not None:
+            record["fields"] = {}
+        return record
+
     def __call__(self, result: FetchResult) -> Processed:
         try:
             return self._process(result)
@@ -96,7 +109,7 @@ class PageProcessor:
             # tree is all reference cycles: collect it now, or the next page finds the
             # worker still full.
             gc.collect()
-            failed = record_from(result, failure=FetchFailure("parse_too_large", TOO_LARGE))
+            failed = self.unparsed(result, FetchFailure("parse_too_large", TOO_LARGE))
             return Processed(failed, failed)
 
     def _process(self, result: FetchResult) -> Processed:
@@ -120,7 +133,7 @@ class PageProcessor:
         except MemoryError:
             raise  # not a parse bug: the worker's memory limit, recorded as such by __call__
         except Exception as exc:  # the boundary: a parse bug costs one record, not the batch
-            failed = record_from(result, failure=FetchFailure("parse_error", _describe(exc)))
+            failed = self.unparsed(result, FetchFailure("parse_error", _describe(exc)))
             return Processed(failed, failed)
         record = record_from(result, page)
         if self.lxml_extractor is not None and tree is not None:

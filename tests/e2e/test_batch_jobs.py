@@ -116,7 +116,7 @@ def test_a_job_file_run_extracts_fields_runs_steps_and_writes_every_output(tmp_p
     lamp = records["/product/1"]
     assert lamp["fields"] == {
         "headline": "Lamp",
-        "images": ["/img/SKU-1.png", "/img/SKU-1-2.png"],
+        "images": [f"{base}/img/SKU-1.png", f"{base}/img/SKU-1-2.png"],  # src: absolute
         "sku": "SKU-1",
         "price": "1299.00",
     }

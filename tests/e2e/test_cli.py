@@ -9,6 +9,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 import tomllib
@@ -112,6 +113,21 @@ def test_seeds_that_are_all_invalid_end_with_exit_2_and_no_traceback(tmp_path):
         "parcrawl: error: no valid URL to crawl: the seed is invalid"
     )
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("stdin", [False, True])
+def test_a_binary_file_given_as_a_url_list_is_one_error_line_and_exit_2(tmp_path, stdin):
+    binary = tmp_path / "seeds.bin"
+    binary.write_bytes(Path(sys.executable).resolve().read_bytes()[:200_000])
+    source = "-" if stdin else str(binary)
+    with binary.open("rb") as data:
+        result = parcrawl("crawl", "-i", source, "-o", "out.jsonl", cwd=tmp_path, stdin=data)
+    assert result.returncode == 2
+    name = "-" if stdin else binary
+    assert result.stderr.splitlines() == [
+        f"parcrawl: error: no valid URL to crawl: {name} is not a URL list "
+        "(binary data, or text not in UTF-8)"
+    ]
 
 
 def test_ctrl_c_keeps_every_completed_record_and_exits_130(tmp_path):

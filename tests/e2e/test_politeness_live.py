@@ -20,7 +20,7 @@ import pytest
 
 from crawler.admission import Admission, RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.fetch import Fetcher
-from crawler.frontier import HostAnswer, LocalFrontier
+from crawler.frontier import HostAnswer, LocalFrontier, Turn
 from crawler.models import FetchRequest
 from crawler.settings import FetchSettings, RobotsSettings
 from tests.support.crawling import run_crawl
@@ -184,9 +184,10 @@ async def test_each_redirect_hop_passes_the_gate_and_its_wait_is_not_a_timeout()
 
     asked: list[str] = []
 
-    async def gate(url: str) -> None:
+    async def gate(url: str) -> Turn:
         asked.append(url)
         await asyncio.sleep(0.4)  # longer than the whole timeout, three times over
+        return Turn()
 
     settings = FetchSettings(timeout_s=0.3)
     async with Fetcher(settings, transport=httpx.MockTransport(answer)) as fetcher:
@@ -230,10 +231,12 @@ class FakeRobotsFetch:
 
 
 async def starts(frontier: LocalFrontier, urls: list[str]) -> list[float]:
-    """The monotonic times at which the gate let each of ``urls`` go, one after another."""
+    """The monotonic times at which the gate let each of ``urls`` go (and it was sent at
+    once), one after another."""
     times = []
     for url in urls:
-        await asyncio.wait_for(frontier.wait_turn(url), DEADLINE_S)
+        turn = await asyncio.wait_for(frontier.wait_turn(url), DEADLINE_S)
+        await turn.sent()
         times.append(time.monotonic())
     return times
 
@@ -388,7 +391,8 @@ async def test_a_crawl_delay_read_after_a_robots_txt_outage_is_applied() -> None
     admission = Admission(scope=None, robots=robots, frontier=frontier)
 
     # A sitemap is fetched while robots.txt answers 503.
-    await asyncio.wait_for(admission.wait_turn("http://a.test/sitemap.xml"), DEADLINE_S)
+    sitemap = await asyncio.wait_for(admission.wait_turn("http://a.test/sitemap.xml"), DEADLINE_S)
+    await sitemap.sent()
     assert await robots.verdict("http://a.test/1") is RobotsVerdict.UNAVAILABLE
     clock.now += 60
     assert (await admission.may_fetch(FetchRequest("http://a.test/1"))).fetch

@@ -394,14 +394,27 @@ def test_a_second_crawl_on_the_same_state_file_refuses(slow_site, tmp_path):
 
 
 def test_a_crawl_that_ends_in_an_error_removes_its_lock(tmp_path):
+    state, output = tmp_path / "site.crawl", tmp_path / "out.jsonl"
+    first = ["crawl", "http://127.0.0.1:9/", "--state", str(state), "-o", str(output), "-q"]
+    assert run(command(*first, "--retries", "0")).returncode == 0
+    # The resumed crawl fails once its state is open: the WARC it would continue is not one.
+    archive = tmp_path / "notes.warc.gz"
+    archive.write_text("not an archive")
+    result = run(command(*first, "--warc", str(archive)))
+    assert result.returncode == 2, result.stderr
+    assert "notes.warc.gz" in result.stderr
+    assert state.exists()
+    assert not lock_of(state).exists()
+
+
+def test_a_crawl_that_cannot_write_its_output_makes_no_state_file(tmp_path):
     state = tmp_path / "site.crawl"
     output = tmp_path / "a-folder.jsonl"  # a folder where the output file should go
     output.mkdir()
     result = run(command("crawl", "http://127.0.0.1:9/", "--state", str(state), "-o", str(output)))
     assert result.returncode == 2, result.stderr
-    assert "a-folder.jsonl" in result.stderr
-    assert state.exists()
-    assert not lock_of(state).exists()
+    assert "a-folder.jsonl is a folder" in result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-folder.jsonl"]
 
 
 def test_status_of_a_missing_file_is_one_line(tmp_path):

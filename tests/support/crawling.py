@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import httpx
+
 from crawler.assembly import build_engine
 from crawler.fetch import Fetcher
 from crawler.models import Record
@@ -21,18 +23,24 @@ async def _seeds(urls: Sequence[str]) -> AsyncIterator[str]:
 
 
 async def run_crawl(
-    urls: Sequence[str], *, parse: ParseFn = parse_page, **settings: Any
+    urls: Sequence[str],
+    *,
+    parse: ParseFn = parse_page,
+    transport: httpx.AsyncBaseTransport | None = None,
+    **settings: Any,
 ) -> tuple[list[Record], Stats]:
     """Crawl ``urls`` with the real engine and return its records and stats.
 
-    ``settings`` are nested setting values, e.g. ``fetch={"concurrency": 4}``.
+    ``settings`` are nested setting values, e.g. ``fetch={"concurrency": 4}``; ``transport``
+    is the fetcher's, when a test shapes how requests reach the network.
     """
     config = build_settings(settings)
     sink = MemorySink()
     async with (
-        Fetcher(config.fetch) as fetcher,
+        Fetcher(config.fetch, transport=transport) as fetcher,
         ProcessStage(config.workers, parse=parse) as stage,
     ):
-        engine = build_engine(config, fetcher=fetcher, stage=stage, sinks=[sink])
+        # The seeds are `urls`, not settings: a shared (Redis) crawl is started, not joined.
+        engine = build_engine(config, fetcher=fetcher, stage=stage, sinks=[sink], more_seeds=True)
         stats = await engine.run(_seeds(urls))
     return sink.records, stats

@@ -151,7 +151,7 @@ async def test_a_crawl_delay_from_robots_txt_spaces_the_hosts_requests() -> None
     frontier = LocalFrontier(per_host=2, clock=lambda: clock_now[0])
     policy = admission(robots=Robots(), frontier=frontier)
     assert (await policy.may_fetch(FetchRequest("http://a.test/1"))).fetch
-    await frontier.wait_turn("http://a.test/1")
+    await (await frontier.wait_turn("http://a.test/1")).sent()
     assert not await _starts_now(frontier, "http://a.test/2")
     clock_now[0] = 3.0  # past 2 s x the jitter's 1.5
     assert await _starts_now(frontier, "http://a.test/2")

@@ -407,7 +407,8 @@ async def test_a_request_early_for_its_host_goes_back_and_comes_again() -> None:
     assert first is not None
     assert await frontier.may_start(first) is True  # its turn is kept for it
 
-    await frontier.wait_turn(f"{A}/robots.txt")  # robots.txt takes the turn...
+    robots = await frontier.wait_turn(f"{A}/robots.txt")  # robots.txt takes the turn...
+    await robots.sent()
     await frontier.set_delay(first.request.url, 2.0)  # ...and says Crawl-delay: 2
     assert await frontier.may_start(first) is False
     await frontier.end(first, HELD_BACK)

@@ -97,16 +97,17 @@ async def finish(frontier: Frontier, lease: Lease) -> None:
 
 # -- the lifecycle, as LocalFrontier (the reference) keeps it ------------------------------
 
-Factory = Callable[[], Awaitable[Frontier]]
+Factory = Callable[..., Awaitable[Frontier]]
 
 
 @pytest.fixture(params=["local", "redis"])
 async def make(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Factory]:
-    """Builds a frontier with per_host=1: a LocalFrontier, or one on a fresh Redis."""
+    """Builds a frontier with per_host=1 (and ``delay_s``, 0 unless given): a LocalFrontier,
+    or one on a fresh Redis."""
     if request.param == "local":
 
-        async def local() -> Frontier:
-            return LocalFrontier(per_host=1)
+        async def local(delay_s: float = 0.0) -> Frontier:
+            return LocalFrontier(per_host=1, delay_s=delay_s)
 
         yield local
         return
@@ -115,9 +116,10 @@ async def make(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
     opened: list[RedisFrontier] = []
     with running_redis(folder) as server:
 
-        async def remote() -> Frontier:
-            frontier = open_redis_frontier(server.url, "t", identity())
+        async def remote(delay_s: float = 0.0) -> Frontier:
+            frontier = open_redis_frontier(server.url, "t", identity(delay_s=delay_s))
             opened.append(frontier)
+            await frontier.start()  # joins the crawl: its delay is known before any call
             return frontier
 
         yield remote
@@ -201,6 +203,50 @@ async def test_a_host_at_its_limit_waits_for_a_lease_to_end(make: Factory) -> No
     lease = await asyncio.wait_for(second, SOON_S)
     assert lease is not None
     assert lease.request.url == f"{A}/2"
+
+
+WIRE_DELAY_S = 0.3
+CLOCK_SLACK_S = 0.005
+"""Redis keeps time in whole milliseconds."""
+
+
+async def test_the_delay_counts_from_when_a_start_goes_on_the_wire(make: Factory) -> None:
+    frontier = await make(delay_s=WIRE_DELAY_S)
+    robots = await asyncio.wait_for(frontier.wait_turn(f"{A}/robots.txt"), SOON_S)
+    page = asyncio.ensure_future(frontier.wait_turn(f"{A}/1"))
+    # robots.txt is still connecting (slowly): nothing else to the host starts meanwhile.
+    assert await blocks(page)
+    await asyncio.wait_for(frontier.wait_turn(f"{B}/1"), SOON_S)  # other hosts go on
+    await robots.sent()
+    sent = time.monotonic()
+    await asyncio.wait_for(page, SOON_S)
+    assert time.monotonic() - sent >= WIRE_DELAY_S - CLOCK_SLACK_S
+
+
+async def test_a_start_that_never_went_out_frees_its_host_after_the_delay(make: Factory) -> None:
+    frontier = await make(delay_s=WIRE_DELAY_S)
+    began = time.monotonic()
+    refused = await asyncio.wait_for(frontier.wait_turn(f"{A}/1"), SOON_S)
+    page = asyncio.ensure_future(frontier.wait_turn(f"{A}/2"))
+    assert await blocks(page)
+    await refused.close()  # no connection: nothing was sent
+    await asyncio.wait_for(page, SOON_S)
+    # The delay still counts from the first start (the server may have seen something).
+    assert time.monotonic() - began >= WIRE_DELAY_S - CLOCK_SLACK_S
+
+
+async def test_a_start_whose_process_died_before_sending_holds_the_host_a_lease_at_most(
+    redis_server: RedisServer,
+) -> None:
+    who = identity(delay_s=0.2)
+    async with (
+        shared(redis_server, who=who, lease_s=1.0) as doomed,
+        shared(redis_server, who=who) as other,
+    ):
+        began = time.monotonic()
+        await asyncio.wait_for(doomed.wait_turn(f"{A}/1"), SOON_S)  # and it never says more
+        await asyncio.wait_for(other.wait_turn(f"{A}/2"), SOON_S)
+        assert time.monotonic() - began >= 1.0 - CLOCK_SLACK_S
 
 
 async def test_a_stopped_frontier_hands_out_nothing(make: Factory) -> None:

@@ -196,3 +196,67 @@ async def test_no_seeds_at_all_is_no_error(tmp_path: Path) -> None:
     empty = tmp_path / "empty.txt"
     empty.write_text("# nothing yet\n")
     assert await read_all(SeedReader(files=[empty])) == []
+
+
+async def test_thousands_of_junk_lines_are_ten_warnings_and_a_count(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = [f"junk,{n},{'x' * 500}" for n in range(3000)]
+    lines[1500] = "http://ok.test/in-the-middle"
+    seeds = write(tmp_path / "mostly-junk.txt", "\n".join(lines))
+    with caplog.at_level(logging.WARNING, logger="crawler.seeds"):
+        urls = await read_all(SeedReader(files=[seeds]))
+    assert urls == ["http://ok.test/in-the-middle"]
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 11
+    assert warnings[0].startswith(f"{seeds}:1: ")
+    assert warnings[9].startswith(f"{seeds}:10: ")
+    assert warnings[-1] == f"{seeds}: … and 2,989 more invalid lines (skipped)"
+    assert all(len(warning) < 600 for warning in warnings)  # a long line is clipped
+
+
+async def test_a_binary_file_is_one_error_line_not_a_warning_per_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    binary = tmp_path / "crawl.sqlite"
+    binary.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40 + b"\nhttp://a.test/\n")
+    with (
+        caplog.at_level(logging.WARNING, logger="crawler.seeds"),
+        pytest.raises(InputError) as raised,
+    ):
+        await read_all(SeedReader(files=[binary]))
+    assert str(raised.value) == (
+        f"no valid URL to crawl: {binary} is not a URL list (binary data, or text not in UTF-8)"
+    )
+    assert caplog.records == []
+    assert await count_seed_lines([binary]) == 0
+
+
+async def test_a_file_of_nothing_but_junk_is_named_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    junk = write(tmp_path / "pages.csv", "\n".join(f"row {n},a,b" for n in range(3000)))
+    with (
+        caplog.at_level(logging.WARNING, logger="crawler.seeds"),
+        pytest.raises(InputError) as raised,
+    ):
+        await read_all(SeedReader(files=[junk]))
+    assert str(raised.value) == (
+        f"no valid URL to crawl: {junk} is not a URL list "
+        "(none of its 3,000 lines is an http(s) URL)"
+    )
+    assert caplog.records == []
+
+
+async def test_a_file_that_is_no_url_list_beside_a_good_one_is_one_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    binary = tmp_path / "image.png"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 500)
+    good = write(tmp_path / "good.txt", "http://a.test/\n")
+    with caplog.at_level(logging.WARNING, logger="crawler.seeds"):
+        urls = await read_all(SeedReader(files=[good, binary]))
+    assert urls == ["http://a.test/"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{binary} is not a URL list (binary data, or text not in UTF-8) (skipped)"
+    ]

@@ -54,7 +54,54 @@ def test_first_non_empty_match_is_taken() -> None:
 
 
 def test_attribute_instead_of_text() -> None:
-    assert extract({"image": {"css": "img", "attr": "src"}}) == {"image": "/img/kettle.jpg"}
+    assert extract({"alt": {"css": "img", "attr": "alt"}}) == {"alt": "A blue kettle"}
+
+
+def test_url_attributes_are_absolute_urls_against_the_page() -> None:
+    fields = extract(
+        {"image": {"css": "img", "attr": "src"}, "first": {"css": "a", "attr": "href"}},
+        url="https://shop.test/products/42?color=blue",
+    )
+    assert fields == {
+        "image": "https://shop.test/img/kettle.jpg",
+        "first": "https://shop.test/t/kitchen",
+    }
+    relative = '<a href="../b.html#top">b</a><a href="c.html">c</a><a href="mailto:x@shop.test">'
+    links = {"links": {"css": "a", "attr": "href", "all": True}}
+    assert extract(links, relative, url="https://shop.test/a/b/page") == {
+        "links": [
+            "https://shop.test/a/b.html#top",
+            "https://shop.test/a/b/c.html",
+            "mailto:x@shop.test",
+        ]
+    }
+
+
+def test_a_base_href_is_what_url_attributes_resolve_against() -> None:
+    html = '<head><base><base href="https://cdn.shop.test/v2/"></head><img src="k.jpg">'
+    fields = extract({"image": {"css": "img", "attr": "src"}}, html)
+    assert fields == {"image": "https://cdn.shop.test/v2/k.jpg"}
+
+
+def test_absolute_false_keeps_the_url_as_written_and_true_resolves_any_value() -> None:
+    html = '<img src="/img/k.jpg" data-zoom="/img/k-big.jpg"><span class=u>/p/1</span>'
+    fields = extract(
+        {
+            "raw": {"css": "img", "attr": "src", "absolute": False},
+            "zoom": {"css": "img", "attr": "data-zoom"},
+            "zoom_url": {"css": "img", "attr": "data-zoom", "absolute": True},
+            "text_url": {"css": ".u", "absolute": True},
+            "host": {"css": "img", "attr": "src", "regex": r"//([^/]+)/"},
+        },
+        html,
+    )
+    assert fields == {
+        "raw": "/img/k.jpg",
+        "zoom": "/img/k-big.jpg",  # not a URL attribute: as written unless asked
+        "zoom_url": "https://shop.test/img/k-big.jpg",
+        "text_url": "https://shop.test/p/1",
+        "host": "shop.test",  # the regex sees the absolute URL
+    }
 
 
 def test_multi_valued_attribute_is_joined_with_spaces() -> None:
@@ -77,7 +124,8 @@ def test_all_lists_every_non_empty_match_in_document_order() -> None:
 
 def test_all_with_attribute() -> None:
     fields = extract({"hrefs": {"css": "ul.tags a", "attr": "href", "all": True}})
-    assert fields == {"hrefs": ["/t/kitchen", "/t/blue", "/t/empty", "/t/sale"]}
+    tags = ["kitchen", "blue", "empty", "sale"]
+    assert fields == {"hrefs": [f"https://shop.test/t/{tag}" for tag in tags]}
 
 
 def test_values_are_plain_strings_and_pickle_without_the_tree() -> None:

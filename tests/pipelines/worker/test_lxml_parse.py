@@ -12,6 +12,7 @@ import os
 import pickle
 import subprocess
 import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -175,6 +176,8 @@ EXTRACT_FIELDS: dict[str, dict[str, Any]] = {
     "id_case": {"css": "#case", "default": "none"},
     "href_suffix": {"css": "[href$=b]", "attr": "href"},
     "not_attribute": {"css": "a:not([rel])", "attr": "href", "all": True},
+    "href_as_written": {"css": "a", "attr": "href", "all": True, "absolute": False},
+    "text_as_url": {"css": "#tags li", "absolute": True},
 }
 
 
@@ -192,6 +195,49 @@ def test_each_kind_of_css_field_is_the_same_on_both_paths(name: str) -> None:
     assert fast == _record(EXTRACT_PAGE, "bs4", extract, URL)
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        "<base href='/shop/'>",
+        "<base target=_top><base href='https://cdn.test/x/'>",  # the first with an href
+        "<noscript><base href='/hidden/'></noscript>",  # not the page's
+        "<base href='http://[::1'>",  # unusable: the page's URL
+    ],
+)
+def test_url_fields_resolve_against_the_same_base_on_both_paths(head: str) -> None:
+    extract = {"fields": {"hrefs": {"css": "a", "attr": "href", "all": True}}}
+    page = f"<head>{head}</head><a href='p.html'>p</a><a href='/q'>q</a>"
+    fast = _record(page, "lxml", extract, URL)
+    assert fast == _record(page, "bs4", extract, URL)
+    hrefs = fast["fields"]["hrefs"]
+    assert hrefs[1].endswith("/q")
+    assert all(href.startswith(("http://", "https://")) for href in hrefs)
+
+
+def test_css_fields_work_with_the_soupsieve_an_older_python_gets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Python 3.11.0-3.11.4 (Debian 12's own) resolves soupsieve 2.10, whose css_parser has
+    # no HTML_CASE_INSENSITIVE_ATTRIBUTES: the fast path once imported it from there, and
+    # every job with a CSS rule ended in an ImportError. That module as 2.10 has it (for
+    # whoever imports it; soupsieve's own code keeps its globals):
+    real = importlib.import_module("soupsieve.css_parser")
+    older = types.ModuleType(real.__name__)
+    older.__dict__.update(
+        (name, value)
+        for name, value in vars(real).items()
+        if name != "HTML_CASE_INSENSITIVE_ATTRIBUTES"
+    )
+    monkeypatch.setitem(sys.modules, real.__name__, older)
+    for name in ("title", "type_any_case", "lang_prefix", "rel_exact"):
+        extract = {"fields": {name: EXTRACT_FIELDS[name]}}
+        fast = _record(EXTRACT_PAGE, "lxml", extract, URL)
+        assert fast == _record(EXTRACT_PAGE, "bs4", extract, URL)
+    assert _record(EXTRACT_PAGE, "lxml", {"fields": EXTRACT_FIELDS}, URL)["fields"]["title"] == (
+        "Mug blue"
+    )
+
+
 def test_css_fields_read_what_a_user_expects_on_the_fast_path() -> None:
     fields = _record(EXTRACT_PAGE, "lxml", {"fields": EXTRACT_FIELDS}, URL)["fields"]
     assert fields["title"] == "Mug blue"
@@ -204,6 +250,12 @@ def test_css_fields_read_what_a_user_expects_on_the_fast_path() -> None:
     assert fields["missing_all"] == ["x"]
     assert fields["sku"] == "0042"
     assert fields["has"] == "tags"  # :has is soupsieve's: that page took the bs4 tree
+    assert fields["hrefs"] == [
+        "http://site.test/a",
+        "http://site.test/b",
+        "http://site.test/in-svg",
+    ]
+    assert fields["href_as_written"] == ["/a", "/b", "/in-svg"]
 
 
 def test_class_names_split_by_a_form_feed_are_one_name_to_cssselect() -> None:

@@ -8,8 +8,10 @@ from typing import Any
 
 from crawler.models import FetchRequest, FetchResult, PageFields
 from crawler.settings import ExtractSettings, StepSettings
+from crawler.testing import MockPage, MockSite, crawl_site
+from pipelines.stage import ProcessStage
 from pipelines.worker import PageProcessor, parse_page
-from tests.support.parsers import RAISE_MARKER, parse_or_raise
+from tests.support.parsers import CRASH_MARKER, RAISE_MARKER, parse_or_die, parse_or_raise
 
 LINKS = "".join(f"<a href='/p{n}'>page {n}</a>" for n in range(5))
 ARTICLE = (
@@ -111,3 +113,45 @@ def test_the_processor_pickles_and_gives_the_same_record_after() -> None:
     copy = pickle.loads(pickle.dumps(process))
     page = fetched("http://shop.test/kettle", ARTICLE)
     assert copy(page).record == process(page).record
+
+
+def test_every_record_of_a_job_with_extraction_rules_has_fields() -> None:
+    # user code reads record["fields"] without a guard: a failed or non-HTML URL has them too
+    site = MockSite(
+        {
+            "/": "<h1>Home</h1><a href='/gone'>x</a><a href='/logo'>y</a>",
+            "/logo": MockPage(b"\x89PNG\r\n", content_type="image/png"),
+        }
+    )
+    extract = {"fields": {"heading": {"css": "h1"}}}
+    for parser in ("lxml", "bs4"):
+        records = crawl_site(site, "/", follow=True, workers=0, parser=parser, extract=extract)
+        assert {url: record["fields"] for url, record in records.items()} == {
+            site.url("/"): {"heading": "Home"},
+            site.url("/gone"): {},
+            site.url("/logo"): {},
+        }
+        assert records[site.url("/gone")]["error"]["code"] == "http_4xx"
+
+
+def test_a_page_whose_parse_failed_still_has_fields() -> None:
+    process = processor({"name": {"css": "h1"}}, parse=parse_or_raise)
+    broken = process(fetched(f"http://shop.test/{RAISE_MARKER}", ARTICLE)).record
+    assert broken is not None
+    assert broken["error"] is not None
+    assert broken["fields"] == {}
+
+
+async def test_a_page_that_killed_its_worker_still_has_fields() -> None:
+    process = processor({"name": {"css": "h1"}}, parse=parse_or_die)
+    batch = [
+        fetched("http://shop.test/kettle", ARTICLE),
+        fetched(f"http://shop.test/{CRASH_MARKER}", ARTICLE),
+    ]
+    async with ProcessStage(1, processor=process) as stage:
+        outcome = await stage.process(batch)
+    fields = {record["url"]: record["fields"] for record in outcome.records}
+    assert fields == {
+        "http://shop.test/kettle": {"name": "Blue kettle"},
+        f"http://shop.test/{CRASH_MARKER}": {},
+    }
