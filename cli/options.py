@@ -104,7 +104,7 @@ def option_help(path: str) -> str:
     field = schema_field(path)
     text = (field.description or "").removesuffix(".")
     first, _, rest = text.partition(" ")
-    if not any(char.isupper() for char in first[1:]):  # "Requests ..." as the other flags'
+    if first and not any(char.isupper() for char in first[1:]):  # as the other flags' help
         text = f"{first[0].lower()}{first[1:]} {rest}"
     action = keywords.get("action")
     if action == "store_const" and keywords["const"] is False:
