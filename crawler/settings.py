@@ -67,11 +67,13 @@ class FetchSettings(_Section):
     connect_timeout_s: float = Field(10.0, gt=0, description="Time to open a connection.")
     read_timeout_s: float = Field(30.0, gt=0, description="Longest wait for the next bytes.")
     timeout_s: float = Field(30.0, gt=0, description="Total time for one response.")
-    max_redirects: int = Field(10, ge=0, le=100)
+    max_redirects: int = Field(10, ge=0, le=100, description="Redirects followed per URL.")
     max_bytes: Size = Field(10 * 1024 * 1024, ge=1, description=f"Largest body read: {SIZE_FORMS}.")
-    user_agent: str = Field(DEFAULT_USER_AGENT, min_length=1)
+    user_agent: str = Field(
+        DEFAULT_USER_AGENT, min_length=1, description="The User-Agent header of every request."
+    )
     delay_s: float = Field(
-        0.0, ge=0, description="Least time between two requests to one host (jittered x1-1.5)."
+        0.0, ge=0, description="Least time between two requests to one host, jittered x1-1.5."
     )
     max_hold_s: float = Field(
         600.0, gt=0, description="Cap on how long a 429/503 (Retry-After) holds a host."
@@ -103,15 +105,29 @@ class ScopeSettings(_Section):
 
     allow_domains: list[str] = Field(
         default_factory=list,
-        description="Domains to stay on (subdomains included); empty: the seeds' hosts.",
+        description="Domains to stay on, subdomains included (default: the seeds' hosts).",
     )
-    deny_domains: list[str] = Field(default_factory=list, description="Domains never fetched.")
-    include: list[str] = Field(default_factory=list, description="Regexes a URL must match one of.")
-    exclude: list[str] = Field(default_factory=list, description="Regexes no URL may match.")
-    max_depth: int | None = Field(None, ge=0, description="Link hops from a seed; None: no limit.")
-    max_pages: int | None = Field(None, ge=1, description="Pages fetched in all; None: no limit.")
-    max_pages_per_host: int | None = Field(None, ge=1)
-    max_duration_s: float | None = Field(None, gt=0, description="Stop the crawl after this long.")
+    deny_domains: list[str] = Field(
+        default_factory=list, description="Domains never fetched from, subdomains included."
+    )
+    include: list[str] = Field(
+        default_factory=list, description="Follow only URLs matching one of these regexes."
+    )
+    exclude: list[str] = Field(
+        default_factory=list, description="Never follow URLs matching one of these regexes."
+    )
+    max_depth: int | None = Field(
+        None, ge=0, description="Link hops followed from a seed (default: no limit)."
+    )
+    max_pages: int | None = Field(
+        None, ge=1, description="Stop after fetching this many pages (default: no limit)."
+    )
+    max_pages_per_host: int | None = Field(
+        None, ge=1, description="Pages fetched from one host at most (default: no limit)."
+    )
+    max_duration_s: float | None = Field(
+        None, gt=0, description="Stop the crawl after this many seconds (default: no limit)."
+    )
     skip_extensions: list[str] = Field(
         default_factory=lambda: list(DEFAULT_SKIP_EXTENSIONS),
         description="Link targets with these file extensions are not followed.",
@@ -131,7 +147,11 @@ class ScopeSettings(_Section):
 class RobotsSettings(_Section):
     """robots.txt (RFC 9309): obeyed by default."""
 
-    obey: bool = True
+    obey: bool = Field(
+        True,
+        description="Fetch each site's robots.txt and obey it (RFC 9309); turn this off only "
+        "where you may crawl regardless.",
+    )
     max_crawl_delay_s: float = Field(30.0, ge=0, description="Cap on a site's Crawl-delay.")
     retry_after_error_s: float = Field(
         60.0, gt=0, description="A robots.txt that failed (5xx, network) is retried after this."
@@ -260,7 +280,9 @@ class ClusterSettings(_Section):
     """
 
     frontier: str | None = Field(
-        None, description="Redis URL of a shared frontier (redis://, rediss:// for TLS)."
+        None,
+        description="The Redis URL of a frontier shared with other parcrawl processes "
+        "(redis://host:6379/0, rediss:// for TLS; default: this process alone).",
     )
     crawl_id: str | None = Field(
         None, description="Names the shared crawl: processes with the same id share it."
@@ -272,13 +294,17 @@ class ClusterSettings(_Section):
         120.0, gt=0, description="How long a crawl waits for a lost Redis before it ends."
     )
     fetchers: int = Field(
-        1, ge=1, le=256, description="Crawler processes this command runs on the frontier."
+        1,
+        ge=1,
+        le=256,
+        description="Crawler processes this command runs on the shared frontier, each writing "
+        "its own output files, numbered: NAME-1.jsonl, NAME-2.jsonl and so on.",
     )
 
     executor: str = Field(
         "local",
-        description="'local' (a process pool), 'dask' (a local Dask cluster of `workers` "
-        "processes) or a Dask scheduler's address (tcp://host:8786).",
+        description="Where pages are parsed: 'local' (a process pool), 'dask' (a local Dask "
+        "cluster of `workers` processes) or a Dask scheduler's address, tcp://host:8786.",
     )
     connect_timeout_s: float = Field(
         5.0, gt=0, description="Longest wait for the Dask scheduler at the start."
@@ -350,7 +376,7 @@ class Settings(_Section):
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,
         le=256,
-        description="Parse processes; 0 parses inline in the event loop.",
+        description="Parse processes (one per CPU by default); 0 parses inline in the event loop.",
     )
     worker_memory_mb: int = Field(
         512,
@@ -365,11 +391,13 @@ class Settings(_Section):
     # "Parsers"). bs4 stays for comparison; selectors only soupsieve runs get a soup anyway.
     parser: Parser = Field(
         "lxml",
-        description="Where page and CSS fields are read from: 'lxml' (its own tree, fast) "
-        "or 'bs4' (a BeautifulSoup tree, the older path).",
+        description="Where page and CSS fields are read from: 'lxml', its own tree (fast), "
+        "or 'bs4', a BeautifulSoup tree (the older path), for comparison.",
     )
     state: str | None = Field(
-        None, description="A state file: the crawl survives Ctrl-C, kill -9 and reboots."
+        None,
+        description="A state file: the crawl survives Ctrl-C, kill -9 and reboots; run it "
+        "again to resume.",
     )
     follow: bool = Field(False, description="Follow links found on pages (a site crawl).")
     sitemaps: bool = Field(
@@ -379,8 +407,8 @@ class Settings(_Section):
     log_skipped: bool = Field(False, description="Log every URL skipped, with the reason.")
     recrawl: bool = Field(
         False,
-        description="Revisit every URL the state knows, asking only for what changed; "
-        "records get `change` (needs `state`, or a shared frontier: `cluster.frontier`).",
+        description="Revisit every URL the state file or shared frontier knows, asking only "
+        "for what changed; records get `change` (new, changed, unchanged, gone).",
     )
     changed_only: bool = Field(
         False, description="With recrawl: write records of new, changed and gone pages only."

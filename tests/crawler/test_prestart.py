@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import json, os, sys
 import psutil
-sys.argv = ["cli.py", *json.loads(sys.argv[1])]
+sys.argv = ["parcrawl", *json.loads(sys.argv[1])]
 import cli
 def servers():
     return [child.pid for child in psutil.Process().children()

@@ -19,7 +19,7 @@ import pytest
 from distributed import Client
 
 from crawler.demo import SiteServer, SyntheticSite
-from tests.support.cli import REPO
+from tests.support.cli import PARCRAWL, REPO, checkout_env
 from tests.support.redis_server import RedisServer, redis_server
 from tests.support.routes import RouteServer, page
 
@@ -121,9 +121,10 @@ def _crawling(
         'seeds_file = "urls.txt"\nbatch_size = 4\n\n'
         f"[fetch]\nconcurrency = 4\n\n[cluster]\nreconnect_s = {reconnect_s}\n"
     )
-    command = [sys.executable, str(REPO / "cli.py"), "run", str(job), "-o", str(output)]
+    command = [*PARCRAWL, "run", str(job), "-o", str(output)]
     crawl = subprocess.Popen(
         [*command, "--executor", address, *options],
+        env=checkout_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -242,8 +243,7 @@ def test_ctrl_c_on_a_local_dask_cluster_finishes_the_pages_in_flight(tmp_path: P
         output = tmp_path / "out.jsonl"
         crawl = subprocess.Popen(
             [
-                sys.executable,
-                str(REPO / "cli.py"),
+                *PARCRAWL,
                 "crawl",
                 "-i",
                 str(urls),
@@ -289,11 +289,11 @@ def test_fetchers_sharing_a_redis_frontier_parse_on_one_dask_cluster(
         urls.write_text("\n".join(expected) + "\n")
         result = subprocess.run(
             [
-                sys.executable, str(REPO / "cli.py"), "crawl", "-i", str(urls),
+                *PARCRAWL, "crawl", "-i", str(urls),
                 "--frontier", redis_server.url, "--crawl-id", "both", "--fetchers", "2",
                 "--executor", address, "-o", str(tmp_path / "site.jsonl"),
             ],
-            check=False, capture_output=True, text=True, timeout=300,
+            check=False, capture_output=True, text=True, timeout=300, env=checkout_env(),
         )  # fmt: skip
     assert result.returncode == 0, result.stderr
     records = [

@@ -2,7 +2,7 @@
 
 This is their supervisor: it starts them, shows their progress together (and each one's
 count), prints one summary of them all and the ``parcrawl merge`` command for their files.
-Each fetcher crawls with :func:`cli_crawl.crawl` and sends its stats and log lines up a pipe.
+Each fetcher crawls with :func:`cli.session.crawl` and sends its stats and log lines up a pipe.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from cli_crawl import EXIT_INTERRUPTED, EXIT_OK, crawl
-from cli_view import (
+from cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK
+from cli.session import crawl
+from cli.view import (
     PROGRESS_INTERVAL_S,
     Bars,
     configure_logging,
@@ -33,10 +34,25 @@ from cli_view import (
     output_names,
 )
 from crawler.errors import ParcrawlError, UsageError
+from crawler.preflight import check_crawl_files, check_report_file
 from crawler.report import report_source, write_report
 from crawler.seeds import STDIN
 from crawler.settings import Settings
 from crawler.stats import Stats
+
+
+def run_crawl(settings: Settings, *, quiet: bool) -> int:
+    """The crawl ``settings`` describe, in this process or, with ``--fetchers N`` (N > 1), in
+    N processes under this one; returns the exit code."""
+    if settings.cluster.fetchers > 1:
+        # Every fetcher's files before any starts: none crawls while another cannot write.
+        count = settings.cluster.fetchers
+        check_crawl_files(*(fetcher_output(settings, n) for n in range(1, count + 1)))
+        if settings.output.report is not None:  # the fetchers' one report, the parent's
+            check_report_file(settings.output.report)
+        return run_fetchers(settings, quiet=quiet)
+    code, _ = crawl(settings, quiet=quiet)
+    return code
 
 
 def run_fetchers(settings: Settings, *, quiet: bool) -> int:

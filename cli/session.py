@@ -1,7 +1,7 @@
 """One crawl in this process, as the command line runs it: live progress, Ctrl-C, summary.
 
 ``crawl``, ``run`` and ``demo`` crawl through here, and so does each process of
-``--fetchers N`` (quietly, sending its progress to the parent instead, see :mod:`cli_fetchers`).
+``--fetchers N`` (quietly, sending its progress to the parent instead, see :mod:`cli.fetchers`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import crawler.runtime
-from cli_view import (
+from cli.backends import ExecutorView, PauseWatcher
+from cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE_CLOSED
+from cli.view import (
     PROGRESS_INTERVAL_S,
     Bars,
-    ExecutorView,
-    PauseWatcher,
     bars_allowed,
     changes_line,
     error,
@@ -36,11 +36,6 @@ from crawler.settings import Settings
 from crawler.state import read_status
 from crawler.stats import Stats
 from pipelines.sinks.lines import PageLines
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-EXIT_PIPE_CLOSED = 141  # 128 + SIGPIPE: what a shell shows for a writer whose reader left
 
 Reporter = Callable[[Stats, int | None], None]
 """Called with the live stats and the number queued at every progress tick, and at the end."""

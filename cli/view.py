@@ -1,7 +1,8 @@
 """What the command line shows on a terminal while crawling: progress bars, notes, log lines.
 
 It owns the wording and drawing of live progress, whether bars may be drawn at all, and
-where records go; running a crawl is :mod:`cli_crawl`'s, several fetchers :mod:`cli_fetchers`'.
+where records go; running a crawl is :mod:`cli.session`'s, several fetchers
+:mod:`cli.fetchers`', what the backends say of themselves :mod:`cli.backends`'.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from typing import Any
 
 from tqdm import tqdm
 
-from crawler.assembly import executor_factory_for
-from crawler.frontier import PAUSED_FIELD
 from crawler.recrawl import CHANGES
 from crawler.settings import Settings
 from crawler.stats import Stats
@@ -187,63 +186,6 @@ class Bars:
 def changes_line(stats: Stats) -> str:
     """A recrawl's counts by kind of change, for the progress bar."""
     return " ".join(f"{kind} {stats.changes[kind]}" for kind in CHANGES)
-
-
-class ExecutorView:
-    """What the progress bars and the summary say about where pages are parsed."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.workers = settings.workers
-        self.factory = executor_factory_for(settings)
-        self.announced = False
-
-    def _dask(self) -> Any:
-        return getattr(self.factory, "executor", None)
-
-    def label(self) -> str:
-        """``local pool, 4 workers`` or ``dask tcp://host:8786, 3 workers``."""
-        dask = self._dask()
-        if dask is not None:
-            return f"{dask.name}, {counted(dask.workers, 'worker')}"
-        if self.workers == 0:
-            return "inline (no worker processes)"
-        return f"local pool, {counted(self.workers, 'worker')}"
-
-    def announce(self) -> str | None:
-        """A line to print once a Dask executor is connected; None before or after."""
-        dask = self._dask()
-        if dask is None or self.announced:
-            return None
-        self.announced = True
-        dashboard = f", dashboard {dask.dashboard}" if dask.dashboard else ""
-        return f"parsing on {self.label()}{dashboard}"
-
-    def summary(self, stats: Stats) -> str:
-        """The summary's executor line: parse and transfer times, bytes moved per page."""
-        line = f"executor: {self.label()}"
-        dask = self._dask()
-        if dask is not None:
-            traffic = dask.traffic
-            moved = traffic.bytes_sent + traffic.bytes_received
-            per_page = moved / stats.parsed if stats.parsed else 0.0
-            line += (
-                f"; parse {traffic.run_s:.1f} s in workers, transfer {traffic.transfer_s:.1f} s "
-                f"(moving and queueing batches); {per_page / 1024:.1f} KiB moved per page"
-            )
-        return line
-
-
-class PauseWatcher(logging.Handler):
-    """Notes from the log whether a shared frontier has paused fetching (Redis lost)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.paused = False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        paused = getattr(record, PAUSED_FIELD, None)
-        if paused is not None:
-            self.paused = bool(paused)
 
 
 # -- log lines --------------------------------------------------------------------------
