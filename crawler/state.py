@@ -23,6 +23,7 @@ from typing import Any, Protocol, TextIO, TypeVar
 from crawler.errors import StateError
 from crawler.frontier import FETCHING, SqliteFrontierStore
 from crawler.models import FetchRequest
+from crawler.recrawl import PageMemory
 from crawler.settings import Settings
 from crawler.urls import host_key, url_key
 
@@ -53,22 +54,6 @@ def fingerprint(settings: Settings) -> str:
         "scope": settings.scope.model_dump(mode="json"),
     }
     return hashlib.sha256(json.dumps(defining, sort_keys=True).encode()).hexdigest()[:16]
-
-
-class PageMemoryStore(Protocol):
-    """Where a crawl keeps what each page's last fetch left for the next recrawl.
-
-    ``CrawlState`` keeps it in the state file; ``RedisPageMemory`` beside a shared
-    frontier. ``crawler.recrawl.Recrawl`` asks nothing else of either.
-    """
-
-    def previous(self, url: str) -> PageMemory | None:
-        """What is remembered of ``url``'s last fetch, or None for a new URL."""
-        ...
-
-    def remember(self, pages: Sequence[PageMemory]) -> None:
-        """Keep ``pages`` for the next recrawl (written with the records' checkpoint)."""
-        ...
 
 
 class CrawlState:
@@ -310,27 +295,6 @@ PAGE_COLUMNS = (
     "status, etag, last_modified, sha256, links, depth, referrer, warc_id, warc_date, "
     "payload_digest"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PageMemory:
-    """What a state remembers of one page's last fetch, for the next recrawl.
-
-    ``links`` stand in for the page's own when it answers 304 (not parsed again); the
-    ``warc_*`` fields name its last full capture, which a WARC revisit record points at.
-    """
-
-    url: str
-    status: int | None
-    etag: str | None = None
-    last_modified: str | None = None
-    sha256: str | None = None
-    links: list[str] | None = None
-    depth: int = 0
-    referrer: str | None = None
-    warc_id: str | None = None
-    warc_date: str | None = None
-    payload_digest: str | None = None
 
 
 def _finished(store: SqliteFrontierStore) -> bool:
