@@ -93,11 +93,14 @@ MakeFrontier = Callable[..., Awaitable[Frontier]]
 
 
 @pytest.fixture(params=BACKENDS)
-async def make_frontier(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[MakeFrontier]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """The backend under test."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def make_frontier(backend: str, tmp_path: Path) -> AsyncIterator[MakeFrontier]:
     """Builds frontiers of the backend under test (options: ``open_frontier``'s)."""
-    backend: str = request.param
     async with AsyncExitStack() as closing:
         server = None
         if backend == "redis":
@@ -145,6 +148,12 @@ async def finish(frontier: Frontier, lease: Lease) -> None:
 
 def since(moment: float) -> float:
     return time.monotonic() - moment
+
+
+def redis_breaks_the_contract(request: pytest.FixtureRequest, backend: str, why: str) -> None:
+    """A rule RedisFrontier does not keep yet (reported): the case runs, and must fail, there."""
+    if backend == "redis":
+        request.applymarker(pytest.mark.xfail(strict=True, reason=why))
 
 
 # -- the seen set and the end of the crawl ---------------------------------------------------
@@ -322,6 +331,21 @@ async def test_max_pages_per_host_drops_the_rest_of_a_host(make_frontier: MakeFr
     assert sorted(urls) == [f"{A}/0", f"{A}/1", f"{B}/only"]
 
 
+async def test_pages_dropped_for_max_pages_per_host_are_counted(
+    make_frontier: MakeFrontier, backend: str, request: pytest.FixtureRequest
+) -> None:
+    redis_breaks_the_contract(
+        request, backend, "RedisFrontier.skipped stays empty: the drops are counted in Redis only"
+    )
+    frontier = await make_frontier(per_host=4, max_per_host=2)
+    await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(4)])
+    frontier.close_input()
+    while (lease := await asyncio.wait_for(frontier.get(), SOON_S)) is not None:
+        await finish(frontier, lease)
+    await frontier.add_many([FetchRequest(f"{A}/late")])  # found after: dropped as well
+    assert frontier.skipped["max_pages_per_host"] == 3  # what the crawl's summary adds up
+
+
 # -- per-host concurrency ------------------------------------------------------------------
 
 
@@ -429,6 +453,23 @@ async def test_without_a_delay_starts_do_not_wait_for_each_others_connections(
 ) -> None:
     await asyncio.wait_for(frontier.wait_turn(f"{A}/robots.txt"), SOON_S)
     await asyncio.wait_for(frontier.wait_turn(f"{A}/1"), SOON_S)  # the first still connects
+
+
+async def test_a_lease_whose_host_started_something_since_waits_out_of_its_fetch_slot(
+    make_frontier: MakeFrontier, backend: str, request: pytest.FixtureRequest
+) -> None:
+    redis_breaks_the_contract(
+        request,
+        backend,
+        "RedisFrontier.may_start asks Redis only after a set_delay or heed, and MAY_START "
+        "reads only 'held', not 'open' or 'sending': the lease waits in its fetch task",
+    )
+    frontier = await make_frontier(delay_s=DELAY_S)
+    await frontier.add_many([FetchRequest(f"{A}/1")])
+    lease = await get_soon(frontier)
+    robots = await asyncio.wait_for(frontier.wait_turn(f"{A}/robots.txt"), SOON_S)
+    await robots.sent()  # robots.txt went first: the page is due a delay after it
+    assert await frontier.may_start(lease) is False
 
 
 # -- host timing: a Crawl-delay learned from robots.txt ----------------------------------------
