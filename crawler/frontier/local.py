@@ -1,10 +1,10 @@
 """LocalFrontier, the frontier of one process: URLs waiting to be fetched, the seen set, and
 which host may go next (behind the ``Frontier`` lifecycle protocol).
 
-Hosts take turns (round robin); a host at its concurrency limit or inside its delay waits
-without holding a fetch slot, so one slow host never blocks the others; ``wait_turn`` is
-the gate every request start to a host passes. A window of requests lives in memory; the
-rest, and the seen set, live in a ``FrontierStore``.
+Hosts take turns (a ``HostRotation``); a host at its concurrency limit or inside its delay
+waits without holding a fetch slot, so one slow host never blocks the others; ``wait_turn``
+is the gate every request start to a host passes. A window of requests lives in memory; the
+rest, and the seen set, live in a ``FrontierStore``; the counts are a ``Ledger``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import count
@@ -29,6 +29,7 @@ from crawler.frontier.lifecycle import (
     Unfetched,
 )
 from crawler.frontier.recent import RecentKeys
+from crawler.frontier.rotation import HostRotation
 from crawler.frontier.stores import FrontierStore, MemoryFrontierStore, Outcome
 from crawler.models import FetchRequest
 from crawler.urls import host_key, url_key
@@ -75,10 +76,8 @@ class LocalFrontier:
         self._rng = rng or random.Random()
         self._slots: dict[str, HostSlot] = {}
         self._host_delays: dict[str, float] = {}
-        self._ready: deque[HostSlot] = deque()
-        self._timed: DueQueue[HostSlot] = DueQueue()
+        self._rotation = HostRotation()
         self._retries: DueQueue[FetchRequest] = DueQueue()
-        self._waiting_for_level: list[HostSlot] = []
         self._recent = RecentKeys()
         self._input_closed = False
         self._stopped = False
@@ -165,22 +164,13 @@ class LocalFrontier:
                 return None
             now = self._clock()
             self._promote_retries(now)
-            self._promote(now)
-            if not self._ready:
+            self._rotation.promote(now)
+            if not self._rotation.ready:
                 self._refill()
-            if self._ready:
-                slot = self._ready.popleft()
-                if slot.blocked_by_send():  # the end of that start schedules it again
-                    slot.scheduled = False
+            if self._rotation.ready:
+                slot = self._rotation.pop(now, self._ledger.current_level)
+                if slot is None:
                     continue
-                if slot.next_start > now:  # held after it became ready
-                    self._timed.push(slot.next_start, slot)
-                    continue
-                if slot.queue[0].depth > self._ledger.current_level:
-                    slot.waiting_for_level = True  # stays "scheduled" while it waits
-                    self._waiting_for_level.append(slot)
-                    continue
-                slot.scheduled = False
                 request = slot.start(now, self._rng)
                 self._store.start(request)
                 self._ledger.handed_out(slot.key)
@@ -191,12 +181,12 @@ class LocalFrontier:
                 return request
             if self._input_closed and self._ledger.drained:
                 return None
-            if self._waiting_for_level and self._store_has_level(self._ledger.current_level):
+            if self._rotation.parked and self._store_has_level(self._ledger.current_level):
                 # Every host in memory waits for a shallower level that sits in the store.
                 self._refill(force=True)
                 continue
             timeout = IDLE_POLL_S
-            for due in (self._timed.next_due(), self._retries.next_due()):
+            for due in (self._rotation.next_due(), self._retries.next_due()):
                 if due is not None:
                     timeout = min(timeout, max(due - now, 0.0))
             await self._wait(timeout)
@@ -391,8 +381,7 @@ class LocalFrontier:
         if slot.waiting_for_level and request.depth <= self._ledger.current_level:
             # A request of the level in progress (a late seed, one from the store) went to
             # the front of a parked host: the host may go again now.
-            self._waiting_for_level.remove(slot)
-            self._unpark(slot)
+            self._rotation.wake(slot)
         self._schedule(slot)
 
     def _drop_if_host_full(self, slot: HostSlot) -> None:
@@ -408,25 +397,12 @@ class LocalFrontier:
 
     def _level_done(self) -> None:
         """A breadth-first level emptied: the hosts parked behind it may go."""
-        waiting, self._waiting_for_level = self._waiting_for_level, []
-        for slot in waiting:
-            self._unpark(slot)
+        for slot in self._rotation.wake_all():
             self._schedule(slot)
 
-    @staticmethod
-    def _unpark(slot: HostSlot) -> None:
-        slot.waiting_for_level = False
-        slot.scheduled = False
-
     def _schedule(self, slot: HostSlot) -> None:
-        if slot.scheduled or not slot.can_start():
-            return
-        slot.scheduled = True
-        if slot.next_start <= self._clock():
-            self._ready.append(slot)
-        else:
-            self._timed.push(slot.next_start, slot)
-        self._notify()
+        if self._rotation.schedule(slot, self._clock()):
+            self._notify()
 
     def _park_retry(self, due: float, request: FetchRequest) -> None:
         """Hold a retry until ``due``, outside the breadth-first levels.
@@ -441,13 +417,6 @@ class LocalFrontier:
         while (request := self._retries.pop_due(now)) is not None:
             self._ledger.due(request.depth)
             self._to_slot(request, retry=True)
-
-    def _promote(self, now: float) -> None:
-        while (slot := self._timed.pop_due(now)) is not None:
-            if slot.next_start > now:  # held again while it waited
-                self._timed.push(slot.next_start, slot)
-                continue
-            self._ready.append(slot)
 
     def _notify(self) -> None:
         self._changed.set()
