@@ -510,8 +510,6 @@ class Engine:
         stats.bytes += result.size or 0
         if result.status is not None:
             stats.responses += 1
-        if result.failure is None:
-            stats.fetch_ok += 1
 
     def _cancel_fetches(self) -> None:
         for task in self._fetch_tasks:

@@ -28,9 +28,8 @@ from crawler import __version__
 from crawler.archive.files import Opener, WarcFiles, open_file
 from crawler.errors import OutputError
 from crawler.models import FetchResult, WireExchange
-from crawler.recrawl import Capture
+from crawler.recrawl import Capture, PageMemory
 from crawler.settings import Settings
-from crawler.state import PageMemory
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import json
 import zlib
 from collections.abc import Iterable, Sequence
 
-from crawler.state import PageMemory
+from crawler.recrawl import PageMemory
 from crawler.urls import host_key, url_key
 
 

@@ -18,8 +18,8 @@ from crawler.errors import ConfigError
 from crawler.frontier.redis_memory import pack, unpack
 from crawler.jobfile import load_job
 from crawler.models import Record
+from crawler.recrawl import PageMemory
 from crawler.settings import Settings
-from crawler.state import PageMemory
 from tests.support.changing import RECRAWL_SITE, ChangingSite, publish_second_version
 from tests.support.redis_server import RedisServer, redis_server
 
