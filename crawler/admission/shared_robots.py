@@ -5,20 +5,17 @@ it expires. What robots.txt says is :mod:`.robots`' to decide."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 
-from crawler.admission.robots import RobotsResponse
+from crawler.admission.robots import RobotsFetch, RobotsResponse
 from crawler.frontier import SharedCache
 
 ROBOTS_KEEP_S = 24 * 3600.0
 """How long a robots.txt answer is shared: RFC 9309 lets a crawler cache it up to 24 hours."""
 
-FetchRobots = Callable[[str], Awaitable[RobotsResponse]]
-
 
 def shared_robots(
-    cache: SharedCache, fetch_here: FetchRobots, retry_after_error_s: float
-) -> FetchRobots:
+    cache: SharedCache, fetch_here: RobotsFetch, retry_after_error_s: float
+) -> RobotsFetch:
     """``fetch_here`` (this process's robots.txt fetch) behind ``cache``: a failed answer
     (network, 5xx, 429) is kept ``retry_after_error_s``, any other ``ROBOTS_KEEP_S``."""
 
