@@ -241,6 +241,8 @@ class Crawl:
                 conditions=conditions,
             )
         finally:
+            if self._engine is None:  # never built (the fetcher failed): it closes no backend
+                await backend.aclose()
             if archive is not None:
                 await archive.close()
 
