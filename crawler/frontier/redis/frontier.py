@@ -123,11 +123,6 @@ class RedisFrontier:
         """This process's name in the crawl (host:pid unless given)."""
         return self.session.process
 
-    @property
-    def recrawl_queued(self) -> int | None:
-        """Known pages this process queued when it began a new recrawl run; None otherwise."""
-        return self.session.recrawl_queued
-
     # -- start and stop ------------------------------------------------------------------
 
     async def start(self) -> None:

@@ -71,8 +71,6 @@ class RedisSession:
         self.memory = memory
         self.feeding = identity.seeding
         """This process still brings seeds: the crawl is not over before it is done."""
-        self.recrawl_queued: int | None = None
-        """Known pages this process queued when it began a new recrawl run; None otherwise."""
         self._recrawl = recrawl
         self._held = held
         self._wake = wake
@@ -153,7 +151,6 @@ class RedisSession:
         if queued < 0:
             log.info("recrawl: crawl %r had not ended; resuming its run", self.keys.crawl_id)
             return
-        self.recrawl_queued = queued
         log.info("recrawl: new run of crawl %r, %d known pages queued", self.keys.crawl_id, queued)
 
     # -- staying -------------------------------------------------------------------------
