@@ -1,3 +1,5 @@
+-- Put in front of every script but join.lua (scripts.py): the key prefix (ARGV[1]), Redis's
+-- clock, the crawl's settings, and the helpers the scripts share. It changes nothing itself.
 local p = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
