@@ -20,8 +20,8 @@ from crawler.frontier import (
     Lease,
     LocalFrontier,
     Outcome,
-    open_redis_frontier,
 )
+from crawler.frontier.redis import open_redis_backend
 from tests.support.redis_server import RedisServer, running_redis
 
 BLOCKED_S = 0.1
@@ -67,12 +67,12 @@ async def open_frontier(
         max_per_host=max_per_host,
         seeding=True,
     )
-    frontier = open_redis_frontier(
+    backend = open_redis_backend(
         server.url, "t", identity, max_requests=max_requests, max_hold_s=max_hold_s
     )
-    closing.push_async_callback(frontier.aclose)
-    await frontier.start()  # joins the crawl: its settings are known before any call
-    return frontier
+    closing.push_async_callback(backend.aclose)
+    await backend.start()  # joins the crawl: its settings are known before any call
+    return backend.frontier
 
 
 MakeFrontier = Callable[..., Awaitable[Frontier]]

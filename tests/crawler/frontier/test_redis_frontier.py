@@ -22,10 +22,16 @@ from crawler.frontier import (
     HostAnswer,
     Lease,
     Outcome,
-    open_redis_frontier,
 )
-from crawler.frontier.redis_frontier import HOST_SCAN, RedisFrontier
-from crawler.frontier.redis_status import read_shared_status
+from crawler.frontier.redis import (
+    RedisBackend,
+    RedisFrontier,
+    open_redis_backend,
+    read_shared_status,
+)
+
+# The number of hosts one take scans: an internal of the module under test, reached directly.
+from crawler.frontier.redis.frontier import HOST_SCAN
 from crawler.jobfile import load_job
 from crawler.models import FetchRequest
 from crawler.settings import build_settings
@@ -55,6 +61,29 @@ def identity(*, seeding: bool = True, per_host: int = 1, delay_s: float = 0.0, *
     )
 
 
+def redis_frontier(url: str, crawl_id: str, who: CrawlIdentity, **options: Any) -> RedisFrontier:
+    """The frontier of one process's Redis backend, not started."""
+    return open_redis_backend(url, crawl_id, who, **options).frontier
+
+
+@asynccontextmanager
+async def shared_backend(
+    server: RedisServer,
+    crawl_id: str = "t",
+    *,
+    url: str | None = None,
+    who: CrawlIdentity | None = None,
+    **options: Any,
+) -> AsyncIterator[RedisBackend]:
+    """One process's backend on ``server``'s crawl ``crawl_id``, left cleanly at the end."""
+    backend = open_redis_backend(url or server.url, crawl_id, who or identity(), **options)
+    try:
+        await backend.start()
+        yield backend
+    finally:
+        await backend.aclose()
+
+
 @asynccontextmanager
 async def shared(
     server: RedisServer,
@@ -65,12 +94,8 @@ async def shared(
     **options: Any,
 ) -> AsyncIterator[RedisFrontier]:
     """One process's frontier on ``server``'s crawl ``crawl_id``, left cleanly at the end."""
-    frontier = open_redis_frontier(url or server.url, crawl_id, who or identity(), **options)
-    try:
-        await frontier.start()
-        yield frontier
-    finally:
-        await frontier.aclose()
+    async with shared_backend(server, crawl_id, url=url, who=who, **options) as backend:
+        yield backend.frontier
 
 
 async def blocks(task: asyncio.Future[Any]) -> bool:
@@ -159,20 +184,20 @@ async def test_a_dead_process_leases_return_with_the_attempt_counted(
     redis_server: RedisServer,
 ) -> None:
     async with shared(redis_server, lease_s=1.0) as survivor:
-        doomed = open_redis_frontier(redis_server.url, "t", identity(), lease_s=1.0)
+        doomed = redis_frontier(redis_server.url, "t", identity(), lease_s=1.0)
         await doomed.put(FetchRequest(f"{A}/1"))
         lease = await get_soon(doomed)
         assert lease is not None
         # As after kill -9: no more renewals, no goodbye.
-        assert doomed._heartbeat is not None
-        doomed._heartbeat.cancel()
+        assert doomed.session._heartbeat is not None
+        doomed.session._heartbeat.cancel()
         again = await get_soon(survivor)
         assert again is not None
         assert (again.request.url, again.request.attempt) == (f"{A}/1", 2)
         status = await read_shared_status(redis_server.url, "t")
         assert status.totals["requeued"] == 1
         await finish(survivor, again)
-        await doomed._link.client.aclose()
+        await doomed.session.link.client.aclose()
 
 
 async def test_max_pages_counts_every_process(redis_server: RedisServer) -> None:
@@ -192,7 +217,7 @@ async def test_max_pages_counts_every_process(redis_server: RedisServer) -> None
 
 
 async def test_joining_an_unknown_crawl_is_refused(redis_server: RedisServer) -> None:
-    frontier = open_redis_frontier(redis_server.url, "nope", identity(seeding=False))
+    frontier = redis_frontier(redis_server.url, "nope", identity(seeding=False))
     with pytest.raises(FrontierError, match="no crawl 'nope'"):
         await frontier.start()
     await frontier.aclose()
@@ -200,9 +225,7 @@ async def test_joining_an_unknown_crawl_is_refused(redis_server: RedisServer) ->
 
 async def test_joining_with_another_scope_is_refused(redis_server: RedisServer) -> None:
     async with shared(redis_server):
-        other = open_redis_frontier(
-            redis_server.url, "t", identity(**{"scope.include": ["/docs/"]})
-        )
+        other = redis_frontier(redis_server.url, "t", identity(**{"scope.include": ["/docs/"]}))
         with pytest.raises(ConfigError, match=r"other settings \(scope\.include\)"):
             await other.start()
         await other.aclose()
@@ -211,7 +234,7 @@ async def test_joining_with_another_scope_is_refused(redis_server: RedisServer) 
 async def test_redis_unreachable_is_one_line_without_the_password(tmp_path: Path) -> None:
     server = RedisServer(tmp_path)  # never started: nothing listens on its port
     url = f"redis://:hunter2@127.0.0.1:{server.port}/0"
-    frontier = open_redis_frontier(url, "t", identity())
+    frontier = redis_frontier(url, "t", identity())
     with pytest.raises(FrontierError) as raised:
         await frontier.start()
     await frontier.aclose()
@@ -224,7 +247,7 @@ async def test_redis_unreachable_is_one_line_without_the_password(tmp_path: Path
 async def test_a_wrong_password_is_refused_without_showing_it(tmp_path: Path) -> None:
     with running_redis(tmp_path, password="right-one") as server:
         url = f"redis://:wrong-one@127.0.0.1:{server.port}/0"
-        frontier = open_redis_frontier(url, "t", identity())
+        frontier = redis_frontier(url, "t", identity())
         with pytest.raises(FrontierError) as raised:
             await frontier.start()
         await frontier.aclose()
@@ -253,16 +276,19 @@ async def test_a_lost_redis_pauses_the_crawl_until_it_is_back(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with running_redis(tmp_path, appendonly=True) as server:
-        async with shared(server) as frontier:
+        async with shared_backend(server) as backend:
+            frontier = backend.frontier
             await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(3)])
             server.stop()
             taking = asyncio.ensure_future(frontier.get())
             assert await blocks(taking)
-            assert frontier.lost
+            assert backend.paused
+            assert backend.status_lines() == ["paused: Redis lost, retrying"]
             server.start()  # with AOF on: the queue survived the restart
             lease = await asyncio.wait_for(taking, SOON_S)
             assert lease is not None
-            assert not frontier.lost
+            assert not backend.paused
+            assert backend.status_lines() == []
             await finish(frontier, lease)
             urls = {lease.request.url}
             for _ in range(2):

@@ -1,13 +1,5 @@
-"""The Lua every script of a shared crawl starts with: its arguments' prefix, Redis's clock,
-the crawl's settings, and the helpers they share (scheduling a host, counting, leases).
-
-It owns no change of its own; the scripts are :mod:`crawler.frontier.redis_scripts`'s and
-(host timing) :mod:`crawler.frontier.redis_timing`'s.
-"""
-
-from __future__ import annotations
-
-PRELUDE = """
+-- Put in front of every script but join.lua (scripts.py): the key prefix (ARGV[1]), Redis's
+-- clock, the crawl's settings, and the helpers the scripts share. It changes nothing itself.
 local p = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -69,4 +61,3 @@ local function drop_lease(tok, l)
   count('leased', -1)
   count('leased@' .. l.p, -1)
 end
-"""

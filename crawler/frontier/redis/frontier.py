@@ -1,31 +1,25 @@
 """RedisFrontier, the ``Frontier`` of a crawl shared by several processes through Redis:
 one queue, seen set, host timing and lease table for all of them.
 
-Each change is one atomic Lua script (:mod:`crawler.frontier.redis_scripts`); this module
-owns when to call them and the leases this process holds (renewed by a heartbeat). Calls go
-through a ``RedisLink``, which rides out a lost Redis.
+Each change is one atomic Lua script (:mod:`.scripts`); this module owns when to call them
+and the leases this process holds. Joining, the heartbeat and leaving are its session's
+(:mod:`.session`); calls go through a ``RedisLink``, which rides out a lost Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import random
-import socket
 import time
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
-from typing import Any
 
 import redis.asyncio as aioredis
-import redis.exceptions as redis_errors
 
-from crawler.errors import ConfigError, FrontierError
-from crawler.frontier.cluster import CrawlIdentity
+from crawler.frontier.backend import CrawlIdentity
 from crawler.frontier.hosts import BACKOFF_BASE_S, HostAnswer, Turn
 from crawler.frontier.lifecycle import (
     Ending,
@@ -36,19 +30,12 @@ from crawler.frontier.lifecycle import (
     RetryIn,
     Unfetched,
 )
-from crawler.frontier.redis_keys import CrawlKeys, scrub
-from crawler.frontier.redis_link import (
-    CALL_TIMEOUT_S,
-    PERMANENT,
-    TRANSIENT,
-    Arg,
-    RedisLink,
-)
-from crawler.frontier.redis_memory import RedisPageMemory
-from crawler.frontier.redis_scripts import decode_request, encode_request
+from crawler.frontier.redis.link import Arg
+from crawler.frontier.redis.memory import RedisPageMemory
+from crawler.frontier.redis.scripts import decode_request, encode_request
+from crawler.frontier.redis.session import RedisSession, text
 from crawler.frontier.stores import Outcome
 from crawler.models import FetchRequest
-from crawler.settings import redact_url
 from crawler.urls import host_key, url_key
 
 log = logging.getLogger(__name__)
@@ -90,36 +77,38 @@ class RedisFrontier:
         memory: RedisPageMemory | None = None,
         recrawl: bool = False,
     ) -> None:
-        self._keys = CrawlKeys(crawl_id)
-        self._identity = identity
+        self._tokens: dict[str, int] = {}  # url -> token of the lease this process holds
+        self.session = RedisSession(
+            client,
+            url=url,
+            crawl_id=crawl_id,
+            identity=identity,
+            lease_s=lease_s,
+            give_up_s=give_up_s,
+            held=self._tokens.values,
+            wake=self._notify,
+            process=process,
+            rng=rng,
+            memory=memory,
+            recrawl=recrawl,
+        )
+        self._keys = self.session.keys
+        self._link = self.session.link
+        self._rng = self.session.rng
+        self._lease_ms = self.session.lease_ms
+        self._base_delay_s = identity.delay_s
+        self.skipped: Counter[str] = Counter()
         self._max_requests = max_requests
         self._max_pending = max_pending
         self._max_hold_s = max_hold_s
-        self._lease_ms = int(lease_s * 1000)
-        self.process = process or _process_name()
-        self._rng = rng or random.Random()
-        self._link = RedisLink(
-            client, url, give_up_s=give_up_s, rng=self._rng, check=self._raise_heartbeat_error
-        )
-        self.skipped: Counter[str] = Counter()
-        self._skips: Counter[str] = Counter()  # this process's skips, by reason (admission's)
-        self._skips_sent: Counter[str] = Counter()
         self._memory = memory
-        self._recrawl = recrawl
-        self.recrawl_queued: int | None = None
-        """Known pages this process queued when it began a new recrawl run; None otherwise."""
-        self._started = False
-        self._start_lock = asyncio.Lock()
         self._take_lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self._buffer: deque[Lease] = deque()
-        self._tokens: dict[str, int] = {}  # url -> token of the lease this process holds
         self._taken_at: dict[int, float] = {}
         self._granted: dict[str, str] = {}  # host -> url whose first hop may start at once
         self._slowed_at: dict[str, float] = {}  # host -> when this process learned a delay
         self._held_hosts: set[str] = set()
-        self._seed_roots: set[str] = set()
-        self._on_seed_root: Callable[[str], None] = lambda _root: None
         self._getters = 0
         self._next_take = 0.0
         self._pending = 0
@@ -127,136 +116,31 @@ class RedisFrontier:
         self._over = False
         self._limited = False
         self._input_closed = False
-        self._feeding = identity.seeding
         self._stopped = False
-        self._heartbeat: asyncio.Task[None] | None = None
-        self._heartbeat_error: BaseException | None = None
+
+    @property
+    def process(self) -> str:
+        """This process's name in the crawl (host:pid unless given)."""
+        return self.session.process
 
     # -- start and stop ------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Join (or create) the crawl: check it, register this process, start the heartbeat.
+        """Join (or create) the crawl (see ``RedisSession.start``).
 
         Raises:
             FrontierError: Redis unreachable, a wrong password, or no such crawl to join.
             ConfigError: the crawl id was started with settings that differ incompatibly.
         """
-        async with self._start_lock:
-            if self._started:
-                return
-            await self._join()
-            self._started = True
-            self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
-
-    async def _join(self) -> None:
-        keys = self._keys
-        identity = self._identity
-        fingerprint = json.dumps(identity.fingerprint, sort_keys=True)
-        try:
-            async with asyncio.timeout(CALL_TIMEOUT_S):
-                await self._link.client.ping()
-                if identity.seeding:
-                    meta: list[Arg] = [
-                        fingerprint,
-                        identity.per_host,
-                        int(identity.delay_s * 1000),
-                        identity.max_per_host or 0,
-                        int(time.time()),
-                    ]
-                    stored = await self._link.script("join")(keys=[keys.meta], args=meta)
-                else:
-                    stored = await self._link.client.hget(keys.meta, "fingerprint")
-                roots = await self._link.client.smembers(keys.seeds)
-        except PERMANENT as exc:
-            raise FrontierError(self._link.describe(exc, "refused us")) from None
-        except (*TRANSIENT, TimeoutError) as exc:
-            raise FrontierError(self._link.describe(exc, "is unreachable")) from None
-        except redis_errors.RedisError as exc:
-            raise FrontierError(self._link.describe(exc, "answered with an error")) from None
-        if stored is None:
-            raise FrontierError(
-                f"no crawl {keys.crawl_id!r} on {redact_url(self._link.url)}: "
-                "give seed URLs to start it, or check --crawl-id"
-            )
-        differ = _differences(json.loads(stored), identity.fingerprint)
-        if differ:
-            raise ConfigError(
-                f"crawl {keys.crawl_id!r} was started with other settings ({', '.join(differ)}): "
-                "join it with the same ones, or start a new crawl id"
-            )
-        for root in roots:
-            self._note_seed_root(_text(root))
-        if self._recrawl:
-            await self._begin_recrawl()
-        await self._renew()
-
-    async def _begin_recrawl(self) -> None:
-        """Start a new run over every known page if the crawl ended; otherwise resume it.
-
-        One atomic script decides, so however many processes start at once, one run begins.
-        """
-        args: list[Arg] = [
-            self._keys.prefix,
-            self.process,
-            int(self._identity.seeding),
-            self._lease_ms,
-        ]
-        queued = int(await self._link.run("recrawl", args))
-        if queued < 0:
-            log.info("recrawl: crawl %r had not ended; resuming its run", self._keys.crawl_id)
-            return
-        self.recrawl_queued = queued
-        log.info("recrawl: new run of crawl %r, %d known pages queued", self._keys.crawl_id, queued)
+        await self.session.start()
 
     async def aclose(self) -> None:
         """Leave the crawl: leases never finished go back to the queue (not counted as an
         attempt), the heartbeat stops, the connection closes. Never raises."""
-        try:
-            if self._heartbeat is not None:
-                self._heartbeat.cancel()
-                # Waits for it without taking its CancelledError for this task's own.
-                await asyncio.wait([self._heartbeat])
-            if self._started:
-                await self._finish()
-                tokens = [*self._tokens.values(), *(lease.token for lease in self._buffer)]
-                try:
-                    async with asyncio.timeout(CALL_TIMEOUT_S):
-                        await self._link.script("release")(
-                            args=[self._keys.prefix, self.process, *tokens]
-                        )
-                except (redis_errors.RedisError, OSError, TimeoutError) as exc:
-                    log.warning(
-                        "could not hand back %d leases (%s): they return to the queue in %.0f s",
-                        len(tokens),
-                        scrub(str(exc), self._link.url),
-                        self._lease_ms / 1000,
-                    )
-        finally:
-            # Also when the crawl is cancelled a second time while leaving (asyncio.run
-            # cancels every task at its end, an abandoned ``acrawl`` among them): the
-            # connections close, and unreleased leases come back when they expire.
-            with contextlib.suppress(redis_errors.RedisError, OSError):
-                await self._link.client.aclose()
-
-    async def _finish(self) -> None:
-        """Write what is left of the page memory; mark the run ended when this process saw
-        it end (drained, or the page limit), not when it was stopped. Never raises."""
-        try:
-            async with asyncio.timeout(CALL_TIMEOUT_S):
-                writes = self._memory.writes() if self._memory is not None else []
-                await self._send_skips()
-                if writes:
-                    mapping = dict(writes)
-                    await self._link.client.hset(self._keys.page, mapping=mapping)  # type: ignore[arg-type]
-                if (self._over or self._limited) and not self._stopped:
-                    args: list[Arg] = [self._keys.prefix, int(self._limited)]
-                    await self._link.script("finish")(args=args)
-        except (redis_errors.RedisError, OSError, TimeoutError) as exc:
-            log.warning(
-                "could not record the end of crawl %r (%s): a recrawl will resume it",
-                self._keys.crawl_id,
-                scrub(str(exc), self._link.url),
-            )
+        tokens = [*self._tokens.values(), *(lease.token for lease in self._buffer)]
+        await self.session.aclose(
+            tokens, ended=(self._over or self._limited) and not self._stopped, limited=self._limited
+        )
 
     # -- feeding -------------------------------------------------------------------------
 
@@ -268,10 +152,7 @@ class RedisFrontier:
             await self._wait(IDLE_POLL_S)
         if self._stopped:
             return False
-        root = _root(request.url)
-        if root not in self._seed_roots:
-            self._note_seed_root(root)
-            await self._link.call(lambda: self._link.client.sadd(self._keys.seeds, root))
+        await self.session.add_seed_root(request.url)
         return bool(await self._add([request]))
 
     async def add_many(self, requests: Sequence[FetchRequest]) -> list[FetchRequest]:
@@ -341,9 +222,9 @@ class RedisFrontier:
 
     async def _take_for(self, want: int) -> float:
         """Take up to ``want`` leases into the buffer; returns how long to wait if none."""
-        if self._input_closed and self._feeding:
-            self._feeding = False
-            await self._renew()
+        if self._input_closed and self.session.feeding:
+            self.session.feeding = False
+            await self.session.renew()
         args: list[Arg] = [
             self._keys.prefix,
             self.process,
@@ -366,7 +247,7 @@ class RedisFrontier:
             self._taken_at[token] = now
             if not int(delay_ms):
                 # No spacing to keep: the first hop needs no round trip to start.
-                self._granted[_text(host_raw)] = request.url
+                self._granted[text(host_raw)] = request.url
             taken.append(Lease(request, token))
         if taken:
             # Loaded before any fetch task can see the leases: a recrawl asks at once.
@@ -395,7 +276,7 @@ class RedisFrontier:
 
     async def renew(self, lease: Lease) -> None:
         """Renew every lease this process holds (the heartbeat does so too)."""
-        await self._renew()
+        await self.session.renew()
 
     async def end(self, lease: Lease, how: Ending) -> None:
         """The fetch of ``lease`` is over, ended ``how``: its host's slot is free again."""
@@ -477,7 +358,7 @@ class RedisFrontier:
     async def set_delay(self, url: str, delay_s: float) -> None:
         """Space requests to ``url``'s host at least ``delay_s`` apart, across all processes."""
         host = host_key(url)
-        delay_ms = int(max(self._identity.delay_s, delay_s) * 1000)
+        delay_ms = int(max(self._base_delay_s, delay_s) * 1000)
         self._slowed_at[host] = time.monotonic()
         await self._hold(host, "delay", delay_ms)
 
@@ -535,45 +416,6 @@ class RedisFrontier:
         """True once ``max_pages`` requests were handed out, by all processes together."""
         return self._limited
 
-    @property
-    def lost(self) -> bool:
-        """True while Redis is unreachable and fetching is paused."""
-        return self._link.lost
-
-    # -- shared robots.txt ---------------------------------------------------------------
-
-    async def shared_resource(
-        self,
-        name: str,
-        fetch: Callable[[], Awaitable[bytes]],
-        *,
-        ttl_s: Callable[[bytes], float],
-        wait_s: float = 30.0,
-    ) -> bytes:
-        """``name``'s bytes, fetched by one process for the whole crawl and kept ``ttl_s``.
-
-        Used for robots.txt: the first process to need it fetches it (under a lock with a
-        TTL, so a dead fetcher blocks nobody for long); the others wait and read its answer.
-        """
-        await self.start()
-        key, lock = self._keys.robots(name), self._keys.robots_lock(name)
-        deadline = time.monotonic() + wait_s
-        while True:
-            cached = await self._link.call(lambda: self._link.client.get(key))
-            if cached is not None:
-                return cached if isinstance(cached, bytes) else cached.encode()
-            mine = await self._link.call(
-                lambda: self._link.client.set(lock, self.process, nx=True, px=int(wait_s * 1000))
-            )
-            if mine or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.05)
-        value = await fetch()
-        expiry_ms = max(int(ttl_s(value) * 1000), 1)
-        await self._link.call(lambda: self._link.client.set(key, value, px=expiry_ms))
-        await self._link.call(lambda: self._link.client.delete(lock))
-        return value
-
     # -- internals -----------------------------------------------------------------------
 
     async def _load_memory(self, urls: list[str]) -> None:
@@ -584,59 +426,6 @@ class RedisFrontier:
         fields = [url_key(url) for url in wanted]
         values = await self._link.call(lambda: self._link.client.hmget(self._keys.page, fields))
         self._memory.loaded(wanted, values)
-
-    async def _renew(self) -> None:
-        tokens: list[Arg] = list(self._tokens.values())
-        args: list[Arg] = [self._keys.prefix, self.process, self._lease_ms, int(self._feeding)]
-        args += tokens
-        await self._link.run("renew", args)
-
-    async def _beat(self) -> None:
-        """Renew this process's leases (and its "still seeding" mark) every lease_s / 3."""
-        try:
-            while True:
-                await asyncio.sleep(self._lease_ms / 3000)
-                await self._renew()
-                await self._link.call(self._send_skips)
-                roots = await self._link.call(lambda: self._link.client.smembers(self._keys.seeds))
-                for root in roots:
-                    self._note_seed_root(_text(root))
-        except FrontierError as exc:
-            self._heartbeat_error = exc
-            self._notify()
-
-    def _raise_heartbeat_error(self) -> None:
-        if self._heartbeat_error is not None:
-            raise self._heartbeat_error
-
-    def count_skips(self, skipped: Counter[str]) -> None:
-        """Add ``skipped`` (this process's skips by reason, as it counts them) to the
-        crawl's counts in Redis, on every heartbeat and when leaving: ``parcrawl status``
-        then counts what every process skipped, not only what the frontier dropped."""
-        self._skips = skipped
-
-    async def _send_skips(self) -> None:
-        fresh = self._skips - self._skips_sent
-        if not fresh:
-            return
-        pipe = self._link.client.pipeline(transaction=True)
-        pipe.hincrby(self._keys.counts, "skipped", sum(fresh.values()))
-        for reason, count in fresh.items():
-            pipe.hincrby(self._keys.counts, f"skipped:{reason}", count)
-        await pipe.execute()
-        self._skips_sent.update(fresh)
-
-    def on_seed_root(self, callback: Callable[[str], None]) -> None:
-        """Call ``callback`` with each seed root of the crawl (``scheme://host:port/``), those
-        known and those to come: a process joining without seeds learns its scope so."""
-        self._on_seed_root = callback
-        for root in self._seed_roots:
-            callback(root)
-
-    def _note_seed_root(self, root: str) -> None:
-        if root not in self._seed_roots:
-            self._seed_roots.add(root)
-            self._on_seed_root(root)
 
     def _forget(self, url: str) -> int | None:
         token = self._tokens.pop(url, None)
@@ -652,21 +441,4 @@ class RedisFrontier:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max_wait_s):
                 await self._changed.wait()
-        self._raise_heartbeat_error()
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _root(url: str) -> str:
-    """``scheme://host:port/`` of ``url``: what scope needs to know of a seed."""
-    return host_key(url) + "/"
-
-
-def _differences(stored: dict[str, Any], mine: dict[str, Any]) -> list[str]:
-    return sorted(key for key in stored.keys() | mine.keys() if stored.get(key) != mine.get(key))
-
-
-def _process_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+        self.session.raise_heartbeat_error()

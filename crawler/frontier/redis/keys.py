@@ -2,7 +2,7 @@
 URL is shown without its password.
 
 It owns names only; what the keys hold, and the scripts that change them, are
-:mod:`crawler.frontier.redis_scripts`'.
+:mod:`.scripts`'.
 """
 
 from __future__ import annotations

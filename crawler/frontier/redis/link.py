@@ -19,9 +19,9 @@ import redis.exceptions as redis_errors
 from redis.commands.core import AsyncScript
 
 from crawler.errors import ConfigError, FrontierError
-from crawler.frontier.cluster import PAUSED_FIELD
-from crawler.frontier.redis_keys import scrub
-from crawler.frontier.redis_scripts import SCRIPTS
+from crawler.frontier.backend import PAUSED_FIELD
+from crawler.frontier.redis.keys import scrub
+from crawler.frontier.redis.scripts import load_scripts
 from crawler.settings import redact_url
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class RedisLink:
         self._give_up_s = give_up_s
         self._rng = rng
         self._check = check
-        self._scripts = {name: client.register_script(lua) for name, lua in SCRIPTS.items()}
+        self._scripts = {name: client.register_script(lua) for name, lua in load_scripts().items()}
         self._lost_since: float | None = None
 
     @property

@@ -1,7 +1,7 @@
 """``parcrawl status --frontier URL --crawl-id ID``: a shared crawl's counts, in all, per
 host and per process, read from Redis without changing anything.
 
-It owns reading and wording; the counts are kept by :mod:`crawler.frontier.redis_scripts`.
+It owns reading and wording; the counts are kept by :mod:`.scripts`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 import redis.exceptions as redis_errors
 
 from crawler.errors import FrontierError, UsageError
-from crawler.frontier.redis_keys import CrawlKeys, scrub
-from crawler.frontier.redis_link import CALL_TIMEOUT_S, PERMANENT, connect_redis
+from crawler.frontier.redis.keys import CrawlKeys, scrub
+from crawler.frontier.redis.link import CALL_TIMEOUT_S, PERMANENT, connect_redis
 from crawler.settings import redact_url
 
 TOTALS = ("queued", "leased", "retrying", "done", "failed", "refused", "skipped", "requeued")
