@@ -134,9 +134,3 @@ async def finish(frontier: Frontier, lease: Lease) -> None:
 
 def since(moment: float) -> float:
     return time.monotonic() - moment
-
-
-def redis_breaks_the_contract(request: pytest.FixtureRequest, backend: str, why: str) -> None:
-    """A rule RedisFrontier does not keep yet (reported): the case runs, and must fail, there."""
-    if backend == "redis":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=why))

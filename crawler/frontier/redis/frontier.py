@@ -16,6 +16,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from functools import partial
+from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -107,7 +108,7 @@ class RedisFrontier:
         self._buffer: deque[Lease] = deque()
         self._taken_at: dict[int, float] = {}
         self._granted: dict[str, str] = {}  # host -> url whose first hop may start at once
-        self._slowed_at: dict[str, float] = {}  # host -> when this process learned a delay
+        self._timed_at: dict[str, float] = {}  # host -> when its timing last changed here
         self._held_hosts: set[str] = set()
         self._getters = 0
         self._next_take = 0.0
@@ -169,7 +170,8 @@ class RedisFrontier:
         args: list[Arg] = [self._keys.prefix]
         for key, request in unique.items():
             args += [key, host_key(request.url), request.depth, encode_request(request)]
-        added = await self._link.run("add", args)
+        added, dropped = await self._link.run("add", args)
+        self._count_dropped(dropped)
         batch = list(unique.values())
         accepted = [batch[int(index)] for index in added]
         self._pending += len(accepted)
@@ -236,7 +238,8 @@ class RedisFrontier:
         ]
         self._changed.clear()
         reply = await self._link.run("take", args)
-        leases, queued, _leased, _retrying, over, wait_ms, limited, seen = reply
+        leases, queued, _leased, _retrying, over, wait_ms, limited, seen, dropped = reply
+        self._count_dropped(dropped)
         self._pending, self._seen = int(queued), int(seen)
         now = time.monotonic()
         taken: list[Lease] = []
@@ -261,14 +264,20 @@ class RedisFrontier:
         self._next_take = now + wait_s
         return max(wait_s, 0.001)
 
+    def _count_dropped(self, dropped: Any) -> None:
+        # The scripts count the drops in Redis too (status); this is the process's summary.
+        if int(dropped):
+            self.skipped["max_pages_per_host"] += int(dropped)
+
     async def may_start(self, lease: Lease) -> bool:
         """True when the lease's host may still be contacted now.
 
-        Only a Crawl-delay this process learned after the hand-out (robots.txt) can change
-        that: only then is Redis asked.
+        Only what this process did to the host after the hand-out can change that (a
+        request started, robots.txt's Crawl-delay learned, a hold): only then is Redis asked,
+        so a lease on an untouched host starts without a round trip.
         """
         host = host_key(lease.request.url)
-        slowed = self._slowed_at.get(host)
+        slowed = self._timed_at.get(host)
         if slowed is None or slowed < self._taken_at.get(lease.token, 0.0):
             return True
         reply = await self._link.run("may_start", [self._keys.prefix, host])
@@ -348,6 +357,7 @@ class RedisFrontier:
             args: list[Arg] = [self._keys.prefix, host, self._rng.uniform(1.0, 1.5)]
             wait_ms = int(await self._link.run("begin", [*args, self._lease_ms]))
             if wait_ms <= 0:
+                self._timed_at[host] = time.monotonic()  # leases taken before: ask may_start
                 return Turn(partial(self._settle, host))
             await asyncio.sleep(min(wait_ms / 1000, 1.0))
 
@@ -359,7 +369,7 @@ class RedisFrontier:
         """Space requests to ``url``'s host at least ``delay_s`` apart, across all processes."""
         host = host_key(url)
         delay_ms = int(max(self._base_delay_s, delay_s) * 1000)
-        self._slowed_at[host] = time.monotonic()
+        self._timed_at[host] = time.monotonic()
         await self._hold(host, "delay", delay_ms)
 
     async def heed(self, url: str, answer: HostAnswer) -> float:
@@ -372,7 +382,7 @@ class RedisFrontier:
                 await self._hold(host, "reset", 0)
             return 0.0
         self._held_hosts.add(host)
-        self._slowed_at[host] = time.monotonic()
+        self._timed_at[host] = time.monotonic()
         if answer.retry_after_s is not None:
             hold_ms = int(min(answer.retry_after_s, self._max_hold_s) * 1000)
             return await self._hold(host, "hold", hold_ms) / 1000

@@ -30,7 +30,6 @@ from tests.support.frontiers import (
     get_soon,
     make_frontier,
     outcome,
-    redis_breaks_the_contract,
     since,
 )
 
@@ -216,11 +215,8 @@ async def test_max_pages_per_host_drops_the_rest_of_a_host(make_frontier: MakeFr
 
 
 async def test_pages_dropped_for_max_pages_per_host_are_counted(
-    make_frontier: MakeFrontier, backend: str, request: pytest.FixtureRequest
+    make_frontier: MakeFrontier,
 ) -> None:
-    redis_breaks_the_contract(
-        request, backend, "RedisFrontier.skipped stays empty: the drops are counted in Redis only"
-    )
     frontier = await make_frontier(per_host=4, max_per_host=2)
     await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(4)])
     frontier.close_input()
@@ -340,14 +336,8 @@ async def test_without_a_delay_starts_do_not_wait_for_each_others_connections(
 
 
 async def test_a_lease_whose_host_started_something_since_waits_out_of_its_fetch_slot(
-    make_frontier: MakeFrontier, backend: str, request: pytest.FixtureRequest
+    make_frontier: MakeFrontier,
 ) -> None:
-    redis_breaks_the_contract(
-        request,
-        backend,
-        "RedisFrontier.may_start asks Redis only after a set_delay or heed, and MAY_START "
-        "reads only 'held', not 'open' or 'sending': the lease waits in its fetch task",
-    )
     frontier = await make_frontier(delay_s=DELAY_S)
     await frontier.add_many([FetchRequest(f"{A}/1")])
     lease = await get_soon(frontier)

@@ -1,8 +1,9 @@
 -- ARGV: prefix, process, how many, lease ms, jitter (1..1.5), max requests (0: none), scan.
 -- Returns {{token, request, host, delay ms}..., queued, leased, retrying, over (1/0),
--- wait ms, limit reached (1/0), seen}.
+-- wait ms, limit reached (1/0), seen, dropped for max_pages_per_host}.
 local proc, want, lease_ms = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local jitter, max_requests, scan = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local dropped_here = 0
 
 -- Leases whose process stopped renewing them: back to the queue, the attempt counted.
 for _, tok in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LIMIT', 0, 100)) do
@@ -62,6 +63,7 @@ if limited == 0 and want > 0 then
       count('queued|' .. h, -dropped)
       count('skipped', dropped)
       count('skipped:max_pages_per_host', dropped)
+      dropped_here = dropped_here + dropped
       redis.call('ZREM', p .. 'hosts', h)
     elseif level == nil or math.floor(tonumber(head[2]) / LEVEL) <= level then
       redis.call('ZPOPMIN', p .. 'q:' .. h)
@@ -116,4 +118,4 @@ for _, key in ipairs({'retries', 'leases'}) do
   if #soonest > 0 then wait = math.min(wait, tonumber(soonest[2]) - now) end
 end
 return {out, queued, leased, retrying, over, math.max(wait, 0), limited,
-        redis.call('SCARD', p .. 'seen')}
+        redis.call('SCARD', p .. 'seen'), dropped_here}
