@@ -10,13 +10,12 @@ here and nowhere else.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from cli.view import counted
 from crawler.assembly import executor_factory_for
 from crawler.errors import UsageError
-from crawler.frontier import PAUSED_FIELD, shared_status_lines
+from crawler.frontier import shared_status_lines
 from crawler.settings import Settings, build_settings
 from crawler.stats import Stats
 
@@ -63,19 +62,6 @@ class ExecutorView:
                 f"(moving and queueing batches); {per_page / 1024:.1f} KiB moved per page"
             )
         return line
-
-
-class PauseWatcher(logging.Handler):
-    """Notes from the log whether a shared frontier has paused fetching (Redis lost)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.paused = False
-
-    def emit(self, record: logging.LogRecord) -> None:
-        paused = getattr(record, PAUSED_FIELD, None)
-        if paused is not None:
-            self.paused = bool(paused)
 
 
 def shared_crawl_status(frontier: str | None, crawl_id: str | None) -> list[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import sys
@@ -16,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import crawler.runtime
-from cli.backends import ExecutorView, PauseWatcher
+from cli.backends import ExecutorView
 from cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE_CLOSED
 from cli.view import (
     PROGRESS_INTERVAL_S,
@@ -116,17 +115,15 @@ async def _crawl_async(
     if STDIN not in settings.seeds_file and not settings.follow and not settings.sitemaps:
         stats.total = len(settings.seeds) + await count_seed_lines(settings.seeds_file)
     bars = Bars(total=stats.total, enabled=not quiet and bars_allowed(settings))
-    pause = PauseWatcher()
 
     def tick() -> None:
         line = executor.announce()
         if line is not None and not quiet:
             note(line)
-        notes = []
-        if pause.paused:  # a shared frontier lost its Redis (until it is back)
-            notes.append("paused: Redis lost, retrying")
-        elif stats.changes:
-            notes.append(changes_line(stats))
+        # The backend's own word first (a shared frontier that lost its Redis: paused).
+        notes = job.backend_status_lines()
+        if not notes and stats.changes:
+            notes = [changes_line(stats)]
         queued = job.queued
         bars.show(
             stats,
@@ -144,7 +141,6 @@ async def _crawl_async(
             await asyncio.sleep(PROGRESS_INTERVAL_S)
 
     crawl = asyncio.create_task(job.run())
-    logging.getLogger().addHandler(pause)
     ticking = asyncio.get_running_loop().create_task(refresh())
     try:
         with signals_stop(job, crawl, stats, notes=report is None):
@@ -159,7 +155,6 @@ async def _crawl_async(
                 # is counted in the summary, and no state offset claims it.
                 stats.stop_reason = "output_closed"
     finally:
-        logging.getLogger().removeHandler(pause)
         ticking.cancel()
         await asyncio.wait([ticking])  # without taking its CancelledError for this task's
         tick()

@@ -10,7 +10,7 @@ package ``crawler.frontier.redis`` is imported only then).
 
 from __future__ import annotations
 
-from crawler.frontier.backend import PAUSED_FIELD, CrawlIdentity, FrontierBackend, SharedCache
+from crawler.frontier.backend import CrawlIdentity, FrontierBackend, SharedCache
 from crawler.frontier.hosts import (
     HOLD_STATUSES,
     HostAnswer,
@@ -50,7 +50,6 @@ __all__ = [
     "FETCHING",
     "HELD_BACK",
     "HOLD_STATUSES",
-    "PAUSED_FIELD",
     "REFUSED",
     "UNFETCHED",
     "CrawlIdentity",

@@ -17,11 +17,6 @@ from crawler.frontier.lifecycle import Frontier
 if TYPE_CHECKING:
     from crawler.recrawl import PageMemoryStore
 
-PAUSED_FIELD = "frontier_paused"
-"""A log record with this attribute says a shared frontier paused fetching (True: Redis
-lost) or resumed it (False). Kept until the command line asks ``FrontierBackend.paused``
-(through ``crawler.api.Crawl.paused``) instead."""
-
 
 class SharedCache(Protocol):
     """Bytes fetched once for the whole crawl and kept a while (robots.txt answers): the

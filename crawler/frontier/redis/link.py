@@ -19,7 +19,6 @@ import redis.exceptions as redis_errors
 from redis.commands.core import AsyncScript
 
 from crawler.errors import ConfigError, FrontierError
-from crawler.frontier.backend import PAUSED_FIELD
 from crawler.frontier.redis.keys import scrub
 from crawler.frontier.redis.scripts import load_scripts
 from crawler.settings import redact_url
@@ -130,7 +129,6 @@ class RedisLink:
                     "Redis at %s is back after %.0f s: crawling again",
                     redact_url(self.url),
                     time.monotonic() - self._lost_since,
-                    extra={PAUSED_FIELD: False},
                 )
                 self._lost_since = None
             return result
@@ -149,7 +147,6 @@ class RedisLink:
                 redact_url(self.url),
                 scrub(str(exc) or type(exc).__name__, self.url),
                 self._give_up_s,
-                extra={PAUSED_FIELD: True},
             )
         waited = now - self._lost_since
         if waited >= self._give_up_s:
