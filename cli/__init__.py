@@ -11,8 +11,7 @@ from __future__ import annotations
 
 # First, before the rest imports: the parse workers' server starts beside it (a crawl that
 # wants one), and the HTTP stack comes in without the parts parcrawl never runs.
-import crawler.prestart
-import crawler.runtime  # noqa: F401
+import crawler.runtime.prestart  # noqa: F401  (crawler.runtime first, by being its package)
 from cli.dispatch import main
 from cli.options import OPTIONS
 from cli.parser import build_parser

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from crawler.sizes import parse_size
+from crawler.settings.sizes import parse_size
 
 
 def positive_int(text: str) -> int:

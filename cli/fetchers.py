@@ -34,7 +34,7 @@ from cli.view import (
     output_names,
 )
 from crawler.errors import ParcrawlError, UsageError
-from crawler.preflight import check_crawl_files, check_report_file
+from crawler.outputs import check_crawl_files, check_report_file
 from crawler.report import report_source, write_report
 from crawler.seeds import STDIN
 from crawler.settings import Settings

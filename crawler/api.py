@@ -27,7 +27,7 @@ from crawler.fetch import Conditions, Fetcher
 from crawler.frontier import FrontierBackend
 from crawler.jobfile import merge
 from crawler.models import Record
-from crawler.preflight import check_crawl_files
+from crawler.outputs import check_crawl_files
 from crawler.recrawl import Recrawl
 from crawler.report import report_source, write_report
 from crawler.seeds import SeedReader

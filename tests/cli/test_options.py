@@ -10,7 +10,7 @@ import pytest
 from cli import OPTIONS
 from cli.options import schema_field
 from crawler.settings import Settings
-from crawler.sizes import parse_size
+from crawler.settings.sizes import parse_size
 from tests.support.cli import parcrawl
 
 DEFAULTS = Settings()

@@ -1,4 +1,5 @@
-"""Tests for crawler.prestart: a crawl's workers' server starts while the command line imports."""
+"""Tests for crawler.runtime.prestart: a crawl's workers' server starts while the command
+line imports."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.prestart import wants_local_workers
+from crawler.runtime.prestart import wants_local_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 

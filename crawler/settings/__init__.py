@@ -1,7 +1,7 @@
 """The crawl's settings: one validated schema with every default, shared by the CLI and the API.
 
-It owns validation; its errors are said in plain words by ``crawler.schema_errors``, sizes
-read by ``crawler.sizes``. It does not read files or parse arguments.
+It owns validation; its errors are said in plain words by ``crawler.settings.messages``, sizes
+read by ``crawler.settings.sizes``. It does not read files or parse arguments.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from crawler import __version__
 from crawler.errors import ConfigError
-from crawler.schema_errors import REFUSED, describe_validation_error
-from crawler.sizes import SIZE_FORMS, size_or_value
+from crawler.settings.messages import REFUSED, describe_validation_error
+from crawler.settings.sizes import SIZE_FORMS, size_or_value
 
 DEFAULT_USER_AGENT = f"parcrawl/{__version__}"
 DEFAULT_SKIP_EXTENSIONS = (

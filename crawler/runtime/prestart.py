@@ -8,7 +8,8 @@ the pool asks for it. The pool finds it running and uses it (``multiprocessing``
 forkserver per process). A crawl that turns out not to want it (``workers = 0`` or a Dask
 executor in a job file) leaves it idle until the crawl ends, when it exits with it.
 
-Imported by ``cli`` alone, right after ``crawler.runtime``; on any other command line (tests
+Imported by ``cli`` alone, right after ``crawler.runtime`` (its package, which Python
+imports first); on any other command line (tests
 importing ``cli``, ``parcrawl report``, ``--workers 0``, ``--help``) it does nothing.
 """
 
@@ -19,7 +20,6 @@ import multiprocessing.forkserver
 import sys
 from collections.abc import Sequence
 
-import crawler.runtime  # noqa: F401  (first: the HTTP stack without its unused parts)
 import pipelines.stage
 
 NOT_LOCAL_WORKERS = frozenset({"-h", "--help", "--executor", "--fetchers"})

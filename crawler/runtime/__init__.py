@@ -5,6 +5,9 @@ httpx imports its own command line (click, rich, pygments) and httpcore imports 
 installed; parcrawl runs on asyncio and has its own command line. Left out, the crawler's
 process starts about 0.1 s of CPU sooner with some 160 fewer modules in its memory. Once
 the stack is in, the names are importable again, for whoever wants them.
+
+:mod:`crawler.runtime.prestart` starts the parse workers' forkserver while the command line
+imports.
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # steps in worker processes use shown_value: they need no pydantic
+from crawler.errors import shown_value
+
+if TYPE_CHECKING:  # pydantic only for annotations: a crawl loads it anyway, not through here
     from pydantic import ValidationError
 
 REFUSED = "refused"
@@ -115,13 +117,3 @@ def _plain_message(error: Any) -> str:
     if message.startswith("Input should be "):  # literals: "Input should be 'lxml' or 'bs4'"
         return "must be " + message.removeprefix("Input should be ")
     return message[:1].lower() + message[1:]
-
-
-def shown_value(value: Any) -> str | None:
-    """``value`` as a job file writes it; None when there is nothing worth echoing (no
-    value, or a whole table, which the key path already points at)."""
-    if value is None or isinstance(value, dict):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return repr(value)
