@@ -17,6 +17,8 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
+__all__ = ["event_loop_factory", "import_http_stack", "modules_left_out"]
+
 UNUSED = ("httpx._main", "trio")
 """Optional imports of httpx and httpcore (each tries it and carries on without)."""
 

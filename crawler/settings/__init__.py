@@ -28,6 +28,24 @@ from crawler.errors import ConfigError
 from crawler.settings.messages import REFUSED, describe_validation_error
 from crawler.settings.sizes import SIZE_FORMS, size_or_value
 
+__all__ = [
+    "CRAWL_ID",
+    "ClusterSettings",
+    "CsvOutput",
+    "ExtractRule",
+    "ExtractSettings",
+    "FetchSettings",
+    "FieldRule",
+    "OutputSettings",
+    "Parser",
+    "RobotsSettings",
+    "ScopeSettings",
+    "Settings",
+    "StepSettings",
+    "build_settings",
+    "redact_url",
+]
+
 DEFAULT_USER_AGENT = f"parcrawl/{__version__}"
 DEFAULT_SKIP_EXTENSIONS = (
     # documents, images, audio, video, archives, binaries, fonts, styles and scripts
