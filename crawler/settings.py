@@ -23,10 +23,10 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from crawler import __version__
 from crawler.errors import ConfigError
 from crawler.schema_errors import REFUSED, describe_validation_error
 from crawler.sizes import SIZE_FORMS, size_or_value
+from crawler.version import __version__
 
 DEFAULT_USER_AGENT = f"parcrawl/{__version__}"
 DEFAULT_SKIP_EXTENSIONS = (

@@ -16,8 +16,8 @@ from typing import Any
 
 from distributed import Client
 
-from crawler import __version__
 from crawler.errors import ClusterError
+from crawler.version import __version__
 from pipelines.cluster.remote import missing_modules, worker_version
 from pipelines.worker import UserStep
 
