@@ -9,40 +9,34 @@ what to fetch.
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import functools
-import gc
 import logging
 import os
-import resource
-import signal
-import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
 from crawler.errors import ClusterLost, WorkerLost, WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record
 from pipelines.pool import MAIN_GUARD_HINT, needs_main, worker_pool
-from pipelines.worker import PageProcessor, ParseFn, parse_page
+from pipelines.worker import (
+    BatchOutcome,
+    PageProcessor,
+    ParseFn,
+    parse_page,
+    prepare_worker,
+    process_batch,
+    process_batch_in_worker,
+)
 
 log = logging.getLogger(__name__)
 
 ExecutorFactory = Callable[[int], Executor]
 
-WATCHDOG_INTERVAL_S = 1.0
-"""How often a worker checks that the crawler that started it is still alive."""
-
 POOL_START_TIMEOUT_S = 120.0
 """Longest wait for a new pool's first worker to answer (generous: a loaded machine)."""
-
-PAGE_LEFTOVER_OBJECTS = 200
-"""Objects a page may leave tracked before its worker runs a full collection after it."""
 
 PAUSE_POLL_S = 0.1
 """How often ``ProcessStage.ready`` looks whether a paused executor can take pages again."""
@@ -82,90 +76,6 @@ class Pausable(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    """What a worker sends back for one batch.
-
-    ``records`` are to be written; ``dropped`` are pages a step dropped, as parsed, kept
-    for their links and so the crawl can count them done. Also its CPU time and its pid.
-    """
-
-    records: list[Record]
-    dropped: list[Record]
-    cpu_s: float
-    pid: int
-
-
-def process_batch(
-    processor: PageProcessor,
-    results: Sequence[FetchResult],
-    *,
-    after_page: Callable[[], object] | None = None,
-) -> BatchOutcome:
-    """Process every page of ``results``, calling ``after_page`` after each one."""
-    started = time.process_time()
-    records: list[Record] = []
-    dropped: list[Record] = []
-    for result in results:
-        processed = processor(result)
-        if processed.record is None:
-            dropped.append(processed.links_from)
-        else:
-            records.append(processed.record)
-        del processed
-        if after_page is not None:
-            after_page()
-    return BatchOutcome(records, dropped, time.process_time() - started, os.getpid())
-
-
-def process_batch_in_worker(
-    processor: PageProcessor, results: Sequence[FetchResult]
-) -> BatchOutcome:
-    """``process_batch`` in a worker process, then give the memory its trees used back.
-
-    A parsed page leaves reference cycles (hundreds of thousands of objects for a page of
-    many links) that only a full collection frees, and Python runs one rarely: without
-    one after each page a worker holds several pages' trees at once, and without the trim
-    glibc keeps the freed heap mapped for the rest of the crawl. ``prepare_worker`` freezes
-    what the worker imported, so each collection walks only the page's own objects.
-    """
-    outcome = process_batch(processor, results, after_page=collect_page_cycles)
-    release_free_heap()
-    return outcome
-
-
-def collect_page_cycles() -> None:
-    """A full collection after a page whose objects outlived it; nothing after one whose did not.
-
-    The collector's own counters tell, for free: a bs4 tree (all reference cycles) leaves
-    thousands of objects, enough to have set off a young collection already, while on the
-    lxml path a page's objects go with their last reference and the counters barely move.
-    Skipping the needless collections saves some 5% of a worker's time on the lxml path.
-    """
-    young, middle, old = gc.get_count()
-    if middle or old or young > PAGE_LEFTOVER_OBJECTS:
-        gc.collect()
-
-
-def release_free_heap() -> None:
-    """Return the free pages of this process's heap to the system (glibc only; else nothing)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
-        return None
-    return trim
-
-
 def default_executor(
     workers: int, *, with_main: bool = False, memory_limit_mb: int | None = None
 ) -> Executor:
@@ -185,49 +95,6 @@ def default_executor(
         initargs=(os.getpid(), memory_limit_mb),
         with_main=with_main,
     )
-
-
-def prepare_worker(crawler_pid: int, memory_limit_mb: int | None = None) -> None:
-    """Worker initializer: leave Ctrl-C to the crawler, die with it, bound its memory.
-
-    The terminal sends SIGINT to the whole process group; a worker that took it would
-    die mid-batch, while the crawler wants to finish the pages in flight. And if the
-    crawler is killed outright (``kill -9``), nothing tells a worker waiting for its next
-    batch, so a watchdog thread ends it. A page whose tree outgrows the memory limit
-    raises ``MemoryError`` in its worker, which becomes that page's record, instead of
-    a machine pushed into swap by a few pages with a million links.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if memory_limit_mb is not None:
-        limit_memory(memory_limit_mb * 1024 * 1024)
-    gc.freeze()  # the imports live as long as the worker: full collections skip them
-    watchdog = threading.Thread(
-        target=_exit_when_gone, args=(crawler_pid,), name="crawler-watchdog", daemon=True
-    )
-    watchdog.start()
-
-
-def limit_memory(max_bytes: int) -> None:
-    """Cap this process's data segment (heap and private mappings) at ``max_bytes``.
-
-    RLIMIT_DATA rather than RLIMIT_AS: the address space also counts shared libraries and
-    the arenas malloc reserves per thread without using them.
-    """
-    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    if hard != resource.RLIM_INFINITY:
-        max_bytes = min(max_bytes, hard)
-    resource.setrlimit(resource.RLIMIT_DATA, (max_bytes, hard))
-
-
-def _exit_when_gone(pid: int) -> None:
-    while True:
-        time.sleep(WATCHDOG_INTERVAL_S)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:
-            continue  # the pid exists (reused by another user's process, at worst)
 
 
 class ProcessStage:
