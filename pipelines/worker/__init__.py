@@ -17,8 +17,9 @@ from pipelines.worker.charset import decode_html
 from pipelines.worker.extract import Extractor
 from pipelines.worker.lxml_parse import parse_page_lxml
 from pipelines.worker.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
+from pipelines.worker.parsers import FunctionParser, LxmlParser, ParseFn, Parser, SoupParser
 from pipelines.worker.process import prepare_worker
-from pipelines.worker.processor import PageProcessor, ParseFn, Processed
+from pipelines.worker.processor import PageProcessor, Processed
 from pipelines.worker.steps import (
     DuplicateFilter,
     NamedStep,
@@ -35,10 +36,14 @@ __all__ = [
     "BatchOutcome",
     "DuplicateFilter",
     "Extractor",
+    "FunctionParser",
+    "LxmlParser",
     "NamedStep",
     "PageProcessor",
     "ParseFn",
+    "Parser",
     "Processed",
+    "SoupParser",
     "Step",
     "StepError",
     "UserStep",
