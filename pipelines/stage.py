@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from crawler.errors import ClusterLost, WorkerLost, WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record
+from pipelines.batching import Batches
 from pipelines.pool import MAIN_GUARD_HINT, needs_main, worker_pool
 from pipelines.worker import (
     BatchOutcome,
@@ -230,6 +231,11 @@ class ProcessStage:
             log.warning("a Dask worker died on a batch: running its pages one by one")
             return await self._process_one_by_one(batch, on=executor)
         return self._account(outcome)
+
+    def batches(self, batch_size: int) -> Batches:
+        """Batches for this stage: ``batch_size`` pages (more if the executor asks), one lane
+        per worker. Call it once the stage has started (a Dask executor sets both)."""
+        return Batches(max(batch_size, self.min_batch), max(self.workers, 1))
 
     def unparsed(self, result: FetchResult) -> Record:
         """The record of a fetched page that is not parsed (a failure, a body that is no HTML),
