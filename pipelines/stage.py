@@ -1,8 +1,8 @@
 """The process stage (main process): batches of fetched pages mapped over worker processes.
 
-It owns the pool (any ``concurrent.futures.Executor``: a local process pool by default, a
-Dask cluster's with ``pipelines.cluster``), its recovery when a worker dies, and whether
-the executor can take pages now (``ready``: the fetchers wait on it). It does not decide
+It owns the executor (``pipelines.executors``: a local process pool by default, or a Dask
+cluster's), its recovery when a worker dies, whether it can take pages now (``ready``: the
+fetchers wait on it) and how batches are formed for it (``batches``). It does not decide
 what to fetch.
 """
 
@@ -13,89 +13,40 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, TypeVar
 
 from crawler.errors import ClusterLost, WorkerLost, WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record
 from pipelines.batching import Batches
-from pipelines.pool import MAIN_GUARD_HINT, needs_main, worker_pool
+from pipelines.executors import (
+    MAIN_GUARD_HINT,
+    Executor,
+    ExecutorFactory,
+    as_executor,
+    default_executor,
+    local_label,
+    needs_main,
+)
 from pipelines.worker import (
     BatchOutcome,
     PageProcessor,
     ParseFn,
     parse_page,
-    prepare_worker,
     process_batch,
     process_batch_in_worker,
 )
 
 log = logging.getLogger(__name__)
 
-ExecutorFactory = Callable[[int], Executor]
+T = TypeVar("T")
 
 POOL_START_TIMEOUT_S = 120.0
 """Longest wait for a new pool's first worker to answer (generous: a loaded machine)."""
 
 PAUSE_POLL_S = 0.1
 """How often ``ProcessStage.ready`` looks whether a paused executor can take pages again."""
-
-
-@runtime_checkable
-class RemoteExecutor(Protocol):
-    """An executor whose workers live elsewhere (a Dask cluster's): values are sent once.
-
-    Its futures raise ``WorkerLost`` when a worker died running the call; it keeps
-    working, so the stage re-runs that batch page by page on it.
-    """
-
-    @property
-    def slots(self) -> int:
-        """Calls it runs at once: the stage's worker count (lanes) for the engine."""
-        ...
-
-    @property
-    def min_batch(self) -> int:
-        """Fewest pages a full batch should hold for a call's own cost to be amortised."""
-        ...
-
-    def broadcast(self, *values: Any) -> None:
-        """Send ``values`` to every worker once; later calls pass them by reference."""
-        ...
-
-
-@runtime_checkable
-class Pausable(Protocol):
-    """An executor that can be unable to take calls for a while (a Dask cluster's scheduler
-    lost and waited for); it ends the pause itself, within its own deadline."""
-
-    @property
-    def paused(self) -> bool:
-        """True while calls given to it would only wait (or fail: lost for good)."""
-        ...
-
-
-def default_executor(
-    workers: int, *, with_main: bool = False, memory_limit_mb: int | None = None
-) -> Executor:
-    """A local process pool whose workers start from a clean, pre-imported forkserver.
-
-    Forking the crawler itself would copy its event loop and threads into the child; a
-    forkserver that has already imported bs4 and lxml starts workers fast and clean.
-
-    Args:
-        with_main: run the user's main module in each worker first (multiprocessing's
-            usual way); only needed when the work refers to something defined there.
-        memory_limit_mb: the most heap one worker may use; None: no limit.
-    """
-    return worker_pool(
-        workers,
-        initializer=prepare_worker,
-        initargs=(os.getpid(), memory_limit_mb),
-        with_main=with_main,
-    )
 
 
 class ProcessStage:
@@ -130,7 +81,7 @@ class ProcessStage:
         self._factory: ExecutorFactory | None = None
         self._with_main = False  # workers run the user's __main__ (a step lives there)
         self._executor: Executor | None = None
-        self._pausable: Pausable | None = None
+        self._shown: Executor | None = None  # the last one started, for its label and summary
         self._lost = False  # the executor's cluster is gone for good: no page will be parsed
         self._quarantine: Executor | None = None
         self._quarantine_lock = asyncio.Lock()
@@ -167,16 +118,14 @@ class ProcessStage:
         """
         if not self.inline and self._executor is None:
             executor = self._new_pool(self.workers)
-            if isinstance(executor, RemoteExecutor):
-                try:
-                    executor.broadcast(self._processor)  # once per crawl, not per batch
-                    self.workers = executor.slots
-                    self.min_batch = executor.min_batch
-                except BaseException:
-                    executor.shutdown(wait=False, cancel_futures=True)
-                    raise
-            self._pausable = executor if isinstance(executor, Pausable) else None
-            self._executor = executor
+            try:
+                executor.share(self._processor)  # once per crawl where calls cost to send
+                self.workers = executor.slots
+                self.min_batch = executor.min_batch
+            except BaseException:
+                executor.shutdown(wait=False, cancel_futures=True)
+                raise
+            self._executor = self._shown = executor
 
     async def ready(self) -> bool:
         """Wait while the executor cannot take pages: a lost Dask scheduler waited for.
@@ -189,7 +138,7 @@ class ProcessStage:
             (the cluster was lost for good): fetching ends.
         """
         # Polled: the pause ends in the executor's own thread, within its deadline.
-        while self._pausable is not None and self._pausable.paused and not self._lost:  # noqa: ASYNC110
+        while (executor := self._executor) is not None and executor.paused and not self._lost:  # noqa: ASYNC110
             await asyncio.sleep(PAUSE_POLL_S)
         return not self._lost
 
@@ -219,16 +168,13 @@ class ProcessStage:
         executor = self._executor
         if executor is None:
             raise RuntimeError("ProcessStage.process called before start()")
-        loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(
-                executor, process_batch_in_worker, self._processor, batch
-            )
+            outcome = await _run(executor, process_batch_in_worker, self._processor, batch)
         except BrokenProcessPool:
             await self._replace_broken(executor)
             return await self._process_one_by_one(batch)
-        except WorkerLost:
-            log.warning("a Dask worker died on a batch: running its pages one by one")
+        except WorkerLost:  # the executor survived it (``worker_lost`` says in its words)
+            log.warning(executor.worker_lost or "a worker died on a batch: one page at a time")
             return await self._process_one_by_one(batch, on=executor)
         return self._account(outcome)
 
@@ -236,6 +182,24 @@ class ProcessStage:
         """Batches for this stage: ``batch_size`` pages (more if the executor asks), one lane
         per worker. Call it once the stage has started (a Dask executor sets both)."""
         return Batches(max(batch_size, self.min_batch), max(self.workers, 1))
+
+    # -- how the executor presents itself (progress, summary) ----------------------------
+
+    def label(self) -> str:
+        """Where pages are parsed: ``local pool, 4 workers``, ``dask tcp://host:8786, 2 workers``.
+
+        Before it starts: the local pool the settings ask for."""
+        if self._shown is None:
+            return local_label(0 if self.inline else self.workers)
+        return self._shown.label()
+
+    def announcement(self) -> str | None:
+        """A line to print once the executor is ready, if it has one (a Dask cluster's)."""
+        return self._shown.announcement() if self._shown is not None else None
+
+    def summary(self, parsed: int) -> list[str]:
+        """What the executor adds to the summary's line after its label (Dask: times, bytes)."""
+        return self._shown.summary(parsed) if self._shown is not None else []
 
     def unparsed(self, result: FetchResult) -> Record:
         """The record of a fetched page that is not parsed (a failure, a body that is no HTML),
@@ -254,7 +218,7 @@ class ProcessStage:
                 default_executor, with_main=self._with_main, memory_limit_mb=self._memory_limit_mb
             )
         try:
-            return self._factory(workers)
+            return as_executor(self._factory(workers), workers)
         except OSError as exc:  # too many processes or open files: no page's fault
             raise WorkerPoolError(f"the parse worker processes could not start: {exc}") from exc
 
@@ -265,9 +229,8 @@ class ProcessStage:
         start (an initializer that fails, a main module that crashes when run again) would
         be taken for pages that crash their worker, and every page recorded ``parse_crash``.
         """
-        loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.run_in_executor(executor, os.getpid), POOL_START_TIMEOUT_S)
+            await asyncio.wait_for(_run(executor, os.getpid), POOL_START_TIMEOUT_S)
         except (BrokenProcessPool, OSError, TimeoutError) as exc:
             executor.shutdown(wait=False, cancel_futures=True)
             reason = str(exc) or type(exc).__name__
@@ -296,7 +259,6 @@ class ProcessStage:
         ``on``: a remote executor that survives a worker's death (Dask); default: a local
         single-worker quarantine pool, replaced after each death.
         """
-        loop = asyncio.get_running_loop()
         records: list[Record] = []
         dropped: list[Record] = []
         async with self._quarantine_lock:
@@ -307,7 +269,7 @@ class ProcessStage:
                 quarantine = on or self._quarantine
                 assert quarantine is not None
                 try:
-                    outcome = await loop.run_in_executor(
+                    outcome = await _run(
                         quarantine, process_batch_in_worker, self._processor, [result]
                     )
                 except (BrokenProcessPool, WorkerLost):
@@ -322,3 +284,8 @@ class ProcessStage:
                     records.extend(outcome.records)
                     dropped.extend(outcome.dropped)
         return BatchOutcome(records, dropped, 0.0, os.getpid())
+
+
+def _run(executor: Executor, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """``fn(*args)`` on ``executor``, awaitable (``loop.run_in_executor``'s own way)."""
+    return asyncio.wrap_future(executor.submit(fn, *args))

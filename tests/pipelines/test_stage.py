@@ -16,7 +16,7 @@ from crawler.errors import WorkerPoolError
 from crawler.models import FetchRequest, FetchResult, Record
 from crawler.settings import build_settings
 from crawler.testing import MockSite, crawl_site
-from pipelines.sinks.memory import MemorySink
+from pipelines.sinks import MemorySink
 from pipelines.stage import ProcessStage
 from pipelines.worker import (
     PageProcessor,

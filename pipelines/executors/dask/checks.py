@@ -18,7 +18,7 @@ from distributed import Client
 
 from crawler.errors import ClusterError
 from crawler.version import __version__
-from pipelines.cluster.remote import missing_modules, worker_version
+from pipelines.executors.dask.remote import missing_modules, worker_version
 from pipelines.worker import UserStep
 
 log = logging.getLogger(__name__)
