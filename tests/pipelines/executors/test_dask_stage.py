@@ -62,6 +62,10 @@ async def test_a_dask_cluster_writes_the_same_records_as_the_local_pool() -> Non
     traffic = factory.executor.traffic
     assert traffic.tasks >= 42 // 4  # batches, plus the start-up check
     assert traffic.run_s > 0
+    # The executor says where pages went, in its own words (the CLI prints them).
+    assert factory.executor.label() == "dask (local), 2 workers"
+    assert factory.executor.worker_lost is not None  # a dead worker fails one call only
+    assert factory.executor.summary(42)[-1].endswith("KiB moved per page")
 
 
 async def test_a_page_that_kills_its_dask_worker_costs_that_page_only() -> None:
