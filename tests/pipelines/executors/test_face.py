@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pipelines.executors
@@ -13,7 +10,7 @@ from crawler.settings import build_settings
 from crawler.testing import MockSite
 from pipelines.executors import Executor, as_executor, default_executor
 from pipelines.sinks import MemorySink
-from tests.support.cli import REPO
+from tests.support.imports import loaded_by_importing
 
 
 def test_every_name_the_face_offers_is_there() -> None:
@@ -22,17 +19,8 @@ def test_every_name_the_face_offers_is_there() -> None:
 
 
 def test_importing_the_executors_loads_no_dask() -> None:
-    # A fresh interpreter: a crawl on the local pool never pays for distributed's import.
-    probe = "import sys, json, pipelines.executors; print(json.dumps('distributed' in sys.modules))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        cwd=REPO,
-    )
-    assert json.loads(result.stdout) is False
+    # A crawl on the local pool never pays for distributed's import.
+    assert loaded_by_importing("pipelines.executors", ("distributed",)) == []
 
 
 def test_a_plain_executor_is_presented_as_a_local_pool() -> None:
