@@ -54,17 +54,21 @@ class PageProcessor:
     steps: tuple[NamedStep, ...] = field(default=())
     max_links: int = DEFAULT_MAX_LINKS
     lxml_extractor: Extractor | None = None
-    parser: Parser = field(init=False, repr=False, compare=False)
-    """How ``parse`` reads a page (``pipelines.worker.parsers``), chosen once, here."""
+    parser: Parser | None = field(default=None, compare=False)
+    """How a page is read (``pipelines.worker.parsers``): another page processor plugs in
+    here; None: the parser ``parse`` and the rules call for."""
+    _reader: Parser = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        # A frozen dataclass: the parser is derived from the fields, once per processor.
-        parser = parser_for(
-            self.parse,
-            lxml_rules=self.lxml_extractor is not None,
-            soup_rules=self.extractor is not None,
-        )
-        object.__setattr__(self, "parser", parser)
+        # Chosen once per processor, never per page (a frozen dataclass: set through object).
+        reader = self.parser
+        if reader is None:
+            reader = parser_for(
+                self.parse,
+                lxml_rules=self.lxml_extractor is not None,
+                soup_rules=self.extractor is not None,
+            )
+        object.__setattr__(self, "_reader", reader)
 
     @classmethod
     def from_settings(
@@ -119,7 +123,7 @@ class PageProcessor:
         headers = dict(result.headers)
         url = result.final_url
         try:
-            page, tree = self.parser.read(url, result.body, headers, self.max_links)
+            page, tree = self._reader.read(url, result.body, headers, self.max_links)
         except MemoryError:
             raise  # not a parse bug: the worker's memory limit, recorded as such by __call__
         except Exception as exc:  # the boundary: a parse bug costs one record, not the batch
@@ -129,7 +133,7 @@ class PageProcessor:
         rules = self.lxml_extractor or self.extractor
         if rules is not None:
             if tree is None:  # rules that read another tree than the parse made
-                tree = self.parser.tree(url, result.body, headers)
+                tree = self._reader.tree(url, result.body, headers)
             record["fields"] = rules.fields_for(url, tree)
         if not self.steps:
             return Processed(record, record)
