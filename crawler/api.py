@@ -79,6 +79,9 @@ class Crawl:
             processes run it.
         executor_factory: builds the process stage's executor from a worker count;
             default: local worker processes (``pipelines.executors.default_executor``).
+            One that presents itself (``pipelines.executors.Executor``) is asked for its
+            lanes, pause, label and summary; any other ``concurrent.futures`` executor
+            counts as a local pool of that many workers.
     """
 
     def __init__(

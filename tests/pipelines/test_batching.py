@@ -1,4 +1,5 @@
-"""How fetched pages are grouped into batches for the workers, as the executor sees it.
+"""Tests for pipelines.batching: how fetched pages are grouped into batches, as the executor
+sees it.
 
 A batch costs the crawler's process about the same whatever its size, so batches should be
 full whenever waiting costs nothing (a worker is busy anyway), and small when pages come
