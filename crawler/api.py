@@ -34,10 +34,9 @@ from crawler.seeds import SeedReader
 from crawler.settings import Settings, build_settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
-from pipelines.sinks import Sink, sinks_for
-from pipelines.sinks.jsonl import JsonlSink
-from pipelines.sinks.memory import MemorySink
-from pipelines.stage import ExecutorFactory, ProcessStage
+from pipelines.executors import ExecutorFactory, local_label
+from pipelines.sinks import JsonlSink, MemorySink, Sink, sinks_for
+from pipelines.stage import ProcessStage
 from pipelines.worker import PageProcessor, ParseFn
 
 if TYPE_CHECKING:
@@ -78,7 +77,10 @@ class Crawl:
             ``settings.parser`` picks; it must be importable by name, since worker
             processes run it.
         executor_factory: builds the process stage's executor from a worker count;
-            default: local worker processes (``pipelines.stage.default_executor``).
+            default: local worker processes (``pipelines.executors.default_executor``).
+            One that presents itself (``pipelines.executors.Executor``) is asked for its
+            lanes, pause, label and summary; any other ``concurrent.futures`` executor
+            counts as a local pool of that many workers.
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class Crawl:
         self._executor_factory = executor_factory
         self._engine: Engine | None = None
         self._backend: FrontierBackend | None = None
+        self._stage: ProcessStage | None = None
         self._stop_requested = False
         self.report_written = False
         """True once the report ``settings.output.report`` asks for is written."""
@@ -160,6 +163,23 @@ class Crawl:
         before the crawl starts or when all is well."""
         return self._backend.status_lines() if self._backend is not None else []
 
+    # -- where pages are parsed, as the executor presents itself (for the command line) ---
+
+    def executor_label(self) -> str:
+        """``local pool, 4 workers``, ``dask tcp://host:8786, 3 workers`` (the live count)."""
+        stage = self._stage
+        return stage.label() if stage is not None else local_label(self.settings.workers)
+
+    def executor_announcement(self) -> str | None:
+        """A line worth printing once the executor is ready (a Dask cluster and its
+        dashboard); None before, and for a local pool."""
+        return self._stage.announcement() if self._stage is not None else None
+
+    def executor_summary(self, stats: Stats) -> str:
+        """The summary's executor line: ``executor: <label>``, then what the executor adds."""
+        more = self._stage.summary(stats.parsed) if self._stage is not None else []
+        return "; ".join([f"executor: {self.executor_label()}", *more])
+
     def stop(self) -> None:
         """Finish the pages in flight, write them, and end (like Ctrl-C)."""
         self._stop_requested = True
@@ -180,7 +200,7 @@ class Crawl:
         """
         self.check()
         settings = self.settings
-        async with ProcessStage(
+        self._stage = ProcessStage(
             settings.workers,
             processor=PageProcessor.from_settings(
                 settings.extract,
@@ -191,7 +211,8 @@ class Crawl:
             ),
             executor_factory=self._executor_factory or executor_factory_for(settings),
             memory_limit_mb=settings.worker_memory_mb or None,
-        ) as stage:
+        )
+        async with self._stage as stage:
             state = CrawlState.open(settings.state, settings) if settings.state else None
             try:
                 stats = await self._run(settings, state, stage)
@@ -280,7 +301,7 @@ class Crawl:
             if resume:
                 recovered = state.recover(files[0].path)
         if settings.output.csv is not None:
-            from pipelines.sinks.csv import CsvSink, row_ends  # noqa: PLC0415
+            from pipelines.sinks import CsvSink, row_ends  # noqa: PLC0415
 
             for table in (s for s in outputs if isinstance(s, CsvSink)):
                 state.track(table)

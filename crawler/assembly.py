@@ -29,8 +29,9 @@ from crawler.settings import Settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
 from pipelines.dedupe import CrawlDedupe
+from pipelines.executors import ExecutorFactory
 from pipelines.sinks import Sink
-from pipelines.stage import ExecutorFactory, ProcessStage
+from pipelines.stage import ProcessStage
 
 if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
     from crawler.archive import Archive
@@ -242,7 +243,7 @@ def executor_factory_for(settings: Settings) -> ExecutorFactory | None:
             "(workers = 0 parses in the crawler's own process)"
         )
     try:
-        from pipelines.cluster import ClusterSpec, DaskExecutorFactory  # noqa: PLC0415
+        from pipelines.executors import ClusterSpec, DaskExecutorFactory  # noqa: PLC0415
     except ImportError as exc:
         raise ConfigError(
             f"cluster.executor = {cluster.executor!r} needs Dask: pip install 'parcrawl[cluster]'"

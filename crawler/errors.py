@@ -26,7 +26,7 @@ Exception
 ├── UnsupportedEncoding        a Content-Encoding we cannot decode
 ├── DecodeError                a corrupt encoded body
 ├── StepError                  a user step raised on a record (pipelines, in a worker)
-├── WorkerLost                 a Dask worker died running a batch (pipelines.cluster)
+├── WorkerLost                 a Dask worker died running a batch (pipelines.executors.dask)
 └── SharedValuesMissing        a Dask worker lacks the crawl's processor: sent again
 """
 

@@ -20,7 +20,7 @@ import multiprocessing.forkserver
 import sys
 from collections.abc import Sequence
 
-import pipelines.stage
+import pipelines.executors
 
 NOT_LOCAL_WORKERS = frozenset({"-h", "--help", "--executor", "--fetchers"})
 """Options of ``crawl`` after which the local pool is not started by this process (or not at
@@ -49,7 +49,7 @@ def wants_local_workers(argv: Sequence[str]) -> bool:
 def start_worker_server() -> None:
     """Start the forkserver the local pool's workers fork from, with what it preloads."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([pipelines.stage.__name__])  # as pipelines.pool has it
+    context.set_forkserver_preload(pipelines.executors.PRELOAD)  # as the local pool has it
     multiprocessing.forkserver.ensure_running()
 
 

@@ -23,10 +23,10 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from crawler import __version__
 from crawler.errors import ConfigError
 from crawler.settings.messages import REFUSED, describe_validation_error
 from crawler.settings.sizes import SIZE_FORMS, size_or_value
+from crawler.version import __version__
 
 __all__ = [
     "CRAWL_ID",

@@ -32,7 +32,7 @@ from crawler.assembly import build_engine
 from crawler.fetch import Fetcher
 from crawler.models import PageFields
 from crawler.settings import FetchSettings, build_settings
-from pipelines.sinks.memory import MemorySink
+from pipelines.sinks import MemorySink
 from pipelines.stage import ProcessStage
 from pipelines.worker import parse_page
 from tests.support.cli import PARCRAWL, checkout_env, parcrawl

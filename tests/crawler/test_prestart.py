@@ -24,7 +24,7 @@ def servers():
             if "multiprocessing.forkserver" in " ".join(child.cmdline())]
 early = servers()
 if early:
-    from pipelines.stage import default_executor
+    from pipelines.executors import default_executor
     with default_executor(1) as pool:
         worker_parent = pool.submit(os.getppid).result(timeout=60)
 else:

@@ -16,9 +16,9 @@ from typing import Any
 
 from distributed import Client
 
-from crawler import __version__
 from crawler.errors import ClusterError
-from pipelines.cluster.remote import missing_modules, worker_version
+from crawler.version import __version__
+from pipelines.executors.dask.remote import missing_modules, worker_version
 from pipelines.worker import UserStep
 
 log = logging.getLogger(__name__)

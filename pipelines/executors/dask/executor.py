@@ -21,9 +21,10 @@ from distributed import Future
 from distributed.scheduler import KilledWorker
 
 from crawler.errors import ClusterError, ClusterLost, SharedValuesMissing, WorkerLost
-from pipelines.cluster.checks import check_modules, check_versions
-from pipelines.cluster.connect import ClusterSpec, Connection, connect, connect_to
-from pipelines.cluster.remote import PICKLE_PROTOCOL, SharedRef, SharedValues, run_pickled
+from pipelines.executors.base import counted_workers
+from pipelines.executors.dask.checks import check_modules, check_versions
+from pipelines.executors.dask.connect import ClusterSpec, Connection, connect, connect_to
+from pipelines.executors.dask.remote import PICKLE_PROTOCOL, SharedRef, SharedValues, run_pickled
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class DaskExecutor(cf.Executor):
     """A ``concurrent.futures.Executor`` whose calls run as tasks on a Dask cluster.
 
     Each call crosses as pickled bytes (counted in ``traffic``); values given to
-    ``broadcast`` reach every worker once and are passed by reference afterwards. A call
+    ``share`` reach every worker once and are passed by reference afterwards. A call
     whose worker died raises ``WorkerLost``; once the scheduler has been gone longer than
     ``spec.reconnect_s``, pending and new calls raise ``ClusterLost``.
     """
@@ -94,7 +95,7 @@ class DaskExecutor(cf.Executor):
         self._workers = self._count_workers()
         self._counted = time.monotonic()
 
-    # -- what the CLI and the stage read ----------------------------------------------
+    # -- what the CLI and the stage read (the ``Executor`` seam) ------------------------
 
     @property
     def name(self) -> str:
@@ -134,9 +135,34 @@ class DaskExecutor(cf.Executor):
         with self._lock:  # ``_recover`` ends the wait and sets ``_lost`` in one step
             return (self._recovering and self._scheduler_lost) or self._lost is not None
 
+    @property
+    def worker_lost(self) -> str | None:
+        """A worker that died fails only its call: the stage runs that batch page by page."""
+        return "a Dask worker died on a batch: running its pages one by one"
+
+    def label(self) -> str:
+        """``dask tcp://host:8786, 3 workers``."""
+        return f"{self.name}, {counted_workers(self.workers)}"
+
+    def announcement(self) -> str | None:
+        """``parsing on dask (local), 2 workers, dashboard http://...``."""
+        dashboard = f", dashboard {self.dashboard}" if self.dashboard else ""
+        return f"parsing on {self.label()}{dashboard}"
+
+    def summary(self, parsed: int) -> list[str]:
+        """Parse and transfer times, and bytes moved per page parsed."""
+        traffic = self.traffic
+        moved = traffic.bytes_sent + traffic.bytes_received
+        per_page = moved / parsed if parsed else 0.0
+        return [
+            f"parse {traffic.run_s:.1f} s in workers, transfer {traffic.transfer_s:.1f} s "
+            "(moving and queueing batches)",
+            f"{per_page / 1024:.1f} KiB moved per page",
+        ]
+
     # -- Executor -----------------------------------------------------------------------
 
-    def broadcast(self, *values: Any) -> None:
+    def share(self, *values: Any) -> None:
         """Send ``values`` to every worker, present and future; calls then pass them by reference.
 
         Raises:
@@ -147,7 +173,7 @@ class DaskExecutor(cf.Executor):
         self._register(self._connection)
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> cf.Future[T]:
-        """Run ``fn(*args, **kwargs)`` on a worker; arguments given to ``broadcast`` by reference.
+        """Run ``fn(*args, **kwargs)`` on a worker; arguments given to ``share`` by reference.
 
         Raises:
             ClusterLost: the scheduler was lost for good earlier.

@@ -18,8 +18,8 @@ import distributed
 from distributed import Client, LocalCluster
 
 from crawler.errors import ClusterError
-from pipelines.cluster.remote import IgnoreInterrupts
-from pipelines.pool import MAIN_GUARD_HINT, unguarded_main_line
+from pipelines.executors.dask.remote import IgnoreInterrupts
+from pipelines.executors.pool import MAIN_GUARD_HINT, unguarded_main_line
 
 ALLOWED_FAILURES = 0
 """Worker deaths a task may cause before Dask gives up on it (``KilledWorker``).

@@ -13,9 +13,9 @@ import pytest
 from crawler.api import Crawl
 from crawler.settings import StepSettings, build_settings
 from crawler.testing import MockSite
-from pipelines.cluster import ClusterSpec, DaskExecutorFactory
-from pipelines.cluster.executor import PLUGIN_NAME
-from pipelines.sinks.memory import MemorySink
+from pipelines.executors import ClusterSpec, DaskExecutorFactory
+from pipelines.executors.dask import PLUGIN_NAME
+from pipelines.sinks import MemorySink
 from pipelines.stage import ProcessStage
 from pipelines.worker import PageProcessor
 from tests.pipelines.test_stage import WORDY, error_codes, fetched
@@ -62,6 +62,10 @@ async def test_a_dask_cluster_writes_the_same_records_as_the_local_pool() -> Non
     traffic = factory.executor.traffic
     assert traffic.tasks >= 42 // 4  # batches, plus the start-up check
     assert traffic.run_s > 0
+    # The executor says where pages went, in its own words (the CLI prints them).
+    assert factory.executor.label() == "dask (local), 2 workers"
+    assert factory.executor.worker_lost is not None  # a dead worker fails one call only
+    assert factory.executor.summary(42)[-1].endswith("KiB moved per page")
 
 
 async def test_a_page_that_kills_its_dask_worker_costs_that_page_only() -> None:
@@ -115,7 +119,7 @@ async def test_a_worker_without_the_processor_gets_it_again_and_the_batch_is_not
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # What a worker of a new scheduler is until the executor registers the processor there.
-    caplog.set_level(logging.INFO, logger="pipelines.cluster.executor")
+    caplog.set_level(logging.INFO, logger="pipelines.executors.dask.executor")
     processor = PageProcessor.from_settings(build_settings({}).extract, [], parse=parse_or_die)
     factory = DaskExecutorFactory(ClusterSpec("dask", 2))
     async with ProcessStage(2, processor=processor, executor_factory=factory) as stage:

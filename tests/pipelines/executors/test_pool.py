@@ -1,4 +1,5 @@
-"""Tests for pipelines.pool: whether workers need the user's ``__main__``, and when they cannot."""
+"""Tests for pipelines.executors.pool: whether workers need the user's ``__main__``, and when
+they cannot."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from crawler.errors import ConfigError
 from crawler.models import PageFields
 from crawler.settings import ExtractSettings, StepSettings
-from pipelines.pool import needs_main
+from pipelines.executors import needs_main
 from pipelines.worker import PageProcessor, parse_page
 
 

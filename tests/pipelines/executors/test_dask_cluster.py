@@ -12,8 +12,8 @@ from crawler import __version__
 from crawler.assembly import executor_factory_for
 from crawler.errors import ClusterError, ConfigError
 from crawler.settings import StepSettings, build_settings
-from pipelines.cluster import ClusterSpec, open_executor
-from pipelines.cluster.checks import check_modules, check_versions, modules_of
+from pipelines.executors import ClusterSpec, open_executor
+from pipelines.executors.dask import check_modules, check_versions, modules_of
 from pipelines.worker import PageProcessor
 from tests.support.parsers import parse_or_die
 

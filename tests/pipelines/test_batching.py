@@ -1,4 +1,5 @@
-"""How fetched pages are grouped into batches for the workers, as the executor sees it.
+"""Tests for pipelines.batching: how fetched pages are grouped into batches, as the executor
+sees it.
 
 A batch costs the crawler's process about the same whatever its size, so batches should be
 full whenever waiting costs nothing (a worker is busy anyway), and small when pages come
@@ -21,7 +22,8 @@ from crawler.fetch import Fetcher
 from crawler.models import Record
 from crawler.settings import build_settings
 from crawler.testing import MockSite
-from pipelines.sinks.memory import MemorySink
+from pipelines.executors import LocalPresentation
+from pipelines.sinks import MemorySink
 from pipelines.stage import ProcessStage
 
 DEADLINE_S = 30.0
@@ -55,16 +57,17 @@ class HeldExecutor(Executor):
         self._threads.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
-class RemoteHeldExecutor(HeldExecutor):
+class RemoteHeldExecutor(LocalPresentation, HeldExecutor):
     """The same, as a remote executor that asks for batches of at least ``min_batch``."""
 
     def __init__(self, min_batch: int) -> None:
         super().__init__()
-        self.min_batch = min_batch
-        self.slots = 2
+        self.workers = 2
+        self._min_batch = min_batch
 
-    def broadcast(self, *values: Any) -> None:
-        """Nothing to send: the calls run in this process."""
+    @property
+    def min_batch(self) -> int:
+        return self._min_batch
 
 
 async def _seeds(urls: Sequence[str]) -> AsyncIterator[str]:

@@ -14,7 +14,6 @@ import pickle
 import sys
 import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing import popen_forkserver, spawn
 from multiprocessing.context import ForkServerContext, ForkServerProcess
 from pathlib import Path
@@ -39,24 +38,21 @@ _install_lock = threading.Lock()
 _stdlib_preparation_data: Callable[[str], dict[str, Any]] | None = None
 
 
-def worker_pool(
-    workers: int,
-    *,
-    initializer: Callable[..., object],
-    initargs: tuple[Any, ...],
-    with_main: bool,
-) -> Executor:
-    """A process pool started from a forkserver that has already imported the parse code.
+PRELOAD = ["pipelines.worker"]
+"""What the forkserver imports before it forks a worker: the parse code (bs4, lxml), once."""
+
+
+def worker_context(*, with_main: bool) -> ForkServerContext:
+    """The context a local pool starts its workers in: a forkserver that has already
+    imported the parse code.
 
     Args:
         with_main: run the parent's main module in each worker, as multiprocessing
             normally does; only needed when the work refers to something defined there.
     """
     context = _WorkerContext() if not with_main else ForkServerContext()
-    context.set_forkserver_preload(["pipelines.stage"])
-    return ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=initializer, initargs=initargs
-    )
+    context.set_forkserver_preload(PRELOAD)
+    return context
 
 
 def needs_main(work: object) -> bool:

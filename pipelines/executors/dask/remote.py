@@ -90,7 +90,7 @@ def run_pickled(plugin: str, payload: bytes) -> tuple[bytes, float]:
 
 def worker_version() -> str:
     """The parcrawl version this worker imports."""
-    from crawler import __version__  # noqa: PLC0415 (checked on the worker, not here)
+    from crawler.version import __version__  # noqa: PLC0415 (checked on the worker, not here)
 
     return __version__
 
