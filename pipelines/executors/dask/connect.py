@@ -186,7 +186,10 @@ def _start_local(spec: ClusterSpec) -> Connection:
             "the local Dask cluster's worker processes run your main script again, which "
             f"starts the crawl at line {line} in each of them: {MAIN_GUARD_HINT}"
         )
-    dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") is not None else None
+    # Dask's HTTP server (the dashboard with bokeh, else health and metrics only) takes port
+    # 8787 unless told otherwise: a second crawl on the machine would then collide with the
+    # first. Any free loopback port serves both cases.
+    dashboard = "127.0.0.1:0"
     memory_limit = spec.worker_memory_mb * 2**20  # 0: no limit
     try:
         with dask.config.set(_dask_config()):

@@ -98,3 +98,20 @@ def test_a_missing_single_file_step_module_is_uploaded_to_the_workers(tmp_path, 
     client = FakeClient({}, missing_after_upload=[])
     check_modules(client, processor)  # type: ignore[arg-type]
     assert client.uploaded == [str(tmp_path / "my_steps.py")]
+
+
+def test_a_local_cluster_starts_beside_anything_on_dasks_default_port() -> None:
+    # Another Dask (or a second crawl's cluster) holds 8787: ours picks a free port rather
+    # than warn (an error under this suite's warnings policy) or fight over it.
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            taken.bind(("127.0.0.1", 8787))
+            taken.listen()
+        except OSError:
+            pass  # already held by something else: the situation under test holds anyway
+        executor = open_executor(ClusterSpec("dask", 1, connect_timeout_s=30.0))
+        try:
+            assert executor.submit(sum, [1, 2, 3]).result(timeout=60) == 6
+        finally:
+            executor.shutdown()
