@@ -6,7 +6,6 @@ Batching, the pool and anything that needs every page of the crawl live in the m
 
 from __future__ import annotations
 
-from crawler.errors import StepError
 from pipelines.worker.batch import (
     BatchOutcome,
     collect_page_cycles,
@@ -45,7 +44,6 @@ __all__ = [
     "Processed",
     "SoupParser",
     "Step",
-    "StepError",
     "UserStep",
     "build_steps",
     "cap_links",
