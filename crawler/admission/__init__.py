@@ -14,6 +14,7 @@ from crawler.admission.addresses import (
 from crawler.admission.policy import FETCH, Admission, Verdict
 from crawler.admission.robots import ROBOTS_PATH, RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.admission.scope import Scope, Skip, site_key
+from crawler.admission.shared_robots import shared_robots
 
 __all__ = [
     "FETCH",
@@ -29,5 +30,6 @@ __all__ = [
     "Verdict",
     "guarded_transport",
     "is_private",
+    "shared_robots",
     "site_key",
 ]

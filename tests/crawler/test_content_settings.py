@@ -18,7 +18,7 @@ from crawler.errors import (
     UsageError,
 )
 from crawler.jobfile import load_job
-from crawler.preflight import check_crawl_files
+from crawler.outputs import check_crawl_files
 from crawler.settings import Settings, build_settings
 from crawler.startup import check_content_extra
 from pipelines.worker import content
@@ -143,8 +143,8 @@ def test_a_missing_extra_stops_the_crawl_before_it_starts(
 
 
 def test_the_engines_errors_are_the_kernels_and_cross_the_process_boundary() -> None:
-    assert content.ContentError is ContentError
-    assert content.ContentTimeLimit is ContentTimeLimit
+    with pytest.raises(ContentError):
+        content.parse_html("")
     assert issubclass(ExtraMissing, UsageError)
 
     back = pickle.loads(pickle.dumps(ContentTimeLimit(2.5)))

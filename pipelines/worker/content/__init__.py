@@ -2,11 +2,11 @@
 
 Worker side and pure: each function takes a page and returns plain picklable data. The
 libraries behind the engines (the ``content`` extra) are imported when an engine first runs.
+Their errors (``ContentError``, ``ContentTimeLimit``, ``ExtraMissing``) are ``crawler.errors``'.
 """
 
 from __future__ import annotations
 
-from crawler.errors import ContentError, ContentTimeLimit
 from pipelines.worker.content.engines import (
     extract_content,
     fast_content,
@@ -32,8 +32,6 @@ __all__ = [
     "DEFAULT_ENGINE",
     "ENGINES",
     "CheapMeta",
-    "ContentError",
-    "ContentTimeLimit",
     "Engine",
     "PageContent",
     "PageMeta",
