@@ -104,28 +104,10 @@ def _fetchers_can_share(start: Start) -> None:
 
 def _extras_installed(start: Start) -> None:
     executor_factory_for(start.settings)  # a Dask executor: the extra, and workers >= 1
-    check_content_extra(start.settings)
     if start.settings.cluster.frontier is not None and importlib.util.find_spec("redis") is None:
         raise ConfigError(
             "cluster.frontier: a Redis frontier needs redis-py: pip install 'parcrawl[cluster]'"
         )
-
-
-def check_content_extra(settings: Settings) -> None:
-    """Check that the content engine ``settings`` ask for (and the PDF reader) can import,
-    so that a missing extra stops the crawl at once rather than failing every page.
-
-    Raises:
-        ExtraMissing: naming the library and the ``pip install`` that adds it (exit 2).
-    """
-    content = settings.content
-    if content.engine == "off":
-        return
-    from pipelines.worker.content import check_engine_installed  # noqa: PLC0415
-
-    check_engine_installed(content.engine)
-    if content.pdf:
-        check_engine_installed("pdf")
 
 
 START_CHECKS: tuple[StartCheck, ...] = (

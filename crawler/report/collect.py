@@ -30,13 +30,18 @@ NOT_BROKEN = frozenset(
         "parse_crash",
         "parse_too_large",
         "step_error",
+        "content_error",
+        "content_timeout",
         "internal",
     }
 )
 """Error codes that do not make a link broken; every other error, and 4xx/5xx, does."""
 
 ANSWERED = frozenset(
-    {"http_4xx", "http_5xx", "parse_error", "parse_crash", "parse_too_large", "step_error"}
+    {
+        *("http_4xx", "http_5xx", "parse_error", "parse_crash", "parse_too_large", "step_error"),
+        *("content_error", "content_timeout"),
+    }
 )
 """Error codes of a fetch that got its whole answer, so its ``elapsed_ms`` is a response time.
 

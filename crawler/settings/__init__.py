@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import PurePath
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
@@ -22,10 +21,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
 from crawler.errors import ConfigError
+from crawler.settings.content import ContentEngine, ContentSettings, expand_content
 from crawler.settings.messages import REFUSED, describe_validation_error
+from crawler.settings.section import Section, refuse
 from crawler.settings.sizes import SIZE_FORMS, size_or_value
 from crawler.version import __version__
 
@@ -59,6 +60,7 @@ DEFAULT_SKIP_EXTENSIONS = (
     "msi", "deb", "rpm", "apk", "bin", "jar", "woff", "woff2", "ttf", "otf", "eot", "css",
     "js", "json", "xml", "csv", "rss", "atom",
 )  # fmt: skip
+DEFAULT_ACCEPT_TYPES = ("text/html", "application/xhtml+xml")
 MIN_WORKER_MEMORY_MB = 128
 
 Size = Annotated[int, BeforeValidator(size_or_value)]
@@ -68,19 +70,7 @@ Parser = Literal["lxml", "bs4"]
 """Which tree the built-in page fields and CSS fields are read from (``Settings.parser``)."""
 
 
-class _Section(BaseModel):
-    # strict: a job file's `max_bytes = true` or `per_host = "4"` is a mistake to report,
-    # not a value to coerce.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-def refuse(key: str, message: str) -> NoReturn:
-    """Fail a model's own check, naming ``key`` (under the model's place in the settings)."""
-    detail = InitErrorDetails(type=PydanticCustomError(REFUSED, message), loc=(key,), input=None)
-    raise ValidationError.from_exception_data("Settings", [detail])
-
-
-class FetchSettings(_Section):
+class FetchSettings(Section):
     """How pages are fetched: concurrency, politeness, timeouts and limits."""
 
     concurrency: int = Field(16, ge=1, le=10_000, description="Requests in flight, all hosts.")
@@ -112,7 +102,7 @@ class FetchSettings(_Section):
         1.0, gt=0, description="Back-off base: attempt n waits up to base x 2^(n-1), jittered."
     )
     accept_types: list[str] = Field(
-        default_factory=lambda: ["text/html", "application/xhtml+xml"],
+        default_factory=lambda: list(DEFAULT_ACCEPT_TYPES),
         description="Media types whose bodies are read and parsed; others: type and size only.",
     )
     allow_private: bool = Field(
@@ -121,7 +111,7 @@ class FetchSettings(_Section):
     )
 
 
-class ScopeSettings(_Section):
+class ScopeSettings(Section):
     """Which discovered URLs are followed: domains, patterns, limits and crawler-trap guards."""
 
     allow_domains: list[str] = Field(
@@ -165,7 +155,7 @@ class ScopeSettings(_Section):
     )
 
 
-class RobotsSettings(_Section):
+class RobotsSettings(Section):
     """robots.txt (RFC 9309): obeyed by default."""
 
     obey: bool = Field(
@@ -180,7 +170,7 @@ class RobotsSettings(_Section):
     max_bytes: Size = Field(512 * 1024, ge=1024, description="Largest robots.txt read.")
 
 
-class FieldRule(_Section):
+class FieldRule(Section):
     """One extracted field: a CSS selector, and what to take from what it matches."""
 
     css: str = Field(min_length=1, description="CSS selector (soupsieve).")
@@ -199,14 +189,14 @@ class FieldRule(_Section):
     )
 
 
-class ExtractRule(_Section):
+class ExtractRule(Section):
     """Fields extracted only from pages whose URL matches ``match`` (a regex, searched)."""
 
     match: str = Field(min_length=1)
     fields: dict[str, FieldRule] = Field(default_factory=dict)
 
 
-class ExtractSettings(_Section):
+class ExtractSettings(Section):
     """Named fields pulled from every page (``fields``) or from matching pages (``rules``)."""
 
     fields: dict[str, FieldRule] = Field(default_factory=dict)
@@ -227,7 +217,7 @@ class StepSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
-class CsvOutput(_Section):
+class CsvOutput(Section):
     """A CSV file of chosen record columns (dotted names reach into ``fields``)."""
 
     path: str = Field(min_length=1)
@@ -237,7 +227,7 @@ class CsvOutput(_Section):
     )
 
 
-class OutputSettings(_Section):
+class OutputSettings(Section):
     """Where records go; several at once is fine. None of them: JSON Lines on stdout."""
 
     jsonl: str | None = Field(None, description="JSON Lines file ('-' for stdout).")
@@ -266,52 +256,6 @@ class OutputSettings(_Section):
         return value
 
 
-ContentEngine = Literal["off", "precise", "fast"]  # none, trafilatura's, parcrawl's own
-
-
-class ContentSettings(_Section):
-    """Each page's main content, Markdown and metadata (``pip install 'parcrawl[content]'``)."""
-
-    engine: ContentEngine = Field(
-        "off", description="Main-content engine: 'off', 'precise' (trafilatura) or 'fast'."
-    )
-    time_limit_s: float = Field(
-        10.0, gt=0, description="Most time the engine takes on a page; past it: content_timeout."
-    )
-    images: bool = Field(True, description="Keep the main content's images in the Markdown.")
-    pdf: bool = Field(True, description="Fetch PDFs (up to fetch.max_bytes) and read their text.")
-    markdown_dir: str | None = Field(
-        None, description="Write each page's Markdown, with front matter, under this folder."
-    )
-    llms_txt: str | None = Field(
-        None, description="Write llms.txt here at the crawl's end, llms-full.txt beside it."
-    )
-    site_title: str | None = Field(None, min_length=1, description="llms.txt's title.")
-    site_description: str | None = Field(None, description="llms.txt's summary line.")
-
-    @property
-    def llms_full_txt(self) -> str | None:
-        """Where llms-full.txt goes: beside llms.txt, ``-full`` added to its name."""
-        if self.llms_txt is None:
-            return None
-        path = PurePath(self.llms_txt)
-        return str(path.with_name(f"{path.stem}-full{path.suffix}"))
-
-    @model_validator(mode="before")
-    @classmethod
-    def _engine_for_files(cls, data: Any) -> Any:
-        # a Markdown folder or llms.txt asked for, no engine named: the precise one
-        files = isinstance(data, dict) and any(data.get(k) for k in ("markdown_dir", "llms_txt"))
-        return {**data, "engine": "precise"} if files and "engine" not in data else data
-
-    @model_validator(mode="after")
-    def _needs_engine(self) -> ContentSettings:
-        for key in ("markdown_dir", "llms_txt"):
-            if self.engine == "off" and getattr(self, key) is not None:
-                refuse(key, "needs a content engine, not engine = 'off'")
-        return self
-
-
 # -- cluster: a shared Redis frontier, a Dask process stage -------------------------------
 
 CRAWL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -338,7 +282,7 @@ CLUSTER_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://")
 """Addresses of a Dask scheduler."""
 
 
-class ClusterSettings(_Section):
+class ClusterSettings(Section):
     """Scaling out: a crawl shared by several parcrawl processes through a Redis frontier,
     and where pages are parsed (local worker processes, a local Dask cluster, a scheduler).
 
@@ -426,7 +370,7 @@ class ClusterSettings(_Section):
         return self
 
 
-class Settings(_Section):
+class Settings(Section):
     """Everything a crawl needs to know: the job file's schema, the CLI's and the API's.
 
     Every key has its default here; ``config/default.toml`` lists them all.
@@ -489,6 +433,13 @@ class Settings(_Section):
     steps: list[StepSettings] = Field(default_factory=list)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     content: ContentSettings = Field(default_factory=ContentSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _content_spelt_out(cls, data: Any) -> Any:
+        # `content = "fast"`; an engine reads PDFs too: their bodies fetched, links followed
+        defaults = DEFAULT_ACCEPT_TYPES, DEFAULT_SKIP_EXTENSIONS
+        return expand_content(data, accept_types=defaults[0], skip_extensions=defaults[1])
 
     @model_validator(mode="after")
     def _sources_to_compare(self) -> Settings:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.api import Crawl
 from crawler.errors import (
     ConfigError,
     ContentError,
@@ -20,7 +21,6 @@ from crawler.errors import (
 from crawler.jobfile import load_job
 from crawler.outputs import check_crawl_files
 from crawler.settings import Settings, build_settings
-from crawler.startup import check_content_extra
 from pipelines.worker import content
 
 
@@ -135,11 +135,11 @@ def test_a_missing_extra_stops_the_crawl_before_it_starts(
     settings = build_settings({"content": {"engine": "fast"}})
 
     with pytest.raises(ExtraMissing) as info:
-        check_content_extra(settings)
+        Crawl(settings).check()
 
     assert info.value.exit_code == 2
     assert "pip install 'parcrawl[content]'" in str(info.value)
-    check_content_extra(Settings())  # content off: nothing to check
+    Crawl(Settings()).check()  # content off: nothing to check
 
 
 def test_the_engines_errors_are_the_kernels_and_cross_the_process_boundary() -> None:

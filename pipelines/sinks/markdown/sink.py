@@ -85,7 +85,7 @@ class MarkdownSink:
         names = await asyncio.to_thread(self._write_batch, self._folder, records)
         if self._given is not None:
             for record, name in zip(records, names, strict=True):
-                record["markdown_file"] = name  # type: ignore[typeddict-unknown-key]
+                record["markdown_file"] = name
 
     async def close(self) -> None:
         """Write the gone list and the llms files; remove a temporary folder. Safe twice."""
