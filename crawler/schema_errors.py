@@ -47,7 +47,7 @@ UNION_MEMBERS = {
 """How pydantic tags the members of a union in an error's location (the schema's unions
 are of these types), and what each means."""
 
-SECRET_KEYS = frozenset({"cluster.frontier"})
+SECRET_KEYS = frozenset({"cluster.frontier", "fetch.proxy"})
 """Keys whose value may hold a password: an error never shows it."""
 
 

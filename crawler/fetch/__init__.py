@@ -9,6 +9,7 @@ from crawler.errors import BodyTooLarge, DecodeError, UnsupportedEncoding
 from crawler.fetch.decoding import BoundedDecoder, accept_encoding
 from crawler.fetch.failures import internal_failure, log_internal
 from crawler.fetch.fetcher import Conditions, Fetcher
+from crawler.fetch.tls import check_network
 
 __all__ = [
     "BodyTooLarge",
@@ -18,6 +19,7 @@ __all__ = [
     "Fetcher",
     "UnsupportedEncoding",
     "accept_encoding",
+    "check_network",
     "internal_failure",
     "log_internal",
 ]
