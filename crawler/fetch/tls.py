@@ -54,7 +54,10 @@ def ssl_context(
         raise ConfigError("fetch.http2: HTTP/2 needs the h2 package: pip install 'parcrawl[http2]'")
     env = os.environ if environ is None else environ
     if settings.insecure:
-        log.warning("TLS certificates are not verified (fetch.insecure): anyone on the path can")
+        log.warning(
+            "TLS certificates are not verified (fetch.insecure): anyone on the path may "
+            "read or change the pages"
+        )
         context = ssl.create_default_context()
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
