@@ -24,6 +24,7 @@ class Exchange:
         self.url = url
         self.started_at = started_at
         self.status: int | None = None
+        self.http_version: str | None = None
         self.headers: Headers = ()
         self.content_type: str | None = None
         self.body = b""
@@ -61,7 +62,9 @@ class Exchange:
         if event.endswith(".started"):
             self.phase = event.removesuffix(".started")
         elif event.endswith("receive_response_headers.complete"):
-            _, status, _, headers = info.get("return_value", (None, None, None, ()))
+            # HTTP/1.1 returns (version, status, reason, headers), HTTP/2 (status, headers).
+            returned = info.get("return_value") or (None, ())
+            status, headers = returned[-3 if len(returned) == 4 else 0], returned[-1]
             if status in REDIRECT_STATUSES:
                 self.status = status
                 for name, value in headers:
@@ -70,6 +73,7 @@ class Exchange:
 
     def saw(self, response: httpx.Response) -> None:
         self.status = response.status_code
+        self.http_version = response.http_version
         self.headers = _plain_headers(response.headers)
         self.content_type = response.headers.get("content-type")
         self.size = _declared_length(response.headers)

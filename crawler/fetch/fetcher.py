@@ -153,6 +153,7 @@ class Fetcher:
             failure=failure,
             body_kept=exchange.body_kept and failure is None,
             exchanges=tuple(exchange.wire) if exchange.wire else (),
+            http_version=exchange.http_version,
         )
 
     async def fetch_resource(
