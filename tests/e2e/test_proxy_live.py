@@ -16,7 +16,8 @@ from crawler.models import FetchRequest
 from crawler.settings import FetchSettings
 from tests.support.cli import parcrawl
 from tests.support.crawling import run_crawl
-from tests.support.proxy import TinyProxy, free_port
+from tests.support.daemons import free_port
+from tests.support.proxy import TinyProxy
 from tests.support.routes import RouteServer, page
 
 pytestmark = pytest.mark.slow

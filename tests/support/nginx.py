@@ -3,12 +3,10 @@ a loopback backend; its config, logs and temporary files in a test's folder."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-from tests.support.proxy import free_port
+from tests.support.daemons import free_port, start_listening, stop
 from tests.support.tls import Pair
 
 CONFIG = """\
@@ -61,28 +59,11 @@ class Nginx:
     def __enter__(self) -> Nginx:
         config = self.folder / "nginx.conf"
         config.write_text(self._config)
-        self._process = subprocess.Popen(
-            ["nginx", "-p", str(self.folder), "-c", str(config), "-e", str(self.folder / "e.log")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and self._process.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            except OSError:
-                time.sleep(0.05)
-            else:
-                return self
-        self.__exit__()
-        raise RuntimeError(f"nginx did not start: {(self.folder / 'error.log').read_text()}")
+        command = ["nginx", "-p", str(self.folder), "-c", str(config)]
+        self._process = start_listening([*command, "-e", str(self.folder / "e.log")], self.port)
+        return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            stop(self._process)
             self._process = None

@@ -4,18 +4,12 @@ test's folder, every request it receives read back from its log."""
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
-import time
 from pathlib import Path
 
+from tests.support.daemons import free_port, start_listening, stop
+
 REQUEST_LINE = re.compile(r"Request \(file descriptor \d+\): (\S+ \S+)")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class TinyProxy:
@@ -55,30 +49,10 @@ class TinyProxy:
         if self.auth:
             lines.append(f"BasicAuth {self.auth[0]} {self.auth[1]}")
         config.write_text("\n".join(lines) + "\n")
-        self._process = subprocess.Popen(
-            ["tinyproxy", "-d", "-c", str(config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-            except OSError:
-                if self._process.poll() is not None:
-                    break
-                time.sleep(0.05)
-            else:
-                return self
-        self.__exit__()
-        raise RuntimeError(f"tinyproxy did not start on port {self.port}")
+        self._process = start_listening(["tinyproxy", "-d", "-c", str(config)], self.port)
+        return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._process is not None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+            stop(self._process)
             self._process = None
