@@ -143,6 +143,7 @@ def build_parts(
         frontier=frontier,
         guard=fetcher.address_guard,
         log_skipped=settings.log_skipped,
+        strip=fetcher.strip_params or None,
     )
     if shared is not None:
         # A process joining without seeds learns the crawl's seed hosts (its scope) from Redis.

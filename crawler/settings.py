@@ -112,6 +112,10 @@ class FetchSettings(_Section):
     )
     insecure: bool = Field(False, description="Do not verify TLS certificates (a warning says so).")
     http2: bool = Field(False, description="Offer HTTP/2 to https servers (needs parcrawl[http2]).")
+    strip_params: list[str] = Field(
+        default_factory=list,
+        description="Query parameters dropped from every URL (globs: utm_*, fbclid, sessionid).",
+    )
 
     @field_validator("proxy")
     @classmethod

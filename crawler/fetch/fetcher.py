@@ -31,7 +31,7 @@ from crawler.models import (
     utc_now,
 )
 from crawler.settings import FetchSettings
-from crawler.urls import canonical_url, host_key, request_url, split_credentials
+from crawler.urls import ParamFilter, canonical_url, host_key, request_url, split_credentials
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ class Fetcher:
         guard = self.address_guard if client is None and transport is None else None
         self._client = client or build_client(settings, transport=transport, guard=guard)
         self._credentials: dict[str, httpx.BasicAuth] = {}
+        self.strip_params = ParamFilter(settings.strip_params)
+        """Drops the ``strip_params`` parameters from a URL entering the crawl."""
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -228,7 +230,7 @@ class Fetcher:
                 ):
                     conditions = None  # the validators are the requested URL's only
                     exchange.saw(response)
-                    target = _redirect_target(response)
+                    target = _redirect_target(response, self.strip_params)
                     if target is None:
                         if self._capture:
                             await self._read_captured(response, exchange)
@@ -322,9 +324,11 @@ class Fetcher:
         """``url`` without its ``user:password@``; they go only with requests to its origin.
 
         Called as a seed enters the crawl, so no record, log line or state file ever holds
-        the password; requests to that scheme, host and port get it as Basic auth.
+        the password; requests to that scheme, host and port get it as Basic auth. The
+        ``strip_params`` parameters are dropped here too: this is where a seed becomes the
+        URL the crawl knows.
         """
-        bare, credentials = split_credentials(url)
+        bare, credentials = split_credentials(self.strip_params(url))
         if credentials is not None:
             self._credentials[host_key(bare)] = httpx.BasicAuth(*credentials)
         return bare
@@ -378,17 +382,19 @@ async def _on_the_wire(gate: RequestGate | None, url: str, trace: Trace) -> Asyn
         await turn.close()
 
 
-def _redirect_target(response: httpx.Response) -> str | None:
-    """The absolute URL a redirect points to, or None when ``response`` is no redirect."""
+def _redirect_target(response: httpx.Response, strip: ParamFilter | None = None) -> str | None:
+    """The absolute URL a redirect points to (``strip``'s parameters dropped), or None when
+    ``response`` is no redirect."""
     if response.status_code not in REDIRECT_STATUSES:
         return None
     location = response.headers.get("location", "").strip()
     if not location:
         return None
     try:
-        return request_url(location, base=str(response.url))
+        target = request_url(location, base=str(response.url))
     except InvalidUrl as exc:
         raise FetchError("bad_redirect", f"unusable Location header: {exc}") from exc
+    return strip(target) if strip else target
 
 
 def _about_location(exc: httpx.RemoteProtocolError | httpx.InvalidURL) -> bool:
