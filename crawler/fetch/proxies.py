@@ -27,11 +27,6 @@ class Proxy:
     url: str
     auth: tuple[str, str] | None = None
 
-    @property
-    def shown(self) -> str:
-        """How logs and messages name it: the bare URL (credentials never are)."""
-        return self.url
-
     @classmethod
     def parse(cls, text: str, origin: str) -> Proxy:
         """``text`` as a proxy; a missing scheme means ``http://`` (as curl takes it).

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 VETTED_KEEP_S = 60.0
 """How long a host name checked before a proxied request stays approved."""
+VETTED_MAX = 10_000
+"""Approved names kept at most (a crawl of many hosts): past it, all are checked anew."""
 
 _EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
     (httpcore.ConnectTimeout, httpx.ConnectTimeout),
@@ -145,6 +147,8 @@ class GuardedTransport(httpx.AsyncBaseTransport):
             guard.pick(host, addresses)
         except httpcore.ConnectError as exc:
             _raise_as_httpx(exc, request)
+        if len(self._vetted) >= VETTED_MAX:
+            self._vetted.clear()  # a name checked again costs one lookup
         self._vetted[host] = now + VETTED_KEEP_S
 
     async def aclose(self) -> None:
