@@ -27,6 +27,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from crawler import __version__
 from crawler.errors import ConfigError
 from crawler.schema_errors import REFUSED, describe_validation_error
+from crawler.sites import SiteRule
 from crawler.sizes import SIZE_FORMS, size_or_value
 
 DEFAULT_USER_AGENT = f"parcrawl/{__version__}"
@@ -115,6 +116,9 @@ class FetchSettings(_Section):
     strip_params: list[str] = Field(
         default_factory=list,
         description="Query parameters dropped from every URL (globs: utm_*, fbclid, sessionid).",
+    )
+    sites: list[SiteRule] = Field(
+        default_factory=list, description="Headers, cookies, Basic auth per host or URL regex."
     )
 
     @field_validator("proxy")

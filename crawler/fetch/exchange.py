@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from crawler.models import Headers, WireExchange, utc_now
+from crawler.sites import SENSITIVE_HEADER
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BODILESS_STATUSES = frozenset({204, 304})
@@ -80,7 +81,8 @@ class Exchange:
 
 
 ARCHIVE_DROPPED_HEADERS = frozenset({b"authorization", b"proxy-authorization"})
-"""Request headers an archive never keeps: a seed's password stays out of every file."""
+"""Request headers an archive never keeps: a seed's password stays out of every file; so
+are those whose names say they hold a secret (``fetch.sites`` cookies, API keys)."""
 
 
 def _request_head(response: httpx.Response) -> bytes:
@@ -91,6 +93,7 @@ def _request_head(response: httpx.Response) -> bytes:
         name + b": " + value
         for name, value in request.headers.raw
         if name.lower() not in ARCHIVE_DROPPED_HEADERS
+        and not SENSITIVE_HEADER.search(name.decode("latin-1"))
     ]
     return b"\r\n".join(lines) + b"\r\n\r\n"
 

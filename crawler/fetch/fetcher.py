@@ -31,6 +31,7 @@ from crawler.models import (
     utc_now,
 )
 from crawler.settings import FetchSettings
+from crawler.sites import Sites
 from crawler.urls import ParamFilter, canonical_url, host_key, request_url, split_credentials
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class Fetcher:
         guard = self.address_guard if client is None and transport is None else None
         self._client = client or build_client(settings, transport=transport, guard=guard)
         self._credentials: dict[str, httpx.BasicAuth] = {}
+        self._sites = Sites(settings.sites)
         self.strip_params = ParamFilter(settings.strip_params)
         """Drops the ``strip_params`` parameters from a URL entering the crawl."""
 
@@ -182,7 +184,7 @@ class Fetcher:
                     async with (
                         _on_the_wire(gate, url, exchange.trace) as trace,
                         self._client.stream(
-                            "GET", url, auth=self._auth(url), extensions={"trace": trace}
+                            "GET", url, extensions={"trace": trace}, **self._extras(url)
                         ) as response,
                     ):
                         target = _redirect_target(response)
@@ -221,11 +223,7 @@ class Fetcher:
                 async with (
                     _on_the_wire(before_request, url, exchange.trace) as trace,
                     self._client.stream(
-                        "GET",
-                        url,
-                        auth=self._auth(url),
-                        extensions={"trace": trace},
-                        headers=conditions,
+                        "GET", url, extensions={"trace": trace}, **self._extras(url, conditions)
                     ) as response,
                 ):
                     conditions = None  # the validators are the requested URL's only
@@ -333,10 +331,15 @@ class Fetcher:
             self._credentials[host_key(bare)] = httpx.BasicAuth(*credentials)
         return bare
 
-    def _auth(self, url: str) -> httpx.BasicAuth | None:
-        if not self._credentials:
-            return None
-        return self._credentials.get(host_key(url))
+    def _extras(self, url: str, conditions: dict[str, str] | None = None) -> dict[str, Any]:
+        """The ``auth`` and ``headers`` a request to ``url`` goes with: a seed's credentials
+        for its origin, the ``sites`` rules matching it, and a recrawl's ``conditions``."""
+        site = self._sites.extras(url)
+        auth = self._credentials.get(host_key(url)) if self._credentials else None
+        if auth is None and site.credentials is not None:
+            auth = httpx.BasicAuth(*site.credentials)
+        headers = {**site.headers, **conditions} if conditions else site.headers or None
+        return {"auth": auth, "headers": headers}
 
 
 def _outside_deadline(gate: RequestGate | None, deadline: asyncio.Timeout) -> RequestGate | None:
