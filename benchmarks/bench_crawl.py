@@ -3,9 +3,9 @@
 Serves each site from nginx on 127.0.0.1 — the synthetic demo site (``SyntheticSite``, 2,000
 pages by default) and the Python documentation HTML of Debian's ``python3.11-doc`` package
 (about 530 pages) — and runs each contender as its own subprocess, all given the same list of
-the site's URLs: parcrawl through its command line (``cli.py crawl``, 2 workers) on the fast
+the site's URLs: parcrawl through its command line (``python -m cli crawl``, 2 workers) on the fast
 parse path (``--parser lxml``) and the bs4 path (``--parser bs4``), or on its default path
-alone, as ``parcrawl``, when ``cli.py crawl --help`` has no ``--parser``; Scrapy with its own
+alone, as ``parcrawl``, when ``crawl --help`` has no ``--parser``; Scrapy with its own
 selectors (``scrapy-parsel``, as most Scrapy users write a spider) and with BeautifulSoup
 (``scrapy-bs4``); a naive asyncio+httpx+bs4 crawler; and ``parse-compare``, the fast path
 against the bs4 path on a sample of the pages on disk, in one process, no network. Every
@@ -83,7 +83,6 @@ from crawl_report import (
 )
 from nginx_server import NginxError, nginx_serving
 from process_tree import (
-    ROOT,
     TreeSampler,
     busy_cpu_s,
     children_cpu_s,
@@ -98,7 +97,8 @@ from process_tree import (
 from crawler.demo import SyntheticSite
 
 HERE = Path(__file__).resolve().parent
-CLI = ROOT / "cli.py"
+CLI = ("-m", "cli")
+"""The command line of this checkout (``local_env`` puts it first on ``PYTHONPATH``)."""
 PYDOCS_DIR = Path("/usr/share/doc/python3.11/html")
 SYNTHETIC = "synthetic"
 PYDOCS = "pydocs"
@@ -273,9 +273,9 @@ def count_records(path: Path) -> tuple[int, int, list[str]]:
 
 
 def has_parser_option() -> bool:
-    """True when ``cli.py crawl`` takes ``--parser`` (the fast parse path exists)."""
+    """True when ``parcrawl crawl`` takes ``--parser`` (the fast parse path exists)."""
     help_text = subprocess.run(
-        [sys.executable, str(CLI), "crawl", "--help"],
+        [sys.executable, *CLI, "crawl", "--help"],
         capture_output=True,
         text=True,
         env=local_env(),
@@ -306,7 +306,7 @@ def build_benches(
     notes: list[str] = []
     html = len(site.html_paths)
     python = sys.executable
-    parcrawl = [python, str(CLI), "crawl"]
+    parcrawl = [python, *CLI, "crawl"]
     for name in wanted:
         output = tmp / f"{site.name}-{name}.jsonl"
         if name in SYNTHETIC_ONLY and site.name != SYNTHETIC:
@@ -553,7 +553,7 @@ def run(args: argparse.Namespace, sites: list[str], *, nginx: str, tmp: Path) ->
         f"{' '.join(f'{load:.2f}' for load in os.getloadavg())}, Python {platform.python_version()}"
     )
     print(
-        "parcrawl: cli.py crawl "
+        "parcrawl: crawl "
         + ("has --parser: fast (lxml) and bs4 paths" if parser_option else "has no --parser: ")
         + ("" if parser_option else "the default path only, as `parcrawl`")
     )

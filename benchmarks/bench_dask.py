@@ -34,9 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from crawler.api import Crawl
 from crawler.demo import SiteServer, SyntheticSite
 from crawler.settings import build_settings
-from pipelines.cluster import ClusterSpec, DaskExecutor, open_executor
-from pipelines.sinks.memory import MemorySink
-from pipelines.stage import default_executor
+from pipelines.executors import (
+    ClusterSpec,
+    DaskExecutor,
+    LocalPool,
+    default_executor,
+    open_executor,
+)
+from pipelines.sinks import MemorySink
 
 TARGET_RATIO = 0.85
 TIMING = ("elapsed_ms", "fetched_at")
@@ -57,9 +62,12 @@ class Run:
 
 
 class _Kept(Executor):
-    """Hands the stage a started executor and keeps it open after the crawl (for the next)."""
+    """Hands the stage a started executor and keeps it open after the crawl (for the next).
 
-    def __init__(self, inner: Executor) -> None:
+    Everything else is the executor's own (``pipelines.executors.Executor``).
+    """
+
+    def __init__(self, inner: LocalPool | DaskExecutor) -> None:
         self.inner = inner
 
     def submit(self, fn: Callable[..., object], /, *args: object, **kwargs: object):  # type: ignore[override]
@@ -67,12 +75,6 @@ class _Kept(Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Left open: the benchmark closes it at the end."""
-
-
-class _KeptDask(_Kept):
-    """The same for the Dask executor, which the stage also asks to broadcast."""
-
-    inner: DaskExecutor
 
     @property
     def slots(self) -> int:
@@ -82,8 +84,25 @@ class _KeptDask(_Kept):
     def min_batch(self) -> int:
         return self.inner.min_batch
 
-    def broadcast(self, *values: object) -> None:
-        self.inner.broadcast(*values)
+    @property
+    def paused(self) -> bool:
+        return self.inner.paused
+
+    @property
+    def worker_lost(self) -> str | None:
+        return self.inner.worker_lost
+
+    def share(self, *values: object) -> None:
+        self.inner.share(*values)
+
+    def label(self) -> str:
+        return self.inner.label()
+
+    def announcement(self) -> str | None:
+        return self.inner.announcement()
+
+    def summary(self, parsed: int) -> list[str]:
+        return self.inner.summary(parsed)
 
 
 def crawl(name: str, urls: list[str], executor: Executor, args: argparse.Namespace) -> Run:
@@ -118,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             urls = site.urls(server.base_url)
             crawl("warm-up", urls[:50], _Kept(pool), args)  # start the pool's workers
             for _ in range(args.rounds):
-                for name, executor in (("pool", _Kept(pool)), ("dask", _KeptDask(dask))):
+                for name, executor in (("pool", _Kept(pool)), ("dask", _Kept(dask))):
                     run = crawl(name, urls, executor, args)
                     print(
                         f"{name:5} {run.pages} pages in {run.wall_s:.2f} s: {run.rate:.1f}/s, "

@@ -45,14 +45,16 @@ class Run:
 def crawl(name: str, base_url: str, tmp: Path, args: argparse.Namespace, *extra: str) -> Run:
     out = tmp / f"{name}.jsonl"
     command = [
-        sys.executable, str(ROOT / "cli.py"), "crawl", base_url + "/", "--follow", "-q",
+        sys.executable, "-m", "cli", "crawl", base_url + "/", "--follow", "-q",
         "--state", str(tmp / "site.crawl"), "-o", str(out), "-w", str(args.workers), *extra,
     ]  # fmt: skip
     if args.warc:
         command += ["--warc", str(tmp / f"{name}.warc.gz")]
     cpu_before = _children_cpu_s()
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=900)
+    done = subprocess.run(  # from the checkout: `-m cli` is this checkout's command line
+        command, cwd=ROOT, capture_output=True, text=True, check=False, timeout=900
+    )
     wall_s = time.perf_counter() - started
     if done.returncode != 0:
         raise RuntimeError(f"{name}: parcrawl exited {done.returncode}: {done.stderr.strip()}")

@@ -5,7 +5,7 @@ Redis memory per URL, the figures the README's capacity estimates are worked out
 
 Serves the synthetic demo site from nginx on 127.0.0.1 and runs a local ``redis-server``
 (AOF on, ``noeviction``: the settings the README asks for); each contender is a
-``cli.py crawl / --follow`` subprocess. ``rate`` is records written per second of wall
+``python -m cli crawl / --follow`` subprocess. ``rate`` is records written per second of wall
 time, start-up included. Round trips are Redis's own count of script calls (EVALSHA) and
 plain commands sent by clients; memory is ``MEMORY USAGE`` of the crawl's keys.
 
@@ -93,10 +93,12 @@ def count_records(paths: Sequence[Path]) -> int:
 
 
 def crawl(name: str, base: str, out: Path, *flags: str) -> tuple[float, list[Path]]:
-    command = [sys.executable, str(REPO / "cli.py"), "crawl", base + "/", "--follow", "-q"]
+    command = [sys.executable, "-m", "cli", "crawl", base + "/", "--follow", "-q"]
     command += ["-o", str(out), *flags]
     started = time.monotonic()
-    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=1800)
+    done = subprocess.run(  # from the checkout: `-m cli` is this checkout's command line
+        command, cwd=REPO, capture_output=True, text=True, check=False, timeout=1800
+    )
     seconds = time.monotonic() - started
     if done.returncode != 0:
         raise RuntimeError(f"{name} exited {done.returncode}: {done.stderr.strip()}")

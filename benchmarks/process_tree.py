@@ -90,7 +90,7 @@ def own_cpu_s() -> float:
 def local_env() -> dict[str, str]:
     """This environment without proxies, so every request goes straight to 127.0.0.1.
 
-    ``PYTHONPATH`` starts with this checkout, so ``cli.py`` and its worker processes import
+    ``PYTHONPATH`` starts with this checkout, so ``python -m cli`` and its worker processes import
     the code beside this script, not another installed copy of parcrawl.
     """
     env = {key: value for key, value in os.environ.items() if key.lower() not in PROXY_VARIABLES}

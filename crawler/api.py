@@ -19,30 +19,28 @@ from crawler.assembly import (
     build_engine,
     check_frontier_choice,
     executor_factory_for,
-    join_shared_frontier,
+    start_backend,
 )
 from crawler.engine import Engine
 from crawler.errors import ConfigError, UsageError
 from crawler.fetch import Conditions, Fetcher
-from crawler.frontier.redis_memory import RedisPageMemory
+from crawler.frontier import FrontierBackend
 from crawler.jobfile import merge
 from crawler.models import Record
-from crawler.preflight import check_crawl_files
+from crawler.outputs import check_crawl_files
 from crawler.recrawl import Recrawl
 from crawler.report import report_source, write_report
 from crawler.seeds import SeedReader
 from crawler.settings import Settings, build_settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
-from pipelines.sinks import Sink, sinks_for
-from pipelines.sinks.jsonl import JsonlSink
-from pipelines.sinks.memory import MemorySink
-from pipelines.stage import ExecutorFactory, ProcessStage
+from pipelines.executors import ExecutorFactory, local_label
+from pipelines.sinks import JsonlSink, MemorySink, Sink, sinks_for
+from pipelines.stage import ProcessStage
 from pipelines.worker import PageProcessor, ParseFn
 
 if TYPE_CHECKING:
     from crawler.archive import Archive
-    from crawler.frontier.redis_frontier import RedisFrontier
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
@@ -79,7 +77,10 @@ class Crawl:
             ``settings.parser`` picks; it must be importable by name, since worker
             processes run it.
         executor_factory: builds the process stage's executor from a worker count;
-            default: local worker processes (``pipelines.stage.default_executor``).
+            default: local worker processes (``pipelines.executors.default_executor``).
+            One that presents itself (``pipelines.executors.Executor``) is asked for its
+            lanes, pause, label and summary; any other ``concurrent.futures`` executor
+            counts as a local pool of that many workers.
     """
 
     def __init__(
@@ -106,6 +107,8 @@ class Crawl:
         self._parse = parse
         self._executor_factory = executor_factory
         self._engine: Engine | None = None
+        self._backend: FrontierBackend | None = None
+        self._stage: ProcessStage | None = None
         self._stop_requested = False
         self.report_written = False
         """True once the report ``settings.output.report`` asks for is written."""
@@ -150,6 +153,33 @@ class Crawl:
         """URLs waiting in the frontier now (for progress); None before the crawl starts."""
         return self._engine.frontier.pending if self._engine is not None else None
 
+    @property
+    def paused(self) -> bool:
+        """True while fetching is paused: a shared frontier lost its Redis (until it is back)."""
+        return self._backend is not None and self._backend.paused
+
+    def backend_status_lines(self) -> list[str]:
+        """Notes on where the frontier lives for a progress display (e.g. paused); none
+        before the crawl starts or when all is well."""
+        return self._backend.status_lines() if self._backend is not None else []
+
+    # -- where pages are parsed, as the executor presents itself (for the command line) ---
+
+    def executor_label(self) -> str:
+        """``local pool, 4 workers``, ``dask tcp://host:8786, 3 workers`` (the live count)."""
+        stage = self._stage
+        return stage.label() if stage is not None else local_label(self.settings.workers)
+
+    def executor_announcement(self) -> str | None:
+        """A line worth printing once the executor is ready (a Dask cluster and its
+        dashboard); None before, and for a local pool."""
+        return self._stage.announcement() if self._stage is not None else None
+
+    def executor_summary(self, stats: Stats) -> str:
+        """The summary's executor line: ``executor: <label>``, then what the executor adds."""
+        more = self._stage.summary(stats.parsed) if self._stage is not None else []
+        return "; ".join([f"executor: {self.executor_label()}", *more])
+
     def stop(self) -> None:
         """Finish the pages in flight, write them, and end (like Ctrl-C)."""
         self._stop_requested = True
@@ -170,7 +200,7 @@ class Crawl:
         """
         self.check()
         settings = self.settings
-        async with ProcessStage(
+        self._stage = ProcessStage(
             settings.workers,
             processor=PageProcessor.from_settings(
                 settings.extract,
@@ -181,7 +211,8 @@ class Crawl:
             ),
             executor_factory=self._executor_factory or executor_factory_for(settings),
             memory_limit_mb=settings.worker_memory_mb or None,
-        ) as stage:
+        )
+        async with self._stage as stage:
             state = CrawlState.open(settings.state, settings) if settings.state else None
             try:
                 stats = await self._run(settings, state, stage)
@@ -195,11 +226,12 @@ class Crawl:
     async def _run(
         self, settings: Settings, state: CrawlState | None, stage: ProcessStage
     ) -> Stats:
-        recrawl = self._recrawl(settings, state)
-        shared = await join_shared_frontier(settings, recrawl, more_seeds=self._extra_seeds != ())
+        backend = await start_backend(settings, state, more_seeds=self._extra_seeds != ())
+        self._backend = backend
+        recrawl = self._recrawl(settings, state, backend)
         # A resumed state, and any process of a shared crawl (joining, resuming), appends to
         # its outputs: the URLs of the records they hold are done, no one fetches them again.
-        append = (state is not None and state.resumed) or shared is not None
+        append = (state is not None and state.resumed) or backend.shared
         try:
             outputs, recovered = self._outputs(settings, state, append=append)
             archive = None
@@ -214,8 +246,7 @@ class Crawl:
                 )
                 await archive.open()
         except BaseException:
-            if shared is not None:  # from here on the engine leaves the crawl as it ends
-                await shared.aclose()
+            await backend.aclose()  # from here on the engine closes it as the crawl ends
             raise
         conditions = recrawl.conditions if recrawl is not None and recrawl.active else None
         try:
@@ -223,7 +254,7 @@ class Crawl:
                 settings,
                 state,
                 stage=stage,
-                shared=shared,
+                backend=backend,
                 outputs=outputs,
                 recovered=recovered,
                 recrawl=recrawl,
@@ -231,22 +262,22 @@ class Crawl:
                 conditions=conditions,
             )
         finally:
+            if self._engine is None:  # never built (the fetcher failed): it closes no backend
+                await backend.aclose()
             if archive is not None:
                 await archive.close()
 
-    def _recrawl(self, settings: Settings, state: CrawlState | None) -> Recrawl | None:
-        if settings.cluster.frontier is not None:
-            # A shared crawl remembers its pages in Redis, so a later --recrawl can compare.
-            memory = RedisPageMemory(load=settings.recrawl)
-            return Recrawl(
-                memory, self.stats, active=settings.recrawl, changed_only=settings.changed_only
-            )
-        if state is None:
+    def _recrawl(
+        self, settings: Settings, state: CrawlState | None, backend: FrontierBackend
+    ) -> Recrawl | None:
+        # The backend's page memory: the state file's, or a shared crawl's beside its frontier.
+        memory = backend.page_memory
+        if memory is None:
             return None
-        if state.recrawl_queued is not None:
+        if state is not None and state.recrawl_queued is not None:
             log.info("recrawl: %d known pages queued again", state.recrawl_queued)
         return Recrawl(
-            state, self.stats, active=settings.recrawl, changed_only=settings.changed_only
+            memory, self.stats, active=settings.recrawl, changed_only=settings.changed_only
         )
 
     def _outputs(
@@ -270,7 +301,7 @@ class Crawl:
             if resume:
                 recovered = state.recover(files[0].path)
         if settings.output.csv is not None:
-            from pipelines.sinks.csv import CsvSink, row_ends  # noqa: PLC0415
+            from pipelines.sinks import CsvSink, row_ends  # noqa: PLC0415
 
             for table in (s for s in outputs if isinstance(s, CsvSink)):
                 state.track(table)
@@ -290,7 +321,7 @@ class Crawl:
         state: CrawlState | None,
         *,
         stage: ProcessStage,
-        shared: RedisFrontier | None,
+        backend: FrontierBackend,
         outputs: Sequence[Sink],
         recovered: Sequence[Record],
         recrawl: Recrawl | None,
@@ -315,7 +346,7 @@ class Crawl:
                 recrawl=recrawl,
                 archive=archive,
                 more_seeds=self._extra_seeds != (),
-                shared=shared,
+                backend=backend,
             )
             self._engine = engine
             if self._stop_requested:

@@ -1,39 +1,37 @@
-"""Composition, in one place: the frontier, robots.txt cache, admission and dedupe a crawl's
-settings ask for, wired to its fetcher and handed to the ``Engine`` ready-built.
+"""Composition, in one place: the frontier backend, robots.txt cache, admission and dedupe a
+crawl's settings ask for, wired to its fetcher and handed to the ``Engine`` ready-built.
 
 ``crawler.api.Crawl`` (and through it the CLI) and the tests build engines here; the engine
-itself builds nothing.
+itself builds nothing. Where the frontier lives is chosen once, here (``open_backend``);
+everything after asks the ``FrontierBackend``.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope
+from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope, shared_robots
 from crawler.engine import Engine, Parts
 from crawler.errors import ConfigError
 from crawler.fetch import Fetcher
 from crawler.frontier import (
     CrawlIdentity,
-    Frontier,
+    FrontierBackend,
+    LocalBackend,
     LocalFrontier,
     SqliteFrontierStore,
-    open_redis_frontier,
+    open_shared_backend,
 )
-from crawler.frontier.redis_memory import RedisPageMemory
 from crawler.models import Record
 from crawler.recrawl import Recrawl
 from crawler.settings import Settings
-
-if TYPE_CHECKING:
-    from crawler.frontier.redis_frontier import RedisFrontier
 from crawler.state import CrawlState
 from crawler.stats import Stats
 from pipelines.dedupe import CrawlDedupe
+from pipelines.executors import ExecutorFactory
 from pipelines.sinks import Sink
-from pipelines.stage import ExecutorFactory, ProcessStage
+from pipelines.stage import ProcessStage
 
 if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
     from crawler.archive import Archive
@@ -55,56 +53,21 @@ def check_frontier_choice(settings: Settings) -> None:
         raise ConfigError(STATE_AND_FRONTIER)
 
 
-async def join_shared_frontier(
-    settings: Settings, recrawl: Recrawl | None = None, *, more_seeds: bool = False
-) -> RedisFrontier | None:
-    """The crawl's shared frontier, joined; None when ``settings`` name no Redis frontier.
-
-    Joining is what fails when Redis is unreachable or the crawl id was started with other
-    settings, so a crawl joins before it opens any output: a refused process touches no file.
-
-    Raises:
-        FrontierError: Redis unreachable, refusing us, or no such crawl to join.
-        ConfigError: the crawl id was started with settings that differ.
-    """
-    if settings.cluster.frontier is None:
-        return None
-    shared = _redis_frontier(settings, recrawl, seeding=more_seeds)
-    try:
-        await shared.start()
-    except BaseException:
-        await shared.aclose()
-        raise
-    return shared
-
-
-def build_parts(
-    settings: Settings,
-    *,
-    fetcher: Fetcher,
-    state: CrawlState | None = None,
-    recrawl: Recrawl | None = None,
-    more_seeds: bool = False,
-    shared: RedisFrontier | None = None,
-) -> Parts:
-    """The frontier (SQLite-backed: the state file's, or a scratch one; or a crawl shared
-    through Redis), robots.txt cache unless told to ignore it, scope rules when following
-    links, admission and dedupe.
+def open_backend(
+    settings: Settings, state: CrawlState | None = None, *, more_seeds: bool = False
+) -> FrontierBackend:
+    """The frontier backend ``settings`` ask for, not started: this process's (over the
+    state file's store, or a scratch one), or a crawl shared through ``cluster.frontier``.
 
     ``more_seeds``: seeds come from elsewhere than ``settings`` too (the API's ``seeds``), so
-    this process may start a shared crawl. ``shared``: the shared frontier, already joined
-    (``join_shared_frontier``); the parts close it when the crawl ends.
+    this process may start a shared crawl.
+
+    Raises:
+        ConfigError: a state file for a shared crawl; redis-py missing; a bad Redis URL.
     """
     fetch = settings.fetch
-    owned_store: SqliteFrontierStore | None = None
-    frontier: Frontier
-    if settings.cluster.frontier is not None:
-        if state is not None:
-            raise ConfigError(STATE_AND_FRONTIER)
-        if shared is None:
-            shared = _redis_frontier(settings, recrawl, seeding=more_seeds)
-        frontier = shared
-    else:
+    cluster = settings.cluster
+    if cluster.frontier is None:
         owned_store = SqliteFrontierStore() if state is None else None
         frontier = LocalFrontier(
             per_host=fetch.per_host,
@@ -115,6 +78,69 @@ def build_parts(
             max_per_host=settings.scope.max_pages_per_host,
             max_hold_s=fetch.max_hold_s,
         )
+        return LocalBackend(frontier, owned_store=owned_store, page_memory=state)
+    if state is not None:
+        raise ConfigError(STATE_AND_FRONTIER)
+    assert cluster.crawl_id is not None
+    identity = CrawlIdentity(
+        fingerprint=crawl_fingerprint(settings),
+        per_host=fetch.per_host,
+        delay_s=fetch.delay_s,
+        max_per_host=settings.scope.max_pages_per_host,
+        seeding=more_seeds or bool(settings.seeds or settings.seeds_file or settings.sitemaps),
+    )
+    return open_shared_backend(
+        cluster.frontier,
+        cluster.crawl_id,
+        identity,
+        recrawl=settings.recrawl,
+        max_requests=settings.scope.max_pages,
+        max_pending=max(1_000, fetch.concurrency * 4),
+        max_hold_s=fetch.max_hold_s,
+        lease_s=cluster.lease_s,
+        give_up_s=cluster.redis_give_up_s,
+    )
+
+
+async def start_backend(
+    settings: Settings, state: CrawlState | None = None, *, more_seeds: bool = False
+) -> FrontierBackend:
+    """``open_backend``, started: a shared crawl joined.
+
+    Joining is what fails when Redis is unreachable or the crawl id was started with other
+    settings, so a crawl starts its backend before it opens any output: a refused process
+    touches no file.
+
+    Raises:
+        FrontierError: Redis unreachable, refusing us, or no such crawl to join.
+        ConfigError: as ``open_backend``, or the crawl id was started with settings that differ.
+    """
+    backend = open_backend(settings, state, more_seeds=more_seeds)
+    try:
+        await backend.start()
+    except BaseException:
+        await backend.aclose()
+        raise
+    return backend
+
+
+def build_parts(
+    settings: Settings,
+    *,
+    fetcher: Fetcher,
+    state: CrawlState | None = None,
+    more_seeds: bool = False,
+    backend: FrontierBackend | None = None,
+) -> Parts:
+    """The frontier (``backend``'s, or one ``open_backend`` opens), robots.txt cache unless
+    told to ignore it (shared by the whole crawl when the backend shares a cache), scope
+    rules when following links, admission and dedupe. The parts close the backend when
+    the crawl ends.
+    """
+    fetch = settings.fetch
+    if backend is None:
+        backend = open_backend(settings, state, more_seeds=more_seeds)
+    frontier = backend.frontier
 
     async def fetch_robots_here(url: str) -> RobotsResponse:
         # robots.txt goes straight to the frontier's gate: it is what admission waits for.
@@ -124,12 +150,12 @@ def build_parts(
         error = (failure.code, failure.message) if failure is not None else None
         return RobotsResponse(status, body, error)
 
+    cache = backend.shared_cache
     fetch_robots = (
         fetch_robots_here
-        if shared is None
-        else _shared_robots(shared, fetch_robots_here, settings.robots.retry_after_error_s)
+        if cache is None
+        else shared_robots(cache, fetch_robots_here, settings.robots.retry_after_error_s)
     )
-
     robots = (
         RobotsCache(
             fetch_robots, user_agent=fetch.user_agent, settings=settings.robots, retry=fetch
@@ -145,52 +171,9 @@ def build_parts(
         log_skipped=settings.log_skipped,
         strip=fetcher.strip_params or None,
     )
-    if shared is not None:
-        # A process joining without seeds learns the crawl's seed hosts (its scope) from Redis.
-        shared.on_seed_root(admission.add_seed)
-        shared.count_skips(admission.skipped)  # for `parcrawl status`, which reads Redis
+    backend.connect_admission(admission.add_seed, admission.skipped)
     return Parts(
-        frontier,
-        admission,
-        robots,
-        CrawlDedupe(settings.steps),
-        owned_store,
-        close_frontier=shared.aclose if shared is not None else None,
-    )
-
-
-ROBOTS_KEEP_S = 24 * 3600.0
-"""How long a robots.txt answer is shared: RFC 9309 lets a crawler cache it up to 24 hours."""
-
-
-def _redis_frontier(
-    settings: Settings, recrawl: Recrawl | None = None, *, seeding: bool = False
-) -> RedisFrontier:
-    cluster = settings.cluster
-    assert cluster.frontier is not None
-    assert cluster.crawl_id is not None
-    fetch = settings.fetch
-    identity = CrawlIdentity(
-        fingerprint=crawl_fingerprint(settings),
-        per_host=fetch.per_host,
-        delay_s=fetch.delay_s,
-        max_per_host=settings.scope.max_pages_per_host,
-        seeding=seeding or bool(settings.seeds or settings.seeds_file or settings.sitemaps),
-    )
-    return open_redis_frontier(
-        cluster.frontier,
-        cluster.crawl_id,
-        identity,
-        max_requests=settings.scope.max_pages,
-        max_pending=max(1_000, fetch.concurrency * 4),
-        max_hold_s=fetch.max_hold_s,
-        lease_s=cluster.lease_s,
-        give_up_s=cluster.redis_give_up_s,
-        # The page memory of a shared crawl lives in Redis, beside its frontier.
-        memory=recrawl.store
-        if recrawl is not None and isinstance(recrawl.store, RedisPageMemory)
-        else None,
-        recrawl=settings.recrawl,
+        frontier, admission, robots, CrawlDedupe(settings.steps), close_frontier=backend.aclose
     )
 
 
@@ -207,33 +190,6 @@ def crawl_fingerprint(settings: Settings) -> dict[str, Any]:
     return values
 
 
-def _shared_robots(
-    shared: RedisFrontier,
-    fetch_here: Callable[[str], Awaitable[RobotsResponse]],
-    retry_after_error_s: float,
-) -> Callable[[str], Awaitable[RobotsResponse]]:
-    """robots.txt fetched once per host for the whole crawl: the first process to need it
-    fetches it, the others read its answer from Redis until it expires."""
-
-    async def fetch_robots(url: str) -> RobotsResponse:
-        async def fetch() -> bytes:
-            answer = await fetch_here(url)
-            head = json.dumps([answer.status, answer.error]).encode()
-            return head + b"\n" + answer.body
-
-        def keep_s(value: bytes) -> float:
-            status, error = json.loads(value.partition(b"\n")[0])
-            failed = error is not None or status is None or status >= 500 or status == 429
-            return retry_after_error_s if failed else ROBOTS_KEEP_S
-
-        value = await shared.shared_resource(url, fetch, ttl_s=keep_s)
-        head, _, body = value.partition(b"\n")
-        status, error = json.loads(head)
-        return RobotsResponse(status, body, (error[0], error[1]) if error is not None else None)
-
-    return fetch_robots
-
-
 def build_engine(
     settings: Settings,
     *,
@@ -246,19 +202,18 @@ def build_engine(
     recrawl: Recrawl | None = None,
     archive: Archive | None = None,
     more_seeds: bool = False,
-    shared: RedisFrontier | None = None,
+    backend: FrontierBackend | None = None,
 ) -> Engine:
     """An engine for one crawl with every part ``settings`` asks for (``more_seeds``: seeds
-    come from elsewhere too; ``shared``: a joined shared frontier; see ``build_parts``)."""
+    come from elsewhere too; ``backend``: the frontier backend, started; see ``build_parts``)."""
     return Engine(
         settings,
         parts=build_parts(
             settings,
             fetcher=fetcher,
             state=state,
-            recrawl=recrawl,
             more_seeds=more_seeds,
-            shared=shared,
+            backend=backend,
         ),
         fetcher=fetcher,
         stage=stage,
@@ -289,7 +244,7 @@ def executor_factory_for(settings: Settings) -> ExecutorFactory | None:
             "(workers = 0 parses in the crawler's own process)"
         )
     try:
-        from pipelines.cluster import ClusterSpec, DaskExecutorFactory  # noqa: PLC0415
+        from pipelines.executors import ClusterSpec, DaskExecutorFactory  # noqa: PLC0415
     except ImportError as exc:
         raise ConfigError(
             f"cluster.executor = {cluster.executor!r} needs Dask: pip install 'parcrawl[cluster]'"

@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from crawler.admission import Admission, RobotsCache, Verdict
-from crawler.errors import ClusterLost, OutputClosed, ParcrawlError
+from crawler.errors import ClusterLost, OutputClosed
 from crawler.fetch import Fetcher, internal_failure, log_internal
 from crawler.frontier import (
     FETCHED,
@@ -29,6 +29,7 @@ from crawler.frontier import (
     RetryTiming,
     SqliteFrontierStore,
 )
+from crawler.group_errors import error_to_report
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record
 from crawler.recrawl import Recrawl
 from crawler.seeds import SitemapSeeder
@@ -117,19 +118,11 @@ class Engine:
         self._sinks = list(sinks)
         self._state = state
         self._recovered = list(recovered)
-        # A remote executor may want fuller batches than ``batch_size`` (``min_batch``).
-        self._batch_limit = batch = max(settings.batch_size, stage.min_batch)
-        lanes = max(stage.workers, 1)
-        self._parse_queue: asyncio.Queue[FetchResult | None] = asyncio.Queue(batch * lanes * 2)
+        self._batches = stage.batches(settings.batch_size)
         # Each item: (records to write, records dropped by a step: links and completion only).
         self._output_queue: asyncio.Queue[tuple[list[Record], list[Record]] | None] = asyncio.Queue(
-            lanes * 4
+            self._batches.lanes * 4
         )
-        self._batches_in_flight = asyncio.Semaphore(lanes * 2)
-        self._batches_running = 0  # handed to the stage and not back yet
-        # Set when a page joins the parse queue or a batch comes back: a batch being
-        # filled while every worker is busy looks again (see ``_next_batch``).
-        self._dispatch_wake = asyncio.Event()
         self._fetch_tasks: list[asyncio.Task[None]] = []
         self._timing = RetryTiming(settings.fetch)
         self._stopping = False
@@ -181,7 +174,7 @@ class Engine:
                 group.create_task(self._dispatch())
                 group.create_task(self._write())
         except BaseExceptionGroup as group_error:
-            raise _first_parcrawl_error(group_error) from None
+            raise error_to_report(group_error) from None
         finally:
             if timer is not None:
                 timer.cancel()
@@ -369,61 +362,24 @@ class Engine:
 
     async def _to_parse(self, item: FetchResult | None) -> None:
         """Queue a fetched page (or the end) for ``_dispatch``."""
-        await self._parse_queue.put(item)
-        self._dispatch_wake.set()
+        await self._batches.put(item)
 
     async def _dispatch(self) -> None:
-        """Group fetched pages into batches for the workers; pass the rest straight on."""
-        slots = self._batches_in_flight
+        """Send fetched pages to the stage in batches (``pipelines.batching``); pass the rest on."""
+        batches = self._batches
         ended = False
         async with asyncio.TaskGroup() as group:
             while not ended:
-                item = await self._parse_queue.get()
-                if item is not _END and item.parseable:
-                    await slots.acquire()
-                batch, ended = await self._next_batch(item)
+                batch, ended = await batches.next()
                 pages = [result for result in batch if result.parseable]
                 others = [self._stage.unparsed(r) for r in batch if not r.parseable]
                 if others:
                     await self._output_queue.put((others, []))
                 if not pages:
                     continue
-                if not batch[0].parseable:  # no slot taken yet
-                    await slots.acquire()
-                self._batches_running += 1
+                await batches.start()
                 group.create_task(self._process(pages))
         await self._output_queue.put(_END)
-
-    async def _next_batch(self, first: FetchResult | None) -> tuple[list[FetchResult], bool]:
-        """The next batch, from ``first`` on; and True once the end of the pages came.
-
-        A batch crossing to a worker costs the crawler's process about the same whether
-        it holds one page or a full batch (pickling; on Dask, a task's messages), and
-        this process is what limits a fast crawl. So while any batch is out, the next
-        one waits to be full: it goes when it is, at the end of the pages, or once every
-        batch came back (no worker would be busy otherwise). Pages fetched slower than
-        one worker parses them still go one by one, as soon as they come; pages fetched
-        faster fill a batch before the one out is back, so no worker waits for long.
-        With no batch out, a batch takes only its share of the pages waiting, so that
-        every worker gets some (the crawl's last pages) instead of one parsing them all.
-        """
-        queue = self._parse_queue
-        limit = self._batch_limit
-        lanes = max(self._stage.workers, 1)
-        share = limit if self._batches_running else min(limit, -(-(queue.qsize() + 1) // lanes))
-        batch: list[FetchResult] = []
-        item = first
-        while item is not _END:
-            batch.append(item)
-            if len(batch) >= share:
-                return batch, False
-            while queue.empty():
-                if self._batches_running == 0:
-                    return batch, False
-                self._dispatch_wake.clear()
-                await self._dispatch_wake.wait()
-            item = queue.get_nowait()
-        return batch, True
 
     async def _process(self, pages: list[FetchResult]) -> None:
         try:
@@ -433,9 +389,7 @@ class Engine:
             self.stop("cluster_lost")
             return
         finally:
-            self._batches_in_flight.release()
-            self._batches_running -= 1
-            self._dispatch_wake.set()
+            self._batches.finished()
         self.stats.parsed += len(pages)
         await self._output_queue.put((outcome.records, outcome.dropped))
 
@@ -510,8 +464,6 @@ class Engine:
         stats.bytes += result.size or 0
         if result.status is not None:
             stats.responses += 1
-        if result.failure is None:
-            stats.fetch_ok += 1
 
     def _cancel_fetches(self) -> None:
         for task in self._fetch_tasks:
@@ -533,24 +485,3 @@ def _why(result: FetchResult) -> str:
     if result.failure is not None:
         return result.failure.code
     return f"HTTP {result.status}"
-
-
-def _first_parcrawl_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error to report from a failed task group: ours first, then whatever came."""
-    for leaf in _leaves(group):
-        if isinstance(leaf, ParcrawlError):
-            return leaf
-    for leaf in _leaves(group):
-        if not isinstance(leaf, asyncio.CancelledError):
-            return leaf
-    return asyncio.CancelledError()
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:
-    leaves: list[BaseException] = []
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            leaves.extend(_leaves(exc))
-        else:
-            leaves.append(exc)
-    return leaves

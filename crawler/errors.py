@@ -26,11 +26,13 @@ Exception
 ├── UnsupportedEncoding        a Content-Encoding we cannot decode
 ├── DecodeError                a corrupt encoded body
 ├── StepError                  a user step raised on a record (pipelines, in a worker)
-├── WorkerLost                 a Dask worker died running a batch (pipelines.cluster)
+├── WorkerLost                 a Dask worker died running a batch (pipelines.executors.dask)
 └── SharedValuesMissing        a Dask worker lacks the crawl's processor: sent again
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class ParcrawlError(Exception):
@@ -163,3 +165,13 @@ class SharedValuesMissing(Exception):
     """A Dask worker ran a call before the crawl's shared values reached it (a task the
     client sent while it reconnected to a new scheduler): the executor registers them
     again and sends the call once more."""
+
+
+def shown_value(value: Any) -> str | None:
+    """``value`` as a job file writes it; None when there is nothing worth echoing (no
+    value, or a whole table, which the key path already points at)."""
+    if value is None or isinstance(value, dict):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)

@@ -1,9 +1,9 @@
-"""Recrawl bookkeeping: what each page's last fetch left in the state, and what changed since.
+"""Recrawl bookkeeping: what each page's last fetch left (``PageMemory``), and what changed since.
 
 It asks for conditional requests (``If-None-Match``, ``If-Modified-Since``), says of each
 record whether it is ``new``, ``changed``, ``unchanged`` or ``gone``, gives a 304 the links
 of its last run, and keeps every page's facts for the next run. A ``PageMemoryStore`` keeps
-them: the state file, or Redis for a shared crawl.
+them (the state file, or Redis for a shared crawl); its contract lives here, with its user.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from crawler.models import FetchResult, Record
-from crawler.state import PageMemory, PageMemoryStore
 from crawler.stats import Stats
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,44 @@ CHANGES = (NEW, CHANGED, UNCHANGED, GONE)
 
 GONE_STATUSES = frozenset({404, 410})
 NOT_MODIFIED = 304
+
+
+@dataclass(frozen=True, slots=True)
+class PageMemory:
+    """What a crawl remembers of one page's last fetch, for the next recrawl.
+
+    ``links`` stand in for the page's own when it answers 304 (not parsed again); the
+    ``warc_*`` fields name its last full capture, which a WARC revisit record points at.
+    """
+
+    url: str
+    status: int | None
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
+    links: list[str] | None = None
+    depth: int = 0
+    referrer: str | None = None
+    warc_id: str | None = None
+    warc_date: str | None = None
+    payload_digest: str | None = None
+
+
+class PageMemoryStore(Protocol):
+    """Where a crawl keeps what each page's last fetch left for the next recrawl.
+
+    ``CrawlState`` keeps it in the state file; ``RedisPageMemory`` beside a shared
+    frontier. ``Recrawl`` asks nothing else of either; both import this contract from
+    here, the module that uses it, so neither the state nor the frontier imports the other.
+    """
+
+    def previous(self, url: str) -> PageMemory | None:
+        """What is remembered of ``url``'s last fetch, or None for a new URL."""
+        ...
+
+    def remember(self, pages: Sequence[PageMemory]) -> None:
+        """Keep ``pages`` for the next recrawl (written with the records' checkpoint)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

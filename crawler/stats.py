@@ -23,7 +23,6 @@ class Stats:
     """Requests that ended (after retries), with a response or a network failure."""
     responses: int = 0
     """Fetches a server answered (any status); the rest failed without a response."""
-    fetch_ok: int = 0
     retries: int = 0
     """Attempts rescheduled after a retryable failure."""
     bytes: int = 0

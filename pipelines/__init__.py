@@ -1,5 +1,6 @@
 """parcrawl's processing side: fetched pages in, records out to the sinks.
 
 ``pipelines.worker`` runs in the worker processes (pure, picklable, no network or event
-loop); ``stage``, ``pool``, ``dedupe`` and ``sinks`` run in the main process around it.
+loop); ``stage``, ``batching``, ``executors``, ``dedupe`` and ``sinks`` run in the main
+process around it.
 """

@@ -1,233 +1,52 @@
 """The process stage (main process): batches of fetched pages mapped over worker processes.
 
-It owns the pool (any ``concurrent.futures.Executor``: a local process pool by default, a
-Dask cluster's with ``pipelines.cluster``), its recovery when a worker dies, and whether
-the executor can take pages now (``ready``: the fetchers wait on it). It does not decide
+It owns the executor (``pipelines.executors``: a local process pool by default, or a Dask
+cluster's), its recovery when a worker dies, whether it can take pages now (``ready``: the
+fetchers wait on it) and how batches are formed for it (``batches``). It does not decide
 what to fetch.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import functools
-import gc
 import logging
 import os
-import resource
-import signal
-import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, TypeVar
 
 from crawler.errors import ClusterLost, WorkerLost, WorkerPoolError
 from crawler.models import FetchFailure, FetchResult, Record
-from pipelines.pool import MAIN_GUARD_HINT, needs_main, worker_pool
-from pipelines.worker import PageProcessor, ParseFn, parse_page
+from pipelines.batching import Batches
+from pipelines.executors import (
+    MAIN_GUARD_HINT,
+    Executor,
+    ExecutorFactory,
+    as_executor,
+    default_executor,
+    local_label,
+    needs_main,
+)
+from pipelines.worker import (
+    BatchOutcome,
+    PageProcessor,
+    ParseFn,
+    parse_page,
+    process_batch,
+    process_batch_in_worker,
+)
 
 log = logging.getLogger(__name__)
 
-ExecutorFactory = Callable[[int], Executor]
-
-WATCHDOG_INTERVAL_S = 1.0
-"""How often a worker checks that the crawler that started it is still alive."""
+T = TypeVar("T")
 
 POOL_START_TIMEOUT_S = 120.0
 """Longest wait for a new pool's first worker to answer (generous: a loaded machine)."""
 
-PAGE_LEFTOVER_OBJECTS = 200
-"""Objects a page may leave tracked before its worker runs a full collection after it."""
-
 PAUSE_POLL_S = 0.1
 """How often ``ProcessStage.ready`` looks whether a paused executor can take pages again."""
-
-
-@runtime_checkable
-class RemoteExecutor(Protocol):
-    """An executor whose workers live elsewhere (a Dask cluster's): values are sent once.
-
-    Its futures raise ``WorkerLost`` when a worker died running the call; it keeps
-    working, so the stage re-runs that batch page by page on it.
-    """
-
-    @property
-    def slots(self) -> int:
-        """Calls it runs at once: the stage's worker count (lanes) for the engine."""
-        ...
-
-    @property
-    def min_batch(self) -> int:
-        """Fewest pages a full batch should hold for a call's own cost to be amortised."""
-        ...
-
-    def broadcast(self, *values: Any) -> None:
-        """Send ``values`` to every worker once; later calls pass them by reference."""
-        ...
-
-
-@runtime_checkable
-class Pausable(Protocol):
-    """An executor that can be unable to take calls for a while (a Dask cluster's scheduler
-    lost and waited for); it ends the pause itself, within its own deadline."""
-
-    @property
-    def paused(self) -> bool:
-        """True while calls given to it would only wait (or fail: lost for good)."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    """What a worker sends back for one batch.
-
-    ``records`` are to be written; ``dropped`` are pages a step dropped, as parsed, kept
-    for their links and so the crawl can count them done. Also its CPU time and its pid.
-    """
-
-    records: list[Record]
-    dropped: list[Record]
-    cpu_s: float
-    pid: int
-
-
-def process_batch(
-    processor: PageProcessor,
-    results: Sequence[FetchResult],
-    *,
-    after_page: Callable[[], object] | None = None,
-) -> BatchOutcome:
-    """Process every page of ``results``, calling ``after_page`` after each one."""
-    started = time.process_time()
-    records: list[Record] = []
-    dropped: list[Record] = []
-    for result in results:
-        processed = processor(result)
-        if processed.record is None:
-            dropped.append(processed.links_from)
-        else:
-            records.append(processed.record)
-        del processed
-        if after_page is not None:
-            after_page()
-    return BatchOutcome(records, dropped, time.process_time() - started, os.getpid())
-
-
-def process_batch_in_worker(
-    processor: PageProcessor, results: Sequence[FetchResult]
-) -> BatchOutcome:
-    """``process_batch`` in a worker process, then give the memory its trees used back.
-
-    A parsed page leaves reference cycles (hundreds of thousands of objects for a page of
-    many links) that only a full collection frees, and Python runs one rarely: without
-    one after each page a worker holds several pages' trees at once, and without the trim
-    glibc keeps the freed heap mapped for the rest of the crawl. ``prepare_worker`` freezes
-    what the worker imported, so each collection walks only the page's own objects.
-    """
-    outcome = process_batch(processor, results, after_page=collect_page_cycles)
-    release_free_heap()
-    return outcome
-
-
-def collect_page_cycles() -> None:
-    """A full collection after a page whose objects outlived it; nothing after one whose did not.
-
-    The collector's own counters tell, for free: a bs4 tree (all reference cycles) leaves
-    thousands of objects, enough to have set off a young collection already, while on the
-    lxml path a page's objects go with their last reference and the counters barely move.
-    Skipping the needless collections saves some 5% of a worker's time on the lxml path.
-    """
-    young, middle, old = gc.get_count()
-    if middle or old or young > PAGE_LEFTOVER_OBJECTS:
-        gc.collect()
-
-
-def release_free_heap() -> None:
-    """Return the free pages of this process's heap to the system (glibc only; else nothing)."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return None
-    try:
-        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
-        return None
-    return trim
-
-
-def default_executor(
-    workers: int, *, with_main: bool = False, memory_limit_mb: int | None = None
-) -> Executor:
-    """A local process pool whose workers start from a clean, pre-imported forkserver.
-
-    Forking the crawler itself would copy its event loop and threads into the child; a
-    forkserver that has already imported bs4 and lxml starts workers fast and clean.
-
-    Args:
-        with_main: run the user's main module in each worker first (multiprocessing's
-            usual way); only needed when the work refers to something defined there.
-        memory_limit_mb: the most heap one worker may use; None: no limit.
-    """
-    return worker_pool(
-        workers,
-        initializer=prepare_worker,
-        initargs=(os.getpid(), memory_limit_mb),
-        with_main=with_main,
-    )
-
-
-def prepare_worker(crawler_pid: int, memory_limit_mb: int | None = None) -> None:
-    """Worker initializer: leave Ctrl-C to the crawler, die with it, bound its memory.
-
-    The terminal sends SIGINT to the whole process group; a worker that took it would
-    die mid-batch, while the crawler wants to finish the pages in flight. And if the
-    crawler is killed outright (``kill -9``), nothing tells a worker waiting for its next
-    batch, so a watchdog thread ends it. A page whose tree outgrows the memory limit
-    raises ``MemoryError`` in its worker, which becomes that page's record, instead of
-    a machine pushed into swap by a few pages with a million links.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if memory_limit_mb is not None:
-        limit_memory(memory_limit_mb * 1024 * 1024)
-    gc.freeze()  # the imports live as long as the worker: full collections skip them
-    watchdog = threading.Thread(
-        target=_exit_when_gone, args=(crawler_pid,), name="crawler-watchdog", daemon=True
-    )
-    watchdog.start()
-
-
-def limit_memory(max_bytes: int) -> None:
-    """Cap this process's data segment (heap and private mappings) at ``max_bytes``.
-
-    RLIMIT_DATA rather than RLIMIT_AS: the address space also counts shared libraries and
-    the arenas malloc reserves per thread without using them.
-    """
-    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
-    if hard != resource.RLIM_INFINITY:
-        max_bytes = min(max_bytes, hard)
-    resource.setrlimit(resource.RLIMIT_DATA, (max_bytes, hard))
-
-
-def _exit_when_gone(pid: int) -> None:
-    while True:
-        time.sleep(WATCHDOG_INTERVAL_S)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            os._exit(0)
-        except PermissionError:
-            continue  # the pid exists (reused by another user's process, at worst)
 
 
 class ProcessStage:
@@ -262,7 +81,7 @@ class ProcessStage:
         self._factory: ExecutorFactory | None = None
         self._with_main = False  # workers run the user's __main__ (a step lives there)
         self._executor: Executor | None = None
-        self._pausable: Pausable | None = None
+        self._shown: Executor | None = None  # the last one started, for its label and summary
         self._lost = False  # the executor's cluster is gone for good: no page will be parsed
         self._quarantine: Executor | None = None
         self._quarantine_lock = asyncio.Lock()
@@ -299,16 +118,14 @@ class ProcessStage:
         """
         if not self.inline and self._executor is None:
             executor = self._new_pool(self.workers)
-            if isinstance(executor, RemoteExecutor):
-                try:
-                    executor.broadcast(self._processor)  # once per crawl, not per batch
-                    self.workers = executor.slots
-                    self.min_batch = executor.min_batch
-                except BaseException:
-                    executor.shutdown(wait=False, cancel_futures=True)
-                    raise
-            self._pausable = executor if isinstance(executor, Pausable) else None
-            self._executor = executor
+            try:
+                executor.share(self._processor)  # once per crawl where calls cost to send
+                self.workers = executor.slots
+                self.min_batch = executor.min_batch
+            except BaseException:
+                executor.shutdown(wait=False, cancel_futures=True)
+                raise
+            self._executor = self._shown = executor
 
     async def ready(self) -> bool:
         """Wait while the executor cannot take pages: a lost Dask scheduler waited for.
@@ -321,7 +138,7 @@ class ProcessStage:
             (the cluster was lost for good): fetching ends.
         """
         # Polled: the pause ends in the executor's own thread, within its deadline.
-        while self._pausable is not None and self._pausable.paused and not self._lost:  # noqa: ASYNC110
+        while (executor := self._executor) is not None and executor.paused and not self._lost:  # noqa: ASYNC110
             await asyncio.sleep(PAUSE_POLL_S)
         return not self._lost
 
@@ -351,18 +168,38 @@ class ProcessStage:
         executor = self._executor
         if executor is None:
             raise RuntimeError("ProcessStage.process called before start()")
-        loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(
-                executor, process_batch_in_worker, self._processor, batch
-            )
+            outcome = await _run(executor, process_batch_in_worker, self._processor, batch)
         except BrokenProcessPool:
             await self._replace_broken(executor)
             return await self._process_one_by_one(batch)
-        except WorkerLost:
-            log.warning("a Dask worker died on a batch: running its pages one by one")
+        except WorkerLost:  # the executor survived it (``worker_lost`` says in its words)
+            log.warning(executor.worker_lost or "a worker died on a batch: one page at a time")
             return await self._process_one_by_one(batch, on=executor)
         return self._account(outcome)
+
+    def batches(self, batch_size: int) -> Batches:
+        """Batches for this stage: ``batch_size`` pages (more if the executor asks), one lane
+        per worker. Call it once the stage has started (a Dask executor sets both)."""
+        return Batches(max(batch_size, self.min_batch), max(self.workers, 1))
+
+    # -- how the executor presents itself (progress, summary) ----------------------------
+
+    def label(self) -> str:
+        """Where pages are parsed: ``local pool, 4 workers``, ``dask tcp://host:8786, 2 workers``.
+
+        Before it starts: the local pool the settings ask for."""
+        if self._shown is None:
+            return local_label(0 if self.inline else self.workers)
+        return self._shown.label()
+
+    def announcement(self) -> str | None:
+        """A line to print once the executor is ready, if it has one (a Dask cluster's)."""
+        return self._shown.announcement() if self._shown is not None else None
+
+    def summary(self, parsed: int) -> list[str]:
+        """What the executor adds to the summary's line after its label (Dask: times, bytes)."""
+        return self._shown.summary(parsed) if self._shown is not None else []
 
     def unparsed(self, result: FetchResult) -> Record:
         """The record of a fetched page that is not parsed (a failure, a body that is no HTML),
@@ -381,7 +218,7 @@ class ProcessStage:
                 default_executor, with_main=self._with_main, memory_limit_mb=self._memory_limit_mb
             )
         try:
-            return self._factory(workers)
+            return as_executor(self._factory(workers), workers)
         except OSError as exc:  # too many processes or open files: no page's fault
             raise WorkerPoolError(f"the parse worker processes could not start: {exc}") from exc
 
@@ -392,9 +229,8 @@ class ProcessStage:
         start (an initializer that fails, a main module that crashes when run again) would
         be taken for pages that crash their worker, and every page recorded ``parse_crash``.
         """
-        loop = asyncio.get_running_loop()
         try:
-            await asyncio.wait_for(loop.run_in_executor(executor, os.getpid), POOL_START_TIMEOUT_S)
+            await asyncio.wait_for(_run(executor, os.getpid), POOL_START_TIMEOUT_S)
         except (BrokenProcessPool, OSError, TimeoutError) as exc:
             executor.shutdown(wait=False, cancel_futures=True)
             reason = str(exc) or type(exc).__name__
@@ -423,7 +259,6 @@ class ProcessStage:
         ``on``: a remote executor that survives a worker's death (Dask); default: a local
         single-worker quarantine pool, replaced after each death.
         """
-        loop = asyncio.get_running_loop()
         records: list[Record] = []
         dropped: list[Record] = []
         async with self._quarantine_lock:
@@ -434,7 +269,7 @@ class ProcessStage:
                 quarantine = on or self._quarantine
                 assert quarantine is not None
                 try:
-                    outcome = await loop.run_in_executor(
+                    outcome = await _run(
                         quarantine, process_batch_in_worker, self._processor, [result]
                     )
                 except (BrokenProcessPool, WorkerLost):
@@ -449,3 +284,8 @@ class ProcessStage:
                     records.extend(outcome.records)
                     dropped.extend(outcome.dropped)
         return BatchOutcome(records, dropped, 0.0, os.getpid())
+
+
+def _run(executor: Executor, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """``fn(*args)`` on ``executor``, awaitable (``loop.run_in_executor``'s own way)."""
+    return asyncio.wrap_future(executor.submit(fn, *args))

@@ -15,6 +15,7 @@ from crawler.admission.addresses import (
 from crawler.admission.policy import FETCH, Admission, Verdict
 from crawler.admission.robots import ROBOTS_PATH, RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.admission.scope import Scope, Skip, site_key
+from crawler.admission.shared_robots import shared_robots
 
 __all__ = [
     "FETCH",
@@ -31,5 +32,6 @@ __all__ = [
     "Verdict",
     "is_private",
     "resolve",
+    "shared_robots",
     "site_key",
 ]

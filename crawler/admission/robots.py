@@ -110,10 +110,6 @@ class RobotsCache:
         netloc = host if port is None or port == DEFAULT_PORTS.get(scheme) else f"{host}:{port}"
         return urlunsplit((scheme, netloc, ROBOTS_PATH, "", ""))
 
-    async def allowed(self, url: str) -> bool:
-        """True when robots.txt lets our user agent fetch ``url``; may fetch robots.txt once."""
-        return await self.verdict(url) is RobotsVerdict.ALLOWED
-
     async def verdict(self, url: str) -> RobotsVerdict:
         """Whether ``url`` may be fetched, telling a rule's "no" from an unreachable file."""
         if not self._settings.obey or urlsplit(url).path == ROBOTS_PATH:

@@ -24,13 +24,12 @@ from typing import Any
 from warcio.recordbuilder import RecordBuilder
 from warcio.warcwriter import WARCWriter
 
-from crawler import __version__
 from crawler.archive.files import Opener, WarcFiles, open_file
 from crawler.errors import OutputError
 from crawler.models import FetchResult, WireExchange
-from crawler.recrawl import Capture
+from crawler.recrawl import Capture, PageMemory
 from crawler.settings import Settings
-from crawler.state import PageMemory
+from crawler.version import __version__
 
 log = logging.getLogger(__name__)
 

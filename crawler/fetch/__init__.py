@@ -5,19 +5,15 @@ httpx exceptions stop here; nothing above this package catches ``httpx.*``.
 
 from __future__ import annotations
 
-from crawler.errors import BodyTooLarge, DecodeError, UnsupportedEncoding
 from crawler.fetch.decoding import BoundedDecoder, accept_encoding
 from crawler.fetch.failures import internal_failure, log_internal
 from crawler.fetch.fetcher import Conditions, Fetcher
 from crawler.fetch.tls import check_network
 
 __all__ = [
-    "BodyTooLarge",
     "BoundedDecoder",
     "Conditions",
-    "DecodeError",
     "Fetcher",
-    "UnsupportedEncoding",
     "accept_encoding",
     "check_network",
     "internal_failure",

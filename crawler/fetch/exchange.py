@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from crawler.models import Headers, WireExchange, utc_now
-from crawler.sites import SENSITIVE_HEADER
+from crawler.settings.sites import SENSITIVE_HEADER
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BODILESS_STATUSES = frozenset({204, 304})

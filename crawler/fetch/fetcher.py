@@ -31,7 +31,7 @@ from crawler.models import (
     utc_now,
 )
 from crawler.settings import FetchSettings
-from crawler.sites import Sites
+from crawler.settings.sites import Sites
 from crawler.urls import ParamFilter, canonical_url, host_key, request_url, split_credentials
 
 log = logging.getLogger(__name__)

@@ -3,17 +3,14 @@
 Everything that decides *when* a request may start lives here; *whether* it may is
 :mod:`crawler.admission`'s, and fetching it is :mod:`crawler.fetch`'s. The engine drives a
 ``Frontier`` (the lifecycle protocol): ``get`` a ``Lease``, ``end`` it, ``done`` its record.
-``LocalFrontier`` serves one process; ``open_redis_frontier`` a crawl shared through Redis.
+A ``FrontierBackend`` is where the frontier lives: ``LocalBackend`` (a ``LocalFrontier``
+in this process) or ``open_shared_backend`` (a crawl shared through Redis, whose private
+package ``crawler.frontier.redis`` is imported only then).
 """
 
 from __future__ import annotations
 
-from crawler.frontier.cluster import (
-    PAUSED_FIELD,
-    CrawlIdentity,
-    open_redis_frontier,
-    shared_status_lines,
-)
+from crawler.frontier.backend import CrawlIdentity, FrontierBackend, SharedCache
 from crawler.frontier.hosts import (
     HOLD_STATUSES,
     HostAnswer,
@@ -38,6 +35,8 @@ from crawler.frontier.lifecycle import (
     Unfetched,
 )
 from crawler.frontier.local import LocalFrontier
+from crawler.frontier.local_backend import LocalBackend
+from crawler.frontier.shared import open_shared_backend, shared_status_lines
 from crawler.frontier.stores import (
     FETCHING,
     FrontierStore,
@@ -51,29 +50,31 @@ __all__ = [
     "FETCHING",
     "HELD_BACK",
     "HOLD_STATUSES",
-    "PAUSED_FIELD",
     "REFUSED",
     "UNFETCHED",
     "CrawlIdentity",
     "Ending",
     "Fetched",
     "Frontier",
+    "FrontierBackend",
     "FrontierStore",
     "HeldBack",
     "HostAnswer",
     "HostSlot",
     "Lease",
+    "LocalBackend",
     "LocalFrontier",
     "MemoryFrontierStore",
     "Outcome",
     "Refused",
     "RetryIn",
     "RetryTiming",
+    "SharedCache",
     "SqliteFrontierStore",
     "Turn",
     "Unfetched",
     "backoff_s",
-    "open_redis_frontier",
+    "open_shared_backend",
     "parse_retry_after",
     "shared_status_lines",
 ]

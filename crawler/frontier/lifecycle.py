@@ -110,10 +110,6 @@ class Frontier(Protocol):
         """True when the lease's host may still be contacted now (else end it ``HELD_BACK``)."""
         ...
 
-    async def renew(self, lease: Lease) -> None:
-        """Keep a long fetch's lease alive (a shared frontier re-offers expired leases)."""
-        ...
-
     async def end(self, lease: Lease, how: Ending) -> None:
         """The fetch of ``lease`` is over, ended ``how``: its host's slot is free again."""
         ...
@@ -146,11 +142,6 @@ class Frontier(Protocol):
     @property
     def pending(self) -> int:
         """Requests queued and not yet handed out."""
-        ...
-
-    @property
-    def outstanding(self) -> int:
-        """Requests handed out and not yet done."""
         ...
 
     @property

@@ -1,10 +1,10 @@
 """LocalFrontier, the frontier of one process: URLs waiting to be fetched, the seen set, and
 which host may go next (behind the ``Frontier`` lifecycle protocol).
 
-Hosts take turns (round robin); a host at its concurrency limit or inside its delay waits
-without holding a fetch slot, so one slow host never blocks the others; ``wait_turn`` is
-the gate every request start to a host passes. A window of requests lives in memory; the
-rest, and the seen set, live in a ``FrontierStore``.
+Hosts take turns (a ``HostRotation``); a host at its concurrency limit or inside its delay
+waits without holding a fetch slot, so one slow host never blocks the others; ``wait_turn``
+is the gate every request start to a host passes. A window of requests lives in memory; the
+rest, and the seen set, live in a ``FrontierStore``; the counts are a ``Ledger``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import count
 
 from crawler.frontier.due import DueQueue
 from crawler.frontier.hosts import HostAnswer, HostSlot, Turn
+from crawler.frontier.ledger import Ledger
 from crawler.frontier.lifecycle import (
     Ending,
     HeldBack,
@@ -28,6 +29,7 @@ from crawler.frontier.lifecycle import (
     Unfetched,
 )
 from crawler.frontier.recent import RecentKeys
+from crawler.frontier.rotation import HostRotation
 from crawler.frontier.stores import FrontierStore, MemoryFrontierStore, Outcome
 from crawler.models import FetchRequest
 from crawler.urls import host_key, url_key
@@ -43,7 +45,7 @@ class LocalFrontier:
     ``max_pending`` requests are queued, so a huge seed list is read only as fast as it is
     crawled. The crawl is over when input is closed and nothing is queued or outstanding
     (leased by ``get`` and not yet ``done``), or when ``max_requests`` were handed out.
-    Its counters change only through the lifecycle calls; ``clock`` is its only clock (the
+    Its counts are a ``Ledger``, moved once per lifecycle event; ``clock`` is its only clock (the
     wall clock of a retry's ``not_before``, kept across restarts, is read as ``wall_clock``).
     """
 
@@ -67,8 +69,6 @@ class LocalFrontier:
         self._store = store or MemoryFrontierStore()
         self._window = memory_window
         self._max_pending = max_pending
-        self._max_requests = max_requests
-        self._max_per_host = max_per_host
         self._max_hold_s = max_hold_s
         self._clock = clock
         self._wall_clock = wall_clock
@@ -76,25 +76,21 @@ class LocalFrontier:
         self._rng = rng or random.Random()
         self._slots: dict[str, HostSlot] = {}
         self._host_delays: dict[str, float] = {}
-        self._started_per_host: Counter[str] = Counter()
-        self._ready: deque[HostSlot] = deque()
-        self._timed: DueQueue[HostSlot] = DueQueue()
+        self._rotation = HostRotation()
         self._retries: DueQueue[FetchRequest] = DueQueue()
-        self._levels: Counter[int] = Counter()
-        self._waiting_for_level: list[HostSlot] = []
         self._recent = RecentKeys()
-        self._in_memory = 0
-        self._pending = 0
-        self._outstanding = 0
-        self._handed_out = 0
         self._input_closed = False
         self._stopped = False
         self._changed = asyncio.Event()
-        self.skipped: Counter[str] = Counter()
         # A resumed crawl starts with what its state file had not finished.
-        self._levels.update(self._store.unfinished_levels())
-        self._pending = sum(self._levels.values())
-        self._count_pages_done()
+        self._ledger = Ledger(
+            levels=self._store.unfinished_levels(),
+            pages_done=self._store.pages_done(),
+            max_requests=max_requests,
+            max_per_host=max_per_host,
+            on_level_done=self._level_done,
+        )
+        self.skipped: Counter[str] = self._ledger.skipped
 
     # -- feeding ---------------------------------------------------------------------
 
@@ -128,7 +124,7 @@ class LocalFrontier:
 
     async def put(self, request: FetchRequest) -> bool:
         """Like ``add``, but first wait until fewer than ``max_pending`` requests are queued."""
-        while self._pending >= self._max_pending and not self._stopped:
+        while self._ledger.pending >= self._max_pending and not self._stopped:
             await self._wait(IDLE_POLL_S)
         if self._stopped:
             return False
@@ -164,46 +160,33 @@ class LocalFrontier:
 
     async def _next_request(self) -> FetchRequest | None:
         while True:
-            if self._stopped or self._limit_reached():
+            if self._stopped or self._ledger.limit_reached:
                 return None
             now = self._clock()
             self._promote_retries(now)
-            self._promote(now)
-            if not self._ready:
+            self._rotation.promote(now)
+            if not self._rotation.ready:
                 self._refill()
-            if self._ready:
-                slot = self._ready.popleft()
-                if slot.blocked_by_send():  # the end of that start schedules it again
-                    slot.scheduled = False
+            if self._rotation.ready:
+                slot = self._rotation.pop(now, self._ledger.current_level)
+                if slot is None:
                     continue
-                if slot.next_start > now:  # held after it became ready
-                    self._timed.push(slot.next_start, slot)
-                    continue
-                if slot.queue[0].depth > self._current_level():
-                    slot.waiting_for_level = True  # stays "scheduled" while it waits
-                    self._waiting_for_level.append(slot)
-                    continue
-                slot.scheduled = False
                 request = slot.start(now, self._rng)
                 self._store.start(request)
-                self._in_memory -= 1
-                self._pending -= 1
-                self._outstanding += 1
-                self._handed_out += 1
-                self._started_per_host[slot.key] += 1
+                self._ledger.handed_out(slot.key)
                 self._drop_if_host_full(slot)
                 self._schedule(slot)
                 self._refill()
                 self._notify()
                 return request
-            if self._input_closed and self._pending == 0 and self._outstanding == 0:
+            if self._input_closed and self._ledger.drained:
                 return None
-            if self._waiting_for_level and self._store_has_level(self._current_level()):
+            if self._rotation.parked and self._store_has_level(self._ledger.current_level):
                 # Every host in memory waits for a shallower level that sits in the store.
                 self._refill(force=True)
                 continue
             timeout = IDLE_POLL_S
-            for due in (self._timed.next_due(), self._retries.next_due()):
+            for due in (self._rotation.next_due(), self._retries.next_due()):
                 if due is not None:
                     timeout = min(timeout, max(due - now, 0.0))
             await self._wait(timeout)
@@ -218,9 +201,6 @@ class LocalFrontier:
         """
         return self._slots[host_key(lease.request.url)].may_begin(self._clock())
 
-    async def renew(self, lease: Lease) -> None:
-        """Nothing to renew: a lease here lives as long as the process."""
-
     async def end(self, lease: Lease, how: Ending) -> None:
         """The fetch of ``lease`` is over, ended ``how``: its host's slot is free again."""
         request = lease.request
@@ -228,22 +208,19 @@ class LocalFrontier:
         slot = self._slots[key]
         slot.finish()
         if isinstance(how, HeldBack):
-            self._give_back_place(key)
-            self._outstanding -= 1
-            self._pending += 1
+            self._ledger.held_back(key)
             self._to_slot(request, retry=True)
             self._notify()
             return
-        if isinstance(how, Unfetched | Refused):
-            self._give_back_place(key)
+        if isinstance(how, Unfetched):
+            self._ledger.unfetched(key)
         self._free(slot)
         if isinstance(how, RetryIn):
             self._retry(request, how.delay_s)
         elif isinstance(how, Refused):
             if self._store.durable:
                 self._store.mark_done([Outcome(request.url, None, how.reason, request.depth)])
-            self._outstanding -= 1
-            self._leave_level(request.depth)
+            self._ledger.refused(key, request.depth)
             self._notify()
 
     async def done(self, outcomes: Sequence[Outcome]) -> None:
@@ -254,9 +231,7 @@ class LocalFrontier:
         """
         if self._store.durable:
             self._store.mark_done(outcomes)
-        self._outstanding -= len(outcomes)
-        for depth, finished in Counter(outcome.depth for outcome in outcomes).items():
-            self._leave_level(depth, finished)
+        self._ledger.done(outcome.depth for outcome in outcomes)
         self._notify()
 
     async def restore(self, outcomes: Sequence[Outcome]) -> None:
@@ -266,10 +241,8 @@ class LocalFrontier:
         """
         for outcome in outcomes:
             self._mark_seen(outcome.url)
-        for depth in self._store.mark_done(outcomes):
-            self._pending -= 1
-            self._leave_level(depth)
-        self._count_pages_done()
+        depths = self._store.mark_done(outcomes)
+        self._ledger.restored(depths, self._store.pages_done())
 
     def _free(self, slot: HostSlot) -> None:
         if slot.idle and slot.next_start <= self._clock() and not slot.backoff_level:
@@ -278,20 +251,12 @@ class LocalFrontier:
             self._schedule(slot)
         self._notify()
 
-    def _give_back_place(self, key: str) -> None:
-        """Page limits count pages fetched, not URLs handed out or attempts."""
-        self._handed_out -= 1
-        self._started_per_host[key] -= 1
-
     def _retry(self, request: FetchRequest, delay_s: float) -> None:
         """Queue ``request``'s next attempt, due in ``delay_s``; it stays in its level."""
         again = request.retried(not_before=self._wall_clock() + delay_s)
         self._store.reschedule(again)
-        self._outstanding -= 1
-        self._pending += 1
-        self._park_retry(self._clock() + delay_s, again)
-        # Page limits count pages, not attempts: the next attempt takes this one's place.
-        self._give_back_place(host_key(request.url))
+        self._retries.push(self._clock() + delay_s, again)
+        self._ledger.retried(host_key(request.url), request.depth)
         self._notify()
 
     async def wait_turn(self, url: str) -> Turn:
@@ -346,12 +311,7 @@ class LocalFrontier:
     @property
     def pending(self) -> int:
         """Requests queued (in memory or in the store) and not yet handed out."""
-        return self._pending
-
-    @property
-    def outstanding(self) -> int:
-        """Requests handed out and not yet complete."""
-        return self._outstanding
+        return self._ledger.pending
 
     @property
     def accepts_links(self) -> bool:
@@ -366,7 +326,7 @@ class LocalFrontier:
     @property
     def limit_reached(self) -> bool:
         """True once ``max_requests`` requests were handed out."""
-        return self._limit_reached()
+        return self._ledger.limit_reached
 
     # -- internals -------------------------------------------------------------------
 
@@ -381,14 +341,13 @@ class LocalFrontier:
     def _enqueue(self, requests: list[FetchRequest]) -> None:
         if not requests:
             return
-        self._pending += len(requests)
-        self._levels.update(request.depth for request in requests)
+        self._ledger.queued(request.depth for request in requests)
         if self._store.durable:  # every request is written down before it is scheduled
             self._store.push(requests)
             self._refill()
             self._notify()
             return
-        room = 0 if self._store.queued() else max(self._window - self._in_memory, 0)
+        room = 0 if self._store.queued() else max(self._window - self._ledger.in_memory, 0)
         for request in requests[:room]:
             self._to_slot(request)
         if len(requests) > room:
@@ -400,8 +359,8 @@ class LocalFrontier:
             return
         if force:
             room = max(self._window // 10, 1)
-        elif self._in_memory < self._window // 2:
-            room = self._window - self._in_memory
+        elif self._ledger.in_memory < self._window // 2:
+            room = self._window - self._ledger.in_memory
         else:
             return
         for request in self._store.pop(room):
@@ -413,74 +372,37 @@ class LocalFrontier:
 
     def _to_slot(self, request: FetchRequest, *, retry: bool = False) -> None:
         key = host_key(request.url)
-        limit = self._max_per_host
-        if not retry and limit is not None and self._started_per_host[key] >= limit:
-            self.skipped["max_pages_per_host"] += 1
-            self._pending -= 1
-            self._leave_level(request.depth)
+        if not retry and self._ledger.host_full(key):
+            self._ledger.dropped([request.depth], loaded=0)
             return
         slot = self._slot_for(key)
         slot.add(request)
-        self._in_memory += 1
-        if slot.waiting_for_level and request.depth <= self._current_level():
+        self._ledger.loaded()
+        if slot.waiting_for_level and request.depth <= self._ledger.current_level:
             # A request of the level in progress (a late seed, one from the store) went to
             # the front of a parked host: the host may go again now.
-            self._waiting_for_level.remove(slot)
-            self._unpark(slot)
+            self._rotation.wake(slot)
         self._schedule(slot)
 
     def _drop_if_host_full(self, slot: HostSlot) -> None:
-        if self._max_per_host is None or self._started_per_host[slot.key] < self._max_per_host:
+        if not self._ledger.host_full(slot.key):
             return
-        dropped = len(slot.queue)
-        for request in slot.queue:
-            self._leave_level(request.depth)
+        dropped = [request.depth for request in slot.queue]
         slot.queue.clear()
-        self._in_memory -= dropped
-        self._pending -= dropped
-        self.skipped["max_pages_per_host"] += dropped
+        self._ledger.dropped(dropped, loaded=len(dropped))
 
     def _store_has_level(self, level: int) -> bool:
         shallowest = self._store.min_depth()
         return shallowest is not None and shallowest <= level
 
-    def _current_level(self) -> int:
-        """The smallest depth still queued or in flight: breadth-first means none deeper goes."""
-        return min(self._levels, default=0)
-
-    def _leave_level(self, depth: int, count: int = 1) -> None:
-        """``count`` requests of ``depth`` are gone; when a level empties, the next may start.
-
-        Holding depth d+1 back until depth d is done makes every record's depth its true
-        link distance, so ``max_depth`` is exact even with many pages in flight.
-        """
-        remaining = self._levels[depth] - count
-        if remaining > 0:
-            self._levels[depth] = remaining
-            return
-        del self._levels[depth]
-        waiting, self._waiting_for_level = self._waiting_for_level, []
-        for slot in waiting:
-            self._unpark(slot)
+    def _level_done(self) -> None:
+        """A breadth-first level emptied: the hosts parked behind it may go."""
+        for slot in self._rotation.wake_all():
             self._schedule(slot)
 
-    @staticmethod
-    def _unpark(slot: HostSlot) -> None:
-        slot.waiting_for_level = False
-        slot.scheduled = False
-
-    def _limit_reached(self) -> bool:
-        return self._max_requests is not None and self._handed_out >= self._max_requests
-
     def _schedule(self, slot: HostSlot) -> None:
-        if slot.scheduled or not slot.can_start():
-            return
-        slot.scheduled = True
-        if slot.next_start <= self._clock():
-            self._ready.append(slot)
-        else:
-            self._timed.push(slot.next_start, slot)
-        self._notify()
+        if self._rotation.schedule(slot, self._clock()):
+            self._notify()
 
     def _park_retry(self, due: float, request: FetchRequest) -> None:
         """Hold a retry until ``due``, outside the breadth-first levels.
@@ -489,19 +411,12 @@ class LocalFrontier:
         it to move on to the next depth.
         """
         self._retries.push(due, request)
-        self._leave_level(request.depth)
+        self._ledger.parked(request.depth)
 
     def _promote_retries(self, now: float) -> None:
         while (request := self._retries.pop_due(now)) is not None:
-            self._levels[request.depth] += 1
+            self._ledger.due(request.depth)
             self._to_slot(request, retry=True)
-
-    def _promote(self, now: float) -> None:
-        while (slot := self._timed.pop_due(now)) is not None:
-            if slot.next_start > now:  # held again while it waited
-                self._timed.push(slot.next_start, slot)
-                continue
-            self._ready.append(slot)
 
     def _notify(self) -> None:
         self._changed.set()
@@ -514,12 +429,6 @@ class LocalFrontier:
         except TimeoutError:
             pass
 
-    def _count_pages_done(self) -> None:
-        """Page limits count what earlier runs of a resumed crawl fetched too."""
-        done = self._store.pages_done()
-        self._started_per_host = done
-        self._handed_out = done.total()
-
     async def drain_retries(self) -> list[FetchRequest]:
         """Take every retry still waiting, as handed out (on a stop; ``done`` each).
 
@@ -527,7 +436,5 @@ class LocalFrontier:
         """
         drained = self._retries.drain()
         for request in drained:
-            self._levels[request.depth] += 1  # left when parked; ``done`` leaves it again
-            self._pending -= 1
-            self._outstanding += 1
+            self._ledger.drained_retry(request.depth)
         return drained

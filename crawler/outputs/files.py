@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from crawler.errors import OutputError
-from crawler.preflight import check_file
+from crawler.outputs.paths import check_file
 
 T = TypeVar("T")
 

@@ -20,10 +20,9 @@ import orjson
 
 from crawler.errors import UsageError
 from crawler.outputs.files import write_atomically
+from crawler.outputs.paths import check_file
 from crawler.outputs.reader import OutputFile, open_outputs, read_records
-from crawler.preflight import check_file
-from pipelines.sinks import FORMATS
-from pipelines.sinks.sqlite import CREATE_TABLE, UPSERT, row_of
+from pipelines.sinks import CREATE_TABLE, FORMATS, UPSERT, row_of
 
 BATCH = 2000
 

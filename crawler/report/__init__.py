@@ -17,13 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from crawler import __version__
-from crawler.outputs import open_outputs, read_records, write_atomically
-from crawler.preflight import check_report_file
+from crawler.outputs import check_report_file, open_outputs, read_records, write_atomically
 from crawler.report import collect, sections
 from crawler.report.charts import charts
 from crawler.report.render import render, vega_bundle
 from crawler.settings import OutputSettings, Settings
+from crawler.version import __version__
 from pipelines.sinks import is_stream
 
 __all__ = ["TOP", "Report", "build_report", "report_source", "write_report"]

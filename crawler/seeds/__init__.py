@@ -6,7 +6,6 @@ the pages they list is :mod:`crawler.admission`'s.
 
 from __future__ import annotations
 
-from crawler.errors import SitemapError
 from crawler.seeds.lists import STDIN, SeedReader, count_seed_lines, lists_a_valid_seed
 from crawler.seeds.seeder import SitemapSeeder
 from crawler.seeds.sitemaps import Sitemap, SitemapResponse, iter_sitemap_urls, parse_sitemap
@@ -15,7 +14,6 @@ __all__ = [
     "STDIN",
     "SeedReader",
     "Sitemap",
-    "SitemapError",
     "SitemapResponse",
     "SitemapSeeder",
     "count_seed_lines",

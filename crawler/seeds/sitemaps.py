@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from crawler.errors import InvalidUrl, SitemapError
-from crawler.fetch import BodyTooLarge, BoundedDecoder, DecodeError
+from crawler.errors import BodyTooLarge, DecodeError, InvalidUrl, SitemapError
+from crawler.fetch import BoundedDecoder
 from crawler.urls import canonical_url, normalize_seed
 
 log = logging.getLogger(__name__)

@@ -1,16 +1,18 @@
 """Where records go: the ``Sink`` protocol, the sinks a job's output asks for, paths to formats.
 
 Sinks run in the main process's event loop and write without blocking it. Each sink is its
-own module (``jsonl``, ``csv``, ``sqlite``, ``memory``, ``lines``), imported only when used.
+own private module (``jsonl``, ``csv``, ``sqlite``, ``memory``, ``lines``), reached through
+this face and imported only when used (an import-linter ``protected`` contract checks it).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiofiles.os
 
@@ -18,7 +20,51 @@ from crawler.errors import OutputError, UsageError
 from crawler.models import Record
 from crawler.settings import OutputSettings
 
-__all__ = ["FORMATS", "Sink", "is_stream", "make_parent_folder", "output_for", "sinks_for"]
+if TYPE_CHECKING:
+    from pipelines.sinks.csv import CsvSink, row_ends
+    from pipelines.sinks.jsonl import JsonlSink
+    from pipelines.sinks.lines import PageLines
+    from pipelines.sinks.memory import MemorySink
+    from pipelines.sinks.sqlite import CREATE_TABLE, UPSERT, SqliteSink, row_of
+
+_LAZY = {
+    "CsvSink": "csv",
+    "row_ends": "csv",
+    "JsonlSink": "jsonl",
+    "PageLines": "lines",
+    "MemorySink": "memory",
+    "SqliteSink": "sqlite",
+    "CREATE_TABLE": "sqlite",
+    "UPSERT": "sqlite",
+    "row_of": "sqlite",
+}
+
+__all__ = [
+    "CREATE_TABLE",
+    "FORMATS",
+    "UPSERT",
+    "CsvSink",
+    "JsonlSink",
+    "MemorySink",
+    "PageLines",
+    "Sink",
+    "SqliteSink",
+    "is_stream",
+    "make_parent_folder",
+    "output_for",
+    "row_ends",
+    "row_of",
+    "sinks_for",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy, so that a JSONL-only crawl never loads the CSV or SQLite code.
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'pipelines.sinks' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"pipelines.sinks.{module}"), name)
+
 
 FORMATS = {
     ".jsonl": "jsonl",

@@ -6,12 +6,19 @@ Batching, the pool and anything that needs every page of the crawl live in the m
 
 from __future__ import annotations
 
-from crawler.errors import StepError
+from pipelines.worker.batch import (
+    BatchOutcome,
+    collect_page_cycles,
+    process_batch,
+    process_batch_in_worker,
+)
 from pipelines.worker.charset import decode_html
 from pipelines.worker.extract import Extractor
 from pipelines.worker.lxml_parse import parse_page_lxml
 from pipelines.worker.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
-from pipelines.worker.processor import PageProcessor, ParseFn, Processed
+from pipelines.worker.parsers import FunctionParser, LxmlParser, ParseFn, Parser, SoupParser
+from pipelines.worker.process import prepare_worker
+from pipelines.worker.processor import PageProcessor, Processed
 from pipelines.worker.steps import (
     DuplicateFilter,
     NamedStep,
@@ -25,21 +32,29 @@ from pipelines.worker.steps import (
 
 __all__ = [
     "DEFAULT_MAX_LINKS",
+    "BatchOutcome",
     "DuplicateFilter",
     "Extractor",
+    "FunctionParser",
+    "LxmlParser",
     "NamedStep",
     "PageProcessor",
     "ParseFn",
+    "Parser",
     "Processed",
+    "SoupParser",
     "Step",
-    "StepError",
     "UserStep",
     "build_steps",
     "cap_links",
+    "collect_page_cycles",
     "decode_html",
     "parse_document",
     "parse_page",
     "parse_page_lxml",
+    "prepare_worker",
+    "process_batch",
+    "process_batch_in_worker",
     "run_steps",
     "simhash",
     "validate_steps",

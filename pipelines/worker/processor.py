@@ -7,32 +7,24 @@ so it holds only settings and compiled rules, never state that grows.
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from crawler.models import FetchFailure, FetchResult, PageFields, Record, record_from
-from pipelines.worker.charset import decode_html
+from crawler.models import FetchFailure, FetchResult, Record, record_from
 from pipelines.worker.extract import Extractor
 from pipelines.worker.lxml_extract import lxml_extractor
-from pipelines.worker.lxml_parse import parse_document_lxml, parse_page_lxml
-from pipelines.worker.parse import DEFAULT_MAX_LINKS, cap_links, parse_document, parse_page
+from pipelines.worker.lxml_parse import parse_page_lxml
+from pipelines.worker.parse import DEFAULT_MAX_LINKS, parse_page
+from pipelines.worker.parsers import ParseFn, Parser, parser_for, reads_lxml
 from pipelines.worker.steps import NamedStep, build_steps, run_steps
 
 if TYPE_CHECKING:
-    from bs4 import BeautifulSoup
-    from lxml import etree
-
     # Only annotations: the schema (and pydantic) stays out of workers that never see it.
-    from crawler.settings import ExtractSettings, Parser, StepSettings
+    from crawler.settings import ExtractSettings, StepSettings
+    from crawler.settings import Parser as ParserName
 
 TOO_LARGE = "parsing this page needed more memory than a worker may use (worker_memory_mb)"
-
-
-class ParseFn(Protocol):
-    """A page parse function: (url, body, headers) -> page fields; importable by name."""
-
-    def __call__(self, url: str, body: bytes, headers: Mapping[str, str], /) -> PageFields: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +54,21 @@ class PageProcessor:
     steps: tuple[NamedStep, ...] = field(default=())
     max_links: int = DEFAULT_MAX_LINKS
     lxml_extractor: Extractor | None = None
+    parser: Parser | None = field(default=None, compare=False)
+    """How a page is read (``pipelines.worker.parsers``): another page processor plugs in
+    here; None: the parser ``parse`` and the rules call for."""
+    _reader: Parser = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Chosen once per processor, never per page (a frozen dataclass: set through object).
+        reader = self.parser
+        if reader is None:
+            reader = parser_for(
+                self.parse,
+                lxml_rules=self.lxml_extractor is not None,
+                soup_rules=self.extractor is not None,
+            )
+        object.__setattr__(self, "_reader", reader)
 
     @classmethod
     def from_settings(
@@ -70,7 +77,7 @@ class PageProcessor:
         steps: Sequence[StepSettings],
         parse: ParseFn | None = None,
         max_links: int = DEFAULT_MAX_LINKS,
-        parser: Parser = "lxml",
+        parser: ParserName = "lxml",
     ) -> PageProcessor:
         """The processor a job's ``extract``, ``steps`` and ``parser`` ask for.
 
@@ -82,7 +89,7 @@ class PageProcessor:
             parse = parse_page_lxml if parser == "lxml" else parse_page
         if extractor.empty:
             return cls(parse, None, worker_steps, max_links)
-        if parse is parse_page_lxml:
+        if reads_lxml(parse):
             fast = lxml_extractor(extract)
             if fast is not None:
                 return cls(parse, None, worker_steps, max_links, lxml_extractor=fast)
@@ -115,40 +122,19 @@ class PageProcessor:
     def _process(self, result: FetchResult) -> Processed:
         headers = dict(result.headers)
         url = result.final_url
-        soup: BeautifulSoup | None = None
-        tree: etree._Element | None = None
         try:
-            if self.parse is parse_page_lxml and self.lxml_extractor is not None:
-                page, tree = parse_document_lxml(
-                    url, result.body, headers, max_links=self.max_links
-                )
-            elif self.parse is parse_page_lxml:
-                page = parse_page_lxml(url, result.body, headers, max_links=self.max_links)
-            elif self.extractor is not None and self.parse is parse_page:
-                page, soup = parse_document(url, result.body, headers, max_links=self.max_links)
-            elif self.parse is parse_page:
-                page = parse_page(url, result.body, headers, max_links=self.max_links)
-            else:
-                page = cap_links(self.parse(url, result.body, headers), self.max_links)
+            page, tree = self._reader.read(url, result.body, headers, self.max_links)
         except MemoryError:
             raise  # not a parse bug: the worker's memory limit, recorded as such by __call__
         except Exception as exc:  # the boundary: a parse bug costs one record, not the batch
             failed = self.unparsed(result, FetchFailure("parse_error", _describe(exc)))
             return Processed(failed, failed)
         record = record_from(result, page)
-        if self.lxml_extractor is not None and tree is not None:
-            record["fields"] = self.lxml_extractor.fields_for(url, tree)
-        elif self.extractor is not None:
-            if soup is None and self.parse is parse_page_lxml:
-                # selectors only soupsieve runs: the bs4 path's tree, for this page only
-                soup = parse_document(url, result.body, headers, max_links=0)[1]
-            elif soup is None:
-                # only a custom parse with extraction needs it
-                from bs4 import BeautifulSoup  # noqa: PLC0415
-
-                markup, _ = decode_html(result.body, headers.get("content-type"))
-                soup = BeautifulSoup(markup, "lxml")
-            record["fields"] = self.extractor.fields_for(url, soup)
+        rules = self.lxml_extractor or self.extractor
+        if rules is not None:
+            if tree is None:  # rules that read another tree than the parse made
+                tree = self._reader.tree(url, result.body, headers)
+            record["fields"] = rules.fields_for(url, tree)
         if not self.steps:
             return Processed(record, record)
         return Processed(run_steps(self.steps, record.copy()), record)

@@ -14,9 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-from crawler.errors import ConfigError, StepError
+from crawler.errors import ConfigError, StepError, shown_value
 from crawler.models import Record, value_at
-from crawler.schema_errors import shown_value
 
 if TYPE_CHECKING:
     # Only annotations: the schema (and pydantic) stays out of workers that never see it.

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import tomli_w
 
-from crawler.api import acrawl, crawl, make_settings
+from crawler.api import Crawl, acrawl, crawl, make_settings
 from crawler.errors import ConfigError, UsageError
 from crawler.stats import Stats
 from crawler.testing import MockPage, MockSite, crawl_site
@@ -49,6 +49,15 @@ def test_two_crawls_in_a_row_in_one_process():
     assert comparable(first) == comparable(second)
     assert set(first) == {site.url("/"), site.url("/a"), site.url("/b?x=1"), site.url("/gone")}
     assert first[site.url("/gone")]["error"]["code"] == "http_4xx"
+
+
+async def test_a_crawl_in_one_process_is_never_paused_and_has_no_frontier_notes():
+    site = MockSite(PAGES)
+    settings = make_settings(seeds=[site.url("/")], workers=0)
+    job = Crawl(settings, transport=site.transport(), default_stdout=False)
+    assert (job.paused, job.backend_status_lines()) == (False, [])  # not started yet
+    await job.run()
+    assert (job.paused, job.backend_status_lines()) == (False, [])
 
 
 async def test_acrawl_yields_records_inside_a_running_event_loop():

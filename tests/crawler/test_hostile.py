@@ -14,7 +14,6 @@ import logging
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -33,10 +32,10 @@ from crawler.assembly import build_engine
 from crawler.fetch import Fetcher
 from crawler.models import PageFields
 from crawler.settings import FetchSettings, build_settings
-from pipelines.sinks.memory import MemorySink
+from pipelines.sinks import MemorySink
 from pipelines.stage import ProcessStage
 from pipelines.worker import parse_page
-from tests.support.cli import parcrawl
+from tests.support.cli import PARCRAWL, checkout_env, parcrawl
 from tests.support.crawling import run_crawl
 from tests.support.hostile import (
     BOMB_DECODED_BYTES,
@@ -127,11 +126,11 @@ def _run_cli_measuring_peak_rss(args: list[str], timeout_s: float) -> tuple[int,
     Under ``/usr/bin/time`` (when there is one) the kernel's own peak counts too, so a spike
     between two samples is not missed.
     """
-    command = [sys.executable, "cli.py", *args]
+    command = [*PARCRAWL, *args]
     kernel_peak = Path(args[args.index("-o") + 1]).with_suffix(".maxrss")
     if TIME_BIN.exists():
         command = [str(TIME_BIN), "-f", "%M", "-o", str(kernel_peak), *command]
-    process = psutil.Popen(command, cwd=REPO_ROOT)
+    process = psutil.Popen(command, cwd=REPO_ROOT, env=checkout_env())
     peak = 0
     deadline = time.monotonic() + timeout_s
     try:
@@ -401,8 +400,9 @@ def test_one_crawl_of_every_hostile_url_gives_one_valid_line_per_url(hostile, tm
     started = time.monotonic()
 
     finished = subprocess.run(
-        [sys.executable, "cli.py", "crawl", *urls, "-o", str(out), "-w", "2", "-q"],
+        [*PARCRAWL, "crawl", *urls, "-o", str(out), "-w", "2", "-q"],
         cwd=REPO_ROOT,
+        env=checkout_env(),
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,4 +1,5 @@
-"""Tests for crawler.prestart: a crawl's workers' server starts while the command line imports."""
+"""Tests for crawler.runtime.prestart: a crawl's workers' server starts while the command
+line imports."""
 
 from __future__ import annotations
 
@@ -9,21 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from crawler.prestart import wants_local_workers
+from crawler.runtime.prestart import wants_local_workers
 
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 import json, os, sys
 import psutil
-sys.argv = ["cli.py", *json.loads(sys.argv[1])]
+sys.argv = ["parcrawl", *json.loads(sys.argv[1])]
 import cli
 def servers():
     return [child.pid for child in psutil.Process().children()
             if "multiprocessing.forkserver" in " ".join(child.cmdline())]
 early = servers()
 if early:
-    from pipelines.stage import default_executor
+    from pipelines.executors import default_executor
     with default_executor(1) as pool:
         worker_parent = pool.submit(os.getppid).result(timeout=60)
 else:

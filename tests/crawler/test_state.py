@@ -26,7 +26,7 @@ from crawler.settings import build_settings
 from crawler.state import CrawlState, read_status
 from crawler.testing import MockSite
 from crawler.urls import host_key
-from pipelines.sinks.jsonl import JsonlSink
+from pipelines.sinks import JsonlSink
 
 
 def urls_in(path: Path) -> Counter[str]:

@@ -16,7 +16,7 @@ def finished_stats(**counts: object) -> Stats:
 
 def test_the_summary_names_records_errors_and_rates() -> None:
     stats = finished_stats(
-        fetched=20, responses=19, fetch_ok=18, written=20, written_ok=18, parsed=18,
+        fetched=20, responses=19, written=20, written_ok=18, parsed=18,
         bytes=3 * 1024 * 1024, errors=Counter({"timeout": 1, "http_404": 1}),
     )  # fmt: skip
     first, fetch, parse, errors = stats.summary_lines()

@@ -6,13 +6,12 @@ import csv
 import json
 import random
 import subprocess
-import sys
 from pathlib import Path
 
 from crawler.api import crawl
 from crawler.jobfile import load_job
 from pipelines.sinks.sqlite import read_records
-from tests.support.cli import REPO
+from tests.support.cli import PARCRAWL, REPO, checkout_env
 from tests.support.routes import RouteServer, page
 from tests.support.user_steps import RAISE_MARKER
 
@@ -101,7 +100,8 @@ def test_a_job_file_run_extracts_fields_runs_steps_and_writes_every_output(tmp_p
     with RouteServer(SHOP) as server:
         job = write_job(tmp_path, server.base_url)
         result = subprocess.run(
-            [sys.executable, str(REPO / "cli.py"), "run", str(job), "-q"],
+            [*PARCRAWL, "run", str(job), "-q"],
+            env=checkout_env(),
             capture_output=True,
             text=True,
             timeout=120,

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.cli import REPO, parcrawl
+from tests.support.cli import PARCRAWL, checkout_env, parcrawl
 from tests.support.routes import RouteServer, page
 
 pytestmark = pytest.mark.slow
@@ -155,7 +154,8 @@ def test_bare_parcrawl_prints_the_help() -> None:
 def test_sigterm_says_how_to_stop_at_once_without_ctrl_c(tmp_path: Path) -> None:
     with RouteServer({"/slow": page("<title>slow</title>", delay_s=20.0)}) as server:
         process = subprocess.Popen(
-            [sys.executable, str(REPO / "cli.py"), "crawl", server.url("/slow"), "-w", "0"],
+            [*PARCRAWL, "crawl", server.url("/slow"), "-w", "0"],
+            env=checkout_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -18,20 +18,20 @@ from pathlib import Path
 
 import pytest
 
-from cli import OPTIONS, build_parser
+from cli import build_parser
 from crawler import __version__
 from crawler.demo import SiteServer, SyntheticSite
 from crawler.jobfile import load_job
-from crawler.settings import Settings
 from crawler.startup import validate_rules
 from tests.support import terminal
-from tests.support.cli import REPO, parcrawl
+from tests.support.cli import PARCRAWL, REPO, checkout_env, parcrawl
 from tests.support.routes import RouteServer, page
 
 
 def start_parcrawl(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(REPO / "cli.py"), *args],
+        [*PARCRAWL, *args],
+        env=checkout_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -222,14 +222,6 @@ def _wait_for_lines(path: Path, count: int, timeout_s: float = 30.0) -> None:
 
 def test_version_names_the_package_version():
     assert parcrawl("--version").stdout.strip() == f"parcrawl {__version__}"
-
-
-def test_every_command_line_option_is_a_job_file_key():
-    defaults = Settings().model_dump()
-    for path in OPTIONS:
-        section, _, key = path.rpartition(".")
-        table = defaults[section] if section else defaults
-        assert key in table, f"--{path} has no job-file key"
 
 
 # -- the summary's numbers ------------------------------------------------------------

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 from crawler.demo import SiteServer, SyntheticSite
 from tests.support.changing import CLI_RECRAWL_SITE, ChangingSite
-from tests.support.cli import REPO, parcrawl
+from tests.support.cli import PARCRAWL, checkout_env, parcrawl
 from tests.support.warcs import of_type, read_warc
 
 POLL_S = 0.01
@@ -85,17 +84,19 @@ def size_of(path: Path) -> int:
 def test_kill_9_during_warc_writes_then_resume_reads_back_cleanly(tmp_path):
     out, state, warc = tmp_path / "out.jsonl", tmp_path / "site.crawl", tmp_path / "crawl.warc.gz"
     args = [
-        sys.executable, str(REPO / "cli.py"), "crawl", "--follow", "-o", str(out), "-q",
+        *PARCRAWL, "crawl", "--follow", "-o", str(out), "-q",
         "-w", "1", "-c", "4", "--state", str(state), "--warc", str(warc),
         "--warc-max-size", "200KB",
     ]  # fmt: skip
     rng = random.Random(7)
     with SiteServer(SyntheticSite(pages=150, seed=11), delay_s=0.02) as server:
-        args.insert(3, server.url("/"))
+        args.insert(len(PARCRAWL) + 1, server.url("/"))
         for _ in range(2):
             watched = sorted(tmp_path.glob("crawl-*.warc.gz"))
             before = sum(map(size_of, watched))
-            process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                args, env=checkout_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             try:
                 deadline = time.monotonic() + DEADLINE_S
                 while sum(map(size_of, tmp_path.glob("crawl-*.warc.gz"))) < before + 60_000:

@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -18,7 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.cli import REPO, parcrawl
+from tests.support.cli import PARCRAWL, checkout_env, parcrawl
 from tests.support.redis_server import RedisServer, redis_server, running_redis
 from tests.support.routes import Reply, Route, RouteServer, page
 
@@ -80,7 +79,8 @@ def serving(site: Site) -> Iterator[Site]:
 
 def start(*args: str, output: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(REPO / "cli.py"), *args, "-o", str(output), "-w", "0", "-q"],
+        [*PARCRAWL, *args, "-o", str(output), "-w", "0", "-q"],
+        env=checkout_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -166,7 +166,8 @@ def test_a_killed_process_loses_nothing(tmp_path: Path) -> None:
         )
         outputs = [tmp_path / f"out-{n}.jsonl" for n in range(3)]
         victim = subprocess.Popen(
-            [sys.executable, str(REPO / "cli.py"), "run", str(job), "-q", "-o", str(outputs[0])],
+            [*PARCRAWL, "run", str(job), "-q", "-o", str(outputs[0])],
+            env=checkout_env(),
             stderr=subprocess.DEVNULL,
         )
         # Mid-crawl: it has written records and holds leases. The others then take over

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import orjson
 from lxml import html as lxml_html
 
-from tests.support.cli import REPO, parcrawl
+from tests.support.cli import PARCRAWL, checkout_env, parcrawl
 from tests.support.routes import RouteServer, page
 
 
@@ -131,7 +130,8 @@ def test_ctrl_c_still_writes_the_report_of_what_was_fetched(tmp_path: Path) -> N
         urls.write_text("\n".join(server.url(f"/p{n}") for n in range(200)))
         args = ["crawl", "-i", str(urls), "-o", str(out), "--report", str(report), "-w", "0"]
         process = subprocess.Popen(
-            [sys.executable, str(REPO / "cli.py"), *args],
+            [*PARCRAWL, *args],
+            env=checkout_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -159,7 +159,8 @@ def test_a_second_ctrl_c_still_writes_the_report(tmp_path: Path) -> None:
         urls.write_text("\n".join(server.url(path) for path in sorted(routes)))
         args = ["crawl", "-i", str(urls), "-o", str(out), "--report", str(report), "-w", "0"]
         process = subprocess.Popen(
-            [sys.executable, str(REPO / "cli.py"), *args, "-c", "16", "--per-host", "16"],
+            [*PARCRAWL, *args, "-c", "16", "--per-host", "16"],
+            env=checkout_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

@@ -8,13 +8,12 @@ import csv
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_redis_crawl import DEADLINE_S, Site, read_urls, serving, wait_for
-from tests.support.cli import REPO, parcrawl
+from tests.support.cli import PARCRAWL, checkout_env, parcrawl
 from tests.support.redis_server import RedisServer, redis_server
 from tests.support.warcs import of_type, read_warc
 
@@ -37,7 +36,8 @@ def launch(args: list[str]) -> subprocess.Popen[str]:
     # A session of its own: a signal to the group reaches --fetchers' children too, as
     # Ctrl-C in a terminal does (and kill -9 of the group leaves no child running on).
     return subprocess.Popen(
-        [sys.executable, str(REPO / "cli.py"), *args],
+        [*PARCRAWL, *args],
+        env=checkout_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,

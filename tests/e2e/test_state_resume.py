@@ -9,7 +9,6 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -19,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from crawler.demo import SiteServer, SyntheticSite
+from tests.support.cli import PARCRAWL, checkout_env
 
 pytestmark = pytest.mark.slow  # end-to-end: real subprocesses and servers, seconds each
 
-REPO = Path(__file__).resolve().parents[2]
 PAGES = 300
 CSV_COLUMNS = ["url", "status", "title", "depth"]
 POLL_S = 0.01
@@ -37,7 +36,7 @@ def slow_site():
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, str(REPO / "cli.py"), *args]
+    return [*PARCRAWL, *args]
 
 
 def crawl_args(base: str, out: Path, state: Path | None) -> list[str]:
@@ -76,7 +75,9 @@ def csv_rows(path: Path) -> list[dict[str, str]]:
 
 
 def run(args: list[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=180, check=False)
+    return subprocess.run(
+        args, env=checkout_env(), capture_output=True, text=True, timeout=180, check=False
+    )
 
 
 def size_of(path: Path) -> int:
@@ -103,7 +104,9 @@ def start_then_kill(args: list[str], watched: Path, grow_by: int, rng: random.Ra
     write, a checkpoint), not just after a write.
     """
     target = size_of(watched) + grow_by
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        args, env=checkout_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for(
             lambda: size_of(watched) >= target or process.poll() is not None,
@@ -196,7 +199,9 @@ def test_csv_ctrl_c_then_resume_gives_the_uninterrupted_rows(slow_site, referenc
         slow_site.base_url, tmp_path / "job.toml", jsonl=None, csv_path=table, state=state
     )
     target = reference.size // 4
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        args, env=checkout_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     try:
         wait_for(
             lambda: size_of(table) >= target or process.poll() is not None, "a quarter of the rows"
@@ -236,7 +241,10 @@ def status_counts(state: Path) -> tuple[dict[str, int], dict[str, Counter[str]]]
 def test_ctrl_c_then_resume_finishes_the_crawl(slow_site, reference, tmp_path):
     out, state = tmp_path / "out.jsonl", tmp_path / "site.crawl"
     process = subprocess.Popen(
-        crawl_args(slow_site.base_url, out, state), stderr=subprocess.PIPE, text=True
+        crawl_args(slow_site.base_url, out, state),
+        env=checkout_env(),
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         wait_for(
@@ -358,6 +366,7 @@ def test_a_second_crawl_on_the_same_state_file_refuses(slow_site, tmp_path):
     lock = lock_of(state)
     first = subprocess.Popen(
         crawl_args(slow_site.base_url, tmp_path / "a.jsonl", state),
+        env=checkout_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

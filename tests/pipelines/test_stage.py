@@ -16,9 +16,15 @@ from crawler.errors import WorkerPoolError
 from crawler.models import FetchRequest, FetchResult, Record
 from crawler.settings import build_settings
 from crawler.testing import MockSite, crawl_site
-from pipelines.sinks.memory import MemorySink
-from pipelines.stage import ProcessStage, collect_page_cycles, process_batch
-from pipelines.worker import PageProcessor, parse_page, parse_page_lxml
+from pipelines.sinks import MemorySink
+from pipelines.stage import ProcessStage
+from pipelines.worker import (
+    PageProcessor,
+    collect_page_cycles,
+    parse_page,
+    parse_page_lxml,
+    process_batch,
+)
 from tests.support.parsers import CRASH_MARKER, fail_to_start, parse_or_die
 
 

@@ -20,7 +20,8 @@ from crawler.errors import ClusterLost
 from crawler.fetch import Fetcher
 from crawler.settings import build_settings
 from crawler.stats import Stats
-from pipelines.sinks.memory import MemorySink
+from pipelines.executors import LocalPresentation
+from pipelines.sinks import MemorySink
 from pipelines.stage import ProcessStage
 
 DEADLINE_S = 30.0
@@ -29,12 +30,13 @@ CONCURRENCY = 4
 LOST = "lost the Dask scheduler at tcp://test:8786 and it did not come back"
 
 
-class PausingExecutor(Executor):
+class PausingExecutor(LocalPresentation, Executor):
     """Runs calls in threads of this process; while paused it holds them, as a Dask
     executor holds batches while its scheduler is waited for. Lost: they raise."""
 
     def __init__(self) -> None:
         self._threads = ThreadPoolExecutor(2)
+        self.workers = 2
         self._running = threading.Event()
         self._running.set()
         self.lost = False

@@ -12,9 +12,9 @@ from crawler.fetch import Fetcher
 from crawler.models import Record
 from crawler.settings import build_settings
 from crawler.stats import Stats
-from pipelines.sinks.memory import MemorySink
-from pipelines.stage import ParseFn, ProcessStage
-from pipelines.worker import parse_page
+from pipelines.sinks import MemorySink
+from pipelines.stage import ProcessStage
+from pipelines.worker import ParseFn, parse_page
 
 
 async def _seeds(urls: Sequence[str]) -> AsyncIterator[str]:

@@ -1,4 +1,4 @@
-"""What importing a module costs a fresh interpreter, as a worker process is one."""
+"""What importing modules loads, seen from a fresh interpreter (as a worker or a crawl is)."""
 
 from __future__ import annotations
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
-from tests.support.cli import REPO
+from tests.support.cli import PARCRAWL, checkout_env
 
 ROWS, COLUMNS = 40, 120
 
@@ -38,7 +37,7 @@ def run_on_terminal(
     interrupt_when: Callable[[str], bool] | None = None,
     timeout_s: float = 120,
 ) -> Screen:
-    """``python cli.py ARGS`` with stdout and stderr on a pseudo-terminal, or either on a
+    """``parcrawl ARGS`` with stdout and stderr on a pseudo-terminal, or either on a
     pipe: ``stdout_pipe`` as in ``parcrawl … | jq``, whose reader prints to the same screen.
 
     ``interrupt_when``: Ctrl-C (SIGINT to its process group, as a terminal sends it) once
@@ -53,7 +52,8 @@ def run_on_terminal(
     # A new pseudo-terminal is 0 columns wide, and progress bars draw nothing in that.
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
     with subprocess.Popen(
-        [sys.executable, str(REPO / "cli.py"), *args],
+        [*PARCRAWL, *args],
+        env=checkout_env(),
         stdout=subprocess.PIPE if stdout_pipe else secondary,
         stderr=subprocess.PIPE if stderr_pipe else secondary,
         start_new_session=interrupt_when is not None,  # a group of its own to interrupt

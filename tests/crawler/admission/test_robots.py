@@ -13,6 +13,9 @@ import pytest
 from crawler.admission import RobotsCache, RobotsResponse, RobotsVerdict
 from crawler.settings import FetchSettings, RobotsSettings
 
+ALLOWED = RobotsVerdict.ALLOWED
+DISALLOWED = RobotsVerdict.DISALLOWED
+
 SITE = "https://site.test"
 UA = "parcrawl/0.1.0"
 
@@ -79,9 +82,9 @@ def make_cache(
 async def test_disallowed_path_is_refused_and_others_allowed() -> None:
     cache, _ = make_cache("User-agent: *\nDisallow: /private/\n")
 
-    assert not await cache.allowed(f"{SITE}/private/report.html")
-    assert await cache.allowed(f"{SITE}/public/report.html")
-    assert await cache.allowed(f"{SITE}/")
+    assert await cache.verdict(f"{SITE}/private/report.html") is not ALLOWED
+    assert await cache.verdict(f"{SITE}/public/report.html") is ALLOWED
+    assert await cache.verdict(f"{SITE}/") is ALLOWED
 
 
 async def test_our_group_wins_over_star_and_star_applies_to_others() -> None:
@@ -93,15 +96,15 @@ async def test_our_group_wins_over_star_and_star_applies_to_others() -> None:
     ours, _ = make_cache(robots)
     stranger, _ = make_cache(robots, user_agent="somebot/2.0 (+https://example.org)")
 
-    assert await ours.allowed(f"{SITE}/article")
-    assert not await ours.allowed(f"{SITE}/drafts/1")
-    assert not await stranger.allowed(f"{SITE}/article")
+    assert await ours.verdict(f"{SITE}/article") is ALLOWED
+    assert await ours.verdict(f"{SITE}/drafts/1") is not ALLOWED
+    assert await stranger.verdict(f"{SITE}/article") is not ALLOWED
 
 
 async def test_product_token_matches_case_insensitively() -> None:
     cache, _ = make_cache("User-agent: ParCrawl\nDisallow: /x\n", user_agent="parcrawl/9.9 (bot)")
 
-    assert not await cache.allowed(f"{SITE}/x")
+    assert await cache.verdict(f"{SITE}/x") is not ALLOWED
 
 
 async def test_longest_match_decides_between_allow_and_disallow() -> None:
@@ -109,36 +112,36 @@ async def test_longest_match_decides_between_allow_and_disallow() -> None:
         "User-agent: *\nDisallow: /shop\nAllow: /shop/catalog\nDisallow: /shop/catalog/admin\n"
     )
 
-    assert not await cache.allowed(f"{SITE}/shop/cart")
-    assert await cache.allowed(f"{SITE}/shop/catalog/shoes?page=2")
-    assert not await cache.allowed(f"{SITE}/shop/catalog/admin/users")
+    assert await cache.verdict(f"{SITE}/shop/cart") is not ALLOWED
+    assert await cache.verdict(f"{SITE}/shop/catalog/shoes?page=2") is ALLOWED
+    assert await cache.verdict(f"{SITE}/shop/catalog/admin/users") is not ALLOWED
 
 
 async def test_wildcards_and_end_anchor() -> None:
     cache, _ = make_cache("User-agent: *\nDisallow: /*.pdf$\nDisallow: /*?sessionid=\n")
 
-    assert not await cache.allowed(f"{SITE}/docs/manual.pdf")
-    assert await cache.allowed(f"{SITE}/docs/manual.pdf.html")
-    assert not await cache.allowed(f"{SITE}/cart?sessionid=42")
+    assert await cache.verdict(f"{SITE}/docs/manual.pdf") is not ALLOWED
+    assert await cache.verdict(f"{SITE}/docs/manual.pdf.html") is ALLOWED
+    assert await cache.verdict(f"{SITE}/cart?sessionid=42") is not ALLOWED
 
 
 async def test_robots_txt_itself_is_allowed_without_a_fetch() -> None:
     cache, fetch = make_cache("User-agent: *\nDisallow: /\n")
 
-    assert await cache.allowed(f"{SITE}/robots.txt")
+    assert await cache.verdict(f"{SITE}/robots.txt") is ALLOWED
     assert fetch.calls == []
 
 
 async def test_byte_order_mark_does_not_hide_the_first_group() -> None:
     cache, _ = make_cache(b"\xef\xbb\xbfUser-agent: *\nDisallow: /private\n")
 
-    assert not await cache.allowed(f"{SITE}/private")
+    assert await cache.verdict(f"{SITE}/private") is not ALLOWED
 
 
 async def test_obey_false_allows_everything_without_fetching() -> None:
     cache, fetch = make_cache("User-agent: *\nDisallow: /\nCrawl-delay: 5\n", obey=False)
 
-    assert await cache.allowed(f"{SITE}/anything")
+    assert await cache.verdict(f"{SITE}/anything") is ALLOWED
     assert await cache.crawl_delay_s(f"{SITE}/anything") is None
     assert fetch.calls == []
 
@@ -150,7 +153,7 @@ async def test_obey_false_allows_everything_without_fetching() -> None:
 async def test_client_error_means_no_rules(status: int) -> None:
     cache, _ = make_cache(RobotsResponse(status, b"User-agent: *\nDisallow: /\n"))
 
-    assert await cache.allowed(f"{SITE}/private/anything")
+    assert await cache.verdict(f"{SITE}/private/anything") is ALLOWED
     assert await cache.crawl_delay_s(f"{SITE}/") is None
     assert await cache.sitemaps(f"{SITE}/") == []
 
@@ -159,8 +162,8 @@ async def test_client_error_means_no_rules(status: int) -> None:
 async def test_server_or_network_error_refuses_the_host(status: int | None) -> None:
     cache, _ = make_cache(RobotsResponse(status, b""))
 
-    assert not await cache.allowed(f"{SITE}/")
-    assert not await cache.allowed(f"{SITE}/page")
+    assert await cache.verdict(f"{SITE}/") is not ALLOWED
+    assert await cache.verdict(f"{SITE}/page") is not ALLOWED
 
 
 async def test_server_error_is_retried_after_the_wait_and_then_obeyed() -> None:
@@ -171,16 +174,16 @@ async def test_server_error_is_retried_after_the_wait_and_then_obeyed() -> None:
         retry_after_error_s=60.0,
     )
 
-    assert not await cache.allowed(f"{SITE}/page")
+    assert await cache.verdict(f"{SITE}/page") is not ALLOWED
     clock.now += 59.0
-    assert not await cache.allowed(f"{SITE}/page")
+    assert await cache.verdict(f"{SITE}/page") is not ALLOWED
     assert len(fetch.calls) == 1
 
     clock.now += 1.0
-    assert await cache.allowed(f"{SITE}/page")
-    assert not await cache.allowed(f"{SITE}/private")
+    assert await cache.verdict(f"{SITE}/page") is ALLOWED
+    assert await cache.verdict(f"{SITE}/private") is not ALLOWED
     clock.now += 3600.0
-    assert await cache.allowed(f"{SITE}/page")
+    assert await cache.verdict(f"{SITE}/page") is ALLOWED
     assert fetch.calls == [f"{SITE}/robots.txt"] * 2
 
 
@@ -194,8 +197,8 @@ async def test_a_refused_connection_is_retried_and_then_the_rules_obeyed() -> No
         [REFUSED, TIMED_OUT, ok("User-agent: *\nDisallow: /private\n")], retry=QUICK_RETRIES
     )
 
-    assert await cache.allowed(f"{SITE}/page")
-    assert not await cache.allowed(f"{SITE}/private")
+    assert await cache.verdict(f"{SITE}/page") is ALLOWED
+    assert await cache.verdict(f"{SITE}/private") is not ALLOWED
     assert fetch.calls == [f"{SITE}/robots.txt"] * 3
 
 
@@ -220,7 +223,7 @@ async def test_a_failure_pages_would_not_retry_is_not_retried(
 ) -> None:
     cache, fetch = make_cache([response, ok("")], retry=QUICK_RETRIES)
 
-    assert not await cache.allowed(f"{SITE}/page")
+    assert await cache.verdict(f"{SITE}/page") is not ALLOWED
     assert len(fetch.calls) == 1
 
 
@@ -228,7 +231,7 @@ async def test_failure_is_logged_with_the_robots_url(caplog: pytest.LogCaptureFi
     cache, _ = make_cache(RobotsResponse(None, b""))
 
     with caplog.at_level(logging.INFO, logger="crawler.admission"):
-        await cache.allowed(f"{SITE}/page")
+        await cache.verdict(f"{SITE}/page")
 
     assert any(
         f"{SITE}/robots.txt" in record.getMessage() and "network error" in record.getMessage()
@@ -246,8 +249,8 @@ async def test_fetch_that_raises_blocks_the_host_instead_of_crashing() -> None:
     clock = FakeClock()
     cache = RobotsCache(broken, user_agent=UA, settings=RobotsSettings(), clock=clock)
 
-    assert not await cache.allowed(f"{SITE}/page")
-    assert not await cache.allowed(f"{SITE}/other")
+    assert await cache.verdict(f"{SITE}/page") is not ALLOWED
+    assert await cache.verdict(f"{SITE}/other") is not ALLOWED
     assert calls == [f"{SITE}/robots.txt"]
 
 
@@ -302,11 +305,11 @@ async def test_concurrent_callers_share_one_fetch() -> None:
     cache = RobotsCache(fetch, user_agent=UA, settings=RobotsSettings())
     urls = [f"{SITE}/page/{i}" for i in range(10)] + [f"{SITE}/private/{i}" for i in range(10)]
 
-    results = await asyncio.gather(*(cache.allowed(url) for url in urls))
+    results = await asyncio.gather(*(cache.verdict(url) for url in urls))
 
-    assert results == [True] * 10 + [False] * 10
+    assert results == [ALLOWED] * 10 + [DISALLOWED] * 10
     assert fetch.calls == [f"{SITE}/robots.txt"]
-    await cache.allowed(f"{SITE}/later")
+    await cache.verdict(f"{SITE}/later")
     await cache.crawl_delay_s(f"{SITE}/later")
     await cache.sitemaps(f"{SITE}/later")
     assert fetch.calls == [f"{SITE}/robots.txt"]
@@ -316,19 +319,19 @@ async def test_a_cancelled_caller_does_not_cancel_the_shared_fetch() -> None:
     fetch = FakeFetch({f"{SITE}/robots.txt": [ok("User-agent: *\nDisallow: /private\n")]}, 0.05)
     cache = RobotsCache(fetch, user_agent=UA, settings=RobotsSettings())
 
-    impatient = asyncio.create_task(cache.allowed(f"{SITE}/a"))
-    patient = asyncio.create_task(cache.allowed(f"{SITE}/private"))
+    impatient = asyncio.create_task(cache.verdict(f"{SITE}/a"))
+    patient = asyncio.create_task(cache.verdict(f"{SITE}/private"))
     await _until(lambda: bool(fetch.calls))  # both wait on the one fetch in flight
     impatient.cancel()
 
-    assert await patient is False
+    assert await patient is DISALLOWED
     assert fetch.calls == [f"{SITE}/robots.txt"]
 
 
 async def test_aclose_cancels_a_fetch_in_flight() -> None:
     fetch = FakeFetch({f"{SITE}/robots.txt": [ok("User-agent: *\nDisallow: /\n")]}, 10.0)
     cache = RobotsCache(fetch, user_agent=UA, settings=RobotsSettings())
-    waiting = asyncio.create_task(cache.allowed(f"{SITE}/a"))
+    waiting = asyncio.create_task(cache.verdict(f"{SITE}/a"))
     await _until(lambda: bool(fetch.calls))  # the fetch is in flight
 
     await asyncio.wait_for(cache.aclose(), timeout=1.0)
@@ -347,11 +350,12 @@ async def test_each_scheme_host_and_port_has_its_own_robots_txt() -> None:
     )
     cache = RobotsCache(fetch, user_agent=UA, settings=RobotsSettings())
 
-    assert not await cache.allowed("https://site.test/page")
-    assert not await cache.allowed("https://SITE.test:443/other")  # same host, spelled out
-    assert await cache.allowed("http://site.test/page")
-    assert not await cache.allowed("http://site.test/http-only")
-    assert await cache.allowed("https://site.test:8443/page")
+    assert await cache.verdict("https://site.test/page") is not ALLOWED
+    # The same host, spelled out:
+    assert await cache.verdict("https://SITE.test:443/other") is not ALLOWED
+    assert await cache.verdict("http://site.test/page") is ALLOWED
+    assert await cache.verdict("http://site.test/http-only") is not ALLOWED
+    assert await cache.verdict("https://site.test:8443/page") is ALLOWED
     assert sorted(fetch.calls) == [
         "http://site.test/robots.txt",
         "https://site.test/robots.txt",
@@ -384,8 +388,8 @@ async def test_oversized_body_is_cut_at_max_bytes() -> None:
     padding = "# " + "x" * 4000 + "\n"
     cache, _ = make_cache(head + padding + "Disallow: /late\n", max_bytes=1024)
 
-    assert not await cache.allowed(f"{SITE}/early")
-    assert await cache.allowed(f"{SITE}/late")
+    assert await cache.verdict(f"{SITE}/early") is not ALLOWED
+    assert await cache.verdict(f"{SITE}/late") is ALLOWED
 
 
 async def test_cut_inside_a_multibyte_character_is_harmless() -> None:
@@ -397,15 +401,15 @@ async def test_cut_inside_a_multibyte_character_is_harmless() -> None:
         body[:1024].decode()
     cache, _ = make_cache(body, max_bytes=1024)
 
-    assert not await cache.allowed(f"{SITE}/early")
-    assert await cache.allowed(f"{SITE}/elsewhere")
+    assert await cache.verdict(f"{SITE}/early") is not ALLOWED
+    assert await cache.verdict(f"{SITE}/elsewhere") is ALLOWED
 
 
 async def test_binary_garbage_means_no_rules() -> None:
     junk = b"\x89PNG\r\n\x1a\n\x00\x00" + bytes(range(256)) * 16
     cache, _ = make_cache(junk)
 
-    assert await cache.allowed(f"{SITE}/anything")
+    assert await cache.verdict(f"{SITE}/anything") is ALLOWED
     assert await cache.crawl_delay_s(f"{SITE}/") is None
 
 

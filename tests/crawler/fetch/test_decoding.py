@@ -16,13 +16,8 @@ import brotli  # type: ignore[import-untyped]
 import httpx
 import pytest
 
-from crawler.fetch import (
-    BodyTooLarge,
-    BoundedDecoder,
-    DecodeError,
-    UnsupportedEncoding,
-    accept_encoding,
-)
+from crawler.errors import BodyTooLarge, DecodeError, UnsupportedEncoding
+from crawler.fetch import BoundedDecoder, accept_encoding
 from tests.support.hostile import BIG_PAGE_BYTES, HostileServer, gzip_bomb, gzip_bytes
 
 PAGE = b"".join(b"<p>paragraph %d of a page worth crawling</p>\n" % n for n in range(3000))

@@ -12,7 +12,7 @@ from crawler.fetch import Fetcher
 from crawler.jobfile import load_job
 from crawler.models import FetchRequest
 from crawler.settings import FetchSettings, build_settings
-from crawler.sites import SiteRule, Sites
+from crawler.settings.sites import SiteRule, Sites
 from tests.support.routes import Reply, RouteServer, page
 
 SECRET = "k3y-s3cret"

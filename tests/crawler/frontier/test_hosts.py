@@ -1,4 +1,5 @@
-"""Tests for crawler.frontier.hosts: Retry-After, the one back-off rule, holds and delays."""
+"""Tests for crawler.frontier.hosts: Retry-After, the one back-off rule, the delay's jitter.
+The host timing every frontier keeps (delay, Crawl-delay, holds, back-off): test_lifecycle.py."""
 
 from __future__ import annotations
 
@@ -72,24 +73,6 @@ def test_back_off_jitter_never_goes_below_half_the_ceiling() -> None:
     assert backoff_s(3, base_s=1.0, cap_s=600.0, rng=Lowest()) == 2.0
 
 
-def test_a_503_without_retry_after_holds_the_host_longer_each_time_in_a_row() -> None:
-    slot = HostSlot(key="a.test", max_active=1)
-    holds = [slot.heed(HostAnswer(503, None), 0.0, Highest(), cap_s=600.0) for _ in range(3)]
-    assert holds == [1.0, 2.0, 4.0]
-    assert slot.next_start == 4.0
-
-    assert slot.heed(HostAnswer(200, None), 0.0, Highest(), cap_s=600.0) == 0.0
-    assert slot.heed(HostAnswer(503, None), 10.0, Highest(), cap_s=600.0) == 1.0  # starts over
-
-
-def test_retry_after_holds_the_host_up_to_the_cap() -> None:
-    slot = HostSlot(key="a.test", max_active=1)
-    assert slot.heed(HostAnswer(429, 30.0), 100.0, Highest(), cap_s=600.0) == 30.0
-    assert not slot.may_begin(129.0)
-    assert slot.may_begin(130.0)
-    assert slot.heed(HostAnswer(429, 5000.0), 100.0, Highest(), cap_s=600.0) == 600.0
-
-
 def test_a_host_answer_reads_retry_after_once_from_the_response() -> None:
     timing = RetryTiming(FetchSettings())
     answer = timing.read(result_with(503, {"Retry-After": "12"}), now_epoch_s=0.0)
@@ -122,44 +105,3 @@ def test_a_delay_spaces_starts_by_one_to_one_and_a_half_times_it() -> None:
     slot.sent(0.0, Highest())
     assert not slot.begin(2.9, Highest())
     assert slot.begin(3.0, Highest())
-
-
-def test_the_delay_counts_from_when_a_start_went_on_the_wire() -> None:
-    slot = HostSlot(key="a.test", max_active=4, delay_s=2.0)
-    assert slot.begin(0.0, Lowest())
-    assert not slot.may_begin(5.0)  # nothing else begins while it connects
-    slot.sent(0.4, Lowest())  # a new connection took 0.4 s
-    assert not slot.may_begin(2.3)
-    assert slot.may_begin(2.4)
-    assert slot.next_start >= 2.4  # and nothing is handed out before that either
-
-
-def test_without_a_delay_starts_do_not_wait_for_each_others_connections() -> None:
-    slot = HostSlot(key="a.test", max_active=4)
-    assert slot.begin(0.0, Lowest())
-    assert slot.begin(0.0, Lowest())  # the first is still connecting
-
-
-def test_a_start_that_never_reached_the_wire_lets_the_next_go_after_the_delay() -> None:
-    slot = HostSlot(key="a.test", max_active=4, delay_s=2.0)
-    assert slot.begin(0.0, Lowest())
-    slot.unsent()  # its connection was refused
-    assert not slot.may_begin(1.9)  # counted from the gate: the server may have seen it
-    assert slot.begin(2.0, Lowest())
-
-
-def test_a_hand_out_lets_its_request_begin_at_once_but_spaces_the_next_hand_out() -> None:
-    slot = HostSlot(key="a.test", max_active=4, delay_s=2.0)
-    slot.add(FetchRequest("http://a.test/1"))
-    slot.start(0.0, Lowest())
-    assert slot.next_start == 2.0
-    assert slot.begin(0.1, Lowest())
-
-
-def test_a_crawl_delay_learned_late_counts_from_the_last_start() -> None:
-    slot = HostSlot(key="a.test", max_active=4)
-    assert slot.begin(10.0, Lowest())
-    slot.sent(10.0, Lowest())
-    slot.slow_to(5.0)
-    assert not slot.may_begin(14.9)
-    assert slot.may_begin(15.0)

@@ -1,12 +1,12 @@
-"""Tests for the Redis frontier: the lease lifecycle (also against LocalFrontier, as the
-reference), one crawl shared by several frontiers (processes), leases of a dead process,
-politeness for the whole crawl, and a lost Redis. Against a real ``redis-server``."""
+"""Tests for the Redis frontier: one crawl shared by several frontiers (processes), leases of a
+dead process, politeness for the whole crawl, and a lost Redis. Against a real
+``redis-server``. The ``Frontier`` contract it keeps with LocalFrontier: test_lifecycle.py."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -16,19 +16,21 @@ import pytest
 from crawler.errors import ConfigError, FrontierError, UsageError
 from crawler.frontier import (
     FETCHED,
-    HELD_BACK,
-    PAUSED_FIELD,
     CrawlIdentity,
     Frontier,
     HostAnswer,
     Lease,
-    LocalFrontier,
     Outcome,
-    RetryIn,
-    open_redis_frontier,
 )
-from crawler.frontier.redis_frontier import HOST_SCAN, RedisFrontier
-from crawler.frontier.redis_status import read_shared_status
+from crawler.frontier.redis import (
+    RedisBackend,
+    RedisFrontier,
+    open_redis_backend,
+    read_shared_status,
+)
+
+# The number of hosts one take scans: an internal of the module under test, reached directly.
+from crawler.frontier.redis.frontier import HOST_SCAN
 from crawler.jobfile import load_job
 from crawler.models import FetchRequest
 from crawler.settings import build_settings
@@ -58,6 +60,29 @@ def identity(*, seeding: bool = True, per_host: int = 1, delay_s: float = 0.0, *
     )
 
 
+def redis_frontier(url: str, crawl_id: str, who: CrawlIdentity, **options: Any) -> RedisFrontier:
+    """The frontier of one process's Redis backend, not started."""
+    return open_redis_backend(url, crawl_id, who, **options).frontier
+
+
+@asynccontextmanager
+async def shared_backend(
+    server: RedisServer,
+    crawl_id: str = "t",
+    *,
+    url: str | None = None,
+    who: CrawlIdentity | None = None,
+    **options: Any,
+) -> AsyncIterator[RedisBackend]:
+    """One process's backend on ``server``'s crawl ``crawl_id``, left cleanly at the end."""
+    backend = open_redis_backend(url or server.url, crawl_id, who or identity(), **options)
+    try:
+        await backend.start()
+        yield backend
+    finally:
+        await backend.aclose()
+
+
 @asynccontextmanager
 async def shared(
     server: RedisServer,
@@ -68,12 +93,8 @@ async def shared(
     **options: Any,
 ) -> AsyncIterator[RedisFrontier]:
     """One process's frontier on ``server``'s crawl ``crawl_id``, left cleanly at the end."""
-    frontier = open_redis_frontier(url or server.url, crawl_id, who or identity(), **options)
-    try:
-        await frontier.start()
-        yield frontier
-    finally:
-        await frontier.aclose()
+    async with shared_backend(server, crawl_id, url=url, who=who, **options) as backend:
+        yield backend.frontier
 
 
 async def blocks(task: asyncio.Future[Any]) -> bool:
@@ -95,144 +116,10 @@ async def finish(frontier: Frontier, lease: Lease) -> None:
     await frontier.done([outcome(lease)])
 
 
-# -- the lifecycle, as LocalFrontier (the reference) keeps it ------------------------------
+# -- host timing across processes (the one-process rules: test_lifecycle.py) ----------------
 
-Factory = Callable[..., Awaitable[Frontier]]
-
-
-@pytest.fixture(params=["local", "redis"])
-async def make(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Factory]:
-    """Builds a frontier with per_host=1 (and ``delay_s``, 0 unless given): a LocalFrontier,
-    or one on a fresh Redis."""
-    if request.param == "local":
-
-        async def local(delay_s: float = 0.0) -> Frontier:
-            return LocalFrontier(per_host=1, delay_s=delay_s)
-
-        yield local
-        return
-    folder = tmp_path / "redis"
-    folder.mkdir()
-    opened: list[RedisFrontier] = []
-    with running_redis(folder) as server:
-
-        async def remote(delay_s: float = 0.0) -> Frontier:
-            frontier = open_redis_frontier(server.url, "t", identity(delay_s=delay_s))
-            opened.append(frontier)
-            await frontier.start()  # joins the crawl: its delay is known before any call
-            return frontier
-
-        yield remote
-        for frontier in opened:
-            await frontier.aclose()
-
-
-async def test_canonical_duplicates_are_queued_once(make: Factory) -> None:
-    frontier = await make()
-    added = await frontier.add_many(
-        [FetchRequest(f"{A}/p?x=1&y=2"), FetchRequest(f"{A}/p?y=2&x=1#f"), FetchRequest(f"{B}/")]
-    )
-    assert [request.url for request in added] == [f"{A}/p?x=1&y=2", f"{B}/"]
-    assert await frontier.mark_seen(f"{A}/p?x=1&y=2") is False
-    assert await frontier.mark_seen(f"{A}/q") is True
-
-
-async def test_the_crawl_ends_once_input_is_closed_and_every_lease_is_done(make: Factory) -> None:
-    frontier = await make()
-    await frontier.put(FetchRequest(f"{A}/"))
-    await frontier.put(FetchRequest(f"{B}/"))
-    frontier.close_input()
-    first, second = await get_soon(frontier), await get_soon(frontier)
-    assert first is not None
-    assert second is not None
-    ending = asyncio.ensure_future(frontier.get())
-    assert await blocks(ending)  # two leases are not done yet: links may still come
-    await finish(frontier, first)
-    assert await blocks(ending)
-    await finish(frontier, second)
-    assert await asyncio.wait_for(ending, SOON_S) is None
-
-
-async def test_a_retry_comes_back_after_its_delay_as_the_next_attempt(make: Factory) -> None:
-    frontier = await make()
-    await frontier.put(FetchRequest(f"{A}/"))
-    frontier.close_input()
-    lease = await get_soon(frontier)
-    assert lease is not None
-    started = time.monotonic()
-    await frontier.end(lease, RetryIn(0.3))
-    again = await get_soon(frontier)
-    assert again is not None
-    assert time.monotonic() - started >= 0.25
-    assert (again.request.url, again.request.attempt) == (f"{A}/", 2)
-
-
-async def test_a_lease_held_back_is_handed_out_again_unchanged(make: Factory) -> None:
-    frontier = await make()
-    await frontier.put(FetchRequest(f"{A}/"))
-    lease = await get_soon(frontier)
-    assert lease is not None
-    await frontier.end(lease, HELD_BACK)
-    again = await get_soon(frontier)
-    assert again is not None
-    assert again.request == lease.request
-
-
-async def test_links_one_level_deeper_wait_for_the_level_above(make: Factory) -> None:
-    frontier = await make()
-    await frontier.put(FetchRequest(f"{A}/"))
-    seed = await get_soon(frontier)
-    assert seed is not None
-    await frontier.add_many([FetchRequest(f"{B}/deeper", depth=1)])
-    waiting = asyncio.ensure_future(frontier.get())
-    assert await blocks(waiting)  # breadth first: depth 0 is still being fetched
-    await finish(frontier, seed)
-    deeper = await asyncio.wait_for(waiting, SOON_S)
-    assert deeper is not None
-    assert deeper.request.url == f"{B}/deeper"
-
-
-async def test_a_host_at_its_limit_waits_for_a_lease_to_end(make: Factory) -> None:
-    frontier = await make()
-    await frontier.add_many([FetchRequest(f"{A}/1"), FetchRequest(f"{A}/2")])
-    first = await get_soon(frontier)
-    assert first is not None
-    second = asyncio.ensure_future(frontier.get())
-    assert await blocks(second)  # per_host=1
-    await frontier.end(first, FETCHED)
-    lease = await asyncio.wait_for(second, SOON_S)
-    assert lease is not None
-    assert lease.request.url == f"{A}/2"
-
-
-WIRE_DELAY_S = 0.3
 CLOCK_SLACK_S = 0.005
 """Redis keeps time in whole milliseconds."""
-
-
-async def test_the_delay_counts_from_when_a_start_goes_on_the_wire(make: Factory) -> None:
-    frontier = await make(delay_s=WIRE_DELAY_S)
-    robots = await asyncio.wait_for(frontier.wait_turn(f"{A}/robots.txt"), SOON_S)
-    page = asyncio.ensure_future(frontier.wait_turn(f"{A}/1"))
-    # robots.txt is still connecting (slowly): nothing else to the host starts meanwhile.
-    assert await blocks(page)
-    await asyncio.wait_for(frontier.wait_turn(f"{B}/1"), SOON_S)  # other hosts go on
-    await robots.sent()
-    sent = time.monotonic()
-    await asyncio.wait_for(page, SOON_S)
-    assert time.monotonic() - sent >= WIRE_DELAY_S - CLOCK_SLACK_S
-
-
-async def test_a_start_that_never_went_out_frees_its_host_after_the_delay(make: Factory) -> None:
-    frontier = await make(delay_s=WIRE_DELAY_S)
-    began = time.monotonic()
-    refused = await asyncio.wait_for(frontier.wait_turn(f"{A}/1"), SOON_S)
-    page = asyncio.ensure_future(frontier.wait_turn(f"{A}/2"))
-    assert await blocks(page)
-    await refused.close()  # no connection: nothing was sent
-    await asyncio.wait_for(page, SOON_S)
-    # The delay still counts from the first start (the server may have seen something).
-    assert time.monotonic() - began >= WIRE_DELAY_S - CLOCK_SLACK_S
 
 
 async def test_a_start_whose_process_died_before_sending_holds_the_host_a_lease_at_most(
@@ -247,13 +134,6 @@ async def test_a_start_whose_process_died_before_sending_holds_the_host_a_lease_
         await asyncio.wait_for(doomed.wait_turn(f"{A}/1"), SOON_S)  # and it never says more
         await asyncio.wait_for(other.wait_turn(f"{A}/2"), SOON_S)
         assert time.monotonic() - began >= 1.0 - CLOCK_SLACK_S
-
-
-async def test_a_stopped_frontier_hands_out_nothing(make: Factory) -> None:
-    frontier = await make()
-    await frontier.add_many([FetchRequest(f"{A}/1")])
-    frontier.stop()
-    assert await get_soon(frontier) is None
 
 
 # -- one crawl, several processes -----------------------------------------------------------
@@ -303,20 +183,20 @@ async def test_a_dead_process_leases_return_with_the_attempt_counted(
     redis_server: RedisServer,
 ) -> None:
     async with shared(redis_server, lease_s=1.0) as survivor:
-        doomed = open_redis_frontier(redis_server.url, "t", identity(), lease_s=1.0)
+        doomed = redis_frontier(redis_server.url, "t", identity(), lease_s=1.0)
         await doomed.put(FetchRequest(f"{A}/1"))
         lease = await get_soon(doomed)
         assert lease is not None
         # As after kill -9: no more renewals, no goodbye.
-        assert doomed._heartbeat is not None
-        doomed._heartbeat.cancel()
+        assert doomed.session._heartbeat is not None
+        doomed.session._heartbeat.cancel()
         again = await get_soon(survivor)
         assert again is not None
         assert (again.request.url, again.request.attempt) == (f"{A}/1", 2)
         status = await read_shared_status(redis_server.url, "t")
         assert status.totals["requeued"] == 1
         await finish(survivor, again)
-        await doomed._link.client.aclose()
+        await doomed.session.link.client.aclose()
 
 
 async def test_max_pages_counts_every_process(redis_server: RedisServer) -> None:
@@ -336,7 +216,7 @@ async def test_max_pages_counts_every_process(redis_server: RedisServer) -> None
 
 
 async def test_joining_an_unknown_crawl_is_refused(redis_server: RedisServer) -> None:
-    frontier = open_redis_frontier(redis_server.url, "nope", identity(seeding=False))
+    frontier = redis_frontier(redis_server.url, "nope", identity(seeding=False))
     with pytest.raises(FrontierError, match="no crawl 'nope'"):
         await frontier.start()
     await frontier.aclose()
@@ -344,9 +224,7 @@ async def test_joining_an_unknown_crawl_is_refused(redis_server: RedisServer) ->
 
 async def test_joining_with_another_scope_is_refused(redis_server: RedisServer) -> None:
     async with shared(redis_server):
-        other = open_redis_frontier(
-            redis_server.url, "t", identity(**{"scope.include": ["/docs/"]})
-        )
+        other = redis_frontier(redis_server.url, "t", identity(**{"scope.include": ["/docs/"]}))
         with pytest.raises(ConfigError, match=r"other settings \(scope\.include\)"):
             await other.start()
         await other.aclose()
@@ -355,7 +233,7 @@ async def test_joining_with_another_scope_is_refused(redis_server: RedisServer) 
 async def test_redis_unreachable_is_one_line_without_the_password(tmp_path: Path) -> None:
     server = RedisServer(tmp_path)  # never started: nothing listens on its port
     url = f"redis://:hunter2@127.0.0.1:{server.port}/0"
-    frontier = open_redis_frontier(url, "t", identity())
+    frontier = redis_frontier(url, "t", identity())
     with pytest.raises(FrontierError) as raised:
         await frontier.start()
     await frontier.aclose()
@@ -368,7 +246,7 @@ async def test_redis_unreachable_is_one_line_without_the_password(tmp_path: Path
 async def test_a_wrong_password_is_refused_without_showing_it(tmp_path: Path) -> None:
     with running_redis(tmp_path, password="right-one") as server:
         url = f"redis://:wrong-one@127.0.0.1:{server.port}/0"
-        frontier = open_redis_frontier(url, "t", identity())
+        frontier = redis_frontier(url, "t", identity())
         with pytest.raises(FrontierError) as raised:
             await frontier.start()
         await frontier.aclose()
@@ -393,20 +271,21 @@ async def test_status_of_an_unknown_crawl_is_a_usage_error(redis_server: RedisSe
         await read_shared_status(redis_server.url, "other")
 
 
-async def test_a_lost_redis_pauses_the_crawl_until_it_is_back(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_a_lost_redis_pauses_the_crawl_until_it_is_back(tmp_path: Path) -> None:
     with running_redis(tmp_path, appendonly=True) as server:
-        async with shared(server) as frontier:
+        async with shared_backend(server) as backend:
+            frontier = backend.frontier
             await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(3)])
             server.stop()
             taking = asyncio.ensure_future(frontier.get())
             assert await blocks(taking)
-            assert frontier.lost
+            assert backend.paused
+            assert backend.status_lines() == ["paused: Redis lost, retrying"]
             server.start()  # with AOF on: the queue survived the restart
             lease = await asyncio.wait_for(taking, SOON_S)
             assert lease is not None
-            assert not frontier.lost
+            assert not backend.paused
+            assert backend.status_lines() == []
             await finish(frontier, lease)
             urls = {lease.request.url}
             for _ in range(2):
@@ -415,9 +294,6 @@ async def test_a_lost_redis_pauses_the_crawl_until_it_is_back(
                 urls.add(item.request.url)
                 await finish(frontier, item)
     assert urls == {f"{A}/{n}" for n in range(3)}
-    # What the progress bar shows: paused, then crawling again.
-    marks = [getattr(r, PAUSED_FIELD) for r in caplog.records if hasattr(r, PAUSED_FIELD)]
-    assert marks == [True, False]
 
 
 async def test_redis_lost_for_too_long_ends_the_crawl_with_one_line(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from crawler.frontier.redis_link import RedisLink, connect_redis
+from crawler.frontier.redis import RedisLink, connect_redis
 
 
 def link() -> RedisLink:

@@ -15,11 +15,13 @@ import redis
 
 from crawler.api import Crawl, CrawlResult, crawl, make_settings
 from crawler.errors import ConfigError
-from crawler.frontier.redis_memory import pack, unpack
+
+# How one page is packed into Redis: an internal of the module under test, reached directly.
+from crawler.frontier.redis.memory import pack, unpack
 from crawler.jobfile import load_job
 from crawler.models import Record
+from crawler.recrawl import PageMemory
 from crawler.settings import Settings
-from crawler.state import PageMemory
 from tests.support.changing import RECRAWL_SITE, ChangingSite, publish_second_version
 from tests.support.redis_server import RedisServer, redis_server
 

@@ -1,9 +1,9 @@
-"""Tests for crawler.frontier.redis_status: what ``parcrawl status`` says of a shared crawl's
+"""Tests for crawler.frontier.redis's status: what ``parcrawl status`` says of a shared crawl's
 processes, those at work, those silent, and those that ended."""
 
 from __future__ import annotations
 
-from crawler.frontier.redis_status import SharedStatus
+from crawler.frontier.redis import SharedStatus
 
 
 def status(**heartbeats_s: float) -> SharedStatus:

@@ -13,7 +13,7 @@ import pytest
 
 from crawler.errors import RecordsError
 from crawler.outputs import open_outputs, read_records
-from pipelines.sinks.sqlite import SqliteSink
+from pipelines.sinks import SqliteSink
 from tests.support.records import sample_records, write_all
 
 

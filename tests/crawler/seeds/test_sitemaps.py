@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 
+from crawler.errors import SitemapError
 from crawler.seeds import (
-    SitemapError,
     SitemapResponse,
     iter_sitemap_urls,
     parse_sitemap,

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pipelines.worker
-from tests.support.cli import REPO
+from tests.support.imports import loaded_by_importing
 
 IO_SIDE = ("asyncio", "httpx", "aiofiles", "crawler.api", "crawler.engine", "pipelines.sinks")
 # Loaded when a job needs them (extraction rules or steps arrive as settings; a page with no
@@ -25,20 +21,7 @@ def test_importing_the_worker_code_loads_neither_the_schema_nor_the_charset_dete
 
 def _loaded_by_importing_the_worker_code(names: tuple[str, ...]) -> list[str]:
     # A fresh interpreter, as a worker is: what the import drags in is what each worker pays.
-    probe = (
-        "import json, sys, pipelines.worker; "
-        f"print(json.dumps([name for name in {names!r} if name in sys.modules]))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-        cwd=REPO,
-    )
-    loaded: list[str] = json.loads(result.stdout)
-    return loaded
+    return loaded_by_importing(["pipelines.worker"], names)
 
 
 def test_every_name_the_face_offers_is_there() -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from crawler.models import FetchRequest, FetchResult, PageFields
 from crawler.settings import ExtractSettings, StepSettings
 from crawler.testing import MockPage, MockSite, crawl_site
 from pipelines.stage import ProcessStage
-from pipelines.worker import PageProcessor, parse_page
+from pipelines.worker import Extractor, PageProcessor, parse_document, parse_page
 from tests.support.parsers import CRASH_MARKER, RAISE_MARKER, parse_or_die, parse_or_raise
 
 LINKS = "".join(f"<a href='/p{n}'>page {n}</a>" for n in range(5))
@@ -155,3 +156,27 @@ async def test_a_page_that_killed_its_worker_still_has_fields() -> None:
         "http://shop.test/kettle": {"name": "Blue kettle"},
         f"http://shop.test/{CRASH_MARKER}": {},
     }
+
+
+@dataclass(frozen=True)
+class HeadlineParser:
+    """A page processor plugged in as a parser: the bs4 path's fields, the first <h1> as
+    title, and the soup for the rules (as a main-content engine would give its own)."""
+
+    def read(
+        self, url: str, body: bytes, headers: Mapping[str, str], max_links: int
+    ) -> tuple[PageFields, object | None]:
+        page, soup = parse_document(url, body, headers, max_links=max_links)
+        return {**page, "title": soup.h1.get_text() if soup.h1 else None}, soup
+
+    def tree(self, url: str, body: bytes, headers: Mapping[str, str]) -> object:
+        return parse_document(url, body, headers, max_links=0)[1]
+
+
+def test_a_parser_plugged_in_reads_every_page_and_gives_the_rules_its_tree() -> None:
+    extractor = Extractor(ExtractSettings.model_validate({"fields": {"price": {"css": ".price"}}}))
+    plugged = PageProcessor(extractor=extractor, parser=HeadlineParser())
+    record = pickle.loads(pickle.dumps(plugged))(fetched("http://shop.test/", ARTICLE)).record
+    assert record is not None
+    assert record["title"] == "Blue kettle"
+    assert record["fields"] == {"price": "19.99"}

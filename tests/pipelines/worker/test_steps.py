@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
-from crawler.errors import ConfigError
+from crawler.errors import ConfigError, StepError
 from crawler.models import FetchFailure, FetchRequest, FetchResult, Record, record_from
 from crawler.settings import StepSettings, build_settings
 from pipelines.worker.parse import parse_page
 from pipelines.worker.steps import (
     DuplicateFilter,
     NamedStep,
-    StepError,
     build_steps,
     run_steps,
     simhash,
