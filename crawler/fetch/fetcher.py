@@ -58,8 +58,8 @@ class Fetcher:
 
     Args:
         settings: timeouts, limits and the User-Agent.
-        client: an ``httpx.AsyncClient`` to use instead of building one (tests, custom
-            proxies); the caller then owns and closes it.
+        client: an ``httpx.AsyncClient`` to use instead of building one (tests); the
+            caller then owns and closes it, and its proxies, TLS and address checks.
         transport: an httpx transport for the client this fetcher builds
             (``httpx.MockTransport`` in tests).
         conditions: the conditional headers (``If-None-Match``, ...) for a URL, or None;
