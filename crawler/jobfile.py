@@ -29,6 +29,7 @@ RELATIVE_PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("output", "sqlite"),
     ("output", "report"),
     ("output", "warc"),
+    ("fetch", "ca_bundle"),
 )
 """Keys holding file paths: relative ones resolve against the job file's folder."""
 
