@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import crawler.runtime
-from cli.backends import ExecutorView
 from cli.exit_codes import EXIT_INTERRUPTED, EXIT_OK, EXIT_PIPE_CLOSED
 from cli.view import (
     PROGRESS_INTERVAL_S,
@@ -46,22 +45,18 @@ def crawl(settings: Settings, *, quiet: bool, report: Reporter | None = None) ->
     With ``report`` (a fetcher of ``--fetchers N``), progress goes to it and Ctrl-C is
     not announced here: the parent says it once for all its fetchers.
     """
-    executor = ExecutorView(settings)
     lost: list[ClusterLost] = []
     stats = Stats(done_before=_done_before(settings))
     job = Crawl(
         settings,
         stats=stats,
         sinks=_terminal_sinks(settings, quiet=quiet),
-        executor_factory=executor.factory,
     )
     with asyncio.Runner(loop_factory=crawler.runtime.event_loop_factory()) as runner:
-        stats = runner.run(
-            _crawl_async(job, quiet=quiet, executor=executor, lost=lost, report=report)
-        )
+        stats = runner.run(_crawl_async(job, quiet=quiet, lost=lost, report=report))
     if not quiet:
         where = records_line(settings)
-        for line in [*stats.summary_lines(), executor.summary(stats), where]:
+        for line in [*stats.summary_lines(), job.executor_summary(stats), where]:
             if line is not None:
                 note(line)
     if settings.output.report is not None:
@@ -105,7 +100,6 @@ async def _crawl_async(
     job: Crawl,
     *,
     quiet: bool,
-    executor: ExecutorView,
     lost: list[ClusterLost],
     report: Reporter | None,
 ) -> Stats:
@@ -116,10 +110,16 @@ async def _crawl_async(
         stats.total = len(settings.seeds) + await count_seed_lines(settings.seeds_file)
     bars = Bars(total=stats.total, enabled=not quiet and bars_allowed(settings))
 
+    announced = False
+
     def tick() -> None:
-        line = executor.announce()
-        if line is not None and not quiet:
-            note(line)
+        nonlocal announced
+        # The executor's own word, once it is ready (a Dask cluster and its dashboard).
+        line = None if announced else job.executor_announcement()
+        if line is not None:
+            announced = True
+            if not quiet:
+                note(line)
         # The backend's own word first (a shared frontier that lost its Redis: paused).
         notes = job.backend_status_lines()
         if not notes and stats.changes:
@@ -130,7 +130,7 @@ async def _crawl_async(
             queued=queued,
             middle=stats.parsed,
             fetched_notes=notes,
-            middle_note=executor.label(),
+            middle_note=job.executor_label(),
         )
         if report is not None:
             report(stats, queued)

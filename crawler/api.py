@@ -152,7 +152,8 @@ class Crawl:
             return
         # A resumed or shared crawl's output holds earlier runs too: their span comes from
         # fetched_at.
-        appended = settings.state is not None or settings.cluster.frontier is not None
+        shared = self._backend is not None and self._backend.shared
+        appended = settings.state is not None or shared
         duration_s = None if appended else self.stats.elapsed_s
         write_report([source], output.report, settings=settings, duration_s=duration_s)
         self.report_written = True
@@ -243,7 +244,9 @@ class Crawl:
         # its outputs: the URLs of the records they hold are done, no one fetches them again.
         append = (state is not None and state.resumed) or backend.shared
         try:
-            outputs, recovered = self._outputs(settings, state, append=append)
+            outputs, recovered = self._outputs(
+                settings, state, append=append, in_place=state is not None or backend.shared
+            )
             archive = None
             if settings.output.warc is not None:
                 from crawler.archive import Archive  # noqa: PLC0415 (warcio only when asked for)
@@ -291,7 +294,7 @@ class Crawl:
         )
 
     def _outputs(
-        self, settings: Settings, state: CrawlState | None, *, append: bool
+        self, settings: Settings, state: CrawlState | None, *, append: bool, in_place: bool
     ) -> tuple[list[Sink], list[Any]]:
         """The sinks of ``settings.output``, and with a resumed state the records written
         after its last checkpoint (the output files made to agree with them)."""
@@ -300,7 +303,7 @@ class Crawl:
             settings.output,
             default_stdout=self._default_stdout,
             resume=append,
-            in_place=state is not None or settings.cluster.frontier is not None,
+            in_place=in_place,
             content=settings.content,
         )
         recovered: list[Any] = []

@@ -169,6 +169,7 @@ def build_parts(
         frontier=frontier,
         guard=fetcher.address_guard,
         log_skipped=settings.log_skipped,
+        strip=fetcher.strip_params or None,
     )
     backend.connect_admission(admission.add_seed, admission.skipped)
     return Parts(

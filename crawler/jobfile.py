@@ -29,6 +29,7 @@ RELATIVE_PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("output", "sqlite"),
     ("output", "report"),
     ("output", "warc"),
+    ("fetch", "ca_bundle"),
     ("content", "markdown_dir"),
     ("content", "llms_txt"),
 )

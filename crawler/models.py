@@ -83,6 +83,8 @@ class FetchResult:
     """True when the body was read for parsing (an accepted media type)."""
     exchanges: tuple[WireExchange, ...] = ()
     """Each hop's request and response as on the wire; only when an archive asks."""
+    http_version: str | None = None
+    """The protocol of the last response (``HTTP/1.1``, ``HTTP/2``); None when none came."""
 
     @classmethod
     def unfetched(cls, request: FetchRequest, failure: FetchFailure) -> FetchResult:
@@ -157,6 +159,8 @@ class Record(PageFields):
     referrer: str | None
     attempts: int
     error: dict[str, str] | None
+    http_version: NotRequired[str | None]
+    """``HTTP/1.1`` or ``HTTP/2``: the protocol of the last response; None when none came."""
     fields: NotRequired[dict[str, Any]]
     change: NotRequired[str | None]
     """Only in a recrawl: ``new``, ``changed``, ``unchanged``, ``gone``; None when unknown."""
@@ -209,6 +213,7 @@ def record_from(
         sha256=page["sha256"],
         links_dropped=page.get("links_dropped"),
         error=failure.as_dict() if failure else page.get("failure"),
+        http_version=result.http_version,
     )
     if "content" in page:  # a content engine read the page
         for key in CONTENT_KEYS:

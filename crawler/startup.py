@@ -16,6 +16,7 @@ from crawler.admission import Scope
 from crawler.api import Crawl
 from crawler.assembly import executor_factory_for
 from crawler.errors import ConfigError, UsageError
+from crawler.fetch import check_network
 from crawler.seeds import STDIN, SeedReader, lists_a_valid_seed
 from crawler.settings import Settings
 from pipelines.worker import Extractor, validate_steps
@@ -110,8 +111,13 @@ def _extras_installed(start: Start) -> None:
         )
 
 
+def _network(start: Start) -> None:
+    check_network(start.settings.fetch)  # a proxy, CA file or HTTP/2 that cannot work
+
+
 START_CHECKS: tuple[StartCheck, ...] = (
     _rules,
+    _network,
     _seeds_given,
     _crawl_can_open,
     _a_valid_seed,

@@ -5,9 +5,11 @@ Scope rules (what to follow) belong to the frontier's callers, not here.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import re
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from collections.abc import Iterable
+from urllib.parse import unquote, unquote_plus, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url, safe_url_string
 
@@ -222,6 +224,43 @@ def canonical_url(url: str) -> str:
         netloc = host if not parts.username else parts.netloc.rsplit("@", 1)[0] + "@" + host
         canonical = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return canonical
+
+
+class ParamFilter:
+    """Drops query parameters whose names match glob patterns (``utm_*``, ``fbclid``).
+
+    Tracking and session parameters would make one page many URLs and carry into records.
+    Applied to a URL as it enters the crawl (a seed, a link, a redirect target), so the
+    seen set and the records see the same bare URL. Names match case-sensitively after
+    percent-decoding; the other parameters keep their order and spelling. With no patterns
+    it costs one truth test per URL.
+    """
+
+    def __init__(self, patterns: Iterable[str] = ()) -> None:
+        self.patterns = tuple(patterns)
+        self._match = (
+            re.compile("|".join(fnmatch.translate(p) for p in self.patterns)).match
+            if self.patterns
+            else None
+        )
+
+    def __bool__(self) -> bool:
+        return self._match is not None
+
+    def __call__(self, url: str) -> str:
+        """``url`` without the matching parameters (its query dropped if none is left)."""
+        match = self._match
+        if match is None or "?" not in url:
+            return url
+        base, _, rest = url.partition("?")
+        query, hash_mark, fragment = rest.partition("#")
+        kept = [
+            part for part in query.split("&") if not match(unquote_plus(part.partition("=")[0]))
+        ]
+        if len(kept) == query.count("&") + 1:
+            return url
+        new_query = "&".join(kept)
+        return base + ("?" + new_query if new_query else "") + hash_mark + fragment
 
 
 def url_key(url: str) -> bytes:

@@ -8,8 +8,9 @@ from __future__ import annotations
 from crawler.admission.addresses import (
     PRIVATE_REFUSAL,
     AddressGuard,
-    guarded_transport,
+    GuardedBackend,
     is_private,
+    resolve,
 )
 from crawler.admission.policy import FETCH, Admission, Verdict
 from crawler.admission.robots import ROBOTS_PATH, RobotsCache, RobotsResponse, RobotsVerdict
@@ -22,14 +23,15 @@ __all__ = [
     "ROBOTS_PATH",
     "AddressGuard",
     "Admission",
+    "GuardedBackend",
     "RobotsCache",
     "RobotsResponse",
     "RobotsVerdict",
     "Scope",
     "Skip",
     "Verdict",
-    "guarded_transport",
     "is_private",
+    "resolve",
     "shared_robots",
     "site_key",
 ]

@@ -4,6 +4,7 @@ from a public seed (server-side request forgery), unless the crawl started there
 Two layers: URLs whose host is an IP literal are checked before any request (this works
 under mocked transports too); hostnames are checked after DNS resolution, at connect time,
 and the connection goes to the address that was checked (no second lookup to rebind).
+Through a proxy the name is resolved and checked before the request is handed over.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
-import httpx
 
 PRIVATE_REFUSAL = "private address"
 """Marks the connect error raised for a refused address, so the fetcher can name it."""
@@ -91,8 +91,30 @@ class AddressGuard:
         )
 
 
+async def resolve(host: str, port: int, timeout_s: float | None) -> list[str]:
+    """The addresses ``host`` resolves to, in the resolver's order.
+
+    Raises:
+        httpcore.ConnectTimeout: the lookup took longer than ``timeout_s``.
+        httpcore.ConnectError: the name does not resolve.
+    """
+    try:
+        async with asyncio.timeout(timeout_s):
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+    except TimeoutError as exc:
+        raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
+    except OSError as exc:
+        raise httpcore.ConnectError(str(exc)) from exc
+    return [str(info[4][0]) for info in infos]
+
+
 class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves hostnames itself, asks the guard, and connects to the address it approved."""
+    """Resolves hostnames itself, asks the guard, and connects to the address it approved.
+
+    Passed to httpcore's connection pool as its public ``network_backend``.
+    """
 
     def __init__(self, inner: httpcore.AsyncNetworkBackend, guard: AddressGuard) -> None:
         self._inner = inner
@@ -106,16 +128,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_STREAM
-                )
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
-        address = self._guard.pick(host, [str(info[4][0]) for info in infos])
+        address = self._guard.pick(host, await resolve(host, port, timeout))
         return await self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
 
     async def connect_unix_socket(
@@ -128,17 +141,3 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
-
-
-def guarded_transport(guard: AddressGuard, **kwargs: Any) -> httpx.AsyncHTTPTransport:
-    """An httpx transport whose direct connections go through ``guard``.
-
-    httpx builds its connection pool privately; the backend is swapped in right after, before
-    any connection exists (pinned httpx < 1, httpcore < 2).
-    """
-    transport = httpx.AsyncHTTPTransport(**kwargs)
-    pool = transport._pool
-    if isinstance(pool, httpcore.AsyncConnectionPool):
-        inner = pool._network_backend
-        pool._network_backend = GuardedBackend(inner, guard)
-    return transport

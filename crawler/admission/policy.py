@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from crawler.admission.addresses import AddressGuard
@@ -63,8 +63,10 @@ class Admission:
         frontier: Frontier,
         guard: AddressGuard | None = None,
         log_skipped: bool = False,
+        strip: Callable[[str], str] | None = None,
     ) -> None:
         self._scope = scope
+        self._strip = strip  # drops strip_params from links, as the fetcher does from seeds
         self._guard = guard
         self._robots = robots
         self._frontier = frontier
@@ -110,6 +112,8 @@ class Admission:
             for link in links:
                 try:  # a custom parse or step may hand back anything as a link
                     url = as_request_url(link)
+                    if self._strip is not None:
+                        url = self._strip(url)
                     reason = scope.check(url, depth)
                 except (InvalidUrl, TypeError, AttributeError):
                     self._skip("invalid_url", str(link)[:200])

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from crawler.models import Headers, WireExchange, utc_now
+from crawler.settings.sites import SENSITIVE_HEADER
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BODILESS_STATUSES = frozenset({204, 304})
@@ -24,6 +25,7 @@ class Exchange:
         self.url = url
         self.started_at = started_at
         self.status: int | None = None
+        self.http_version: str | None = None
         self.headers: Headers = ()
         self.content_type: str | None = None
         self.body = b""
@@ -61,7 +63,9 @@ class Exchange:
         if event.endswith(".started"):
             self.phase = event.removesuffix(".started")
         elif event.endswith("receive_response_headers.complete"):
-            _, status, _, headers = info.get("return_value", (None, None, None, ()))
+            # HTTP/1.1 returns (version, status, reason, headers), HTTP/2 (status, headers).
+            returned = info.get("return_value") or (None, ())
+            status, headers = returned[-3 if len(returned) == 4 else 0], returned[-1]
             if status in REDIRECT_STATUSES:
                 self.status = status
                 for name, value in headers:
@@ -70,13 +74,15 @@ class Exchange:
 
     def saw(self, response: httpx.Response) -> None:
         self.status = response.status_code
+        self.http_version = response.http_version
         self.headers = _plain_headers(response.headers)
         self.content_type = response.headers.get("content-type")
         self.size = _declared_length(response.headers)
 
 
 ARCHIVE_DROPPED_HEADERS = frozenset({b"authorization", b"proxy-authorization"})
-"""Request headers an archive never keeps: a seed's password stays out of every file."""
+"""Request headers an archive never keeps: a seed's password stays out of every file; so
+are those whose names say they hold a secret (``fetch.sites`` cookies, API keys)."""
 
 
 def _request_head(response: httpx.Response) -> bytes:
@@ -87,6 +93,7 @@ def _request_head(response: httpx.Response) -> bytes:
         name + b": " + value
         for name, value in request.headers.raw
         if name.lower() not in ARCHIVE_DROPPED_HEADERS
+        and not SENSITIVE_HEADER.search(name.decode("latin-1"))
     ]
     return b"\r\n".join(lines) + b"\r\n\r\n"
 

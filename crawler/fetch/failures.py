@@ -11,6 +11,7 @@ import ssl
 import httpx
 
 from crawler.admission import PRIVATE_REFUSAL
+from crawler.fetch.tls import tls_reason
 from crawler.models import FetchFailure
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,13 @@ def classify_httpx_error(
             return FetchFailure("private_address", message)
         if any(hint in lowered for hint in DNS_FAILURE_HINTS):
             return FetchFailure("dns", message)
-        if _caused_by_ssl(exc) or "ssl" in lowered or "certificate" in lowered:
+        if (ssl_error := _ssl_cause(exc)) is not None:
+            return FetchFailure("tls", f"TLS: {tls_reason(ssl_error)}")
+        if "ssl" in lowered or "certificate" in lowered:
             return FetchFailure("tls", message)
         return FetchFailure("connect", message)
+    if isinstance(exc, httpx.ProxyError):
+        return FetchFailure("proxy", message)
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
         return FetchFailure("invalid_url", message)
     if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError):
@@ -84,12 +89,12 @@ def internal_failure(exc: Exception) -> FetchFailure:
     return FetchFailure("internal", f"{type(exc).__name__}: {first_line}".rstrip(": "))
 
 
-def _caused_by_ssl(exc: BaseException) -> bool:
+def _ssl_cause(exc: BaseException) -> ssl.SSLError | None:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         if isinstance(current, ssl.SSLError):
-            return True
+            return current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return False
+    return None

@@ -31,7 +31,8 @@ from crawler.models import (
     utc_now,
 )
 from crawler.settings import FetchSettings
-from crawler.urls import canonical_url, host_key, request_url, split_credentials
+from crawler.settings.sites import Sites
+from crawler.urls import ParamFilter, canonical_url, host_key, request_url, split_credentials
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,8 @@ class Fetcher:
 
     Args:
         settings: timeouts, limits and the User-Agent.
-        client: an ``httpx.AsyncClient`` to use instead of building one (tests, custom
-            proxies); the caller then owns and closes it.
+        client: an ``httpx.AsyncClient`` to use instead of building one (tests); the
+            caller then owns and closes it, and its proxies, TLS and address checks.
         transport: an httpx transport for the client this fetcher builds
             (``httpx.MockTransport`` in tests).
         conditions: the conditional headers (``If-None-Match``, ...) for a URL, or None;
@@ -88,6 +89,9 @@ class Fetcher:
         guard = self.address_guard if client is None and transport is None else None
         self._client = client or build_client(settings, transport=transport, guard=guard)
         self._credentials: dict[str, httpx.BasicAuth] = {}
+        self._sites = Sites(settings.sites)
+        self.strip_params = ParamFilter(settings.strip_params)
+        """Drops the ``strip_params`` parameters from a URL entering the crawl."""
 
     async def __aenter__(self) -> Fetcher:
         return self
@@ -153,6 +157,7 @@ class Fetcher:
             failure=failure,
             body_kept=exchange.body_kept and failure is None,
             exchanges=tuple(exchange.wire) if exchange.wire else (),
+            http_version=exchange.http_version,
         )
 
     async def fetch_resource(
@@ -179,7 +184,7 @@ class Fetcher:
                     async with (
                         _on_the_wire(gate, url, exchange.trace) as trace,
                         self._client.stream(
-                            "GET", url, auth=self._auth(url), extensions={"trace": trace}
+                            "GET", url, extensions={"trace": trace}, **self._extras(url)
                         ) as response,
                     ):
                         target = _redirect_target(response)
@@ -218,16 +223,12 @@ class Fetcher:
                 async with (
                     _on_the_wire(before_request, url, exchange.trace) as trace,
                     self._client.stream(
-                        "GET",
-                        url,
-                        auth=self._auth(url),
-                        extensions={"trace": trace},
-                        headers=conditions,
+                        "GET", url, extensions={"trace": trace}, **self._extras(url, conditions)
                     ) as response,
                 ):
                     conditions = None  # the validators are the requested URL's only
                     exchange.saw(response)
-                    target = _redirect_target(response)
+                    target = _redirect_target(response, self.strip_params)
                     if target is None:
                         if self._capture:
                             await self._read_captured(response, exchange)
@@ -321,17 +322,24 @@ class Fetcher:
         """``url`` without its ``user:password@``; they go only with requests to its origin.
 
         Called as a seed enters the crawl, so no record, log line or state file ever holds
-        the password; requests to that scheme, host and port get it as Basic auth.
+        the password; requests to that scheme, host and port get it as Basic auth. The
+        ``strip_params`` parameters are dropped here too: this is where a seed becomes the
+        URL the crawl knows.
         """
-        bare, credentials = split_credentials(url)
+        bare, credentials = split_credentials(self.strip_params(url))
         if credentials is not None:
             self._credentials[host_key(bare)] = httpx.BasicAuth(*credentials)
         return bare
 
-    def _auth(self, url: str) -> httpx.BasicAuth | None:
-        if not self._credentials:
-            return None
-        return self._credentials.get(host_key(url))
+    def _extras(self, url: str, conditions: dict[str, str] | None = None) -> dict[str, Any]:
+        """The ``auth`` and ``headers`` a request to ``url`` goes with: a seed's credentials
+        for its origin, the ``sites`` rules matching it, and a recrawl's ``conditions``."""
+        site = self._sites.extras(url)
+        auth = self._credentials.get(host_key(url)) if self._credentials else None
+        if auth is None and site.credentials is not None:
+            auth = httpx.BasicAuth(*site.credentials)
+        headers = {**site.headers, **conditions} if conditions else site.headers or None
+        return {"auth": auth, "headers": headers}
 
 
 def _outside_deadline(gate: RequestGate | None, deadline: asyncio.Timeout) -> RequestGate | None:
@@ -377,17 +385,19 @@ async def _on_the_wire(gate: RequestGate | None, url: str, trace: Trace) -> Asyn
         await turn.close()
 
 
-def _redirect_target(response: httpx.Response) -> str | None:
-    """The absolute URL a redirect points to, or None when ``response`` is no redirect."""
+def _redirect_target(response: httpx.Response, strip: ParamFilter | None = None) -> str | None:
+    """The absolute URL a redirect points to (``strip``'s parameters dropped), or None when
+    ``response`` is no redirect."""
     if response.status_code not in REDIRECT_STATUSES:
         return None
     location = response.headers.get("location", "").strip()
     if not location:
         return None
     try:
-        return request_url(location, base=str(response.url))
+        target = request_url(location, base=str(response.url))
     except InvalidUrl as exc:
         raise FetchError("bad_redirect", f"unusable Location header: {exc}") from exc
+    return strip(target) if strip else target
 
 
 def _about_location(exc: httpx.RemoteProtocolError | httpx.InvalidURL) -> bool:

@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -27,11 +28,13 @@ from crawler.errors import ConfigError
 from crawler.settings.content import ContentEngine, ContentSettings, expand_content
 from crawler.settings.messages import REFUSED, describe_validation_error
 from crawler.settings.section import Section, refuse
+from crawler.settings.sites import SiteRule
 from crawler.settings.sizes import SIZE_FORMS, size_or_value
 from crawler.version import __version__
 
 __all__ = [
     "CRAWL_ID",
+    "PROXY_URL",
     "ClusterSettings",
     "ContentEngine",
     "ContentSettings",
@@ -62,6 +65,10 @@ DEFAULT_SKIP_EXTENSIONS = (
 )  # fmt: skip
 DEFAULT_ACCEPT_TYPES = ("text/html", "application/xhtml+xml")
 MIN_WORKER_MEMORY_MB = 128
+PROXY_URL = re.compile(
+    r"https?://(?:[^@/?#\s]+@)?(?:\[[0-9a-f:.]+\]|[^@/?#:\s\[\]]+)(?::[0-9]{1,5})?/?", re.IGNORECASE
+)
+"""A proxy: http or https, a host, an optional port and credentials, no path."""
 
 Size = Annotated[int, BeforeValidator(size_or_value)]
 """A size in bytes; a job file or flag may write it with a unit (``5MB``, ``5MiB``)."""
@@ -109,6 +116,38 @@ class FetchSettings(Section):
         False,
         description="Fetch private, loopback and link-local addresses even from a public seed.",
     )
+    proxy: str | None = Field(
+        None, description="Proxy for every request: http://[user:pass@]host:port (or https://)."
+    )
+    env_proxy: bool = Field(
+        True, description="Honour HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY, as curl does."
+    )
+    ca_bundle: str | None = Field(
+        None, description="PEM file of CAs to trust; unset: SSL_CERT_FILE, REQUESTS_CA_BUNDLE."
+    )
+    insecure: bool = Field(False, description="Do not verify TLS certificates (a warning says so).")
+    http2: bool = Field(False, description="Offer HTTP/2 to https servers (needs parcrawl[http2]).")
+    strip_params: list[str] = Field(
+        default_factory=list,
+        description="Query parameters dropped from every URL (globs: utm_*, fbclid, sessionid).",
+    )
+    sites: list[SiteRule] = Field(
+        default_factory=list, description="Headers, cookies, Basic auth per host or URL regex."
+    )
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy_url(cls, value: str | None) -> str | None:
+        if value is not None and not PROXY_URL.fullmatch(value):
+            raise ValueError(
+                f"not a proxy URL: {redact_url(value)!r} (http://host:port or https://host:port)"
+            )
+        return value
+
+    @field_serializer("proxy", when_used="json")
+    def _hide_proxy_password(self, value: str | None) -> str | None:
+        # Every place settings are shown or saved (check, WARC warcinfo) dumps them as JSON.
+        return None if value is None else redact_url(value)
 
 
 class ScopeSettings(Section):

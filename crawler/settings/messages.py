@@ -4,6 +4,7 @@ kernel: imports nothing of parcrawl."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from crawler.errors import shown_value
@@ -49,8 +50,10 @@ UNION_MEMBERS = {
 """How pydantic tags the members of a union in an error's location (the schema's unions
 are of these types), and what each means."""
 
-SECRET_KEYS = frozenset({"cluster.frontier"})
+SECRET_KEYS = frozenset({"cluster.frontier", "fetch.proxy"})
 """Keys whose value may hold a password: an error never shows it."""
+SECRET_PATHS = re.compile(r"^fetch\.sites\[\d+\]\.(?:password|cookies|headers)")
+"""Key paths under which every value is treated as a secret (``[[fetch.sites]]``)."""
 
 
 def describe_validation_error(exc: ValidationError) -> str:
@@ -96,7 +99,8 @@ def _problem(error: Any) -> str:
     message = _plain_message(error)
     shown = shown_value(error.get("input"))
     quoted = kind == "value_error" and shown is not None and shown in message  # said already
-    if kind == REFUSED or path in SECRET_KEYS or shown is None or quoted:
+    secret = path in SECRET_KEYS or SECRET_PATHS.match(path) is not None
+    if kind == REFUSED or secret or shown is None or quoted:
         return f"{path}: {message}"
     return f"{path}: {message}, got {shown}"
 
