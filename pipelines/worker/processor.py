@@ -96,14 +96,10 @@ class PageProcessor:
         soup = None if extractor.empty or fast is not None else extractor
         reader = None
         if content is not None and content.engine != "off":
-            from pipelines.worker.content.reader import ContentParser  # noqa: PLC0415
+            from pipelines.worker.content.reader import content_parser  # noqa: PLC0415
 
-            reader = ContentParser(
-                parser_for(parse, lxml_rules=fast is not None, soup_rules=soup is not None),
-                engine=content.engine,
-                time_limit_s=content.time_limit_s,
-                images=content.images,
-                pdfs=content.pdf,
+            reader = content_parser(
+                content, parser_for(parse, lxml_rules=fast is not None, soup_rules=soup is not None)
             )
         return cls(parse, soup, worker_steps, max_links, lxml_extractor=fast, parser=reader)
 

@@ -9,8 +9,8 @@ import pytest
 
 from crawler.settings import build_settings
 from crawler.testing import process_html
-from pipelines.worker import PageProcessor
-from pipelines.worker.content.reader import ContentParser
+from pipelines.worker import LxmlParser, PageProcessor
+from pipelines.worker.content.reader import ContentParser, OneParseContentParser, content_parser
 from tests.support.articles import ARTICLE, URL
 from tests.support.pdfs import make_pdf
 
@@ -103,13 +103,26 @@ def test_a_broken_pdf_is_content_error_with_its_digest() -> None:
     assert record["sha256"] is not None
 
 
-def test_the_processor_with_an_engine_crosses_the_process_boundary() -> None:
-    settings = build_settings({"content": "fast"})
+@pytest.mark.parametrize("engine", ["precise", "fast"])
+def test_the_processor_with_an_engine_crosses_the_process_boundary(engine: str) -> None:
+    settings = build_settings({"content": engine})
     processor = PageProcessor.from_settings(
         settings.extract, settings.steps, content=settings.content
     )
 
     copy = pickle.loads(pickle.dumps(processor))
 
-    assert isinstance(copy._reader, ContentParser)
-    assert copy._reader.engine == "fast"
+    assert copy._reader == processor._reader
+
+
+@pytest.mark.parametrize("html", [ARTICLE, ARTICLE.replace("</head>", JSON_LD + "</head>"), ""])
+def test_the_fast_engine_on_the_fast_paths_own_parse_gives_the_same_fields(html: str) -> None:
+    headers = {"content-type": "text/html; charset=utf-8"}
+    settings = build_settings({"content": "fast"})
+    chosen = content_parser(settings.content, LxmlParser())
+
+    assert isinstance(chosen, OneParseContentParser)  # one parse a page, not two
+    once, _ = chosen.read(URL, html.encode(), headers, 100)
+    twice, _ = ContentParser(LxmlParser(), engine="fast").read(URL, html.encode(), headers, 100)
+    assert once == twice
+    assert once.get("failure") is None
