@@ -150,3 +150,38 @@ def test_a_bad_engine_name_is_one_line_and_exit_2() -> None:
 
     assert result.returncode == 2
     assert "invalid choice: 'best'" in result.stderr
+
+
+def test_a_recrawl_keeps_the_folder_in_step_with_the_site(tmp_path: Path) -> None:
+    routes: dict[str, Any] = {
+        "/": page('<title>Home</title><p>The home page.</p><a href="/a">a</a><a href="/b">b</a>'),
+        "/a": page("<title>A</title><article><p>First words of page a.</p></article>"),
+        "/b": page("<title>B</title><article><p>Page b, soon gone.</p></article>"),
+    }
+    folder, llms = tmp_path / "md", tmp_path / "llms.txt"
+    crawl = [
+        *("--follow", "--content", "fast", "--state", str(tmp_path / "site.crawl")),
+        *("--markdown-dir", str(folder), "--llms-txt", str(llms), "-w", "0", "-q"),
+    ]
+    with RouteServer(routes) as server:
+        first = parcrawl("crawl", server.url("/"), *crawl, "-o", str(tmp_path / "1.jsonl"))
+        assert first.returncode == 0, first.stderr
+        files_before = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.md"))
+        routes["/a"] = page("<title>A</title><article><p>New words of page a.</p></article>")
+        routes["/b"] = lambda _path: Reply(status=404, body=b"gone")
+        server.routes.update(routes)
+        again = parcrawl(
+            "crawl", server.url("/"), *crawl, "--recrawl", "-o", str(tmp_path / "2.jsonl")
+        )
+    assert again.returncode == 0, again.stderr
+
+    records = records_of(tmp_path / "2.jsonl")
+    changes = {url.rsplit("/", 1)[1]: r["change"] for url, r in records.items()}
+    assert changes == {"": "unchanged", "a": "changed", "b": "gone"}
+    files_after = sorted(str(p.relative_to(folder)) for p in folder.rglob("*.md"))
+    assert files_after == files_before  # no second file for any page; b's kept
+    a_file = next(r["markdown_file"] for url, r in records.items() if url.endswith("/a"))
+    assert "New words of page a." in (folder / a_file).read_text()
+    assert (folder / "_gone.txt").read_text() == server.url("/b") + "\n"
+    assert server.url("/b") not in llms.read_text()
+    assert server.url("/a") in llms.read_text()
