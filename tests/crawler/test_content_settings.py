@@ -152,3 +152,21 @@ def test_the_engines_errors_are_the_kernels_and_cross_the_process_boundary() -> 
     assert isinstance(back, ContentTimeLimit)
     assert back.time_limit_s == 2.5
     assert str(back) == "content extraction took longer than 2.5 s"
+
+
+def test_fetchers_share_the_markdown_folder_and_leave_llms_txt_to_the_parent() -> None:
+    from cli.fetchers import fetcher_output  # noqa: PLC0415
+
+    settings = build_settings(
+        {
+            "output": {"jsonl": "out.jsonl"},
+            "cluster": {"frontier": "redis://127.0.0.1:9/0", "crawl_id": "x", "fetchers": 2},
+            "content": {"markdown_dir": "md", "llms_txt": "llms.txt"},
+        }
+    )
+
+    child = fetcher_output(settings, 1)
+
+    assert child.content.markdown_dir == "md"
+    assert child.content.llms_txt is None
+    assert child.content.engine == "precise"
