@@ -117,24 +117,24 @@ class MarkdownSink:
         return [self._write_page(folder, record) for record in records]
 
     def _write_page(self, folder: MarkdownFolder, record: Record) -> str | None:
-        fields: dict[str, Any] = dict(record)
         url = record["final_url"] or record["url"]
-        change = fields.get("change")
+        change = record.get("change")
         if change == GONE:
             self._gone[url] = None
+            return None
+        markdown = record.get("markdown")
+        has_content = record["error"] is None and bool(markdown and markdown.strip())
+        if not has_content and change != UNCHANGED:
             return None
         try:
             name = markdown_path(url)
         except InvalidUrl:
             return None
-        markdown = fields.get("markdown")
-        if record["error"] is None and isinstance(markdown, str) and markdown.strip():
-            folder.write(name, _page_file(record, fields.get("meta"), markdown))
+        if markdown and has_content:
+            folder.write(name, _page_file(record, record.get("meta"), markdown))
             self._gone.pop(url, None)  # back again
             return name
-        if change == UNCHANGED and folder.has(name):
-            return name
-        return None
+        return name if folder.has(name) else None  # unchanged: its file stays
 
 
 def _page_file(record: Record, meta: Any, markdown: str) -> str:
