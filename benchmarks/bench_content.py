@@ -6,11 +6,12 @@ time a page costs (``time.process_time``), Markdown and metadata included. trafi
 default ``extract()`` and the record's whole-page ``text`` (today's output) run in the same
 process for reference. No network.
 
-This first version calls the engine functions directly on the pages; a mode that crawls the
-pages through a loopback server, as a user's crawl would, comes with the engines' wiring
-into the crawl (settings and command line).
+By default it calls the engine functions directly on the pages. ``--crawl`` crawls them
+instead, through a loopback server, with ``parcrawl crawl --content precise`` and ``fast``
+and a Scrapy + trafilatura spider (``content_crawl.py`` says what it measures).
 
-Usage: ``python benchmarks/bench_content.py [--dataset DIR] [--per-page] [--repeat N]``
+Usage: ``python benchmarks/bench_content.py [--dataset DIR] [--per-page] [--repeat N]
+[--crawl [--copies N]]``
 (DIR defaults to ``../shared/datasets/article-extraction`` from the repository, or from a
 folder above it).
 """
@@ -22,6 +23,7 @@ import gzip
 import importlib.util
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -106,10 +108,19 @@ def main() -> int:
     parser.add_argument("--per-page", action="store_true", help="the 5 worst pages per engine")
     parser.add_argument("--only", action="append", help="run only this engine (repeatable)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per engine; the fastest counts")
+    parser.add_argument("--crawl", action="store_true", help="crawl the pages (loopback) instead")
+    parser.add_argument("--copies", type=int, default=1, help="--crawl: serve each page N times")
     args = parser.parse_args()
     scorer = load_scorer(args.dataset)
     truth = json.loads((args.dataset / "ground-truth.json").read_text(encoding="utf-8"))
     pages = load_pages(args.dataset)
+    if args.crawl:
+        from content_crawl import crawl_mode  # noqa: PLC0415 (psutil: the crawl mode's alone)
+
+        with tempfile.TemporaryDirectory(prefix="bench-content-") as tmp:
+            return crawl_mode(
+                pages, truth, scorer, copies=args.copies, only=args.only, tmp=Path(tmp)
+            )
     urls = {page: truth[page].get("url") or "http://example.com/" for page in pages}
     print(f"{len(pages)} pages from {args.dataset}")
     print(f"{'engine':24s} {'F1':>6s} {'prec.':>6s} {'recall':>6s} {'CPU ms/page':>12s}")

@@ -37,8 +37,9 @@ from crawler.errors import ParcrawlError, UsageError
 from crawler.outputs import check_crawl_files, check_report_file
 from crawler.report import report_source, write_report
 from crawler.seeds import STDIN
-from crawler.settings import Settings
+from crawler.settings import ContentSettings, Settings
 from crawler.stats import Stats
+from pipelines.sinks.markdown import MarkdownFolder, write_llms_files
 
 
 def run_crawl(settings: Settings, *, quiet: bool) -> int:
@@ -85,15 +86,17 @@ def run_fetchers(settings: Settings, *, quiet: bool) -> int:
             note(line)
     # Like one process, which writes no report when it ends in an error: fetchers that all
     # failed (Redis unreachable) leave an earlier report as it was.
-    if settings.output.report is not None and any(
-        code in (EXIT_OK, EXIT_INTERRUPTED) for code in codes
-    ):
+    ok = (EXIT_OK, EXIT_INTERRUPTED)
+    if settings.output.report is not None and any(code in ok for code in codes):
         sources = [report_source(child.output) for child in outputs]
         written = [source for source in sources if source and Path(source).exists()]
         if written:
             write_report(written, settings.output.report, settings=settings)
             if not quiet:
                 note(f"report written to {settings.output.report}")
+    content = settings.content
+    if content.llms_txt and content.markdown_dir and any(code in ok for code in codes):
+        _write_llms(content, quiet=quiet)
     failed = [code for code in codes if code != EXIT_OK]
     return max(failed, key=lambda code: (code != EXIT_INTERRUPTED, code)) if failed else EXIT_OK
 
@@ -124,12 +127,33 @@ def fetcher_output(settings: Settings, index: int) -> Settings:
     if output.warc is not None:  # one writer per WARC file: it cuts back what it half wrote
         values["warc"] = output.warc.removesuffix(".warc.gz") + f"-{index}.warc.gz"
     values["report"] = None  # the parent writes one report of all the fetchers' records
+    # the fetchers share the Markdown folder; the parent makes llms.txt of it at the end
+    content = settings.content.model_copy(update={"llms_txt": None})
     return settings.model_copy(
         update={
             "output": output.model_copy(update=values),
             "cluster": settings.cluster.model_copy(update={"fetchers": 1}),
+            "content": content,
         }
     )
+
+
+def _write_llms(content: ContentSettings, *, quiet: bool) -> None:
+    """llms.txt and llms-full.txt of the Markdown folder the fetchers shared."""
+    assert content.markdown_dir is not None
+    assert content.llms_txt is not None
+    assert content.llms_full_txt is not None
+    folder = MarkdownFolder(content.markdown_dir)
+    write_llms_files(
+        folder,
+        content.llms_txt,
+        content.llms_full_txt,
+        site_title=content.site_title,
+        site_description=content.site_description,
+        leave_out=folder.read_gone(),
+    )
+    if not quiet:
+        note(f"llms.txt written to {content.llms_txt}")
 
 
 @dataclass

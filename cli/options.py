@@ -68,6 +68,12 @@ OPTIONS: dict[str, Flag] = {
     "cluster.crawl_id": (("--crawl-id",), {"metavar": "NAME"}),
     "cluster.fetchers": (("--fetchers",), {"type": positive_int, "metavar": "N"}),
     "cluster.executor": (("--executor",), {"metavar": "WHERE"}),
+    "content.engine": (
+        ("--content",),
+        {"nargs": "?", "const": "precise", "choices": ("precise", "fast", "off")},
+    ),
+    "content.markdown_dir": (("--markdown-dir",), {"metavar": "DIR"}),
+    "content.llms_txt": (("--llms-txt",), {"metavar": "FILE"}),
 }
 
 BINARY_UNITS = (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024))

@@ -116,7 +116,8 @@ class Crawl:
     def check(self) -> None:
         """Fail early, touching no file: seed files that cannot be read (``InputError``), a
         report with no records file to read or a state file for a shared crawl
-        (``ConfigError``), a file the crawl could not write (``OutputError``, exit 2)."""
+        (``ConfigError``), a content engine whose extra is missing (``ExtraMissing``), a file
+        the crawl could not write (``OutputError``, exit 2)."""
         self._seed_reader.check()
         output = self.settings.output
         if output.report is not None and report_source(output) is None:
@@ -125,6 +126,14 @@ class Crawl:
                 "also write them to a .jsonl or .sqlite file (-o FILE)"
             )
         check_frontier_choice(self.settings)
+        content = self.settings.content
+        if content.engine != "off":
+            # the engine's libraries, found but not imported: a crawl without one loads nothing
+            from pipelines.worker.content import check_engine_installed  # noqa: PLC0415
+
+            check_engine_installed(content.engine)
+            if content.pdf:
+                check_engine_installed("pdf")
         check_crawl_files(self.settings)
 
     def write_report(self) -> None:
@@ -209,6 +218,7 @@ class Crawl:
                 parse=self._parse,
                 max_links=settings.scope.max_links_per_page,
                 parser=settings.parser,
+                content=settings.content,
             ),
             executor_factory=self._executor_factory or executor_factory_for(settings),
             memory_limit_mb=settings.worker_memory_mb or None,
@@ -294,6 +304,7 @@ class Crawl:
             default_stdout=self._default_stdout,
             resume=append,
             in_place=in_place,
+            content=settings.content,
         )
         recovered: list[Any] = []
         if state is None:

@@ -3,6 +3,7 @@
 ParcrawlError                  base; ``exit_code`` says how the CLI ends
 ├── UsageError (2)             the user's input is wrong: fix it and run again
 │   ├── ConfigError (2)        a setting or job file does not validate
+│   ├── ExtraMissing (2)       a feature asked for needs an optional extra not installed
 │   ├── InputError (2)         a seed file is missing or unreadable
 │   ├── StateError (2)         a crawl state file cannot be used; it is left untouched
 │   └── RecordsError (2)       a crawl's output to read (report, merge) is missing or foreign
@@ -26,6 +27,8 @@ Exception
 ├── UnsupportedEncoding        a Content-Encoding we cannot decode
 ├── DecodeError                a corrupt encoded body
 ├── StepError                  a user step raised on a record (pipelines, in a worker)
+├── ContentError               a page the main-content engines cannot read (in a worker)
+│   └── ContentTimeLimit       an engine ran past the page's time limit
 ├── WorkerLost                 a Dask worker died running a batch (pipelines.executors.dask)
 └── SharedValuesMissing        a Dask worker lacks the crawl's processor: sent again
 """
@@ -49,6 +52,11 @@ class UsageError(ParcrawlError):
 
 class ConfigError(UsageError):
     """A setting does not validate; the message names the setting's path."""
+
+
+class ExtraMissing(UsageError):
+    """A feature asked for (a content engine, Dask, WARC) needs a library of an optional
+    extra that is not installed; the message names it and the ``pip install`` that adds it."""
 
 
 class InputError(UsageError):
@@ -154,6 +162,28 @@ class StepError(Exception):
 
     def __str__(self) -> str:
         return f"{self.step}: {self.message}"
+
+
+class ContentError(Exception):
+    """A page (HTML or PDF) the main-content engines cannot read; the message is one line.
+
+    Every failure of an engine's library is wrapped in it (``__cause__`` keeps the original),
+    so the caller catches one type and never a library's own exceptions. Caught where the
+    page is processed: it becomes that page's error record (``content_error``).
+    """
+
+
+class ContentTimeLimit(ContentError):
+    """An engine ran past the page's time limit (``time_limit_s``) and was interrupted;
+    that page's error record says ``content_timeout``."""
+
+    def __init__(self, time_limit_s: float) -> None:
+        super().__init__(f"content extraction took longer than {time_limit_s:g} s")
+        self.time_limit_s = time_limit_s
+
+    def __reduce__(self) -> tuple[type[ContentTimeLimit], tuple[float]]:
+        # its one argument is not its message: pickled across the process boundary as is
+        return (type(self), (self.time_limit_s,))
 
 
 class WorkerLost(Exception):

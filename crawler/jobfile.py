@@ -30,6 +30,8 @@ RELATIVE_PATH_KEYS: tuple[tuple[str, ...], ...] = (
     ("output", "report"),
     ("output", "warc"),
     ("fetch", "ca_bundle"),
+    ("content", "markdown_dir"),
+    ("content", "llms_txt"),
 )
 """Keys holding file paths: relative ones resolve against the job file's folder."""
 

@@ -127,6 +127,19 @@ class PageFields(TypedDict):
     sha256: str | None
     links_dropped: NotRequired[int | None]
     """Links on the page not in ``links``: invalid, or past the per-page cap."""
+    content: NotRequired[str | None]
+    """With a content engine: the main content as text, paragraphs split by blank lines."""
+    markdown: NotRequired[str | None]
+    """With a content engine: the main content as Markdown."""
+    meta: NotRequired[dict[str, Any] | None]
+    """With a content engine: the page's metadata (a PDF's document information)."""
+    failure: NotRequired[dict[str, str]]
+    """A reading of the page that failed but kept its other fields (``content_timeout``):
+    the record's ``error``. Never a key of the record itself."""
+
+
+CONTENT_KEYS = ("content", "markdown", "meta")
+"""The keys a content engine adds to a page's fields, and so to its record."""
 
 
 class Record(PageFields):
@@ -151,6 +164,8 @@ class Record(PageFields):
     fields: NotRequired[dict[str, Any]]
     change: NotRequired[str | None]
     """Only in a recrawl: ``new``, ``changed``, ``unchanged``, ``gone``; None when unknown."""
+    markdown_file: NotRequired[str | None]
+    """With a Markdown folder: the page's file, relative to the folder; None: no file."""
 
 
 EMPTY_PAGE_FIELDS = PageFields(
@@ -172,11 +187,12 @@ def record_from(
 ) -> Record:
     """Build the output record of ``result``, with parsed ``page`` fields when there are some.
 
-    ``failure`` overrides the fetch's own failure (a page that fetched but failed to parse).
+    ``failure`` overrides the fetch's own failure (a page that fetched but failed to parse);
+    a content engine's failure (``page["failure"]``) becomes the error with the fields kept.
     """
     failure = failure or result.failure
     request = result.request
-    return Record(
+    record = Record(
         url=request.url,
         final_url=result.final_url,
         status=result.status,
@@ -196,9 +212,13 @@ def record_from(
         links=page["links"],
         sha256=page["sha256"],
         links_dropped=page.get("links_dropped"),
-        error=failure.as_dict() if failure else None,
+        error=failure.as_dict() if failure else page.get("failure"),
         http_version=result.http_version,
     )
+    if "content" in page:  # a content engine read the page
+        for key in CONTENT_KEYS:
+            record[key] = page.get(key)  # type: ignore[literal-required]
+    return record
 
 
 def value_at(record: Mapping[str, Any], path: str) -> Any:

@@ -97,6 +97,9 @@ def _fetchers_can_share(start: Start) -> None:
         return
     if STDIN in settings.seeds_file:
         raise UsageError("--fetchers N cannot share stdin: give the URLs in a file (-i FILE)")
+    if settings.content.llms_txt is not None and settings.content.markdown_dir is None:
+        # llms.txt is made from the folder the fetchers share, once they have all ended
+        raise UsageError("--fetchers N with --llms-txt needs --markdown-dir DIR")
     output = settings.output
     files = [name for name in (output.jsonl, output.sqlite) if name not in (None, "-")]
     if output.jsonl == "-" or not (files or output.csv is not None):

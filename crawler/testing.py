@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from crawler.api import CrawlResult, crawl
+from crawler.api import CrawlResult, crawl, make_settings
 from crawler.models import FetchRequest, FetchResult, Record, utc_now
-from crawler.settings import Settings, build_settings
+from crawler.settings import ContentEngine, Settings, build_settings
 from pipelines.worker import PageProcessor
 
 if TYPE_CHECKING:
@@ -219,14 +219,22 @@ def process_html(
     *,
     url: str = DEFAULT_BASE_URL + "/",
     content_type: str = "text/html; charset=utf-8",
+    content: ContentEngine | bool | None = None,
 ) -> Record | None:
     """Run a job's parse, extraction rules and steps on one page, with no network at all.
 
     Returns the record as the crawl would write it, or None when a step drops the page.
-    ``settings`` is typically ``load_job("job.toml").settings``.
+    ``settings`` is typically ``load_job("job.toml").settings``. ``content`` sets its
+    content engine (``"precise"``, ``"fast"``; True: precise): the record then has
+    ``content``, ``markdown`` and ``meta``; a PDF (``content_type="application/pdf"``) too.
     """
     config = settings or build_settings({})
-    processor = PageProcessor.from_settings(config.extract, config.steps, parser=config.parser)
+    if content is not None:
+        engine = content if isinstance(content, str) else "precise" if content else "off"
+        config = make_settings(config, content={"engine": engine})
+    processor = PageProcessor.from_settings(
+        config.extract, config.steps, parser=config.parser, content=config.content
+    )
     body = html.encode() if isinstance(html, str) else html
     fetched_at = utc_now()
     result = FetchResult(

@@ -20,7 +20,8 @@ REPORT_SUFFIXES = (".html", ".htm")
 
 
 def check_crawl_files(*runs: Settings) -> None:
-    """Check every file the crawls ``runs`` will write (outputs, state, WARC, report).
+    """Check every file the crawls ``runs`` will write (outputs, state, WARC, report,
+    the Markdown folder, llms.txt).
 
     Several settings: the processes of one ``--fetchers N`` crawl, checked all at once so
     that none starts while another could not.
@@ -35,6 +36,8 @@ def check_crawl_files(*runs: Settings) -> None:
             check_file(path, noun)
         if settings.output.sqlite is not None:
             _check_sqlite(Path(settings.output.sqlite))
+        if settings.content.markdown_dir is not None:
+            check_folder(settings.content.markdown_dir, "Markdown files")
 
 
 def check_report_file(path: str | Path) -> None:
@@ -63,6 +66,10 @@ def crawl_files(settings: Settings) -> Iterator[tuple[Path, str]]:
         yield Path(output.warc), "WARC archive"
     if output.report is not None:
         yield Path(output.report), "report"
+    content = settings.content
+    if content.llms_txt is not None and content.llms_full_txt is not None:
+        yield Path(content.llms_txt), "llms.txt"
+        yield Path(content.llms_full_txt), "llms-full.txt"
 
 
 def check_report_name(path: str | Path) -> None:
@@ -104,6 +111,25 @@ def check_file(path: str | Path, noun: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
     except OSError as exc:
         raise _cannot(path, exc.strerror or str(exc)) from exc
+
+
+def check_folder(path: str | Path, noun: str) -> None:
+    """Check that files can be written under the folder ``path``, touching nothing: an
+    existing folder must be writable, a missing one creatable (made later).
+
+    Raises:
+        OutputError: exit 2: a file where the folder should be, no permission.
+    """
+    path = Path(path)
+    if os.path.lexists(path) and not path.is_dir():
+        raise OutputError(
+            f"cannot write the {noun} under {path}: it is a file, not a folder", exit_code=2
+        )
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise _cannot(path, "no permission to write in it")
+        return
+    _check_folder_for(path)
 
 
 def _check_folder_for(path: Path) -> None:

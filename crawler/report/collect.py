@@ -30,13 +30,18 @@ NOT_BROKEN = frozenset(
         "parse_crash",
         "parse_too_large",
         "step_error",
+        "content_error",
+        "content_timeout",
         "internal",
     }
 )
 """Error codes that do not make a link broken; every other error, and 4xx/5xx, does."""
 
 ANSWERED = frozenset(
-    {"http_4xx", "http_5xx", "parse_error", "parse_crash", "parse_too_large", "step_error"}
+    {
+        *("http_4xx", "http_5xx", "parse_error", "parse_crash", "parse_too_large", "step_error"),
+        *("content_error", "content_timeout"),
+    }
 )
 """Error codes of a fetch that got its whole answer, so its ``elapsed_ms`` is a response time.
 
@@ -50,7 +55,8 @@ SCHEMA = (
         seq INTEGER PRIMARY KEY, url TEXT NOT NULL, host TEXT, final_url TEXT, status INTEGER,
         error_code TEXT, error_message TEXT, ok INTEGER, broken INTEGER, elapsed_ms REAL,
         bytes INTEGER, depth INTEGER, referrer TEXT, media TEXT, t REAL, title TEXT,
-        description TEXT, html INTEGER, near_duplicate_of TEXT)""",
+        description TEXT, html INTEGER, near_duplicate_of TEXT, content_words INTEGER,
+        lang TEXT, lang_known INTEGER, has_description INTEGER, has_canonical INTEGER)""",
     "CREATE TABLE broken (url TEXT PRIMARY KEY) WITHOUT ROWID",
     "CREATE TABLE refs (target TEXT, source TEXT, PRIMARY KEY (target, source)) WITHOUT ROWID",
 )
@@ -59,7 +65,7 @@ INDEXES = (
     "CREATE INDEX pages_host_elapsed ON pages (host, elapsed_ms)",
     "CREATE INDEX pages_url ON pages (url)",
 )
-_INSERT = "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = f"INSERT INTO pages VALUES ({', '.join('?' * 24)})"  # noqa: S608
 # A link is kept only when its target is broken: the scratch file holds the report's
 # links, not the crawl's.
 _INSERT_REF = (
@@ -150,7 +156,35 @@ def _row(seq: int, record: dict[str, Any]) -> tuple[Any, ...]:
         _text(record.get("description")),
         int(error is None and media in ("text/html", "application/xhtml+xml")),
         _text(record.get("near_duplicate_of")),
+        *_page_facts(record),
     )
+
+
+def _page_facts(
+    record: dict[str, Any],
+) -> tuple[int | None, str | None, int, int | None, int | None]:
+    """Main content's words, the language (and whether the record says), whether it has a
+    description and a canonical URL: None where the record carries no such field (a crawl
+    without ``--content`` has no ``content``), so the report counts only what was looked at.
+    """
+    meta = record.get("meta")
+    meta = meta if isinstance(meta, dict) else {}
+    content = record.get("content")
+    words = len(content.split()) if isinstance(content, str) else None
+    lang = _text(meta.get("lang")) or _text(record.get("lang"))
+    return (
+        words,
+        lang,
+        int("lang" in record or "lang" in meta),
+        _present(record, meta, "description"),
+        _present(record, meta, "canonical"),
+    )
+
+
+def _present(record: dict[str, Any], meta: dict[str, Any], key: str) -> int | None:
+    if key not in record and key not in meta:
+        return None
+    return int(bool(_text(meta.get(key)) or _text(record.get(key))))
 
 
 def _host(url: str) -> str:

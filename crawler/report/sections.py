@@ -25,6 +25,9 @@ BUCKETS_MS = (
     DAY_MS,
 )
 """Time bucket sizes to choose from, each at most 2.5 times the last; past a day, whole days."""
+THIN_WORDS = 200
+"""Main content of fewer words than this (but some) makes a thin page, as SEO tools count."""
+WORD_EDGES = (1, 50, 200, 500, 1000, 2000, 5000)
 MAX_BUCKETS = 40
 """Buckets over the crawl at most: a crawl of any length gets 16 to 40 (from 1.6 s on), few
 enough that a small crawl's pages do not stand alone as spikes between empty buckets."""
@@ -45,6 +48,7 @@ def build(connection: sqlite3.Connection, *, top: int) -> dict[str, Any]:
         "content": query.content(),
         "broken_links": query.broken_links(),
         "quality": query.quality(),
+        "main_content": query.main_content(),
     }
 
 
@@ -282,6 +286,67 @@ class _Query:
                 "WHERE near_duplicate_of IS NOT NULL ORDER BY seq",
             ),
         }
+
+    def main_content(self) -> dict[str, Any]:
+        """Main content and page metadata, each over the HTML pages whose records carry it."""
+        ok_html = "html AND ok"
+        with_content = f"{ok_html} AND content_words IS NOT NULL"
+        counts = dict(
+            self._all(
+                f"SELECT content_words > 0, count(*) FROM pages WHERE {with_content} GROUP BY 1"  # noqa: S608
+            )
+        )
+        words = [
+            (f"{low}-{high - 1}" if high else f">= {low}", n)
+            for low, high, n in self._word_buckets(with_content)
+        ]
+        return {
+            "pages": sum(counts.values()),
+            "with_content": counts.get(1, 0),
+            "without_content": self._urls(f"{with_content} AND content_words = 0"),
+            "words": words,
+            "thin_words": THIN_WORDS,
+            "thin": self._table(
+                f"SELECT count(*) FROM pages WHERE {with_content} "  # noqa: S608
+                "AND content_words BETWEEN 1 AND ?",
+                f"SELECT url, content_words FROM pages WHERE {with_content} "  # noqa: S608
+                "AND content_words BETWEEN 1 AND ? ORDER BY content_words, seq",
+                THIN_WORDS - 1,
+            ),
+            "lang_pages": self._one(f"SELECT count(*) FROM pages WHERE {ok_html} AND lang_known"),  # noqa: S608
+            "languages": self._table(
+                f"SELECT count(DISTINCT lang) FROM pages WHERE {ok_html} AND lang_known",  # noqa: S608
+                f"SELECT coalesce(lang, ''), count(*) FROM pages "  # noqa: S608
+                f"WHERE {ok_html} AND lang_known GROUP BY lang ORDER BY count(*) DESC, lang",
+            ),
+            "missing_description": self._urls(f"{ok_html} AND has_description = 0"),
+            "description_pages": self._known(ok_html, "has_description"),
+            "missing_canonical": self._urls(f"{ok_html} AND has_canonical = 0"),
+            "canonical_pages": self._known(ok_html, "has_canonical"),
+        }
+
+    def _word_buckets(self, where: str) -> list[tuple[int, int | None, int]]:
+        """Pages with main content per word-count bucket (``WORD_EDGES``), empty ones too."""
+        bucket = " ".join(
+            f"WHEN content_words < {high} THEN {i}" for i, high in enumerate(WORD_EDGES[1:])
+        )
+        counts = dict(
+            self._all(
+                f"SELECT CASE {bucket} ELSE {len(WORD_EDGES) - 1} END, count(*) FROM pages "  # noqa: S608
+                f"WHERE {where} AND content_words >= {WORD_EDGES[0]} GROUP BY 1"
+            )
+        )
+        highs = [*WORD_EDGES[1:], None]
+        return [(low, highs[i], counts.get(i, 0)) for i, low in enumerate(WORD_EDGES)]
+
+    def _urls(self, where: str) -> Table:
+        return self._table(
+            f"SELECT count(*) FROM pages WHERE {where}",  # noqa: S608
+            f"SELECT url FROM pages WHERE {where} ORDER BY seq",  # noqa: S608
+        )
+
+    def _known(self, where: str, column: str) -> int:
+        return int(self._one(f"SELECT count(*) FROM pages WHERE {where} AND {column} IS NOT NULL"))  # noqa: S608
 
     def _duplicates(self, column: str) -> Table:
         # Pages of one URL fetched twice are one page, not a duplicate of themselves.

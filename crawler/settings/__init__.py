@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
@@ -22,10 +22,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 
 from crawler.errors import ConfigError
+from crawler.settings.content import ContentEngine, ContentSettings, expand_content
 from crawler.settings.messages import REFUSED, describe_validation_error
+from crawler.settings.section import Section, refuse
 from crawler.settings.sites import SiteRule
 from crawler.settings.sizes import SIZE_FORMS, size_or_value
 from crawler.version import __version__
@@ -34,6 +36,8 @@ __all__ = [
     "CRAWL_ID",
     "PROXY_URL",
     "ClusterSettings",
+    "ContentEngine",
+    "ContentSettings",
     "CsvOutput",
     "ExtractRule",
     "ExtractSettings",
@@ -59,6 +63,7 @@ DEFAULT_SKIP_EXTENSIONS = (
     "msi", "deb", "rpm", "apk", "bin", "jar", "woff", "woff2", "ttf", "otf", "eot", "css",
     "js", "json", "xml", "csv", "rss", "atom",
 )  # fmt: skip
+DEFAULT_ACCEPT_TYPES = ("text/html", "application/xhtml+xml")
 MIN_WORKER_MEMORY_MB = 128
 PROXY_URL = re.compile(
     r"https?://(?:[^@/?#\s]+@)?(?:\[[0-9a-f:.]+\]|[^@/?#:\s\[\]]+)(?::[0-9]{1,5})?/?", re.IGNORECASE
@@ -72,19 +77,7 @@ Parser = Literal["lxml", "bs4"]
 """Which tree the built-in page fields and CSS fields are read from (``Settings.parser``)."""
 
 
-class _Section(BaseModel):
-    # strict: a job file's `max_bytes = true` or `per_host = "4"` is a mistake to report,
-    # not a value to coerce.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-def refuse(key: str, message: str) -> NoReturn:
-    """Fail a model's own check, naming ``key`` (under the model's place in the settings)."""
-    detail = InitErrorDetails(type=PydanticCustomError(REFUSED, message), loc=(key,), input=None)
-    raise ValidationError.from_exception_data("Settings", [detail])
-
-
-class FetchSettings(_Section):
+class FetchSettings(Section):
     """How pages are fetched: concurrency, politeness, timeouts and limits."""
 
     concurrency: int = Field(16, ge=1, le=10_000, description="Requests in flight, all hosts.")
@@ -116,7 +109,7 @@ class FetchSettings(_Section):
         1.0, gt=0, description="Back-off base: attempt n waits up to base x 2^(n-1), jittered."
     )
     accept_types: list[str] = Field(
-        default_factory=lambda: ["text/html", "application/xhtml+xml"],
+        default_factory=lambda: list(DEFAULT_ACCEPT_TYPES),
         description="Media types whose bodies are read and parsed; others: type and size only.",
     )
     allow_private: bool = Field(
@@ -157,7 +150,7 @@ class FetchSettings(_Section):
         return None if value is None else redact_url(value)
 
 
-class ScopeSettings(_Section):
+class ScopeSettings(Section):
     """Which discovered URLs are followed: domains, patterns, limits and crawler-trap guards."""
 
     allow_domains: list[str] = Field(
@@ -201,7 +194,7 @@ class ScopeSettings(_Section):
     )
 
 
-class RobotsSettings(_Section):
+class RobotsSettings(Section):
     """robots.txt (RFC 9309): obeyed by default."""
 
     obey: bool = Field(
@@ -216,7 +209,7 @@ class RobotsSettings(_Section):
     max_bytes: Size = Field(512 * 1024, ge=1024, description="Largest robots.txt read.")
 
 
-class FieldRule(_Section):
+class FieldRule(Section):
     """One extracted field: a CSS selector, and what to take from what it matches."""
 
     css: str = Field(min_length=1, description="CSS selector (soupsieve).")
@@ -235,14 +228,14 @@ class FieldRule(_Section):
     )
 
 
-class ExtractRule(_Section):
+class ExtractRule(Section):
     """Fields extracted only from pages whose URL matches ``match`` (a regex, searched)."""
 
     match: str = Field(min_length=1)
     fields: dict[str, FieldRule] = Field(default_factory=dict)
 
 
-class ExtractSettings(_Section):
+class ExtractSettings(Section):
     """Named fields pulled from every page (``fields``) or from matching pages (``rules``)."""
 
     fields: dict[str, FieldRule] = Field(default_factory=dict)
@@ -263,7 +256,7 @@ class StepSettings(BaseModel):
         return dict(self.model_extra or {})
 
 
-class CsvOutput(_Section):
+class CsvOutput(Section):
     """A CSV file of chosen record columns (dotted names reach into ``fields``)."""
 
     path: str = Field(min_length=1)
@@ -273,7 +266,7 @@ class CsvOutput(_Section):
     )
 
 
-class OutputSettings(_Section):
+class OutputSettings(Section):
     """Where records go; several at once is fine. None of them: JSON Lines on stdout."""
 
     jsonl: str | None = Field(None, description="JSON Lines file ('-' for stdout).")
@@ -328,7 +321,7 @@ CLUSTER_SCHEMES = ("tcp://", "tls://", "ws://", "wss://", "ucx://")
 """Addresses of a Dask scheduler."""
 
 
-class ClusterSettings(_Section):
+class ClusterSettings(Section):
     """Scaling out: a crawl shared by several parcrawl processes through a Redis frontier,
     and where pages are parsed (local worker processes, a local Dask cluster, a scheduler).
 
@@ -416,7 +409,7 @@ class ClusterSettings(_Section):
         return self
 
 
-class Settings(_Section):
+class Settings(Section):
     """Everything a crawl needs to know: the job file's schema, the CLI's and the API's.
 
     Every key has its default here; ``config/default.toml`` lists them all.
@@ -478,6 +471,14 @@ class Settings(_Section):
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
     steps: list[StepSettings] = Field(default_factory=list)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
+    content: ContentSettings = Field(default_factory=ContentSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _content_spelt_out(cls, data: Any) -> Any:
+        # `content = "fast"`; an engine reads PDFs too: their bodies fetched, links followed
+        defaults = DEFAULT_ACCEPT_TYPES, DEFAULT_SKIP_EXTENSIONS
+        return expand_content(data, accept_types=defaults[0], skip_extensions=defaults[1])
 
     @model_validator(mode="after")
     def _sources_to_compare(self) -> Settings:

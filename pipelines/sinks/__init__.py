@@ -18,7 +18,7 @@ import aiofiles.os
 
 from crawler.errors import OutputError, UsageError
 from crawler.models import Record
-from crawler.settings import OutputSettings
+from crawler.settings import ContentSettings, OutputSettings
 
 if TYPE_CHECKING:
     from pipelines.sinks.csv import CsvSink, row_ends
@@ -109,8 +109,11 @@ def sinks_for(
     default_stdout: bool = True,
     resume: bool = False,
     in_place: bool = False,
+    content: ContentSettings | None = None,
 ) -> list[Sink]:
-    """The sinks ``output`` asks for; JSON Lines on stdout when it asks for none.
+    """The sinks ``output`` asks for; JSON Lines on stdout when it asks for none. With
+    ``content`` asking for a Markdown folder or llms.txt, the Markdown sink comes first, so
+    that the records the others write name their Markdown file.
 
     ``resume``: append to the JSON Lines and CSV files instead of starting them over (a
     resumed crawl; any process of a shared crawl, whose outputs hold records Redis has as
@@ -137,6 +140,17 @@ def sinks_for(
         from pipelines.sinks.jsonl import STDOUT, JsonlSink  # noqa: PLC0415
 
         sinks.append(JsonlSink(STDOUT))
+    if content is not None and (content.markdown_dir or content.llms_txt):
+        from pipelines.sinks.markdown import MarkdownSink  # noqa: PLC0415
+
+        markdown = MarkdownSink(
+            content.markdown_dir,
+            llms_txt=content.llms_txt,
+            llms_full_txt=content.llms_full_txt,
+            site_title=content.site_title,
+            site_description=content.site_description,
+        )
+        sinks.insert(0, markdown)
     return sinks
 
 

@@ -47,7 +47,18 @@ def parse_document_lxml(
     The tree is for extraction rules that run in the same worker; it never leaves it.
     """
     markup, _ = decode_html(body, headers.get("content-type"))
-    root = _tree(markup)
+    root = read_tree(markup)
+    return page_fields_of(root, url, body, max_links=max_links), root
+
+
+def page_fields_of(
+    root: etree._Element, url: str, body: bytes, *, max_links: int = DEFAULT_MAX_LINKS
+) -> PageFields:
+    """The page fields of ``root`` (``read_tree``'s), as ``parse_page_lxml`` gives them.
+
+    Scripts, styles, noscript and templates are removed from the tree first (in place):
+    whatever else must read them (JSON-LD) reads the tree before.
+    """
     # Dropped before anything is read, as the bs4 path decomposes them: nothing inside a
     # script, style, noscript or template is text, a link, a title or a meta tag.
     for element in list(root.iter(*INVISIBLE_TAGS)):
@@ -90,7 +101,7 @@ def parse_document_lxml(
     visible = body_element if body_element is not None else root
     words = " ".join(text_nodes(visible)).split()
     links, links_dropped = resolve_links(hrefs, base, max_links)
-    fields = PageFields(
+    return PageFields(
         title=title,
         description=first_description(descriptions),
         lang=lang.strip() or None if lang else None,
@@ -101,7 +112,6 @@ def parse_document_lxml(
         sha256=hashlib.sha256(body).hexdigest(),
         links_dropped=links_dropped,
     )
-    return fields, root
 
 
 _TEXT_NODES = etree.XPath("descendant-or-self::text()", smart_strings=False)
@@ -114,7 +124,7 @@ def text_nodes(element: etree._Element) -> list[str]:
     return cast(list[str], _TEXT_NODES(element))
 
 
-def _tree(markup: str) -> etree._Element:
+def read_tree(markup: str) -> etree._Element:
     """The document's root, parsed by libxml2 as bs4's lxml builder has it parse.
 
     The same parser options and the same single ``feed`` of the whole text, so the two

@@ -21,7 +21,7 @@ from pipelines.worker.steps import NamedStep, build_steps, run_steps
 
 if TYPE_CHECKING:
     # Only annotations: the schema (and pydantic) stays out of workers that never see it.
-    from crawler.settings import ExtractSettings, StepSettings
+    from crawler.settings import ContentSettings, ExtractSettings, StepSettings
     from crawler.settings import Parser as ParserName
 
 TOO_LARGE = "parsing this page needed more memory than a worker may use (worker_memory_mb)"
@@ -78,22 +78,30 @@ class PageProcessor:
         parse: ParseFn | None = None,
         max_links: int = DEFAULT_MAX_LINKS,
         parser: ParserName = "lxml",
+        *,
+        content: ContentSettings | None = None,
     ) -> PageProcessor:
-        """The processor a job's ``extract``, ``steps`` and ``parser`` ask for.
+        """The processor a job's ``extract``, ``steps``, ``parser`` and ``content`` ask for.
 
-        ``parse`` (a custom parse function) overrides ``parser``'s built-in one.
+        ``parse`` (a custom parse function) overrides ``parser``'s built-in one; a content
+        engine reads each page after it (``ContentParser``).
         """
         extractor = Extractor(extract)  # checks every selector, whichever path runs them
         worker_steps = tuple(step for step in build_steps(steps) if not step.main_process)
         if parse is None:
             parse = parse_page_lxml if parser == "lxml" else parse_page
-        if extractor.empty:
-            return cls(parse, None, worker_steps, max_links)
-        if reads_lxml(parse):
+        fast = None
+        if not extractor.empty and reads_lxml(parse):
             fast = lxml_extractor(extract)
-            if fast is not None:
-                return cls(parse, None, worker_steps, max_links, lxml_extractor=fast)
-        return cls(parse, extractor, worker_steps, max_links)
+        soup = None if extractor.empty or fast is not None else extractor
+        reader = None
+        if content is not None and content.engine != "off":
+            from pipelines.worker.content.reader import content_parser  # noqa: PLC0415
+
+            reader = content_parser(
+                content, parser_for(parse, lxml_rules=fast is not None, soup_rules=soup is not None)
+            )
+        return cls(parse, soup, worker_steps, max_links, lxml_extractor=fast, parser=reader)
 
     def unparsed(self, result: FetchResult, failure: FetchFailure | None = None) -> Record:
         """The record of a page not parsed: a failed fetch, a body that is no HTML, a parse

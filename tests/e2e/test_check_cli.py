@@ -54,6 +54,12 @@ REFUSED_JOBS = {
         "frontier = 'redis://127.0.0.1:9/0'\ncrawl_id = 'x'\nfetchers = 2\n",
         "--fetchers N cannot share stdin",
     ),
+    "fetchers with llms.txt but no Markdown folder": (
+        "seeds = ['http://127.0.0.1:9/']\n[output]\njsonl = 'out.jsonl'\n[cluster]\n"
+        "frontier = 'redis://127.0.0.1:9/0'\ncrawl_id = 'x'\nfetchers = 2\n"
+        "[content]\nllms_txt = 'llms.txt'\n",
+        "--fetchers N with --llms-txt needs --markdown-dir DIR",
+    ),
     "state and frontier": (
         SEED + "state = 's.crawl'\n[cluster]\nfrontier = 'redis://127.0.0.1:9/0'\ncrawl_id = 'x'\n",
         "state: a state file and a shared frontier (--frontier) do not go together",

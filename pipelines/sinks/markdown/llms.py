@@ -50,43 +50,69 @@ def llms_txt(
     pages: Sequence[PageSummary], *, site_title: str, site_description: str | None = None
 ) -> str:
     """``llms.txt``: the site's pages as link lists, one section per first folder."""
-    sections: dict[str, list[str]] = {}
-    several_hosts = len({urlsplit(page.url).hostname for page in pages}) > 1
+    index = LlmsIndex()
     for page in pages:
-        line = f"- [{_inline(page.title or _fallback_title(page.url))}]({_link(page.url)})"
-        if page.description and _one_line(page.description):
-            line += f": {_one_line(page.description)}"
-        sections.setdefault(_section(page.url, with_host=several_hosts), []).append(line)
-    parts = [_head(site_title, site_description)]
-    parts += [f"## {name}\n\n" + "\n".join(lines) for name, lines in sections.items()]
-    return "\n\n".join(parts) + "\n"
+        index.add(page)
+    return index.text(site_title=site_title, site_description=site_description)
 
 
 def llms_full_txt(
     pages: Sequence[PageSummary], *, site_title: str, site_description: str | None = None
 ) -> str:
     """``llms-full.txt``: each page's Markdown under its title and URL, pages set apart."""
-    blocks = [_head(site_title, site_description)]
-    for page in pages:
-        title = _inline(page.title or _fallback_title(page.url))
-        body = _without_rules(page.markdown.strip())
-        blocks.append(f"# {title}\n\nSource: {_link(page.url)}" + (f"\n\n{body}" if body else ""))
+    blocks = [llms_head(site_title, site_description)]
+    blocks += [llms_full_block(page) for page in pages]
     return PAGE_SEPARATOR.join(blocks) + "\n"
 
 
-def _head(title: str, description: str | None) -> str:
+class LlmsIndex:
+    """``llms.txt`` made a page at a time: the pages' link lines, kept by section (what the
+    file itself holds; never their Markdown)."""
+
+    def __init__(self) -> None:
+        self._lines: list[tuple[str | None, str, str]] = []  # host, section, line
+        self._hosts: set[str | None] = set()
+
+    def add(self, page: PageSummary) -> None:
+        """List ``page``: a link under its title, with its description."""
+        line = f"- [{_inline(page.title or _fallback_title(page.url))}]({_link(page.url)})"
+        if page.description and _one_line(page.description):
+            line += f": {_one_line(page.description)}"
+        host = urlsplit(page.url).hostname
+        self._hosts.add(host)
+        self._lines.append((host, _section(page.url), line))
+
+    def text(self, *, site_title: str, site_description: str | None = None) -> str:
+        """The file's text: the pages in the order added, grouped by section."""
+        several_hosts = len(self._hosts) > 1
+        sections: dict[str, list[str]] = {}
+        for host, name, line in self._lines:
+            key = f"{host}: {name}" if several_hosts else name
+            sections.setdefault(key, []).append(line)
+        parts = [llms_head(site_title, site_description)]
+        parts += [f"## {name}\n\n" + "\n".join(lines) for name, lines in sections.items()]
+        return "\n\n".join(parts) + "\n"
+
+
+def llms_full_block(page: PageSummary) -> str:
+    """One page's part of ``llms-full.txt``: its title, its URL and its Markdown."""
+    title = _inline(page.title or _fallback_title(page.url))
+    body = _without_rules(page.markdown.strip())
+    return f"# {title}\n\nSource: {_link(page.url)}" + (f"\n\n{body}" if body else "")
+
+
+def llms_head(title: str, description: str | None) -> str:
+    """The top of both files: the site's title as ``#``, its description as ``>``."""
     head = f"# {_one_line(title) or 'Site'}"
     if description and _one_line(description):
         head += f"\n\n> {_one_line(description)}"
     return head
 
 
-def _section(url: str, *, with_host: bool) -> str:
-    parts = urlsplit(url)
-    segments = [segment for segment in parts.path.split("/") if segment]
+def _section(url: str) -> str:
+    segments = [segment for segment in urlsplit(url).path.split("/") if segment]
     # a page at the top (its path has no folder) belongs to the site, not to a section
-    name = ROOT_SECTION if len(segments) < 2 else _humanised(segments[0])
-    return f"{parts.hostname}: {name}" if with_host else name
+    return ROOT_SECTION if len(segments) < 2 else _humanised(segments[0])
 
 
 def _humanised(segment: str) -> str:

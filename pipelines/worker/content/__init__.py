@@ -2,6 +2,7 @@
 
 Worker side and pure: each function takes a page and returns plain picklable data. The
 libraries behind the engines (the ``content`` extra) are imported when an engine first runs.
+Their errors (``ContentError``, ``ContentTimeLimit``, ``ExtraMissing``) are ``crawler.errors``'.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from pipelines.worker.content.engines import (
     precise_content,
     tidy_markdown,
 )
-from pipelines.worker.content.errors import ContentError, ContentTimeLimit
 from pipelines.worker.content.extras import check_engine_installed
 from pipelines.worker.content.language import detect_language
 from pipelines.worker.content.meta import cheap_meta, page_meta, with_detected_language
@@ -32,8 +32,6 @@ __all__ = [
     "DEFAULT_ENGINE",
     "ENGINES",
     "CheapMeta",
-    "ContentError",
-    "ContentTimeLimit",
     "Engine",
     "PageContent",
     "PageMeta",

@@ -9,17 +9,17 @@ Both return the same ``PageContent``; ``benchmarks/bench_content.py`` measures t
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from copy import deepcopy
 from typing import Any
 
 from lxml import etree
 
-from crawler.errors import UsageError
+from crawler.errors import ContentError, UsageError
 from pipelines.worker.content.boilerplate import main_content
-from pipelines.worker.content.errors import ContentError
 from pipelines.worker.content.extras import optional_module
 from pipelines.worker.content.meta import page_base, page_meta, with_detected_language
-from pipelines.worker.content.model import DEFAULT_ENGINE, ENGINES, Engine, PageContent
+from pipelines.worker.content.model import DEFAULT_ENGINE, ENGINES, Engine, PageContent, PageMeta
 from pipelines.worker.content.time_limit import time_limit
 from pipelines.worker.content.tree import block_text, parse_html, remove_keeping_tail
 
@@ -64,11 +64,42 @@ def extract_content(
     """
     if engine not in ENGINES:
         raise UsageError(f"unknown content engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if engine == "fast":
+        return _guarded("fast", time_limit_s, lambda: fast_content(html, url, markdown=markdown))
+    return _guarded(
+        "precise",
+        time_limit_s,
+        lambda: precise_content(html, url, images=images, markdown=markdown),
+    )
+
+
+def fast_content_of_tree(
+    tree: etree._Element,
+    url: str,
+    meta: PageMeta,
+    *,
+    time_limit_s: float | None = None,
+    markdown: bool = True,
+) -> PageContent:
+    """The ``fast`` engine on a tree parsed already: a worker's own, so a page is parsed once.
+
+    Args:
+        tree: the page's root (``lxml.etree``); pruned in place.
+        meta: its metadata, read before anything pruned the tree (JSON-LD is in scripts).
+
+    Raises:
+        ContentError, ContentTimeLimit, UsageError: as ``extract_content``.
+    """
+    return _guarded("fast", time_limit_s, lambda: _fast(tree, url, meta, markdown=markdown))
+
+
+def _guarded(
+    engine: str, time_limit_s: float | None, run: Callable[[], PageContent]
+) -> PageContent:
+    """``run()`` within the time limit, any library error wrapped as a ``ContentError``."""
     try:
         with time_limit(time_limit_s):
-            if engine == "fast":
-                return fast_content(html, url, markdown=markdown)
-            return precise_content(html, url, images=images, markdown=markdown)
+            return run()
     except (ContentError, UsageError):
         raise
     except Exception as exc:  # the libraries' own errors, wrapped as the docstring says
@@ -114,9 +145,13 @@ def precise_content(
 
 def fast_content(html: str, url: str, *, markdown: bool = True) -> PageContent:
     """The ``fast`` engine: prune the page's furniture, keep the main block, render it."""
-    html_to_markdown = optional_module("html_to_markdown", needed_for="the 'fast' content engine")
     tree = parse_html(html)
-    meta = page_meta(tree, url)  # before the pruning, which drops the JSON-LD scripts
+    # before the pruning, which drops the JSON-LD scripts
+    return _fast(tree, url, page_meta(tree, url), markdown=markdown)
+
+
+def _fast(tree: etree._Element, url: str, meta: PageMeta, *, markdown: bool) -> PageContent:
+    html_to_markdown = optional_module("html_to_markdown", needed_for="the 'fast' content engine")
     base = page_base(tree, url)
     main = main_content(tree)
     content = block_text(main)

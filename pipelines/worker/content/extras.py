@@ -10,7 +10,7 @@ import importlib
 import importlib.util
 from types import ModuleType
 
-from crawler.errors import UsageError
+from crawler.errors import ExtraMissing, UsageError
 
 INSTALL_HINT = "pip install 'parcrawl[content]'"
 
@@ -27,7 +27,7 @@ def optional_module(name: str, *, needed_for: str) -> ModuleType:
     """Import ``name``, one of the ``content`` extra's libraries.
 
     Raises:
-        UsageError: the library is not installed; the message says how to install it.
+        ExtraMissing: the library is not installed; the message says how to install it.
     """
     try:
         return importlib.import_module(name)
@@ -35,7 +35,7 @@ def optional_module(name: str, *, needed_for: str) -> ModuleType:
         # the library's own words, first line only: it may be installed but lack a dependency
         # of its own (justext, under trafilatura, needs lxml_html_clean)
         reason = str(exc).splitlines()[0] if str(exc) else "not installed"
-        raise UsageError(f"{needed_for} cannot import {name} ({reason}): {INSTALL_HINT}") from exc
+        raise ExtraMissing(f"{needed_for} cannot import {name} ({reason}): {INSTALL_HINT}") from exc
 
 
 def check_engine_installed(engine: str) -> None:
@@ -44,14 +44,15 @@ def check_engine_installed(engine: str) -> None:
     For a crawl's start, so a missing extra stops it at once instead of failing every page.
 
     Raises:
-        UsageError: an unknown engine, or one whose libraries are missing.
+        UsageError: an unknown engine.
+        ExtraMissing: the engine's libraries are missing (a ``UsageError``: exit 2).
     """
     if engine not in ENGINE_MODULES:
         known = ", ".join(ENGINE_MODULES)
         raise UsageError(f"unknown content engine {engine!r}: use one of {known}")
     for name in ENGINE_MODULES[engine]:
         if importlib.util.find_spec(name) is None:
-            raise UsageError(
+            raise ExtraMissing(
                 f"the {engine!r} content engine needs {name}, which is not installed: "
                 f"{INSTALL_HINT}"
             )

@@ -8,15 +8,15 @@ short lines that end a sentence; a PDF keeps no paragraphs of its own, so this i
 from __future__ import annotations
 
 import io
+import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from crawler.errors import UsageError
+from crawler.errors import ContentError, UsageError
 from crawler.urls import InvalidUrl, request_url
-from pipelines.worker.content.errors import ContentError
 from pipelines.worker.content.extras import optional_module
 from pipelines.worker.content.time_limit import time_limit
 
@@ -68,6 +68,9 @@ def pdf_content(body: bytes, url: str, *, time_limit_s: float | None = None) -> 
         UsageError: pypdf (the ``content`` extra) is not installed.
     """
     pypdf = optional_module("pypdf", needed_for="reading PDFs")
+    # what pypdf warns of a damaged file ("EOF marker not found") is the record's error
+    # message, or nothing a reader needs: not lines on a crawl's terminal
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         with time_limit(time_limit_s):
             return _read(pypdf, body, url)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-from pipelines.worker.content.errors import ContentTimeLimit
+from crawler.errors import ContentTimeLimit
 
 
 def can_interrupt() -> bool:

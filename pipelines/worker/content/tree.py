@@ -10,7 +10,7 @@ from typing import cast
 import lxml.html
 from lxml import etree
 
-from pipelines.worker.content.errors import ContentError
+from crawler.errors import ContentError
 
 BLOCK_TAGS = frozenset(
     {

@@ -10,13 +10,15 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.sinks.markdown import front_matter
+from pipelines.sinks.markdown import front_matter, read_front_matter
 
 
 def _read_back(block: str) -> dict[str, object]:
+    """The block as YAML reads it, checked to be what parcrawl's own reader reads."""
     assert block.startswith("---\n")
     assert block.endswith("\n---\n")
     loaded: dict[str, object] = yaml.safe_load(block.removeprefix("---\n").removesuffix("---\n"))
+    assert read_front_matter([*block.splitlines(keepends=True), "# Body\n"]) == loaded
     return loaded
 
 
@@ -32,6 +34,7 @@ def test_the_fields_read_back_as_given() -> None:
     assert _read_back(block) == {
         "url": "https://example.org/tea",
         "title": "Tea & cake",
+        "description": None,
         "fetched_at": "2024-03-01T09:30:00+00:00",
         "lang": "en",
         "depth": 2,
@@ -46,6 +49,7 @@ def test_missing_values_are_null() -> None:
     assert _read_back(block) == {
         "url": "https://example.org/",
         "title": None,
+        "description": None,
         "fetched_at": None,
         "lang": None,
         "depth": None,
@@ -71,7 +75,7 @@ def test_a_hostile_title_stays_one_string_value(title: str) -> None:
     block = front_matter(url="https://x.example/", title=title, fetched_at=None, lang=None, depth=0)
 
     assert _read_back(block)["title"] == title
-    assert block.count("\n") == 7  # no field spills onto another line
+    assert block.count("\n") == 8  # no field spills onto another line
 
 
 @settings(max_examples=300, deadline=None)
@@ -83,3 +87,20 @@ def test_any_text_reads_back_unchanged_or_with_lone_surrogates_replaced(title: s
     expected = "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in title)
 
     assert _read_back(block)["title"] == expected
+
+
+def test_the_description_is_a_field_for_llms_txt() -> None:
+    block = front_matter(
+        url="https://x.example/", title="T", fetched_at=None, lang=None, depth=0,
+        description="What: the page\n---",
+    )  # fmt: skip
+
+    assert _read_back(block)["description"] == "What: the page\n---"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "# Just Markdown\n", "---\nurl: x\n", "---\nnot a field\n---\n"],
+)
+def test_what_front_matter_did_not_write_is_not_read_as_one(text: str) -> None:
+    assert read_front_matter(text.splitlines(keepends=True)) is None

@@ -12,10 +12,9 @@ import trafilatura
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.errors import UsageError
+from crawler.errors import ContentError, UsageError
 from pipelines.worker.content import (
     ENGINES,
-    ContentError,
     Engine,
     PageContent,
     check_engine_installed,

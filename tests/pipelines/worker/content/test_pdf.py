@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from pipelines.worker.content import ContentError
+from crawler.errors import ContentError
 from pipelines.worker.content.pdf import pdf_content
 from tests.support.pdfs import encrypted, make_pdf, with_links_and_outline
 

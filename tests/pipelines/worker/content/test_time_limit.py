@@ -8,9 +8,8 @@ import time
 
 import pytest
 
+from crawler.errors import ContentError, ContentTimeLimit
 from pipelines.worker.content import (
-    ContentError,
-    ContentTimeLimit,
     can_interrupt,
     extract_content,
     time_limit,
