@@ -110,16 +110,40 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs per engine; the fastest counts")
     parser.add_argument("--crawl", action="store_true", help="crawl the pages (loopback) instead")
     parser.add_argument("--copies", type=int, default=1, help="--crawl: serve each page N times")
+    parser.add_argument(
+        "--site",
+        choices=("articles", "pydocs"),
+        default="articles",
+        help="--crawl: the article pages (scored) or the Python docs (speed and memory only)",
+    )
+    parser.add_argument(
+        "--pydocs-dir",
+        type=Path,
+        default=Path("/usr/share/doc/python3.11/html"),
+        help="--site pydocs",
+    )
+    parser.add_argument(
+        "--workers", default="2", help="--crawl: parcrawl's parse processes, e.g. 1,2 for both"
+    )
     args = parser.parse_args()
+    workers = [int(count) for count in args.workers.split(",")]
     scorer = load_scorer(args.dataset)
     truth = json.loads((args.dataset / "ground-truth.json").read_text(encoding="utf-8"))
     pages = load_pages(args.dataset)
     if args.crawl:
-        from content_crawl import crawl_mode  # noqa: PLC0415 (psutil: the crawl mode's alone)
+        from content_crawl import crawl_mode, docs_mode  # noqa: PLC0415 (psutil: crawls alone)
 
         with tempfile.TemporaryDirectory(prefix="bench-content-") as tmp:
+            if args.site == "pydocs":
+                return docs_mode(args.pydocs_dir, only=args.only, tmp=Path(tmp), workers=workers)
             return crawl_mode(
-                pages, truth, scorer, copies=args.copies, only=args.only, tmp=Path(tmp)
+                pages,
+                truth,
+                scorer,
+                copies=args.copies,
+                only=args.only,
+                tmp=Path(tmp),
+                workers=workers,
             )
     urls = {page: truth[page].get("url") or "http://example.com/" for page in pages}
     print(f"{len(pages)} pages from {args.dataset}")

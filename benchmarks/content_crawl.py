@@ -10,20 +10,26 @@ every 0.05 s: ``pages/s`` is articles written per second of wall time, start-up 
 ``peak PSS`` sums the process tree's proportional set size; ``worker ms/page`` is the CPU of
 the process's children (parcrawl's parse workers) per article, ``main ms/page`` its own.
 Scrapy extracts in its one process: its ``main ms/page`` is all of it.
+
+``--site pydocs`` crawls the Python documentation instead (Debian's ``python3.11-doc``,
+served from its folder; no true text, so speed and memory only), every contender following
+links from ``index.html`` with no depth limit. ``--workers 1,2`` runs parcrawl once per
+worker count: how throughput grows with cores.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -88,8 +94,18 @@ def serving(pages: dict[str, str], copies: int) -> Iterator[str]:
         server.server_close()
 
 
-def command_for(name: str, base_url: str, output: Path) -> list[str]:
-    """The contender's command line, starting from ``base_url``/ and writing ``output``."""
+@dataclass(frozen=True)
+class Crawl:
+    """What every contender crawls: from ``start``, links followed ``max_depth`` hops (None:
+    all), parcrawl with ``workers`` parse processes."""
+
+    start: str
+    max_depth: int | None
+    workers: int = 2
+
+
+def command_for(name: str, crawl: Crawl, output: Path) -> list[str]:
+    """The contender's command line for ``crawl``, writing ``output``."""
     python = sys.executable
     if name.startswith("parcrawl-"):
         engine = name.removeprefix("parcrawl-")
@@ -98,26 +114,30 @@ def command_for(name: str, base_url: str, output: Path) -> list[str]:
             if (ROOT / "cli" / "__main__.py").exists()
             else [python, str(ROOT / "cli.py")]
         )
+        depth = [] if crawl.max_depth is None else ["--max-depth", str(crawl.max_depth)]
         return [
-            *cli, "crawl", f"{base_url}/", "--follow", "--max-depth", "1",
-            "--content", engine, "--workers", "2", "-o", str(output), "-q",
+            *cli, "crawl", crawl.start, "--follow", *depth, "--content", engine.split()[0],
+            "--workers", str(crawl.workers), "-o", str(output), "-q",
         ]  # fmt: skip
     feeds = json.dumps({str(output): {"format": "jsonl", "encoding": "utf-8"}})
     return [
         python, "-m", "scrapy", "runspider", str(HERE / "scrapy_content_spider.py"),
-        "-a", f"start={base_url}/", "-s", "DEPTH_LIMIT=1", "-s", f"FEEDS={feeds}",
+        "-a", f"start={crawl.start}", "-s", f"DEPTH_LIMIT={crawl.max_depth or 0}",
+        "-s", f"FEEDS={feeds}",
         "-s", "LOG_LEVEL=ERROR",
     ]  # fmt: skip
 
 
-def run_contender(name: str, base_url: str, output: Path) -> Run:
+def run_contender(
+    name: str, crawl: Crawl, output: Path, *, keyed: Callable[[str], str | None] | None = None
+) -> Run:
     """Run one contender to its end, sampling its process tree; read back what it wrote."""
     output.unlink(missing_ok=True)
     errors = output.with_suffix(".stderr")
     started = time.perf_counter()
     with errors.open("wb") as stderr:  # a file, not a pipe: a full pipe would stall the child
         child = subprocess.Popen(
-            command_for(name, base_url, output),
+            command_for(name, crawl, output),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=stderr,
@@ -137,7 +157,7 @@ def run_contender(name: str, base_url: str, output: Path) -> Run:
         time.sleep(SAMPLE_INTERVAL_S)
     child.wait()
     wall_s = time.perf_counter() - started
-    texts = read_texts(output)
+    texts = read_texts(output, keyed or article_key)
     problem = None
     if child.returncode != 0:
         tail = errors.read_text(errors="replace").strip().splitlines()[-3:]
@@ -154,19 +174,26 @@ def run_contender(name: str, base_url: str, output: Path) -> Run:
     )
 
 
-def read_texts(output: Path) -> dict[str, str]:
-    """Each article's main content as the contender wrote it, by ``ID-COPY`` (its path's)."""
+def article_key(path: str) -> str | None:
+    """An article's ``ID-COPY`` from its URL path; None for the index page."""
+    return path.removeprefix("/page/") if path.startswith("/page/") else None
+
+
+def read_texts(output: Path, keyed: Callable[[str], str | None]) -> dict[str, str]:
+    """Each page's main content as the contender wrote it, by the key ``keyed`` gives its URL
+    path (pages it gives None are left out)."""
     texts: dict[str, str] = {}
     if not output.exists():
         return texts
     with output.open(encoding="utf-8") as lines:
         for line in lines:
             record = json.loads(line)
-            path = urlsplit(str(record.get("url"))).path
-            if not path.startswith("/page/") or record.get("status") != 200:
+            key = keyed(urlsplit(str(record.get("url"))).path)
+            if key is None or record.get("status") != 200:
                 continue
             text = record.get("content", record.get("markdown"))
-            texts[path.removeprefix("/page/")] = text if isinstance(text, str) else ""
+            if isinstance(text, str):  # an HTML page: its main content, even if empty
+                texts[key] = text
     return texts
 
 
@@ -178,9 +205,10 @@ def crawl_mode(
     copies: int,
     only: list[str] | None,
     tmp: Path,
+    workers: list[int],
 ) -> int:
     """Crawl the pages with each contender and print one row each; 1 if one broke."""
-    names = [name for name in CONTENDERS if not only or name in only]
+    names = contenders(only, workers)
     expected = len(pages) * copies
     print(f"crawl: {expected} articles ({len(pages)} x {copies}) from a loopback server")
     print(
@@ -190,7 +218,8 @@ def crawl_mode(
     broke = False
     with serving(pages, copies) as base_url:
         for name in names:
-            run = run_contender(name, base_url, tmp / f"{name}.jsonl")
+            crawl = Crawl(f"{base_url}/", 1, workers_of(name))
+            run = run_contender(name, crawl, tmp / f"{name.replace(' ', '-')}.jsonl")
             by_page = {key.rsplit("-", 1)[0]: text for key, text in run.texts.items()}
             if not by_page:
                 print(f"{name:20s} {0:5d}  nothing written", flush=True)
@@ -212,4 +241,82 @@ def crawl_mode(
         print(
             "scrapy-trafilatura is scored on its Markdown (what it extracts); parcrawl on content"
         )
+    return 1 if broke else 0
+
+
+def contenders(only: list[str] | None, workers: list[int]) -> list[str]:
+    """The contenders to run: each parcrawl engine once per worker count (``w2`` beside its
+    name when more than one count is asked for), then Scrapy."""
+    names = []
+    for name in CONTENDERS:
+        if only and name not in only:
+            continue
+        if name.startswith("parcrawl-") and len(workers) > 1:
+            names += [f"{name} w{count}" for count in workers]
+        else:
+            names.append(name)
+    return names
+
+
+def workers_of(name: str, default: int = 2) -> int:
+    """The worker count a contender's name carries (``parcrawl-precise w1``), else ``default``."""
+    _, _, suffix = name.partition(" w")
+    return int(suffix) if suffix.isdigit() else default
+
+
+@contextmanager
+def serving_folder(folder: Path) -> Iterator[str]:
+    """``folder`` served on loopback by a thread of this process; yields its base URL."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def docs_mode(folder: Path, *, only: list[str] | None, tmp: Path, workers: list[int]) -> int:
+    """Crawl the Python docs in ``folder`` with each contender: speed and memory, one row each."""
+    if not (folder / "index.html").is_file():
+        print(f"no Python docs at {folder}: apt-get install python3.11-doc")
+        return 1
+    print(f"crawl: the Python docs from {folder}, every link followed from index.html")
+    print(
+        f"{'contender':24s} {'pages':>5s} {'pages/s':>8s} {'peak PSS':>9s} "
+        f"{'worker ms/page':>15s} {'main ms/page':>13s}"
+    )
+    rates: dict[str, float] = {}
+    broke = False
+    with serving_folder(folder) as base_url:
+        for name in contenders(only, workers):
+            crawl = Crawl(f"{base_url}/index.html", None, workers_of(name))
+            run = run_contender(
+                name, crawl, tmp / f"{name.replace(' ', '-')}.jsonl", keyed=lambda path: path
+            )
+            if run.pages == 0:
+                print(f"{name:24s} {0:5d}  nothing written: {run.problem}", flush=True)
+                broke = True
+                continue
+            rates[name] = run.pages / run.wall_s
+            worker_ms = (run.cpu_s - run.main_cpu_s) / run.pages * 1000
+            print(
+                f"{name:24s} {run.pages:5d} {rates[name]:8.1f} "
+                f"{run.peak_pss_bytes / MIB:7.0f} M {worker_ms:15.1f} "
+                f"{run.main_cpu_s / run.pages * 1000:13.1f}",
+                flush=True,
+            )
+            broke = broke or run.problem is not None
+    peer = rates.get("scrapy-trafilatura")
+    if peer:
+        for name, rate in rates.items():
+            if name.startswith("parcrawl-"):
+                print(f"{name} / scrapy-trafilatura: {rate / peer:.2f}x pages/s")
     return 1 if broke else 0
