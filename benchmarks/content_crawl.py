@@ -59,6 +59,19 @@ class Run:
 
 
 @contextmanager
+def running(server: ThreadingHTTPServer) -> Iterator[str]:
+    """``server`` serving from a thread of this process (its CPU is no contender's); yields
+    its base URL, and stops it at the end."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
 def serving(pages: dict[str, str], copies: int) -> Iterator[str]:
     """Serve the index and the articles on 127.0.0.1; yields the base URL."""
     bodies = {
@@ -84,14 +97,8 @@ def serving(pages: dict[str, str], copies: int) -> Iterator[str]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as base_url:
+        yield base_url
 
 
 @dataclass(frozen=True)
@@ -273,14 +280,8 @@ def serving_folder(folder: Path) -> Iterator[str]:
             return
 
     handler = functools.partial(Quiet, directory=str(folder))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), handler)) as base_url:
+        yield base_url
 
 
 def docs_mode(folder: Path, *, only: list[str] | None, tmp: Path, workers: list[int]) -> int:
