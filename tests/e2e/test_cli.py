@@ -24,18 +24,8 @@ from crawler.demo import SiteServer, SyntheticSite
 from crawler.jobfile import load_job
 from crawler.startup import validate_rules
 from tests.support import terminal
-from tests.support.cli import PARCRAWL, REPO, checkout_env, parcrawl
+from tests.support.cli import REPO, parcrawl, started_parcrawl
 from tests.support.routes import RouteServer, page
-
-
-def start_parcrawl(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*PARCRAWL, *args],
-        env=checkout_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -135,7 +125,7 @@ def test_ctrl_c_keeps_every_completed_record_and_exits_130(tmp_path):
     with slow_site(200, delay_s=0.1) as server:
         urls = tmp_path / "urls.txt"
         urls.write_text("\n".join(server.url(f"/p{n}") for n in range(200)))
-        process = start_parcrawl("crawl", "-i", str(urls), "-o", str(out), "-c", "4", "-w", "2")
+        process = started_parcrawl("crawl", "-i", str(urls), "-o", str(out), "-c", "4", "-w", "2")
         _wait_for_lines(out, 10)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
@@ -157,7 +147,7 @@ def test_second_ctrl_c_stops_at_once_without_a_partial_line(tmp_path):
     with slow_site(100, delay_s=slow_s) as server:
         urls = tmp_path / "urls.txt"
         urls.write_text("\n".join(server.url(f"/p{n}") for n in range(100)))
-        with start_parcrawl(
+        with started_parcrawl(
             "crawl", "-i", str(urls), "-o", str(out), "-c", "8", "--per-host", "8", "-w", "0"
         ) as process:
             stderr = StderrLines(process)
@@ -374,7 +364,7 @@ def test_a_refused_connection_is_an_error_not_a_response(tmp_path):
 def test_a_closed_pipe_ends_the_crawl_quietly_with_141(quiet):
     site = SyntheticSite(pages=300)
     args = ["demo", "--pages", "300", "-o", "-", "-w", "0", *(["-q"] if quiet else [])]
-    with start_parcrawl(*args) as process:
+    with started_parcrawl(*args) as process:
         assert process.stdout is not None
         first = json.loads(process.stdout.readline())  # `| head -n1`
         process.stdout.close()
@@ -524,7 +514,7 @@ def test_a_closed_pipe_leaves_a_state_that_resumes(tmp_path):
     state, out = tmp_path / "site.crawl", tmp_path / "rest.jsonl"
     with SiteServer(SyntheticSite(pages=200)) as server:
         crawl = ["crawl", server.url("/"), "--follow", "--state", str(state), "-w", "0", "-q"]
-        with start_parcrawl(*crawl, "-o", "-") as process:
+        with started_parcrawl(*crawl, "-o", "-") as process:
             assert process.stdout is not None
             first = json.loads(process.stdout.readline())
             process.stdout.close()
@@ -552,7 +542,7 @@ def test_fetched_pages_a_second_ctrl_c_kept_from_the_output_are_counted(tmp_path
         job.write_text(
             f'seeds = [{seeds}]\nworkers = 1\nbatch_size = 1\n[[steps]]\nuse = "slow_step:slow"\n'
         )
-        with start_parcrawl("run", str(job), "-o", str(out)) as process:
+        with started_parcrawl("run", str(job), "-o", str(out)) as process:
             stderr = StderrLines(process)
             _wait_for_lines(out, 1, timeout_s=60)
             process.send_signal(signal.SIGINT)

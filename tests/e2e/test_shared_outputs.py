@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_redis_crawl import DEADLINE_S, Site, read_urls, serving, wait_for
-from tests.support.cli import PARCRAWL, checkout_env, parcrawl
+from tests.support.cli import parcrawl, started_parcrawl
 from tests.support.redis_server import RedisServer, redis_server
 from tests.support.warcs import of_type, read_warc
 
@@ -35,14 +35,7 @@ def job_file(tmp_path: Path, site: Site, redis: RedisServer) -> Path:
 def launch(args: list[str]) -> subprocess.Popen[str]:
     # A session of its own: a signal to the group reaches --fetchers' children too, as
     # Ctrl-C in a terminal does (and kill -9 of the group leaves no child running on).
-    return subprocess.Popen(
-        [*PARCRAWL, *args],
-        env=checkout_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    return started_parcrawl(*args, stdout=subprocess.DEVNULL, start_new_session=True)
 
 
 def urls_of(path: Path, *, torn_ok: bool = False) -> list[str]:

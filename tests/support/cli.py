@@ -38,3 +38,12 @@ def parcrawl(*args: str, timeout_s: float = 120, **kwargs: Any) -> subprocess.Co
         check=False,
         **kwargs,
     )
+
+
+def started_parcrawl(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
+    """``python -m cli ARGS`` started, not awaited, as this checkout's (text mode; stdout and
+    stderr piped unless ``kwargs`` say otherwise)."""
+    kwargs["env"] = checkout_env(kwargs.get("env"))
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
+    return subprocess.Popen([*PARCRAWL, *args], text=True, **kwargs)
