@@ -3,6 +3,7 @@
 ParcrawlError                  base; ``exit_code`` says how the CLI ends
 ├── UsageError (2)             the user's input is wrong: fix it and run again
 │   ├── ConfigError (2)        a setting or job file does not validate
+│   │   └── BrowserMissing (2) rendering asked for, but Playwright or Chromium cannot run
 │   ├── ExtraMissing (2)       a feature asked for needs an optional extra not installed
 │   ├── InputError (2)         a seed file is missing or unreadable
 │   ├── StateError (2)         a crawl state file cannot be used; it is left untouched
@@ -52,6 +53,11 @@ class UsageError(ParcrawlError):
 
 class ConfigError(UsageError):
     """A setting does not validate; the message names the setting's path."""
+
+
+class BrowserMissing(ConfigError):
+    """Rendering was asked for, but Playwright is not installed, no Chromium is found, or
+    the one found does not start; the message says which, and what to install or set."""
 
 
 class ExtraMissing(UsageError):

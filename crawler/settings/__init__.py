@@ -26,6 +26,13 @@ from crawler.errors import ConfigError
 from crawler.settings.content import ContentEngine, ContentSettings, expand_content
 from crawler.settings.fetch import DEFAULT_ACCEPT_TYPES, PROXY_URL, FetchSettings
 from crawler.settings.messages import REFUSED, describe_validation_error
+from crawler.settings.render import (
+    RenderChoice,
+    RenderMode,
+    RenderRule,
+    RenderRules,
+    RenderSettings,
+)
 from crawler.settings.section import Section, Size, redact_url, refuse
 from crawler.settings.sizes import SIZE_FORMS
 
@@ -42,6 +49,11 @@ __all__ = [
     "FieldRule",
     "OutputSettings",
     "Parser",
+    "RenderChoice",
+    "RenderMode",
+    "RenderRule",
+    "RenderRules",
+    "RenderSettings",
     "RobotsSettings",
     "ScopeSettings",
     "Settings",
@@ -375,6 +387,7 @@ class Settings(Section):
     steps: list[StepSettings] = Field(default_factory=list)
     cluster: ClusterSettings = Field(default_factory=ClusterSettings)
     content: ContentSettings = Field(default_factory=ContentSettings)
+    render: RenderSettings = Field(default_factory=RenderSettings)
 
     @model_validator(mode="before")
     @classmethod

@@ -47,12 +47,7 @@ class SiteRule(BaseModel):
     @field_validator("match")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a valid regex: {exc}") from None
-        return value
+        return url_pattern(value)
 
     @field_validator("headers", "cookies")
     @classmethod
@@ -137,6 +132,20 @@ class Sites:
         if cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
         return SiteExtras(headers, credentials) if headers or credentials else NO_EXTRAS
+
+
+def url_pattern(value: str | None) -> str | None:
+    """A rule's ``match`` as given, once it is known to compile.
+
+    Raises:
+        ValueError: not a valid regex, saying why.
+    """
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regex: {exc}") from None
+    return value
 
 
 def _search(pattern: str | None) -> Any:
