@@ -26,9 +26,12 @@ def browser_processes(marker: str) -> list[int]:
     tag = f"{MARKER_ENV}={marker}".encode() + b"\0"
     parents: dict[int, int] = {}
     roots: list[int] = []
-    for pid, ppid, name in _processes():
+    ended: set[int] = set()
+    for pid, ppid, name, state in _processes():
         parents[pid] = ppid
-        if name.startswith(NAMES) and tag in _read(pid, "environ"):
+        if state == b"Z":  # ended, its exit not yet collected: no memory, nothing to end
+            ended.add(pid)
+        elif name.startswith(NAMES) and tag in _read(pid, "environ"):
             roots.append(pid)
     found = set(roots)
     grown = True
@@ -38,7 +41,7 @@ def browser_processes(marker: str) -> list[int]:
             if ppid in found and pid not in found:
                 found.add(pid)
                 grown = True
-    return sorted(found)
+    return sorted(found - ended)
 
 
 def memory_bytes(pids: list[int]) -> int:
@@ -66,8 +69,8 @@ def end_processes(marker: str) -> int:
     return len(pids)
 
 
-def _processes() -> list[tuple[int, int, bytes]]:
-    """(pid, parent pid, name) of every process the system shows."""
+def _processes() -> list[tuple[int, int, bytes, bytes]]:
+    """(pid, parent pid, name, state) of every process the system shows."""
     listed = []
     for entry in PROC.iterdir() if PROC.is_dir() else ():
         if not entry.name.isdigit():
@@ -77,7 +80,8 @@ def _processes() -> list[tuple[int, int, bytes]]:
         fields = stat[closing + 2 :].split()
         if opening < 0 or len(fields) < 2:
             continue  # gone meanwhile
-        listed.append((int(entry.name), int(fields[1]), stat[opening + 1 : closing]))
+        name = stat[opening + 1 : closing]
+        listed.append((int(entry.name), int(fields[1]), name, fields[0]))
     return listed
 
 
