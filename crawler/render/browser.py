@@ -11,14 +11,15 @@ import contextlib
 import logging
 import os
 import shutil
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from crawler.errors import BrowserMissing
 from crawler.render.processes import MARKER_ENV, browser_processes, end_processes, memory_bytes
 from crawler.settings import RenderSettings
 
 if TYPE_CHECKING:  # Playwright is an optional extra, imported only when a crawl renders
-    from playwright.async_api import Browser, BrowserContext, Page, Playwright
+    from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class BrowserSession:
         self._context: BrowserContext | None = None
         self._pages = 0
         self._open: dict[BrowserContext, int] = {}
+        self._closing: set[asyncio.Task[bool]] = set()
         browser.on("disconnected", lambda _browser: self.gone.set())
 
     @classmethod
@@ -147,33 +149,30 @@ class BrowserSession:
             await self._retire()
             self._context = await self.browser.new_context(
                 service_workers="block",  # their requests would pass the page's route
-                java_script_enabled=True,
             )
+            # A page's own route answers its requests (its workers' too); a popup it
+            # opens has none: this one refuses all it asks, and the popup is closed.
+            await self._context.route("**/*", _refuse)
             self._open[self._context] = 0
             self._pages = 0
         context = self._context
         self._pages += 1
         self._open[context] += 1
         try:
-            return await context.new_page()
+            page = await context.new_page()
         except BaseException:
             await self._closed_one(context)
             raise
+        page.on("popup", self._close_popup)
+        return page
 
     async def close_page(self, page: Page) -> bool:
         """Close ``page`` (and its context, if retired and now empty) without waiting on a
         hung renderer for long; False when it would not close (the browser is stuck)."""
-        from playwright.async_api import Error  # noqa: PLC0415 (an optional extra)
-
         context = page.context
-        closed = True
-        try:
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await page.close(run_before_unload=False)
-        except (Error, TimeoutError):
-            closed = page.is_closed() or self.gone.is_set()
+        closed = await _closed(page.close(run_before_unload=False))
         await self._closed_one(context)
-        return closed
+        return closed or page.is_closed() or self.gone.is_set()
 
     def memory(self) -> int:
         """The memory of all the browser's processes, in bytes (0 where /proc is not)."""
@@ -181,15 +180,16 @@ class BrowserSession:
 
     async def close(self) -> None:
         """Close the browser, and end by force whatever of it is left."""
-        from playwright.async_api import Error  # noqa: PLC0415 (an optional extra)
-
         if not self.gone.is_set():
-            with contextlib.suppress(Error, TimeoutError):
-                async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                    await self.browser.close()
+            await _closed(self.browser.close())
         left = await asyncio.to_thread(end_processes, self._marker)
         if left:
             log.debug("ended %d Chromium processes left after closing", left)
+
+    def _close_popup(self, popup: Page) -> None:
+        task = asyncio.ensure_future(_closed(popup.close(run_before_unload=False)))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def _retire(self) -> None:
         if self._context is not None and self._open.get(self._context) == 0:
@@ -202,9 +202,25 @@ class BrowserSession:
             await self._close_context(context)
 
     async def _close_context(self, context: BrowserContext) -> None:
-        from playwright.async_api import Error  # noqa: PLC0415 (an optional extra)
-
         self._open.pop(context, None)
-        with contextlib.suppress(Error, TimeoutError):
-            async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                await context.close()
+        await _closed(context.close())
+
+
+async def _refuse(route: Route) -> None:
+    from playwright.async_api import Error  # noqa: PLC0415 (an optional extra)
+
+    with contextlib.suppress(Error):
+        await route.abort("blockedbyclient")
+
+
+async def _closed(closing: Coroutine[Any, Any, None]) -> bool:
+    """Whether ``closing`` (a page's, a context's, the browser's) ended within
+    ``CLOSE_TIMEOUT_S``; an error (already closed, the browser gone) is no."""
+    from playwright.async_api import Error  # noqa: PLC0415 (an optional extra)
+
+    try:
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await closing
+    except (Error, TimeoutError):
+        return False
+    return True

@@ -4,7 +4,9 @@ crawl's client; no images, no other origins, no navigation away, a cap per page)
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -14,7 +16,7 @@ import pytest_asyncio
 from crawler.fetch import Fetcher
 from crawler.render import BrowserPool
 from tests.support.rendering import fetched, started_pool
-from tests.support.routes import RouteServer, page
+from tests.support.routes import Reply, RouteServer, page
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -53,6 +55,29 @@ def stranger() -> Iterator[RouteServer]:
         yield server
 
 
+class Gauge:
+    """A route that takes a while, counting how many requests it serves at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = 0
+        self.most = 0
+
+    def route(self, _path: str) -> Reply:
+        with self._lock:
+            self._now += 1
+            self.most = max(self.most, self._now)
+        time.sleep(0.3)
+        with self._lock:
+            self._now -= 1
+        return Reply(body=b"{}", content_type="application/json")
+
+
+gauge = Gauge()
+
+OPENER = "<html><body><p>opener</p><script>window.open('/popup')</script></body></html>"
+
+
 @pytest.fixture(scope="module")
 def site(other: RouteServer, stranger: RouteServer) -> Iterator[RouteServer]:
     with_others = f"""<html><body><p id="out">none</p>
@@ -70,6 +95,10 @@ def site(other: RouteServer, stranger: RouteServer) -> Iterator[RouteServer]:
     )
     polling = "<html><body><p>live</p><script>setInterval(() => fetch('/poll'), 100);</script>"
     routes = {
+        "/hold": page("<html><body><script>fetch('/slow')</script><p>held</p></body></html>"),
+        "/slow": gauge.route,
+        "/opener": page(OPENER),
+        "/popup": page("<p>popup</p>"),
         "/app": page(APP),
         "/app.js": script(APP_JS),
         "/data.json": page(json.dumps(DATA), content_type="application/json"),
@@ -168,3 +197,37 @@ async def test_a_page_that_polls_forever_is_read_when_the_idle_cap_is_reached(po
     assert "<p>live</p>" in rendered.html
     assert time.monotonic() - started < 1.0 + 2.0  # idle_cap_s, not timeout_s (10 s)
     assert rendered.requests >= 2
+
+
+async def test_no_more_pages_render_at_once_than_the_concurrency(pool, site):
+    browser, fetcher = pool  # concurrency = 2
+    results = [await fetched(fetcher, site.url("/hold")) for _ in range(4)]
+
+    rendered = await asyncio.gather(*(browser.render(result) for result in results))
+
+    assert all(page.html is not None and "<p>held</p>" in page.html for page in rendered)
+    assert [page.requests for page in rendered] == [1, 1, 1, 1]
+    assert gauge.most == 2
+
+
+async def test_a_popup_fetches_nothing(pool, site):
+    browser, fetcher = pool
+    rendered = await browser.render(await fetched(fetcher, site.url("/opener")))
+
+    assert rendered.html is not None
+    assert "<p>opener</p>" in rendered.html
+    assert "/popup" not in site.requests
+
+
+@pytest.mark.slow  # a pool of its own
+async def test_a_context_and_what_pages_stored_in_it_go_after_pages_per_context(site):
+    counter = """<html><body><script>
+const n = Number(localStorage.getItem('n') || 0) + 1; localStorage.setItem('n', n);
+document.body.innerHTML = '<p id="n">' + n + '</p>';</script></body></html>"""
+    with RouteServer({"/count": page(counter)}) as counting:
+        async with started_pool(pages_per_context=2, wait="load") as (browser, fetcher):
+            result = await fetched(fetcher, counting.url("/count"))
+            counts = [(await browser.render(result)).html for _ in range(5)]
+
+    seen = [html.split('<p id="n">')[1].split("<")[0] if html else None for html in counts]
+    assert seen == ["1", "2", "1", "2", "1"]
