@@ -22,7 +22,7 @@ from crawler.urls import host_key
 if TYPE_CHECKING:
     from playwright.async_api import Route, WebSocketRoute
 
-    from crawler.fetch import Fetcher
+    from crawler.fetch import Fetcher, Relayed
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ class RequestGuard:
         self._open = 0
         self._last_activity = time.monotonic()
         self._activity = asyncio.Event()
+        self._relays: set[asyncio.Future[Relayed | FetchFailure]] = set()
 
     async def settled(self, quiet_s: float, cap_s: float) -> None:
         """Return once no request of the page has been open for ``quiet_s`` (its network
@@ -105,13 +106,24 @@ class RequestGuard:
             if (reason := self.refusal(request.url, request.resource_type)) is not None:
                 await self._refuse(route, reason)
                 return
-            answer = await self._fetcher.passthrough(
-                request.method,
-                request.url,
-                request.headers,
-                request.post_data_buffer,
-                check_redirect=self._vet,
+            relayed = asyncio.ensure_future(
+                self._fetcher.passthrough(
+                    request.method,
+                    request.url,
+                    request.headers,
+                    request.post_data_buffer,
+                    check_redirect=self._vet,
+                )
             )
+            self._relays.add(relayed)
+            try:
+                await asyncio.wait([relayed])
+            finally:
+                relayed.cancel()  # when this handler itself was cancelled
+                self._relays.discard(relayed)
+            if relayed.cancelled():
+                return  # the page is done: nobody waits for the answer
+            answer = relayed.result()
             if isinstance(answer, FetchFailure):
                 if answer.code in PRIVATE_CODES:
                     self.blocked["private"] += 1
@@ -129,6 +141,12 @@ class RequestGuard:
                 await route.abort("failed")
         finally:
             self._busy(-1)
+
+    def close(self) -> None:
+        """The page is done (rendered, timed out, crashed): its requests still going
+        through the crawl's client are cancelled rather than left to their timeout."""
+        for relayed in self._relays:
+            relayed.cancel()
 
     async def refuse_socket(self, socket: WebSocketRoute) -> None:
         """A WebSocket never opens: it would bypass the crawl's client."""

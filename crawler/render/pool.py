@@ -26,7 +26,7 @@ from crawler.render.browser import (
     import_playwright,
 )
 from crawler.render.guard import RequestGuard
-from crawler.render.page import RenderedPage, render_steps
+from crawler.render.page import PageSteps, RenderedPage
 from crawler.render.processes import browser_processes, end_processes
 from crawler.settings import RenderSettings
 
@@ -81,6 +81,8 @@ class BrowserPool:
             BrowserMissing: Playwright is not installed, no Chromium is found, or it does
                 not start; one line saying which.
         """
+        if self._playwright is not None:
+            return
         import_playwright()
         find_browser(self._settings)
         from playwright.async_api import Error, async_playwright  # noqa: PLC0415
@@ -151,7 +153,7 @@ class BrowserPool:
         )
         limit = self._settings.timeout_s
         crashed = asyncio.Event()
-        page = None
+        page = steps = None
         html = failure = None
         try:
             async with asyncio.timeout(limit):
@@ -159,15 +161,17 @@ class BrowserPool:
                 page.on("crash", lambda _page: crashed.set())
                 await page.route("**/*", guard.handle)
                 await page.route_web_socket("**/*", guard.refuse_socket)
-                steps = render_steps(
-                    page, result.final_url, self._settings, wait_for, guard.settled
-                )
-                html = await _unless_lost(steps, crashed, session.gone)
+                steps = PageSteps(page, self._settings, guard.settled)
+                run = steps.run(result.final_url, wait_for)
+                html = await _unless_lost(run, crashed, session.gone)
         except (TimeoutError, PlaywrightTimeout):
-            failure = FetchFailure("render_timeout", f"not rendered in {limit:g} s")
+            stage = "opening the page" if steps is None else steps.stage
+            message = f"not rendered in {limit:g} s ({stage})"
+            failure = FetchFailure("render_timeout", message)
         except (PageLost, Error) as exc:
             failure = self._lost(exc, crashed, session)
         finally:
+            guard.close()
             if page is not None and not await session.close_page(page):
                 log.warning("a rendered page would not close: the browser will be replaced")
                 self._replace = True

@@ -76,7 +76,7 @@ async def test_a_script_that_never_ends_is_a_render_timeout_and_the_next_page_re
     rendered = await browser.render(result)
 
     assert time.monotonic() - started < TIMEOUT_S + MARGIN_S
-    assert failure_of(rendered) == FetchFailure("render_timeout", "not rendered in 2 s")
+    assert failure_of(rendered) == FetchFailure("render_timeout", "not rendered in 2 s (loading)")
     await renders_fine(browser, fetcher, site)
     assert browser.restarts == 0
 
