@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from crawler.demo import SyntheticSite
 from tests.support.cli import PARCRAWL, checkout_env, parcrawl
 from tests.support.redis_server import RedisServer, redis_server, running_redis
 from tests.support.routes import Reply, Route, RouteServer, page
@@ -271,6 +272,22 @@ def test_fetchers_run_several_processes_on_one_crawl(
     # One report of both fetchers' records, written once by the parent.
     assert f"report written to {report}" in result.stderr
     assert f"31 records from {outputs[0]}, {outputs[1]};" in report.read_text()
+
+
+def test_demo_runs_as_many_fetchers_as_asked(redis_server: RedisServer, tmp_path: Path) -> None:
+    out = tmp_path / "demo.jsonl"
+    result = parcrawl(
+        "demo", "--pages", "30", "--fetchers", "2", "--frontier", redis_server.url,
+        "--crawl-id", "demo", "-w", "0", "-o", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    outputs = [tmp_path / "demo-1.jsonl", tmp_path / "demo-2.jsonl"]
+    records = [url for path in outputs for url in read_urls(path)]
+    site = SyntheticSite(pages=30)
+    assert len(records) == len(set(records)) == len(site.all_paths())
+    assert "fetcher 1: exit 0" in result.stderr
+    assert "fetcher 2: exit 0" in result.stderr
+    assert f"report written to {tmp_path / 'demo-report.html'}" in result.stderr
 
 
 def test_ctrl_c_hands_leases_back_and_a_rerun_finishes_the_crawl(
