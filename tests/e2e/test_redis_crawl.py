@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from crawler.demo import SyntheticSite
-from tests.support.cli import PARCRAWL, checkout_env, parcrawl
+from tests.support.cli import PARCRAWL, checkout_env, parcrawl, started_parcrawl
 from tests.support.redis_server import RedisServer, redis_server, running_redis
 from tests.support.routes import Reply, Route, RouteServer, page
 
@@ -107,6 +107,15 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"never happened: {what}"
         time.sleep(0.02)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the process group ``pgid`` is still running."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def crawl_exists(redis: RedisServer, crawl_id: str) -> bool:
@@ -308,6 +317,29 @@ def test_ctrl_c_hands_leases_back_and_a_rerun_finishes_the_crawl(
     records = read_urls(first_out) + read_urls(rest_out)
     assert sorted(records) == sorted(site.urls())
     assert set(site.fetch_counts().values()) == {1}
+
+
+def test_sigint_to_the_parent_alone_stops_every_fetcher_cleanly(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "site.jsonl"
+    outputs = [tmp_path / "site-1.jsonl", tmp_path / "site-2.jsonl"]
+    with serving(Site(60, delay_s=0.2)) as site:
+        parent = started_parcrawl(
+            "crawl", site.url(), "--follow", "--frontier", redis_server.url,
+            "--crawl-id", "stopped", "--fetchers", "2", "-w", "0", "-q", "-o", str(out),
+            stdout=subprocess.DEVNULL, start_new_session=True,  # to see every process end
+        )  # fmt: skip
+        wait_for(lambda: sum(len(read_urls(path)) for path in outputs) >= 4, "records written")
+        # As `kill -INT PID` from another shell or a supervisor: the fetchers get nothing.
+        os.kill(parent.pid, signal.SIGINT)
+        _, stderr = parent.communicate(timeout=DEADLINE_S)
+        wait_for(lambda: not group_alive(parent.pid), "every fetcher ends")
+        fetched = set(site.fetch_counts())
+    assert parent.returncode == 130, stderr
+    records = [url for path in outputs for url in read_urls(path)]  # whole JSON lines only
+    assert len(records) == len(set(records)) < len(site.paths)  # stopped mid-crawl
+    assert set(records) == fetched - {site.url("/robots.txt")}  # pages in flight written
 
 
 def test_status_counts_the_links_every_process_skipped(
