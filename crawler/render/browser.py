@@ -90,8 +90,9 @@ def check_browser(settings: RenderSettings) -> None:
 
 
 class BrowserSession:
-    """One launched Chromium. Pages are opened in its current context; a context is
-    replaced after ``pages_per_context`` pages and closed once its last page is."""
+    """One launched Chromium. Pages are opened in its current context, one spare tab ahead;
+    a context is replaced after ``pages_per_context`` pages and closed once its last page
+    is."""
 
     def __init__(self, browser: Browser, settings: RenderSettings, marker: str) -> None:
         self.browser = browser
@@ -138,7 +139,7 @@ class BrowserSession:
                 handle_sighup=False,
             )
         except Error as exc:
-            end_processes(marker)
+            await asyncio.to_thread(end_processes, marker)
             first_line = (str(exc).strip().splitlines() or ["no reason given"])[0]
             raise BrowserMissing(
                 f"rendering needs Chromium: {path} did not start ({first_line})"
