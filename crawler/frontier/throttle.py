@@ -24,12 +24,13 @@ burst is where an unknown server is hurt most; it doubles per window while answe
 MIN_SAMPLES = 3
 """Answers a window needs at least (more: one per request the host may have in flight)."""
 
-HIGH_RATIO, HIGH_MARGIN_S = 2.0, 0.1
-"""Slower when a window's mean answer time passes both 2x the baseline and baseline + 100 ms:
-the margin keeps a 1 ms server that answers in 5 ms once (a busy loop, a GC) from counting."""
+HIGH_RATIO, HIGH_MARGIN_S = 2.0, 0.05
+"""Slower when a window's mean answer time passes both 2x the baseline and baseline + 50 ms:
+the margin keeps a 1 ms server that answers in 5 ms for a while (our own busy event loop, a
+GC pause) from counting as a struggling one."""
 
-LOW_RATIO, LOW_MARGIN_S = 1.5, 0.05
-"""Faster only below both 1.5x the baseline and baseline + 50 ms; between the two: hold (no
+LOW_RATIO, LOW_MARGIN_S = 1.5, 0.02
+"""Faster only below both 1.5x the baseline and baseline + 20 ms; between the two: hold (no
 oscillation around one threshold)."""
 
 MIN_DELAY_S = 0.05
