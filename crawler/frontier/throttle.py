@@ -21,11 +21,15 @@ START_LIMIT = 1
 """Requests in flight to a host before any answer came: like TCP's slow start, the first
 burst is where an unknown server is hurt most; it doubles per window while answers stay fast."""
 
-MIN_SAMPLES = 3
-"""Answers a window needs at least (more: one per request the host may have in flight)."""
+MIN_SAMPLES = 8
+"""Answers a window needs at least."""
+
+WINDOW_PER_REQUEST = 2
+"""Answers a window needs per request the host may have in flight: a stall of our own
+delays at most one round of them, under half the window (see ``HostThrottle``)."""
 
 HIGH_RATIO, HIGH_MARGIN_S = 2.0, 0.05
-"""Slower when a window's mean answer time passes both 2x the baseline and baseline + 50 ms:
+"""Slower when a window's typical answer time passes both 2x the baseline and baseline + 50 ms:
 the margin keeps a 1 ms server that answers in 5 ms for a while (our own busy event loop, a
 GC pause) from counting as a struggling one."""
 
@@ -89,7 +93,7 @@ def next_rate(
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
-    """A change the controller asks for, and its evidence: the window's mean answer time,
+    """A change the controller asks for, and its evidence: the window's typical answer time,
     and how long the window ran (a shared crawl applies it only if no other process
     changed the host's rate meanwhile)."""
 
@@ -104,25 +108,32 @@ class HostThrottle:
 
     A window starts when the rate changes (or a window ends without a change). The answers
     to requests sent under the old rate are skipped: as many as it allowed in flight. Then
-    it needs ``max(limit, MIN_SAMPLES)`` answers; their mean against the baseline (the
-    lowest window mean seen) decides: slower, faster, or hold. A trouble (5xx, 429, a
-    network failure) asks for slower at once, once per window.
+    it needs ``window_size`` answers; their lower quartile against the baseline (the lowest
+    window quartile seen) decides: slower, faster, or hold. A quartile, not a mean: a stall
+    of our own (a busy event loop, a CPU shared with other work) delays every answer in
+    flight at once, at most ``limit`` of a window's ``2 x limit`` and more; a struggling
+    server delays them all. A trouble (5xx, 429, a network failure) asks for slower at
+    once, once per window.
     """
 
-    __slots__ = ("_baseline_s", "_count", "_opened_at", "_skip", "_total_s", "rate")
+    __slots__ = ("_baseline_s", "_opened_at", "_samples", "_skip", "rate")
 
     def __init__(self, rate: Rate, now: float) -> None:
         self.rate = rate
         self._baseline_s: float | None = None
         self._skip = 0
-        self._count = 0
-        self._total_s = 0.0
+        self._samples: list[float] = []
         self._opened_at = now
 
     @property
     def baseline_s(self) -> float | None:
-        """The lowest window mean answer time seen; None before the first window ends."""
+        """The lowest window quartile answer time seen; None before the first window ends."""
         return self._baseline_s
+
+    @property
+    def window_size(self) -> int:
+        """Answers a window needs: two per request in flight, ``MIN_SAMPLES`` at least."""
+        return max(WINDOW_PER_REQUEST * self.rate.limit, MIN_SAMPLES)
 
     def observe(self, answer: HostAnswer, now: float, *, per_host: int) -> Proposal | None:
         """Take in one answer; a ``Proposal`` when the window is decided for a change."""
@@ -130,29 +141,27 @@ class HostThrottle:
             self._skip -= 1
             return None
         if answer.trouble:
-            return Proposal(
-                SLOWER, self._mean_s() or answer.latency_s or 0.0, now - self._opened_at
-            )
+            latency_s = self._quartile_s() or answer.latency_s or 0.0
+            return Proposal(SLOWER, latency_s, now - self._opened_at)
         if answer.latency_s is None:
             return None
-        self._count += 1
-        self._total_s += answer.latency_s
-        if self._count < max(self.rate.limit, MIN_SAMPLES):
+        self._samples.append(answer.latency_s)
+        if len(self._samples) < self.window_size:
             return None
-        mean_s = self._total_s / self._count
-        baseline_s = mean_s if self._baseline_s is None else min(self._baseline_s, mean_s)
+        typical_s = self._quartile_s() or 0.0
+        baseline_s = typical_s if self._baseline_s is None else min(self._baseline_s, typical_s)
         self._baseline_s = baseline_s
         verdict: Verdict | None = None
-        if mean_s > max(HIGH_RATIO * baseline_s, baseline_s + HIGH_MARGIN_S):
+        if typical_s > max(HIGH_RATIO * baseline_s, baseline_s + HIGH_MARGIN_S):
             verdict = SLOWER
-        elif mean_s < max(LOW_RATIO * baseline_s, baseline_s + LOW_MARGIN_S) and (
+        elif typical_s < max(LOW_RATIO * baseline_s, baseline_s + LOW_MARGIN_S) and (
             self.rate.limit < per_host or self.rate.delay_s > 0
         ):
             verdict = FASTER
         if verdict is None:
             self._open(now, skip=0)
             return None
-        return Proposal(verdict, mean_s, now - self._opened_at)
+        return Proposal(verdict, typical_s, now - self._opened_at)
 
     def changed(self, rate: Rate, now: float) -> None:
         """``rate`` is the host's rate from now (a new one, or the same when a proposal was
@@ -162,10 +171,11 @@ class HostThrottle:
         self._open(now, skip=old.limit if rate != old else 0)
 
     def _open(self, now: float, *, skip: int) -> None:
-        self._skip, self._count, self._total_s, self._opened_at = skip, 0, 0.0, now
+        self._skip, self._samples, self._opened_at = skip, [], now
 
-    def _mean_s(self) -> float | None:
-        return self._total_s / self._count if self._count else None
+    def _quartile_s(self) -> float | None:
+        samples = sorted(self._samples)
+        return samples[len(samples) // 4] if samples else None
 
 
 class Throttles:
