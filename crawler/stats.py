@@ -118,11 +118,21 @@ class Stats:
         whole.interrupted = any(part.interrupted for part in parts)
         whole.stop_reason = next((p.stop_reason for p in parts if p.stop_reason), None)
         whole.worker_pids = set().union(*(part.worker_pids for part in parts))
-        for part in parts:
+        for part in parts:  # every process saw the shared rate: its slow-downs are counted once
             for host, changes in part.rate_changes.items():
                 whole.rate_changes.setdefault(host, []).extend(changes)
+                whole.rate_changes[host].sort()
+        whole.slowdowns = Counter()
+        for part in parts:
+            for host, slowed in part.slowdowns.items():
+                whole.slowdowns[host] = max(whole.slowdowns[host], slowed)
         whole.duplicate_seeds = 0
         return whole
+
+    @property
+    def started_epoch_s(self) -> float:
+        """When the crawl started, as Unix time (``started`` is the monotonic clock's)."""
+        return time.time() - (time.monotonic() - self.started)
 
     @property
     def elapsed_s(self) -> float:
