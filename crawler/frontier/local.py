@@ -317,7 +317,7 @@ class LocalFrontier:
         """
         key = host_key(url)
         floor_s = self._host_delays.get(key, self._delay_s)
-        rate = self._throttles.observe(key, answer, self._clock(), floor_s=floor_s)
+        rate = self._throttles.observe(key, answer, floor_s=floor_s)
         if rate is not None and (slot := self._slots.get(key)) is not None:
             slot.max_active = rate.limit
             slot.slow_to(rate.delay_over(floor_s))

@@ -1,8 +1,8 @@
 """The autothrottle: a host's rate (requests in flight, extra delay) that follows how the
 server answers, and the controller that decides when to change it.
 
-Pure and clock-free (the caller passes ``now``): ``HostThrottle`` reads each answer and
-says ``SLOWER``/``FASTER`` once per window; ``next_rate`` is the one step rule, mirrored
+Pure and clock-free (windows count answers, not seconds): ``HostThrottle`` reads each
+answer and says ``SLOWER``/``FASTER`` once per window; ``next_rate`` is the one step rule, mirrored
 by ``lua/throttle.lua`` for a shared crawl. Applying a rate to a host is the frontier's.
 """
 
@@ -93,13 +93,11 @@ def next_rate(
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
-    """A change the controller asks for, and its evidence: the window's typical answer time,
-    and how long the window ran (a shared crawl applies it only if no other process
-    changed the host's rate meanwhile)."""
+    """A change the controller asks for, and its evidence: the window's typical answer time
+    (the first added delay is one of it)."""
 
     verdict: Verdict
     latency_s: float
-    span_s: float
 
 
 class HostThrottle:
@@ -116,14 +114,13 @@ class HostThrottle:
     once, once per window.
     """
 
-    __slots__ = ("_baseline_s", "_opened_at", "_samples", "_skip", "rate")
+    __slots__ = ("_baseline_s", "_samples", "_skip", "rate")
 
-    def __init__(self, rate: Rate, now: float) -> None:
+    def __init__(self, rate: Rate) -> None:
         self.rate = rate
         self._baseline_s: float | None = None
         self._skip = 0
         self._samples: list[float] = []
-        self._opened_at = now
 
     @property
     def baseline_s(self) -> float | None:
@@ -135,14 +132,14 @@ class HostThrottle:
         """Answers a window needs: two per request in flight, ``MIN_SAMPLES`` at least."""
         return max(WINDOW_PER_REQUEST * self.rate.limit, MIN_SAMPLES)
 
-    def observe(self, answer: HostAnswer, now: float, *, per_host: int) -> Proposal | None:
+    def observe(self, answer: HostAnswer, *, per_host: int) -> Proposal | None:
         """Take in one answer; a ``Proposal`` when the window is decided for a change."""
         if self._skip > 0:
             self._skip -= 1
             return None
         if answer.trouble:
             latency_s = self._quartile_s() or answer.latency_s or 0.0
-            return Proposal(SLOWER, latency_s, now - self._opened_at)
+            return Proposal(SLOWER, latency_s)
         if answer.latency_s is None:
             return None
         self._samples.append(answer.latency_s)
@@ -159,19 +156,19 @@ class HostThrottle:
         ):
             verdict = FASTER
         if verdict is None:
-            self._open(now, skip=0)
+            self._open(skip=0)
             return None
-        return Proposal(verdict, typical_s, now - self._opened_at)
+        return Proposal(verdict, typical_s)
 
-    def changed(self, rate: Rate, now: float) -> None:
+    def changed(self, rate: Rate) -> None:
         """``rate`` is the host's rate from now (a new one, or the same when a proposal was
         refused): a new window opens, skipping the answers sent under the old rate."""
         old = self.rate
         self.rate = rate
-        self._open(now, skip=old.limit if rate != old else 0)
+        self._open(skip=old.limit if rate != old else 0)
 
-    def _open(self, now: float, *, skip: int) -> None:
-        self._skip, self._samples, self._opened_at = skip, [], now
+    def _open(self, *, skip: int) -> None:
+        self._skip, self._samples = skip, []
 
     def _quartile_s(self) -> float | None:
         samples = sorted(self._samples)
@@ -202,14 +199,14 @@ class Throttles:
             return throttle.rate
         return Rate(min(START_LIMIT, self._per_host) if self._enabled else self._per_host)
 
-    def observe(self, host: str, answer: HostAnswer, now: float, *, floor_s: float) -> Rate | None:
+    def observe(self, host: str, answer: HostAnswer, *, floor_s: float) -> Rate | None:
         """Take in one answer of ``host``; its new rate when it changed, else None."""
         if not self._enabled:
             return None
         throttle = self._hosts.get(host)
         if throttle is None:
-            throttle = self._hosts[host] = HostThrottle(self.rate(host), now)
-        proposal = throttle.observe(answer, now, per_host=self._per_host)
+            throttle = self._hosts[host] = HostThrottle(self.rate(host))
+        proposal = throttle.observe(answer, per_host=self._per_host)
         if proposal is None:
             return None
         old = throttle.rate
@@ -220,5 +217,5 @@ class Throttles:
             floor_s=floor_s,
             latency_s=proposal.latency_s,
         )
-        throttle.changed(rate, now)
+        throttle.changed(rate)
         return rate if rate != old else None

@@ -13,7 +13,10 @@ import pytest
 
 from crawler.stats import Stats
 from tests.support.crawling import run_crawl
+from tests.support.redis_server import RedisServer, redis_server
 from tests.support.strained import StrainedSite, strained_site
+
+__all__ = ["redis_server"]  # the fixture, imported for this module's tests
 
 PER_HOST = 8
 PAGES = 48
@@ -28,11 +31,12 @@ STRAINED_S = BASE_S * (PER_HOST - 3) ** 2
 hardly any takes this long."""
 
 
-async def crawl(site: StrainedSite, *, autothrottle: bool) -> Stats:
+async def crawl(site: StrainedSite, *, autothrottle: bool, **more: Any) -> Stats:
     settings: dict[str, Any] = {
         "follow": True,
         "workers": 0,
         "fetch": {"per_host": PER_HOST, "concurrency": 16, "autothrottle": autothrottle},
+        **more,
     }
     records, stats = await run_crawl([site.server.url("/")], **settings)
     assert len(records) == PAGES + 1
@@ -60,3 +64,16 @@ async def test_a_healthy_server_still_gets_per_host_at_once() -> None:
         stats = await crawl(healthy, autothrottle=True)
     assert healthy.peak == PER_HOST
     assert not stats.slowdowns
+
+
+@pytest.mark.slow
+async def test_a_crawl_shared_through_redis_throttles_the_strained_server_too(
+    redis_server: RedisServer,
+) -> None:
+    shared = {"cluster": {"frontier": redis_server.url, "crawl_id": "strained"}}
+    with strained_site(pages=PAGES, base_s=BASE_S) as throttled:
+        stats = await crawl(throttled, autothrottle=True, **shared)
+    assert throttled.peak < PER_HOST
+    assert throttled.slowest_s() < STRAINED_S
+    (_, limit, _) = stats.rate_changes[throttled.server.base_url][-1]
+    assert limit < PER_HOST

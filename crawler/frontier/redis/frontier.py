@@ -121,6 +121,7 @@ class RedisFrontier:
         self._start_rate = Rate(min(START_LIMIT, identity.per_host))
         self._per_host = identity.per_host
         self._throttles: dict[str, HostThrottle] = {}
+        self._rate_versions: dict[str, int] = {}  # host -> version of its rate in Redis
         self._getters = 0
         self._next_take = 0.0
         self._pending = 0
@@ -403,18 +404,18 @@ class RedisFrontier:
         """Let the autothrottle read an answer of ``url``'s host; its new rate when changed.
 
         Each process measures its own answers (its controller), but the rate is the host's,
-        one for the whole crawl, in Redis: a proposal is applied there unless the rate
-        changed during the window it is based on (another process saw it first). Returns
-        the host's rate when it changed; None otherwise, and always when off.
+        one for the whole crawl, in Redis. A proposal names the version of the rate its
+        window was measured under; Redis applies it only if that is still the rate (else
+        another process saw the same and acted first, and this one learns the new rate).
+        Returns the host's rate when it changed; None otherwise, and always when off.
         """
         if not self._autothrottle:
             return None
         host = host_key(url)
-        now = time.monotonic()
         throttle = self._throttles.get(host)
         if throttle is None:
-            throttle = self._throttles[host] = HostThrottle(self._start_rate, now)
-        proposal = throttle.observe(answer, now, per_host=self._per_host)
+            throttle = self._throttles[host] = HostThrottle(self._start_rate)
+        proposal = throttle.observe(answer, per_host=self._per_host)
         if proposal is None:
             return None
         args: list[Arg] = [
@@ -422,13 +423,14 @@ class RedisFrontier:
             host,
             proposal.verdict,
             int(proposal.latency_s * 1000),
-            int(proposal.span_s * 1000),
+            self._rate_versions.get(host, 0),
             int(MIN_DELAY_S * 1000),
             int(MAX_DELAY_S * 1000),
         ]
-        limit, delay_ms, slowed, changed = await self._link.run("throttle", args)
+        limit, delay_ms, slowed, changed, version = await self._link.run("throttle", args)
+        self._rate_versions[host] = int(version)
         rate = Rate(int(limit), int(delay_ms) / 1000, int(slowed))
-        throttle.changed(rate, time.monotonic())
+        throttle.changed(rate)
         if not int(changed):
             return None
         self._timed_at[host] = time.monotonic()  # leases taken before: ask may_start

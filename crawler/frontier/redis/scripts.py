@@ -10,7 +10,7 @@ the crawl's settings and the helpers they share (scheduling a host, counting, le
 
 Keys under the prefix: ``seen`` SET of 16-byte digests; ``q:<host>`` ZSET request -> depth x
 1e12 + sequence; ``h:<host>`` HASH active/next/held/open/sending/last/delay/backoff/started
-and the autothrottle's cap/tdelay/slowed/rated (ms; ``next`` paces hand-outs, ``open`` the
+and the autothrottle's cap/tdelay/slowed/ver (ms; ``next`` paces hand-outs, ``open`` the
 gate, ``sending`` a start not on the wire yet);
 ``hosts`` ZSET of hosts with work and a free slot -> the time they may start; ``lease`` HASH
 token -> request; ``leases`` ZSET token -> expiry; ``retries`` ZSET request -> due; ``levels``

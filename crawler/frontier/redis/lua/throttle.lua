@@ -1,16 +1,17 @@
--- ARGV: prefix, host, verdict (slower|faster), the window's mean answer time (ms), its span
--- (ms), min delay ms, max delay ms. The autothrottle's step rule, a copy of throttle.py's
--- next_rate on the host's shared rate ('cap', 'tdelay' ms, 'slowed'), applied unless the rate
--- changed within the span: another process's window saw the same and acted first.
--- Returns {limit, delay ms, slow-downs, 1 when changed else 0}.
-local h, verdict, latency, span = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+-- ARGV: prefix, host, verdict (slower|faster), the window's typical answer time (ms), the
+-- version of the rate the window was measured under, min delay ms, max delay ms.
+-- The autothrottle's step rule, a copy of throttle.py's next_rate, on the host's shared rate
+-- ('cap', 'tdelay' ms, 'slowed', 'ver'), applied only if its version is still the one the
+-- proposal names: else another process saw the same and acted first.
+-- Returns {limit, delay ms, slow-downs, 1 when changed else 0, version}.
+local h, verdict, latency, seen = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local min_delay, max_delay = tonumber(ARGV[6]), tonumber(ARGV[7])
 local hk = p .. 'h:' .. h
 local limit = host_limit(hk)
-local st = redis.call('HMGET', hk, 'tdelay', 'slowed', 'rated', 'last')
-local delay, slowed = num(st[1]), num(st[2])
-if start_limit == 0 or (st[3] and now - tonumber(st[3]) < span) then
-  return {limit, delay, slowed, 0}
+local st = redis.call('HMGET', hk, 'tdelay', 'slowed', 'ver', 'last')
+local delay, slowed, ver = num(st[1]), num(st[2]), num(st[3])
+if start_limit == 0 or ver ~= seen then
+  return {limit, delay, slowed, 0, ver}
 end
 local floor = host_floor(hk)
 local new_limit, new_delay = limit, delay
@@ -28,9 +29,10 @@ else
   if slowed > 0 then new_limit = limit + 1 else new_limit = limit * 2 end
   new_limit = math.min(math.max(new_limit, 1), per_host)
 end
-if new_limit == limit and new_delay == delay then return {limit, delay, slowed, 0} end
+if new_limit == limit and new_delay == delay then return {limit, delay, slowed, 0, ver} end
 if verdict == 'slower' then slowed = slowed + 1 end
-redis.call('HSET', hk, 'cap', new_limit, 'tdelay', new_delay, 'slowed', slowed, 'rated', now)
+ver = ver + 1
+redis.call('HSET', hk, 'cap', new_limit, 'tdelay', new_delay, 'slowed', slowed, 'ver', ver)
 if new_delay > delay and st[4] then
   -- Spaced from the last start too, as a Crawl-delay learned late is.
   local until_ms = tonumber(st[4]) + math.max(new_delay, floor)
@@ -38,4 +40,4 @@ if new_delay > delay and st[4] then
   redis.call('HSET', hk, 'next', math.max(num(o[1]), until_ms), 'open', math.max(num(o[2]), until_ms))
 end
 schedule(h)
-return {new_limit, new_delay, slowed, 1}
+return {new_limit, new_delay, slowed, 1, ver}
