@@ -17,11 +17,12 @@ Verdict = Literal["slower", "faster"]
 SLOWER: Verdict = "slower"
 FASTER: Verdict = "faster"
 
-START_LIMIT = 1
-"""Requests in flight to a host before any answer came: like TCP's slow start, the first
-burst is where an unknown server is hurt most; it doubles per window while answers stay fast."""
+START_LIMIT = 2
+"""Requests in flight to a host before it answered: like TCP's slow start, since the first
+burst is where an unknown server is hurt most; it doubles per window while answers stay
+fast, so a healthy host has 8 at once after ~14 answers (a 0.5 s server: ~2.5 s)."""
 
-MIN_SAMPLES = 8
+MIN_SAMPLES = 4
 """Answers a window needs at least."""
 
 WINDOW_PER_REQUEST = 2

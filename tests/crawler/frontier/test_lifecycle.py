@@ -525,23 +525,23 @@ async def in_flight_at_once(frontier: Frontier, want: int) -> list[Lease]:
     return leases
 
 
-async def test_autothrottle_starts_a_host_at_one_in_flight_and_fast_answers_raise_it(
+async def test_autothrottle_starts_a_host_at_two_in_flight_and_fast_answers_raise_it(
     make_frontier: MakeFrontier,
 ) -> None:
-    frontier = await make_frontier(per_host=4, autothrottle=True)
-    await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(8)])
-    assert len(await in_flight_at_once(frontier, 4)) == 1
-    assert await pace_all(frontier, [FAST] * 8) == [Rate(2)]
-    assert len(await in_flight_at_once(frontier, 4)) == 1  # one more beside the first
-    assert await pace_all(frontier, [FAST] * 9) == [Rate(4)]  # after one skipped: a window of 8
-    assert len(await in_flight_at_once(frontier, 4)) == 2
+    frontier = await make_frontier(per_host=8, autothrottle=True)
+    await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(12)])
+    assert len(await in_flight_at_once(frontier, 8)) == 2
+    assert await pace_all(frontier, [FAST] * 4) == [Rate(4)]
+    assert len(await in_flight_at_once(frontier, 8)) == 2  # two more beside the first two
+    assert await pace_all(frontier, [FAST] * 10) == [Rate(8)]  # after 2 skipped: a window of 8
+    assert len(await in_flight_at_once(frontier, 8)) == 4
 
 
 async def test_autothrottle_halves_the_requests_in_flight_when_answers_slow_down(
     make_frontier: MakeFrontier,
 ) -> None:
     frontier = await make_frontier(per_host=4, autothrottle=True)
-    assert await pace_all(frontier, [FAST] * 17) == [Rate(2), Rate(4)]
+    assert await pace_all(frontier, [FAST] * 4) == [Rate(4)]
     assert await pace_all(frontier, [SLOW] * 10) == [Rate(2, slowed=1)]  # 2 skipped, then 8
     await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(8)])
     assert len(await in_flight_at_once(frontier, 4)) == 2
@@ -554,8 +554,8 @@ async def test_autothrottle_adds_delay_at_one_in_flight_and_recovers_to_the_craw
 ) -> None:
     frontier = await make_frontier(per_host=1, autothrottle=True)
     await frontier.set_delay(f"{A}/", DELAY_S / 3)  # a Crawl-delay: the floor
-    await pace_all(frontier, [FAST] * 8)
-    (slowed,) = await pace_all(frontier, [SLOW] * 8)
+    await pace_all(frontier, [FAST] * 4)
+    (slowed,) = await pace_all(frontier, [SLOW] * 4)
     assert slowed.limit == 1
     assert slowed.delay_s == pytest.approx(DELAY_S, abs=CLOCK_SLACK_S)  # one answer time
     first = await asyncio.wait_for(frontier.wait_turn(f"{A}/1"), SOON_S)
@@ -564,7 +564,7 @@ async def test_autothrottle_adds_delay_at_one_in_flight_and_recovers_to_the_craw
     second = await asyncio.wait_for(frontier.wait_turn(f"{A}/2"), SOON_S)
     assert since(before_sent) >= DELAY_S - CLOCK_SLACK_S
     await second.sent()
-    recovered = await pace_all(frontier, [FAST] * 18)
+    recovered = await pace_all(frontier, [FAST] * 10)
     assert recovered[-1] == Rate(1, 0.0, 1)  # the autothrottle's delay gone: the floor stays
     turn = await asyncio.wait_for(frontier.wait_turn(f"{A}/3"), SOON_S)
     before_sent = time.monotonic()

@@ -33,11 +33,11 @@ def feed(throttles: Throttles, answers: list[HostAnswer], *, floor_s: float = 0.
     return changes
 
 
-def test_a_host_starts_at_one_in_flight_and_doubles_while_answers_stay_fast() -> None:
+def test_a_host_starts_at_two_in_flight_and_doubles_while_answers_stay_fast() -> None:
     throttles = Throttles(per_host=PER_HOST, enabled=True)
-    assert throttles.rate("a.test") == Rate(1)
+    assert throttles.rate("a.test") == Rate(2)
     changes = feed(throttles, [ok(0.02)] * 40)
-    assert [rate.limit for rate in changes] == [2, 4, 8]  # slow start: then per_host, no more
+    assert [rate.limit for rate in changes] == [4, 8]  # slow start: then per_host, no more
     assert throttles.rate("a.test") == Rate(PER_HOST)
 
 
@@ -74,10 +74,10 @@ def test_a_recovered_server_gets_its_delay_back_first_then_concurrency_up_to_per
 
 def test_latency_between_the_thresholds_holds_the_rate() -> None:
     throttles = Throttles(per_host=PER_HOST, enabled=True)
-    feed(throttles, [ok(0.02)] * 8)  # 1 -> 2
-    assert throttles.rate("a.test").limit == 2
+    feed(throttles, [ok(0.02)] * 4)  # 2 -> 4
+    assert throttles.rate("a.test").limit == 4
     # 50 ms against a 20 ms baseline: above 1.5x and +20 ms, under 2x and +50 ms.
-    assert feed(throttles, [ok(0.02)] + [ok(0.05)] * 60) == []
+    assert feed(throttles, [ok(0.02)] * 2 + [ok(0.05)] * 60) == []
 
 
 def test_server_errors_and_429_slow_down_at_once_once_per_window() -> None:
