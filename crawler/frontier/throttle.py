@@ -2,8 +2,8 @@
 server answers, and the controller that decides when to change it.
 
 Pure and clock-free (windows count answers, not seconds): ``HostThrottle`` reads each
-answer and says ``SLOWER``/``FASTER`` once per window; ``next_rate`` is the one step rule, mirrored
-by ``lua/throttle.lua`` for a shared crawl. Applying a rate to a host is the frontier's.
+answer and says ``SLOWER``/``FASTER`` once per window; ``next_rate`` is the one step rule,
+mirrored by ``lua/throttle.lua`` for a shared crawl. Applying a rate is the frontier's.
 """
 
 from __future__ import annotations
@@ -37,6 +37,12 @@ GC pause) from counting as a struggling one."""
 LOW_RATIO, LOW_MARGIN_S = 1.5, 0.02
 """Faster only below both 1.5x the baseline and baseline + 20 ms; between the two: hold (no
 oscillation around one threshold)."""
+
+RELIEF = 0.75
+"""A slow-down that leaves the next window's typical answer time above 3/4 of what it was
+did not help: the slowness is the server's own (heavier pages, other clients), not our
+load, and that answer time becomes the baseline (else a site whose later pages are slower
+than its first would be throttled down to one request per ``MAX_DELAY_S``)."""
 
 MIN_DELAY_S = 0.05
 """An extra delay halved below this (or below the floor) is dropped."""
@@ -108,20 +114,22 @@ class HostThrottle:
     A window starts when the rate changes (or a window ends without a change). The answers
     to requests sent under the old rate are skipped: as many as it allowed in flight. Then
     it needs ``window_size`` answers; their lower quartile against the baseline (the lowest
-    window quartile seen) decides: slower, faster, or hold. A quartile, not a mean: a stall
+    window quartile seen, or the answer time a slow-down did not relieve: ``RELIEF``)
+    decides: slower, faster, or hold. A quartile, not a mean: a stall
     of our own (a busy event loop, a CPU shared with other work) delays every answer in
     flight at once, at most ``limit`` of a window's ``2 x limit`` and more; a struggling
     server delays them all. A trouble (5xx, 429, a network failure) asks for slower at
     once, once per window.
     """
 
-    __slots__ = ("_baseline_s", "_samples", "_skip", "rate")
+    __slots__ = ("_baseline_s", "_samples", "_skip", "_slowed_from_s", "rate")
 
     def __init__(self, rate: Rate) -> None:
         self.rate = rate
         self._baseline_s: float | None = None
         self._skip = 0
         self._samples: list[float] = []
+        self._slowed_from_s: float | None = None  # the answer time a slow-down answered
 
     @property
     def baseline_s(self) -> float | None:
@@ -148,7 +156,10 @@ class HostThrottle:
             return None
         typical_s = self._quartile_s() or 0.0
         baseline_s = typical_s if self._baseline_s is None else min(self._baseline_s, typical_s)
+        if self._slowed_from_s is not None and typical_s > RELIEF * self._slowed_from_s:
+            baseline_s = typical_s  # slowing down did not help: not our load
         self._baseline_s = baseline_s
+        self._slowed_from_s = None
         verdict: Verdict | None = None
         if typical_s > max(HIGH_RATIO * baseline_s, baseline_s + HIGH_MARGIN_S):
             verdict = SLOWER
@@ -159,6 +170,8 @@ class HostThrottle:
         if verdict is None:
             self._open(skip=0)
             return None
+        if verdict == SLOWER:
+            self._slowed_from_s = typical_s
         return Proposal(verdict, typical_s)
 
     def changed(self, rate: Rate) -> None:
@@ -166,6 +179,8 @@ class HostThrottle:
         refused): a new window opens, skipping the answers sent under the old rate."""
         old = self.rate
         self.rate = rate
+        if rate == old:
+            self._slowed_from_s = None  # nothing was slowed: nothing to judge
         self._open(skip=old.limit if rate != old else 0)
 
     def _open(self, *, skip: int) -> None:

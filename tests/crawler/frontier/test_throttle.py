@@ -3,8 +3,6 @@ times in, rates out (the frontiers applying them: test_lifecycle.py)."""
 
 from __future__ import annotations
 
-import pytest
-
 from crawler.frontier import (
     FASTER,
     SLOWER,
@@ -47,29 +45,48 @@ def test_off_every_host_has_per_host_and_nothing_changes() -> None:
     assert feed(throttles, [ok(5.0), HostAnswer(503, None, 0.01)] * 10) == []
 
 
-def test_rising_latency_halves_the_requests_in_flight_then_adds_delay() -> None:
-    throttles = Throttles(per_host=PER_HOST, enabled=True)
-    feed(throttles, [ok(0.02)] * 40)  # up to 8, baseline 20 ms
-    changes = feed(throttles, [ok(1.0)] * 120)
-    assert [rate.limit for rate in changes[:3]] == [4, 2, 1]
-    assert changes[3] == Rate(1, pytest.approx(1.0), 4)  # at one in flight: one answer time
-    assert changes[4].delay_s == pytest.approx(2.0)  # then doubled
-    assert all(rate.delay_s <= MAX_DELAY_S for rate in changes)
+def strained(throttles: Throttles, answers: int, *, base_s: float = 0.005) -> list[Rate]:
+    """The changes ``answers`` of a server answering in ``base_s`` x n² with n in flight bring
+    (the throttle's limit taken as what is in flight)."""
+    changes = []
+    for _ in range(answers):
+        latency_s = base_s * throttles.rate("a.test").limit ** 2
+        rate = throttles.observe("a.test", ok(latency_s), floor_s=0.0)
+        if rate is not None:
+            changes.append(rate)
+    return changes
 
 
-def test_a_recovered_server_gets_its_delay_back_first_then_concurrency_up_to_per_host() -> None:
+def test_a_server_slowing_with_our_load_gets_fewer_requests_at_once() -> None:
     throttles = Throttles(per_host=PER_HOST, enabled=True)
-    feed(throttles, [ok(0.02)] * 40)
-    feed(throttles, [ok(1.0)] * 120)
-    slowed = throttles.rate("a.test")
-    assert slowed.limit == 1
-    assert slowed.delay_s > 0
-    changes = feed(throttles, [ok(0.02)] * 300)
+    changes = strained(throttles, 400)
+    assert max(rate.limit for rate in changes) == 4  # 80 ms at 4: never on to 8 (320 ms)
+    assert changes[1] == Rate(2, slowed=1)  # from 4, halved
+    assert throttles.rate("a.test").limit in (2, 3)  # 20 ms and 45 ms: where it settles
+    assert all(rate.delay_s == 0 for rate in changes)  # one at once was never needed
+
+
+def test_slowness_that_slowing_down_does_not_relieve_becomes_the_baseline() -> None:
+    throttles = Throttles(per_host=PER_HOST, enabled=True)
+    feed(throttles, [ok(0.02)] * 40)  # up to 8 on fast first pages
+    changes = feed(throttles, [ok(0.3)] * 300)  # then every page takes 300 ms, whatever we do
+    assert changes[0] == Rate(4, slowed=1)  # tried once
+    assert throttles.rate("a.test") == Rate(PER_HOST, slowed=1)  # and back: not our load
+
+
+def test_errors_at_one_in_flight_add_delay_and_recovery_takes_it_away_first() -> None:
+    throttles = Throttles(per_host=2, enabled=True)
+    error = HostAnswer(500, None, 0.2)
+    changes = feed(throttles, [error] + [ok(0.02)] * 2 + [error])  # 2 -> 1 -> a delay
+    changes += feed(throttles, [ok(0.02), error] * 3)  # the delay doubles with each
+    assert [rate.limit for rate in changes] == [1] * 5
     delays = [rate.delay_s for rate in changes]
-    first_up = next(index for index, rate in enumerate(changes) if rate.limit > 1)
-    assert all(delay == 0 for delay in delays[first_up:])  # the delay went first
-    assert [rate.limit for rate in changes[first_up:]] == list(range(2, PER_HOST + 1))  # +1 each
-    assert throttles.rate("a.test").limit == PER_HOST
+    assert delays == [0.0, 0.2, 0.4, 0.8, 1.6]  # first one answer time (of the error), then x2
+    recovered = feed(throttles, [ok(0.02)] * 100)
+    first_up = next(index for index, rate in enumerate(recovered) if rate.limit > 1)
+    assert [rate.delay_s for rate in recovered[:first_up]] == [0.8, 0.4, 0.2, 0.1, 0.0]
+    assert recovered[-1] == Rate(2, 0.0, 5)
+    assert all(rate.delay_s <= MAX_DELAY_S for rate in changes + recovered)
 
 
 def test_latency_between_the_thresholds_holds_the_rate() -> None:
