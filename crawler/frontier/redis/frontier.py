@@ -401,13 +401,11 @@ class RedisFrontier:
         return await self._hold(host, "backoff", int(BACKOFF_BASE_S * 1000)) / 1000
 
     async def pace(self, url: str, answer: HostAnswer) -> Rate | None:
-        """Let the autothrottle read an answer of ``url``'s host; its new rate when changed.
+        """The autothrottle reads an answer of ``url``'s host: its new rate when changed.
 
-        Each process measures its own answers (its controller), but the rate is the host's,
-        one for the whole crawl, in Redis. A proposal names the version of the rate its
-        window was measured under; Redis applies it only if that is still the rate (else
-        another process saw the same and acted first, and this one learns the new rate).
-        Returns the host's rate when it changed; None otherwise, and always when off.
+        Each process measures its own answers, but the rate is the host's, one for the
+        crawl, in Redis: a proposal applies only if the rate's version is still the one
+        its window was measured under (else another process acted first; this one learns).
         """
         if not self._autothrottle:
             return None
@@ -429,8 +427,7 @@ class RedisFrontier:
         ]
         limit, delay_ms, slowed, changed, version = await self._link.run("throttle", args)
         self._rate_versions[host] = int(version)
-        rate = Rate(int(limit), int(delay_ms) / 1000, int(slowed))
-        throttle.changed(rate)
+        throttle.changed(rate := Rate(int(limit), int(delay_ms) / 1000, int(slowed)))
         if not int(changed):
             return None
         self._timed_at[host] = time.monotonic()  # leases taken before: ask may_start
