@@ -85,6 +85,9 @@ class FetchResult:
     """Each hop's request and response as on the wire; only when an archive asks."""
     http_version: str | None = None
     """The protocol of the last response (``HTTP/1.1``, ``HTTP/2``); None when none came."""
+    answer_ms: float | None = None
+    """The server's answer time for the last hop: its request head sent to its response
+    head (the body's download aside); None when the transport does not tell (a mock)."""
 
     @classmethod
     def unfetched(cls, request: FetchRequest, failure: FetchFailure) -> FetchResult:
