@@ -44,6 +44,10 @@ did not help: the slowness is the server's own (heavier pages, other clients), n
 load, and that answer time becomes the baseline (else a site whose later pages are slower
 than its first would be throttled down to one request per ``MAX_DELAY_S``)."""
 
+TROUBLE_SHARE = 0.25
+"""Slower when a window's share of troubles passes the host's own share by a quarter: one
+error among four answers is a broken page more often than a struggling server."""
+
 MIN_DELAY_S = 0.05
 """An extra delay halved below this (or below the floor) is dropped."""
 
@@ -108,28 +112,43 @@ class Proposal:
 
 
 class HostThrottle:
-    """One host's controller: answer times and troubles in, a ``Proposal`` out, at most
-    once per window.
+    """One host's controller: answers in, a ``Proposal`` out, at most once per window.
 
     A window starts when the rate changes (or a window ends without a change). The answers
     to requests sent under the old rate are skipped: as many as it allowed in flight. Then
-    it needs ``window_size`` answers; their lower quartile against the baseline (the lowest
-    window quartile seen, or the answer time a slow-down did not relieve: ``RELIEF``)
-    decides: slower, faster, or hold. A quartile, not a mean: a stall
-    of our own (a busy event loop, a CPU shared with other work) delays every answer in
-    flight at once, at most ``limit`` of a window's ``2 x limit`` and more; a struggling
-    server delays them all. A trouble (5xx, 429, a network failure) asks for slower at
-    once, once per window.
+    it needs ``window_size`` answers, and judges two things of them:
+
+    - troubles (5xx, 429, a network failure): slower when their share passes the host's own
+      share by ``TROUBLE_SHARE``. The host's own share is none at first; then a share a
+      slow-down did not relieve (``RELIEF``), lowered by any window with fewer: a site with
+      broken pages answers 500 to them however gently it is asked, and slowing down further
+      would only stall the crawl (429 and 503 still hold the host: ``RetryTiming``);
+    - answer times: the lower quartile of the untroubled answers against the baseline (the
+      lowest window quartile seen, or the answer time a slow-down did not relieve). A
+      quartile, not a mean: a stall of our own (a busy event loop, a CPU shared with other
+      work) delays every answer in flight at once, at most ``limit`` of a window's
+      ``2 x limit`` and more; a struggling server delays them all.
     """
 
-    __slots__ = ("_baseline_s", "_samples", "_skip", "_slowed_from_s", "rate")
+    __slots__ = (
+        "_baseline_s",
+        "_own_trouble_share",
+        "_samples",
+        "_skip",
+        "_slowed_for",
+        "_troubles",
+        "rate",
+    )
 
     def __init__(self, rate: Rate) -> None:
         self.rate = rate
         self._baseline_s: float | None = None
+        self._own_trouble_share = 0.0
         self._skip = 0
         self._samples: list[float] = []
-        self._slowed_from_s: float | None = None  # the answer time a slow-down answered
+        self._troubles = 0
+        # What the last slow-down answered: ("trouble", share) or ("time", answer time).
+        self._slowed_for: tuple[str, float] | None = None
 
     @property
     def baseline_s(self) -> float | None:
@@ -147,32 +166,35 @@ class HostThrottle:
             self._skip -= 1
             return None
         if answer.trouble:
-            latency_s = self._quartile_s() or answer.latency_s or 0.0
-            return Proposal(SLOWER, latency_s)
-        if answer.latency_s is None:
+            self._troubles += 1
+        elif answer.latency_s is not None:
+            self._samples.append(answer.latency_s)
+        else:
             return None
-        self._samples.append(answer.latency_s)
-        if len(self._samples) < self.window_size:
+        if self._troubles + len(self._samples) < self.window_size:
             return None
-        typical_s = self._quartile_s() or 0.0
-        baseline_s = typical_s if self._baseline_s is None else min(self._baseline_s, typical_s)
-        if self._slowed_from_s is not None and typical_s > RELIEF * self._slowed_from_s:
-            baseline_s = typical_s  # slowing down did not help: not our load
-        self._baseline_s = baseline_s
-        self._slowed_from_s = None
+        share = self._troubles / (self._troubles + len(self._samples))
+        typical_s = self._quartile_s()
+        own_share = self._judge_trouble(share)
+        baseline_s = self._judge_time(typical_s)
+        self._slowed_for = None
         verdict: Verdict | None = None
-        if typical_s > max(HIGH_RATIO * baseline_s, baseline_s + HIGH_MARGIN_S):
-            verdict = SLOWER
-        elif typical_s < max(LOW_RATIO * baseline_s, baseline_s + LOW_MARGIN_S) and (
-            self.rate.limit < per_host or self.rate.delay_s > 0
+        if share > own_share + TROUBLE_SHARE:
+            verdict, self._slowed_for = SLOWER, ("trouble", share)
+        elif typical_s is None or baseline_s is None:
+            verdict = None
+        elif typical_s > max(HIGH_RATIO * baseline_s, baseline_s + HIGH_MARGIN_S):
+            verdict, self._slowed_for = SLOWER, ("time", typical_s)
+        elif (
+            share <= own_share
+            and typical_s < max(LOW_RATIO * baseline_s, baseline_s + LOW_MARGIN_S)
+            and (self.rate.limit < per_host or self.rate.delay_s > 0)
         ):
             verdict = FASTER
         if verdict is None:
             self._open(skip=0)
             return None
-        if verdict == SLOWER:
-            self._slowed_from_s = typical_s
-        return Proposal(verdict, typical_s)
+        return Proposal(verdict, typical_s or 0.0)
 
     def changed(self, rate: Rate) -> None:
         """``rate`` is the host's rate from now (a new one, or the same when a proposal was
@@ -180,11 +202,31 @@ class HostThrottle:
         old = self.rate
         self.rate = rate
         if rate == old:
-            self._slowed_from_s = None  # nothing was slowed: nothing to judge
+            self._slowed_for = None  # nothing was slowed: nothing to judge
         self._open(skip=old.limit if rate != old else 0)
 
+    def _judge_trouble(self, share: float) -> float:
+        """The host's own share of troubles after a window with ``share`` of them."""
+        own = min(self._own_trouble_share, share)
+        slowed = self._slowed_for
+        if slowed is not None and slowed[0] == "trouble" and share > RELIEF * slowed[1]:
+            own = share  # slowing down did not help: the site's own errors
+        self._own_trouble_share = own
+        return own
+
+    def _judge_time(self, typical_s: float | None) -> float | None:
+        """The baseline answer time after a window whose typical one is ``typical_s``."""
+        if typical_s is None:
+            return self._baseline_s
+        baseline_s = typical_s if self._baseline_s is None else min(self._baseline_s, typical_s)
+        slowed = self._slowed_for
+        if slowed is not None and slowed[0] == "time" and typical_s > RELIEF * slowed[1]:
+            baseline_s = typical_s  # slowing down did not help: not our load
+        self._baseline_s = baseline_s
+        return baseline_s
+
     def _open(self, *, skip: int) -> None:
-        self._skip, self._samples = skip, []
+        self._skip, self._samples, self._troubles = skip, [], 0
 
     def _quartile_s(self) -> float | None:
         samples = sorted(self._samples)

@@ -20,7 +20,7 @@ from tests.support.png import colour_counts
 
 CHARTS = {
     "timeline", "statuses", "errors", "response_times", "content_types", "sizes", "depths",
-    "hosts",
+    "hosts", "host_rates", "autothrottle",
 }  # fmt: skip
 BAR_COLOURS = {"statuses": b"\x4c\x78\xa8", "errors": b"\xe4\x57\x56"}
 """Bar colours of charts in the first screenful (the specs in crawler/report/charts.py)."""

@@ -545,7 +545,8 @@ async def test_autothrottle_halves_the_requests_in_flight_when_answers_slow_down
     assert await pace_all(frontier, [SLOW] * 10) == [Rate(2, slowed=1)]  # 2 skipped, then 8
     await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(8)])
     assert len(await in_flight_at_once(frontier, 4)) == 2
-    failing = [FAST] * 4 + [HostAnswer(500, None, 0.01)]  # after the 4 sent under the old rate
+    # After the 4 sent under the old rate, a window of 4 answers, half of them errors.
+    failing = [FAST] * 4 + [HostAnswer(500, None, 0.01)] * 2 + [FAST] * 2
     assert await pace_all(frontier, failing) == [Rate(1, slowed=2)]
 
 

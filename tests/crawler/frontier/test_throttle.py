@@ -75,18 +75,21 @@ def test_slowness_that_slowing_down_does_not_relieve_becomes_the_baseline() -> N
 
 
 def test_errors_at_one_in_flight_add_delay_and_recovery_takes_it_away_first() -> None:
-    throttles = Throttles(per_host=2, enabled=True)
+    throttles = Throttles(per_host=1, enabled=True)
     error = HostAnswer(500, None, 0.2)
-    changes = feed(throttles, [error] + [ok(0.02)] * 2 + [error])  # 2 -> 1 -> a delay
-    changes += feed(throttles, [ok(0.02), error] * 3)  # the delay doubles with each
-    assert [rate.limit for rate in changes] == [1] * 5
-    delays = [rate.delay_s for rate in changes]
-    assert delays == [0.0, 0.2, 0.4, 0.8, 1.6]  # first one answer time (of the error), then x2
-    recovered = feed(throttles, [ok(0.02)] * 100)
-    first_up = next(index for index, rate in enumerate(recovered) if rate.limit > 1)
-    assert [rate.delay_s for rate in recovered[:first_up]] == [0.8, 0.4, 0.2, 0.1, 0.0]
-    assert recovered[-1] == Rate(2, 0.0, 5)
-    assert all(rate.delay_s <= MAX_DELAY_S for rate in changes + recovered)
+    changes = feed(throttles, [error, error, ok(0.2), ok(0.2)])  # half of a window in errors
+    assert changes == [Rate(1, 0.2, slowed=1)]  # at one in flight: a delay of one answer time
+    recovered = feed(throttles, [ok(0.2)] * 40)
+    assert recovered == [Rate(1, 0.1, slowed=1), Rate(1, 0.0, slowed=1)]  # halved away
+
+
+def test_a_share_of_errors_slowing_down_does_not_relieve_is_the_sites_own() -> None:
+    throttles = Throttles(per_host=PER_HOST, enabled=True)
+    feed(throttles, [ok(0.02)] * 40)  # up to 8 on fast first pages
+    # Then every other page is a broken one answering 500, whatever we do.
+    changes = feed(throttles, [ok(0.02), HostAnswer(500, None, 0.01)] * 200)
+    assert changes[0] == Rate(4, slowed=1)  # tried once
+    assert throttles.rate("a.test") == Rate(PER_HOST, slowed=1)  # and back: not our load
 
 
 def test_latency_between_the_thresholds_holds_the_rate() -> None:
@@ -97,15 +100,18 @@ def test_latency_between_the_thresholds_holds_the_rate() -> None:
     assert feed(throttles, [ok(0.02)] * 2 + [ok(0.05)] * 60) == []
 
 
-def test_server_errors_and_429_slow_down_at_once_once_per_window() -> None:
+def test_a_window_with_over_a_quarter_of_errors_429s_or_timeouts_slows_down_once() -> None:
     throttles = Throttles(per_host=PER_HOST, enabled=True)
     feed(throttles, [ok(0.02)] * 40)
+    assert throttles.rate("a.test").limit == PER_HOST  # windows of 16 answers from here
+    error = HostAnswer(500, None, 0.01)
+    assert feed(throttles, [error] * 3 + [ok(0.02)] * 13) == []  # under a quarter: pages' own
     # A burst of 8 errors in flight together: one slow-down, not three.
-    assert [rate.limit for rate in feed(throttles, [HostAnswer(500, None, 0.01)] * 8)] == [4]
-    too_many = HostAnswer(429, 3.0, 0.01)
-    assert [rate.limit for rate in feed(throttles, [ok(0.02), too_many, too_many])] == [2]
-    timed_out = HostAnswer(None, None, strained=True)
-    assert [rate.limit for rate in feed(throttles, [ok(0.02)] * 3 + [timed_out])] == [1]
+    assert [rate.limit for rate in feed(throttles, [error] * 8 + [ok(0.02)] * 8)] == [4]
+    for trouble in (HostAnswer(429, 3.0, 0.01), HostAnswer(None, None, strained=True)):
+        fresh = Throttles(per_host=PER_HOST, enabled=True)
+        feed(fresh, [ok(0.02)] * 40)
+        assert [rate.limit for rate in feed(fresh, [trouble] * 5 + [ok(0.02)] * 11)] == [4]
 
 
 def test_answers_sent_before_a_change_do_not_count_after_it() -> None:
