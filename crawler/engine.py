@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from crawler.admission import Admission, RobotsCache, Verdict
-from crawler.errors import ClusterLost, OutputClosed
+from crawler.errors import ClusterLost, OutputClosed, OutputError
 from crawler.fetch import Fetcher, internal_failure, log_internal
 from crawler.frontier import (
     FETCHED,
@@ -43,6 +43,7 @@ from pipelines.stage import ProcessStage
 
 if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
     from crawler.archive import Archive
+    from crawler.rendering import PageRenderer
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,12 @@ class Engine:
         recovered: Sequence[Record] = (),
         recrawl: Recrawl | None = None,
         archive: Archive | None = None,
+        renderer: PageRenderer | None = None,
     ) -> None:
         self.settings = settings
         self._recrawl = recrawl
         self._archive = archive
+        self._renderer = renderer
         self.stats = stats or Stats()
         self._parts = parts
         self._frontier = parts.frontier
@@ -312,7 +315,9 @@ class Engine:
             recrawl = self._recrawl
             previous = recrawl.previous(result.request.url) if recrawl is not None else None
             capture = await self._archive.add(result, previous)
-            result = replace(result, exchanges=())  # the workers need none of it
+            # the workers need none of it; a rendered DOM's record refers to the response
+            archived_as = capture.warc_id if capture is not None else None
+            result = replace(result, exchanges=(), archived_as=archived_as)
         if self._recrawl is not None:
             self._recrawl.fetched(result, capture)
         return result
@@ -361,8 +366,27 @@ class Engine:
             await self._to_parse(last)
 
     async def _to_parse(self, item: FetchResult | None) -> None:
-        """Queue a fetched page (or the end) for ``_dispatch``."""
+        """Queue a fetched page (or the end) for ``_dispatch``, rendered first if the crawl
+        renders and the page needs it (the browser pool bounds how many at once)."""
+        if item is not None and self._renderer is not None:
+            item = await self._render(item)
         await self._batches.put(item)
+
+    async def _render(self, result: FetchResult) -> FetchResult:
+        """``result`` through the renderer; an unexpected error is that URL's record.
+
+        Raises:
+            OutputError: the WARC archive cannot be written: the crawl ends.
+        """
+        assert self._renderer is not None
+        try:
+            return await self._renderer.render(result)
+        except OutputError:
+            raise
+        except Exception as exc:  # the boundary: one page's render never ends the crawl
+            failure = internal_failure(exc)
+            log_internal(result.request.url, failure)
+            return replace(result, failure=failure, body_kept=False)
 
     async def _dispatch(self) -> None:
         """Send fetched pages to the stage in batches (``pipelines.batching``); pass the rest on."""
