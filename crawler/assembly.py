@@ -213,7 +213,7 @@ def build_engine(
     ``browser``: the started browser pool of a crawl that may render)."""
     stats = stats or Stats()
     renderer = None
-    if browser is not None:
+    if browser is not None and renders(settings):
         policy = RenderPolicy(settings.render)
         renderer = BrowserRenderer(browser, policy, stats=stats, archive=archive)
     return Engine(

@@ -15,7 +15,8 @@ PYDOCS = Path("/usr/share/doc/python3.11/html")
 
 
 def page(body: str, head: str = "") -> bytes:
-    return f"<!doctype html><html><head><title>t</title>{head}</head><body>{body}</body></html>".encode()
+    head = f"<head><title>t</title>{head}</head>"
+    return f"<!doctype html><html>{head}<body>{body}</body></html>".encode()
 
 
 @pytest.mark.parametrize(
@@ -27,15 +28,14 @@ def page(body: str, head: str = "") -> bytes:
         (f"<app-root></app-root>{BUNDLE}", "empty_root"),
         (f"<div data-reactroot></div>{BUNDLE}", "empty_root"),
         (
-            f'<noscript>You need to enable JavaScript to run this app.</noscript>'
+            f"<noscript>You need to enable JavaScript to run this app.</noscript>"
             f'<div id="main"><p>Loading the catalogue of products...</p></div>{BUNDLE}',
             "noscript",
         ),
         (f"<div class='spinner'>Loading...</div>{BUNDLE}", "little_text"),
         (
             '<div class="shell"><h1>Shop</h1></div>'
-            '<script id="__NEXT_DATA__" type="application/json">{"props":{}}</script>'
-            + BUNDLE,
+            '<script id="__NEXT_DATA__" type="application/json">{"props":{}}</script>' + BUNDLE,
             "framework",
         ),
     ],

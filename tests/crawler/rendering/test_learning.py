@@ -52,7 +52,12 @@ def run(policy: RenderPolicy, page: FetchResult, added: bool | None) -> tuple[bo
 def test_a_host_whose_sample_added_nothing_renders_only_flagged_pages() -> None:
     auto = policy(sample=2)
     seen = [run(auto, result(f"http://s.test/{n}"), added=False) for n in range(4)]
-    assert seen == [(True, "sample"), (True, "sample"), (False, "static_html"), (False, "static_html")]
+    assert seen == [
+        (True, "sample"),
+        (True, "sample"),
+        (False, "static_html"),
+        (False, "static_html"),
+    ]
     assert auto.verdict("http://s.test/") == "static"
     assert run(auto, result("http://s.test/shell", SHELL), added=True) == (True, "empty_root")
 
