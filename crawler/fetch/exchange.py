@@ -10,8 +10,10 @@ from typing import Any
 
 import httpx
 
+from crawler.errors import FetchError, InvalidUrl
 from crawler.models import Headers, WireExchange, utc_now
 from crawler.settings.sites import SENSITIVE_HEADER
+from crawler.urls import ParamFilter, request_url
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 BODILESS_STATUSES = frozenset({204, 304})
@@ -137,3 +139,18 @@ def _declared_length(headers: httpx.Headers) -> int | None:
     if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true, int("²") fails
         return None
     return int(text)
+
+
+def redirect_target(response: httpx.Response, strip: ParamFilter | None = None) -> str | None:
+    """The absolute URL a redirect points to (``strip``'s parameters dropped), or None when
+    ``response`` is no redirect."""
+    if response.status_code not in REDIRECT_STATUSES:
+        return None
+    location = response.headers.get("location", "").strip()
+    if not location:
+        return None
+    try:
+        target = request_url(location, base=str(response.url))
+    except InvalidUrl as exc:
+        raise FetchError("bad_redirect", f"unusable Location header: {exc}") from exc
+    return strip(target) if strip else target

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
@@ -17,11 +17,12 @@ from typing import Any
 import httpx
 
 from crawler.admission import AddressGuard
-from crawler.errors import BodyTooLarge, DecodeError, FetchError, InvalidUrl, UnsupportedEncoding
+from crawler.errors import BodyTooLarge, FetchError, InvalidUrl
+from crawler.fetch.bodies import decoded_body
 from crawler.fetch.client import build_client
-from crawler.fetch.decoding import BoundedDecoder
-from crawler.fetch.exchange import REDIRECT_STATUSES, Exchange
+from crawler.fetch.exchange import Exchange, redirect_target
 from crawler.fetch.failures import classify_httpx_error, internal_failure, log_internal
+from crawler.fetch.passthrough import Relayed, relay
 from crawler.frontier import Turn
 from crawler.models import (
     FetchFailure,
@@ -187,11 +188,11 @@ class Fetcher:
                             "GET", url, extensions={"trace": trace}, **self._extras(url)
                         ) as response,
                     ):
-                        target = _redirect_target(response)
+                        target = redirect_target(response)
                         if target is None:
                             if response.status_code >= 400:
                                 return response.status_code, b"", None
-                            body = await _decoded_body(response, max_bytes, keep_prefix=True)
+                            body = await decoded_body(response, max_bytes, keep_prefix=True)
                             return response.status_code, body, None
                         status = response.status_code
                     url = target
@@ -207,6 +208,34 @@ class Fetcher:
             log_internal(url, failure)
         log.info("could not fetch %s: %s %s", url, failure.code, failure.message)
         return None, b"", failure
+
+    async def passthrough(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes | None = None,
+        *,
+        check_redirect: RedirectCheck | None = None,
+    ) -> Relayed | FetchFailure:
+        """Relay a rendering browser's request: the crawl's client, site rules and limits.
+
+        The answer is the status, headers and decoded body (at most ``max_bytes``), or the
+        failure; redirects are followed here, each target vetted by ``check_redirect``.
+        Bounded by the fetch timeout; never raises for the request's own failure.
+        """
+        return await relay(
+            self._client,
+            method,
+            url,
+            headers=headers,
+            body=body,
+            extras=self._extras,
+            max_bytes=self._max_bytes,
+            timeout_s=self._settings.timeout_s,
+            max_redirects=self._settings.max_redirects,
+            vet=check_redirect,
+        )
 
     async def _follow(
         self,
@@ -228,7 +257,7 @@ class Fetcher:
                 ):
                     conditions = None  # the validators are the requested URL's only
                     exchange.saw(response)
-                    target = _redirect_target(response, self.strip_params)
+                    target = redirect_target(response, self.strip_params)
                     if target is None:
                         if self._capture:
                             await self._read_captured(response, exchange)
@@ -268,7 +297,7 @@ class Fetcher:
         try:
             if response.status_code < 400 and media_type(exchange.content_type) in self._accept:
                 try:
-                    body = await _decoded_body(response, self._max_bytes, raw=raw)
+                    body = await decoded_body(response, self._max_bytes, raw=raw)
                 except BodyTooLarge:
                     truncated = "length"
                     raise self._too_large() from None
@@ -310,7 +339,7 @@ class Fetcher:
         output bound, and a stacked gzip bomb expands a 2 KB chunk to a gigabyte.
         """
         try:
-            return await _decoded_body(response, self._max_bytes, keep_prefix=False)
+            return await decoded_body(response, self._max_bytes, keep_prefix=False)
         except BodyTooLarge:
             raise self._too_large() from None
 
@@ -385,21 +414,6 @@ async def _on_the_wire(gate: RequestGate | None, url: str, trace: Trace) -> Asyn
         await turn.close()
 
 
-def _redirect_target(response: httpx.Response, strip: ParamFilter | None = None) -> str | None:
-    """The absolute URL a redirect points to (``strip``'s parameters dropped), or None when
-    ``response`` is no redirect."""
-    if response.status_code not in REDIRECT_STATUSES:
-        return None
-    location = response.headers.get("location", "").strip()
-    if not location:
-        return None
-    try:
-        target = request_url(location, base=str(response.url))
-    except InvalidUrl as exc:
-        raise FetchError("bad_redirect", f"unusable Location header: {exc}") from exc
-    return strip(target) if strip else target
-
-
 def _about_location(exc: httpx.RemoteProtocolError | httpx.InvalidURL) -> bool:
     return isinstance(exc, httpx.InvalidURL) or "location" in str(exc).lower()
 
@@ -410,52 +424,3 @@ def _bad_location(location: str, base: str, exc: Exception) -> FetchError:
     except InvalidUrl as invalid:
         return FetchError("bad_redirect", f"unusable Location header: {invalid}")
     return FetchError("bad_redirect", f"unusable Location header: {exc}")
-
-
-def _decoder_for(response: httpx.Response, max_bytes: int) -> BoundedDecoder:
-    # A mock transport hands over the whole body, already decoded by httpx: only count it.
-    encoding = None if response.is_stream_consumed else response.headers.get("content-encoding")
-    return BoundedDecoder(encoding, max_bytes)
-
-
-async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as sent (still content-encoded, unless a mock decoded it), chunk by chunk."""
-    if response.is_stream_consumed:
-        yield response.content
-        return
-    async for chunk in response.aiter_raw():
-        yield chunk
-
-
-async def _decoded_body(
-    response: httpx.Response,
-    max_bytes: int,
-    *,
-    keep_prefix: bool = False,
-    raw: list[bytes] | None = None,
-) -> bytes:
-    """The body, decoded by our bounded decoder: never more than ``max_bytes`` of it.
-
-    ``raw`` collects the chunks as received (still content-encoded), for an archive.
-
-    Over the limit it raises ``BodyTooLarge``, or, with ``keep_prefix``, stops reading and
-    returns what it decoded so far (robots.txt and sitemaps are cut, not failed).
-
-    Raises:
-        FetchError: ``decode`` for a corrupt or unknown content encoding.
-    """
-    chunks: list[bytes] = []
-    try:
-        decoder = _decoder_for(response, max_bytes)
-        async for chunk in _raw_chunks(response):
-            if raw is not None:
-                raw.append(chunk)
-            chunks.append(decoder.feed(chunk))
-        chunks.append(decoder.flush())
-    except BodyTooLarge as exc:
-        if not keep_prefix:
-            raise
-        chunks.append(exc.partial)
-    except (DecodeError, UnsupportedEncoding) as exc:
-        raise FetchError("decode", f"cannot decode the body: {exc}") from exc
-    return b"".join(chunks)[:max_bytes]
