@@ -36,8 +36,8 @@ FOREVER = (
 )
 """A page whose script never ends: its render times out."""
 
-APP_PAGES = 6
-"""Pages of the application: ``/`` and ``/p/1`` ... ``/p/5``, each linking to the next."""
+APP_PAGES = 5
+"""Pages of the application: ``/`` and ``/p/1`` ... ``/p/4``, each linking to the next."""
 
 STATIC_PAGES = 8
 
