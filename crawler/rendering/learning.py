@@ -87,8 +87,12 @@ class RenderPolicy:
     (``host_dynamic``). Some did: the detector decides page by page (its reason, or
     ``static_html``). A render that failed teaches nothing.
 
+    In a site crawl the seeds are no sample pages (the detector decides for them): every
+    link of the crawl waits on its seed, and would wait on its render too.
+
     Args:
         settings: the ``[render]`` section (mode, sample, rules).
+        follow: the crawl follows links (a site crawl).
         detect: says why a static page looks built by script, or None.
     """
 
@@ -96,9 +100,11 @@ class RenderPolicy:
         self,
         settings: RenderSettings,
         *,
+        follow: bool = False,
         detect: Callable[[bytes], str | None] = script_built,
     ) -> None:
         self._mode = settings.mode
+        self._follow = follow
         self._rules = RenderRules(settings)
         self._sample = settings.sample
         self._detect = detect
@@ -118,7 +124,8 @@ class RenderPolicy:
         if mode == NEVER:
             return Decision(False, RULE if ruled else NEVER)
         host = self._hosts.setdefault(host_key(url), _Host())
-        if host.verdict == LEARNING and host.sampled < self._sample:
+        seed = self._follow and result.request.depth == 0
+        if host.verdict == LEARNING and host.sampled < self._sample and not seed:
             host.sampled += 1
             return Decision(True, SAMPLE, wait_for)
         if host.verdict == DYNAMIC:

@@ -12,7 +12,7 @@ SHELL = b"<html><body><div id=root></div><script src=a.js></script></body></html
 STATIC = b"<html><body><p>plenty</p></body></html>"
 
 
-def result(url: str, body: bytes = STATIC, **facts: Any) -> FetchResult:
+def result(url: str, body: bytes = STATIC, depth: int = 0, **facts: Any) -> FetchResult:
     values: dict[str, Any] = {
         "status": 200,
         "content_type": "text/html; charset=utf-8",
@@ -20,7 +20,7 @@ def result(url: str, body: bytes = STATIC, **facts: Any) -> FetchResult:
     }
     values.update(facts)
     return FetchResult(
-        FetchRequest(url),
+        FetchRequest(url, depth),
         url,
         values["status"],
         (),
@@ -143,3 +143,10 @@ def test_a_render_adds_when_it_brings_text_or_links() -> None:
     assert adds(PageShape(5000, links), PageShape(5000, more))
     assert not adds(PageShape(5000, links), PageShape(5300, links))  # a banner's worth
     assert not adds(PageShape(5000, links), PageShape(5000, links | {"http://t.test/c"}))
+
+
+def test_the_seed_of_a_site_crawl_is_no_sample_page() -> None:
+    auto = RenderPolicy(RenderSettings(mode="auto"), follow=True, detect=flags_shells)
+    assert auto.decide(result("http://s.test/")).reason == "static_html"  # its links wait
+    assert auto.decide(result("http://a.test/", SHELL)).reason == "empty_root"
+    assert auto.decide(result("http://s.test/1", depth=1)).reason == "sample"
