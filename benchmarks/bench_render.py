@@ -151,6 +151,9 @@ class SiteServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), SiteHandler)
         self.pages = pages
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a browser closing a kept-alive connection at the crawl's end: not news
+
 
 def static_page(data: dict[str, Any]) -> bytes:
     body = "".join(f"<p>{text}</p>" for text in data["paragraphs"])
