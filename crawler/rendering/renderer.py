@@ -12,7 +12,7 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
-from crawler.models import FetchResult
+from crawler.models import FetchResult, Headers
 from crawler.rendering.detect import page_shape
 from crawler.rendering.learning import Decision, RenderPolicy, adds
 from crawler.stats import Stats
@@ -94,7 +94,7 @@ class BrowserRenderer:
             return replace(
                 result, rendered=False, render_reason=decision.reason, render_failure=failure
             )
-        body = page.html.encode("utf-8", "surrogatepass")
+        body = page.html.encode("utf-8", "replace")
         await self._learn(result, decision, page.html)
         stats.rendered[host_key(url)] += 1
         if self._archive is not None:
@@ -103,6 +103,7 @@ class BrowserRenderer:
             result,
             body=body,
             content_type=RENDERED_TYPE,
+            headers=_retyped(result.headers),
             rendered=True,
             render_reason=decision.reason,
         )
@@ -114,6 +115,13 @@ class BrowserRenderer:
         # Two parses of a page: off the event loop, which fetches meanwhile.
         added = await asyncio.to_thread(_adds, result.body, rendered, result.final_url)
         self._policy.learn(result.final_url, decision, added)
+
+
+def _retyped(headers: Headers) -> Headers:
+    """The response headers, their Content-Type the rendered DOM's: the page is read with
+    them, and a charset the server named would misread the DOM's UTF-8."""
+    kept = tuple((name, value) for name, value in headers if name != "content-type")
+    return (*kept, ("content-type", RENDERED_TYPE))
 
 
 def _adds(static: bytes, rendered: str, url: str) -> bool:

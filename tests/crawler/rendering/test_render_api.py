@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from crawler import crawl
-from tests.support.routes import RouteServer
+from tests.support.routes import Reply, RouteServer
 from tests.support.spa import app_server, static_server
 
 pytestmark = pytest.mark.slow
@@ -45,3 +45,13 @@ def test_a_rule_renders_its_pages_in_a_crawl_that_does_not(app: RouteServer) -> 
         "never",
     )
     assert pages[app.url("/p/2")]["title"] == "Loading"  # the shell, as fetched
+
+
+def test_a_page_served_in_another_charset_is_read_from_its_dom_in_utf_8() -> None:
+    latin = "<title>Caf\u00e9</title><p>d\u00e9j\u00e0 vu</p><script>var x = 1;</script>"
+    reply = Reply(body=latin.encode("windows-1252"), content_type="text/html; charset=windows-1252")
+    with RouteServer({"/": lambda _path: reply}) as server:
+        result = crawl(server.url("/"), workers=0, render="always")
+    (record,) = result.records
+    assert (record["rendered"], record["title"]) == (True, "Caf\u00e9")
+    assert record["content_type"] == "text/html; charset=utf-8"
