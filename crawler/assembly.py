@@ -214,7 +214,7 @@ def build_engine(
     stats = stats or Stats()
     renderer = None
     if browser is not None and renders(settings):
-        policy = RenderPolicy(settings.render, follow=settings.follow)
+        policy = RenderPolicy(settings.render)
         renderer = BrowserRenderer(browser, policy, stats=stats, archive=archive)
     return Engine(
         settings,

@@ -187,6 +187,8 @@ class Engine:
             self.stats.seen = self._frontier.seen_count
             if self._frontier.limit_reached and self.stats.stop_reason is None:
                 self.stats.stop_reason = "max_pages"
+            if self._renderer is not None:
+                await self._renderer.aclose()
             await self._parts.aclose()
             for sink in opened:
                 await sink.close()

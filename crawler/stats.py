@@ -62,6 +62,8 @@ class Stats:
     None when it ended, reached a limit or was interrupted."""
     rendered: Counter[str] = field(default_factory=Counter)
     """Pages rendered in the browser, by host."""
+    render_probes: int = 0
+    """Sample pages rendered only to learn a host's verdict (their records are as fetched)."""
     render_failures: Counter[str] = field(default_factory=Counter)
     """Renders that failed, by error code (render_timeout, render_crash)."""
     render_requests: int = 0
@@ -195,12 +197,14 @@ class Stats:
     def _render_lines(self) -> list[str]:
         """What the browser did: pages rendered per host, failures, its pages' requests."""
         rendered = sum(self.rendered.values())
-        if not (rendered or self.render_failures or self.browser_restarts):
+        if not (rendered or self.render_probes or self.render_failures or self.browser_restarts):
             return []
         hosts = ", ".join(f"{host} {n}" for host, n in self.rendered.most_common(5))
         more = len(self.rendered) - 5
         line = f"render: {_count(rendered, 'page')} rendered" + (f" ({hosts}" if hosts else "")
         line += (f", {more} more hosts)" if more > 0 else ")") if hosts else ""
+        if self.render_probes:
+            line += f", {self.render_probes} more to learn (sample pages, records as fetched)"
         if self.render_failures:
             kinds = ", ".join(f"{code} {n}" for code, n in self.render_failures.most_common())
             line += f", {sum(self.render_failures.values())} failed ({kinds})"

@@ -47,11 +47,22 @@ QUIET = "quiet"
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """Whether to render a page, why (its record's ``render_reason``) and what to wait for."""
+    """Whether to render a page, why (its record's ``render_reason``) and what to wait for.
+
+    ``sample``: the page is one of its host's learning sample: what its render adds
+    decides the host's verdict. A sample page not rendered for its record is a probe: it
+    goes on as fetched, and is rendered beside the crawl only to learn from.
+    """
 
     render: bool
     reason: str
     wait_for: str | None = None
+    sample: bool = False
+
+    @property
+    def probe(self) -> bool:
+        """Render beside the crawl, to learn only: the record is the page as fetched."""
+        return self.sample and not self.render
 
 
 @dataclass(slots=True)
@@ -80,19 +91,19 @@ def adds(static: PageShape, rendered: PageShape) -> bool:
 class RenderPolicy:
     """Decides, page by page, whether to render; in ``auto`` mode it learns per host.
 
-    ``auto``: a host's first ``sample`` HTML pages are rendered (``sample``) and compared
-    with their static HTML. None added anything: the host is static, and only pages the
-    detector flags are rendered (its reason), until ``QUIET_AFTER`` of them in a row add
-    nothing: then none is (``host_static``). All added: every page of the host is rendered
-    (``host_dynamic``). Some did: the detector decides page by page (its reason, or
-    ``static_html``). A render that failed teaches nothing.
-
-    In a site crawl the seeds are no sample pages (the detector decides for them): every
-    link of the crawl waits on its seed, and would wait on its render too.
+    ``auto``: a host's first ``sample`` HTML pages are rendered and compared with their
+    static HTML. Those the detector flags are rendered for their records (its reason); the
+    others are probes (``sample``): their records are the pages as fetched, and they are
+    rendered beside the crawl only to learn from, so that learning never holds the crawl
+    back (the frontier goes one level deeper only once a level is done). None added
+    anything: the host is static, and only pages the detector flags are rendered, until
+    ``QUIET_AFTER`` of them in a row add nothing: then none is (``host_static``). All
+    added: every page of the host is rendered (``host_dynamic``). Some did: the detector
+    decides page by page (its reason, or ``static_html``). A render that failed teaches
+    nothing.
 
     Args:
         settings: the ``[render]`` section (mode, sample, rules).
-        follow: the crawl follows links (a site crawl).
         detect: says why a static page looks built by script, or None.
     """
 
@@ -100,11 +111,9 @@ class RenderPolicy:
         self,
         settings: RenderSettings,
         *,
-        follow: bool = False,
         detect: Callable[[bytes], str | None] = script_built,
     ) -> None:
         self._mode = settings.mode
-        self._follow = follow
         self._rules = RenderRules(settings)
         self._sample = settings.sample
         self._detect = detect
@@ -124,23 +133,30 @@ class RenderPolicy:
         if mode == NEVER:
             return Decision(False, RULE if ruled else NEVER)
         host = self._hosts.setdefault(host_key(url), _Host())
-        seed = self._follow and result.request.depth == 0
-        if host.verdict == LEARNING and host.sampled < self._sample and not seed:
-            host.sampled += 1
-            return Decision(True, SAMPLE, wait_for)
         if host.verdict == DYNAMIC:
             return Decision(True, HOST_DYNAMIC, wait_for)
         if host.verdict == QUIET:
             return Decision(False, HOST_STATIC)
         reason = self._detect(result.body)
+        sample = host.verdict == LEARNING and host.sampled < self._sample
+        if sample:
+            host.sampled += 1
         if reason is None:
-            return Decision(False, STATIC_HTML)
-        return Decision(True, reason, wait_for)
+            return Decision(False, SAMPLE if sample else STATIC_HTML, wait_for, sample)
+        return Decision(True, reason, wait_for, sample)
+
+    def forgo(self, url: str, decision: Decision) -> None:
+        """A probe that could not be rendered (too many at once): a later page samples."""
+        host = self._hosts.get(host_key(url))
+        if host is not None and decision.sample and host.verdict == LEARNING:
+            host.sampled -= 1
 
     def learns_from(self, decision: Decision) -> bool:
         """True when the render of this decision teaches the host's verdict something: it
         is then worth comparing with the static page."""
-        return decision.render and decision.reason not in (ALWAYS, RULE, HOST_DYNAMIC)
+        return decision.sample or (
+            decision.render and decision.reason not in (ALWAYS, RULE, HOST_DYNAMIC)
+        )
 
     def learn(self, url: str, decision: Decision, added: bool | None) -> None:
         """What a render ``decision`` led to: it ``added`` to the static page or not; None:
@@ -148,7 +164,7 @@ class RenderPolicy:
         host = self._hosts.get(host_key(url))
         if host is None or not self.learns_from(decision):
             return
-        if decision.reason == SAMPLE:
+        if decision.sample:
             host.outcomes.append(added)
             if len(host.outcomes) >= self._sample and host.verdict == LEARNING:
                 host.verdict = _verdict(host.outcomes)

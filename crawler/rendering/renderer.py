@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # playwright and warcio are imported only by crawls that use 
 
 log = logging.getLogger(__name__)
 
+MAX_PROBES = 8
+"""Sample pages rendered beside the crawl at once, at most; past it a later page samples."""
+
 RENDERED_TYPE = "text/html; charset=utf-8"
 """A rendered page's content type: the DOM is serialized as UTF-8, whatever the page was."""
 
@@ -34,6 +37,10 @@ class PageRenderer(Protocol):
     async def render(self, result: FetchResult) -> FetchResult:
         """``result``, its body the rendered DOM when the page was rendered; never raises
         for one page (a failed render is the record's error)."""
+        ...
+
+    async def aclose(self) -> None:
+        """The crawl is over: what still renders only to learn is dropped."""
         ...
 
 
@@ -68,6 +75,7 @@ class BrowserRenderer:
         self._policy = policy
         self._stats = stats
         self._archive = archive
+        self._probes: set[asyncio.Task[None]] = set()
 
     async def render(self, result: FetchResult) -> FetchResult:
         """``result`` rendered if its page needs it, with ``rendered`` and ``render_reason``.
@@ -79,12 +87,12 @@ class BrowserRenderer:
             OutputError: the WARC archive cannot be written (the crawl ends).
         """
         decision = self._policy.decide(result)
+        if decision.probe:
+            self._probe(result, decision)
         if not decision.render:
             return replace(result, rendered=False, render_reason=decision.reason)
-        page = await self._browser.render(result, wait_for=decision.wait_for)
+        page = await self._rendered(result, decision)
         stats = self._stats
-        stats.render_requests += page.requests
-        stats.render_blocked.update(page.blocked)
         url = result.final_url
         if page.failure is not None or page.html is None:
             self._policy.learn(url, decision, None)
@@ -107,6 +115,41 @@ class BrowserRenderer:
             rendered=True,
             render_reason=decision.reason,
         )
+
+    async def aclose(self) -> None:
+        """Cancel the probes still rendering: the crawl is over, nothing waits to learn."""
+        probes, self._probes = list(self._probes), set()
+        for probe in probes:
+            probe.cancel()
+        await asyncio.gather(*probes, return_exceptions=True)
+
+    async def _rendered(self, result: FetchResult, decision: Decision) -> RenderedPage:
+        """The browser's render of ``result``, its requests counted."""
+        page = await self._browser.render(result, wait_for=decision.wait_for)
+        self._stats.render_requests += page.requests
+        self._stats.render_blocked.update(page.blocked)
+        return page
+
+    def _probe(self, result: FetchResult, decision: Decision) -> None:
+        """Render a sample page beside the crawl, to learn from: its record goes on now."""
+        if len(self._probes) >= MAX_PROBES:
+            self._policy.forgo(result.final_url, decision)
+            return
+        probe = asyncio.create_task(self._learn_by_probe(result, decision))
+        self._probes.add(probe)
+        probe.add_done_callback(self._probes.discard)
+
+    async def _learn_by_probe(self, result: FetchResult, decision: Decision) -> None:
+        url = result.final_url
+        try:
+            page = await self._rendered(result, decision)
+            self._stats.render_probes += 1
+            if page.html is None:
+                self._policy.learn(url, decision, None)
+                return
+            await self._learn(result, decision, page.html)
+        except Exception:  # the boundary of a task nobody awaits: logged, learns nothing
+            log.exception("probe render of %s failed", url)
 
     async def _learn(self, result: FetchResult, decision: Decision, rendered: str) -> None:
         """Tell the policy whether the render added to the static page, when that teaches it."""

@@ -42,9 +42,10 @@ def policy(**settings: Any) -> RenderPolicy:
 
 
 def run(policy: RenderPolicy, page: FetchResult, added: bool | None) -> tuple[bool, str]:
-    """Decide for ``page``, and when rendered, teach the policy what the render ``added``."""
+    """Decide for ``page``, and when rendered (for its record or to learn: a probe), teach
+    the policy what the render ``added``."""
     decision = policy.decide(page)
-    if decision.render:
+    if decision.render or decision.probe:
         policy.learn(page.final_url, decision, added)
     return decision.render, decision.reason
 
@@ -52,12 +53,7 @@ def run(policy: RenderPolicy, page: FetchResult, added: bool | None) -> tuple[bo
 def test_a_host_whose_sample_added_nothing_renders_only_flagged_pages() -> None:
     auto = policy(sample=2)
     seen = [run(auto, result(f"http://s.test/{n}"), added=False) for n in range(4)]
-    assert seen == [
-        (True, "sample"),
-        (True, "sample"),
-        (False, "static_html"),
-        (False, "static_html"),
-    ]
+    assert seen == [(False, "sample")] * 2 + [(False, "static_html")] * 2  # two probes
     assert auto.verdict("http://s.test/") == "static"
     assert run(auto, result("http://s.test/shell", SHELL), added=True) == (True, "empty_root")
 
@@ -72,8 +68,8 @@ def test_a_static_host_whose_flagged_pages_keep_adding_nothing_is_no_longer_rend
 
 def test_a_host_whose_sample_all_added_goes_straight_to_the_browser() -> None:
     auto = policy(sample=3)
-    for n in range(3):
-        run(auto, result(f"http://d.test/{n}", SHELL), added=True)
+    shells = [run(auto, result(f"http://d.test/{n}", SHELL), added=True) for n in range(3)]
+    assert shells == [(True, "empty_root")] * 3  # rendered for their records, and learnt from
     assert run(auto, result("http://d.test/static"), added=True) == (True, "host_dynamic")
     assert auto.verdict("http://d.test/x") == "dynamic"
 
@@ -90,13 +86,13 @@ def test_a_mixed_host_lets_the_detector_decide_page_by_page() -> None:
 def test_hosts_learn_apart() -> None:
     auto = policy(sample=1)
     run(auto, result("http://a.test/"), added=False)
-    assert run(auto, result("http://b.test/"), added=False) == (True, "sample")
+    assert run(auto, result("http://b.test/"), added=False) == (False, "sample")
 
 
 def test_pages_decided_while_the_sample_renders_go_by_the_detector() -> None:
     auto = policy(sample=1)
     first = auto.decide(result("http://s.test/1"))
-    assert (first.render, first.reason) == (True, "sample")
+    assert (first.render, first.probe, first.reason) == (False, True, "sample")
     assert auto.decide(result("http://s.test/2", SHELL)).reason == "empty_root"
     assert auto.decide(result("http://s.test/3")).reason == "static_html"
 
@@ -145,8 +141,8 @@ def test_a_render_adds_when_it_brings_text_or_links() -> None:
     assert not adds(PageShape(5000, links), PageShape(5000, links | {"http://t.test/c"}))
 
 
-def test_the_seed_of_a_site_crawl_is_no_sample_page() -> None:
-    auto = RenderPolicy(RenderSettings(mode="auto"), follow=True, detect=flags_shells)
-    assert auto.decide(result("http://s.test/")).reason == "static_html"  # its links wait
-    assert auto.decide(result("http://a.test/", SHELL)).reason == "empty_root"
-    assert auto.decide(result("http://s.test/1", depth=1)).reason == "sample"
+def test_a_probe_that_could_not_go_leaves_its_place_in_the_sample() -> None:
+    auto = policy(sample=1)
+    probe = auto.decide(result("http://s.test/1"))
+    auto.forgo("http://s.test/1", probe)
+    assert auto.decide(result("http://s.test/2")).probe
