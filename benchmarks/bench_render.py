@@ -42,6 +42,7 @@ TIMEOUT_S = 900.0
 MIB = 2**20
 PYDOCS = Path("/usr/share/doc/python3.11/html")
 SAMPLE = 3  # [render] sample's default: the learning sample per host
+ROUNDS = 3
 
 SHELL = (
     "<!doctype html><html><head><meta charset='utf-8'><title>Loading</title>"
@@ -245,17 +246,26 @@ def throughput(tmp: Path, pages: int) -> None:
 
 def pydocs(tmp: Path) -> None:
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    print("pydocs: the Python docs, --render auto against never (workers 2)")
+    print(f"pydocs: the Python docs, --render auto against never (workers 2, best of {ROUNDS})")
     www = tmp / "www"
     www.symlink_to(PYDOCS)
     nginx_tmp = tmp / "nginx"
     nginx_tmp.mkdir()
     with nginx_serving(nginx, www, nginx_tmp) as (base, _):
-        never = crawl(f"{base}/index.html", tmp, "--render", "never", "--workers", "2")
-        auto = crawl(f"{base}/index.html", tmp, "--render", "auto", "--workers", "2")
+        seed = f"{base}/index.html"
+        # alternated, best of ROUNDS: the machine is shared, a round may be slowed
+        nevers, autos = [], []
+        for _ in range(ROUNDS):
+            nevers.append(crawl(seed, tmp, "--render", "never", "--workers", "2"))
+            autos.append(crawl(seed, tmp, "--render", "auto", "--workers", "2"))
+        never = min(nevers, key=lambda run: run.wall_s)
+        auto = min(autos, key=lambda run: run.wall_s)
         # one page, no render: what the browser costs a crawl just by being there
-        one = [f"{base}/index.html", tmp, "--max-pages", "1", "--workers", "2"]
-        fixed_s = crawl(*one, "--render", "auto").wall_s - crawl(*one, "--render", "never").wall_s
+        one = [seed, tmp, "--max-pages", "1", "--workers", "2"]
+        fixed_s = min(
+            crawl(*one, "--render", "auto").wall_s - crawl(*one, "--render", "never").wall_s
+            for _ in range(ROUNDS)
+        )
     reasons: dict[str, int] = {}
     for record in auto.rendered:
         reasons[record["render_reason"]] = reasons.get(record["render_reason"], 0) + 1
