@@ -69,16 +69,20 @@ def run_fetchers(settings: Settings, *, quiet: bool) -> int:
     outputs = [fetcher_output(settings, index) for index in range(1, cluster.fetchers + 1)]
     context = multiprocessing.get_context("spawn")
     verbose = logging.getLogger().isEnabledFor(logging.INFO)  # -v: each fetcher logs as much
-    fetchers = []
-    for index, child in enumerate(outputs, start=1):
-        reader, writer = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_fetcher_main, args=(child, index, writer, verbose), name=f"fetcher-{index}"
-        )
-        process.start()
-        writer.close()  # the child's end: the reader sees EOF once the child is gone
-        fetchers.append(_Fetcher(index, child, process, reader))
+    fetchers: list[_Fetcher] = []
+    # Caught before the first fetcher starts: they ignore SIGINT, so a stop must reach them.
     with _Interrupts(fetchers) as interrupts:
+        for index, child in enumerate(outputs, start=1):
+            if interrupts.count:
+                break  # stopped while they were starting: start no more
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(
+                target=_fetcher_main, args=(child, index, writer, verbose), name=f"fetcher-{index}"
+            )
+            process.start()
+            writer.close()  # the child's end: the reader sees EOF once the child is gone
+            fetchers.append(_Fetcher(index, child, process, reader))
+            interrupts.catch_up(fetchers[-1])
         _supervise(fetchers, interrupts, quiet=quiet)
     codes = [fetcher.exit_code for fetcher in fetchers]
     if not quiet:
@@ -167,10 +171,14 @@ class _Fetcher:
     stats: Stats | None = None
     queued: int | None = None
     heard: float = field(default_factory=time.monotonic)
+    stops: int = 0
+    """The stops (SIGTERM) the supervisor passed on to it."""
 
     @property
     def exit_code(self) -> int:
         code = self.process.exitcode
+        if code == -signal.SIGTERM and self.stops:
+            return EXIT_INTERRUPTED  # stopped while it started, before it could stop cleanly
         return code if code is not None else 1
 
     def receive(self) -> str | None:
@@ -197,8 +205,13 @@ class _Fetcher:
 
 
 class _Interrupts:
-    """Ctrl-C reaches every fetcher (one process group) and each stops itself cleanly; the
-    supervisor only says so, once. SIGTERM, sent to the supervisor alone, is passed on."""
+    """Every Ctrl-C or SIGTERM the supervisor gets is passed on to each fetcher as one
+    SIGTERM: the first stops it cleanly, a second at once; the supervisor says so, once.
+
+    The fetchers ignore SIGINT: a terminal's Ctrl-C reaches the whole process group, a
+    ``kill -INT`` or a supervisor's only this process, and either way each fetcher must
+    get exactly one stop per signal (two would be "stop now").
+    """
 
     def __init__(self, fetchers: list[_Fetcher]) -> None:
         self._fetchers = fetchers
@@ -208,8 +221,8 @@ class _Interrupts:
 
     def __enter__(self) -> _Interrupts:
         self._previous = [
-            signal.signal(signal.SIGINT, self._on_interrupt),
-            signal.signal(signal.SIGTERM, self._on_terminate),
+            signal.signal(signal.SIGINT, self._on_stop),
+            signal.signal(signal.SIGTERM, self._on_stop),
         ]
         return self
 
@@ -217,14 +230,16 @@ class _Interrupts:
         signal.signal(signal.SIGINT, self._previous[0])
         signal.signal(signal.SIGTERM, self._previous[1])
 
-    def _on_interrupt(self, _signum: int, _frame: FrameType | None) -> None:
-        self.count += 1
-
-    def _on_terminate(self, _signum: int, _frame: FrameType | None) -> None:
+    def _on_stop(self, _signum: int, _frame: FrameType | None) -> None:
         self.count += 1
         for fetcher in self._fetchers:
-            if fetcher.process.exitcode is None:
-                fetcher.process.terminate()
+            self.catch_up(fetcher)
+
+    def catch_up(self, fetcher: _Fetcher) -> None:
+        """Pass ``fetcher`` the stops it has not had (one that started after a stop)."""
+        while fetcher.stops < self.count and fetcher.process.exitcode is None:
+            fetcher.stops += 1
+            fetcher.process.terminate()
 
     def announce(self) -> None:
         """Say what an interrupt does (outside the signal handler: tqdm takes a lock)."""
@@ -293,13 +308,18 @@ def _summary_lines(settings: Settings, fetchers: list[_Fetcher]) -> list[str]:
 def _fetcher_main(settings: Settings, index: int, pipe: Connection, verbose: bool) -> None:
     """One fetcher of ``--fetchers N`` (a spawned process): crawl without bars, sending its
     progress and log lines to the supervisor; exit with its code."""
+    # The supervisor passes every stop on as a SIGTERM; a Ctrl-C at the terminal reaches
+    # this process too, and taking it as well would make one key press two stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = _Channel(pipe)
     handler = _ChannelHandler(channel)
     handler.setFormatter(logging.Formatter(f"parcrawl[{index}]: %(levelname)s: %(message)s"))
     configure_logging(verbose=verbose, handler=handler)
     stats: Stats | None = None
     try:
-        code, stats = crawl(settings, quiet=True, report=channel.progress)
+        code, stats = crawl(
+            settings, quiet=True, report=channel.progress, stop_signals=(signal.SIGTERM,)
+        )
     except ParcrawlError as exc:
         channel.send("log", f"parcrawl: error: fetcher {index}: {exc}")
         code = exc.exit_code

@@ -9,7 +9,8 @@ setting (``-o``, ``-i``, ``--pages``) are their commands' own.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -80,6 +81,18 @@ OPTIONS: dict[str, Flag] = {
 
 BINARY_UNITS = (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024))
 
+OPTIONAL_VALUES: dict[str, str] = {
+    name: keywords["const"]
+    for flags, keywords in OPTIONS.values()
+    if keywords.get("nargs") == "?"
+    for name in flags
+}
+"""The flags whose value may be left out (``--content [ENGINE]``), each with the value it
+then takes."""
+
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+"""What any value of such a flag looks like: a bare word, never a URL or a file path."""
+
 
 def add_options(parser: argparse.ArgumentParser, paths: Iterable[str] = OPTIONS) -> None:
     """Add the flags of the settings at ``paths``, each helped by the schema's field.
@@ -90,6 +103,23 @@ def add_options(parser: argparse.ArgumentParser, paths: Iterable[str] = OPTIONS)
     for path in paths:
         flags, keywords = OPTIONS[path]
         parser.add_argument(*flags, dest=path, help=option_help(path), **keywords)
+
+
+def settle_optional_values(argv: Sequence[str]) -> list[str]:
+    """``argv`` with a bare ``--content`` written ``--content=precise`` when the argument
+    after it cannot be its value (a URL, a job file: anything but a bare word).
+
+    argparse takes whatever follows a flag of optional value for that value, so
+    ``crawl --content https://example.org/`` refused the URL as an engine's name. A bare
+    word is still left to argparse, so a misspelt engine is an error and not a seed.
+    """
+    settled = list(argv)
+    for index, arg in enumerate(settled[:-1]):
+        if arg == "--":
+            break
+        if arg in OPTIONAL_VALUES and not WORD.fullmatch(settled[index + 1]):
+            settled[index] = f"{arg}={OPTIONAL_VALUES[arg]}"
+    return settled
 
 
 def schema_field(path: str) -> FieldInfo:

@@ -39,11 +39,22 @@ Reporter = Callable[[Stats, int | None], None]
 """Called with the live stats and the number queued at every progress tick, and at the end."""
 
 
-def crawl(settings: Settings, *, quiet: bool, report: Reporter | None = None) -> tuple[int, Stats]:
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""What stops a crawl: the first cleanly, a second at once."""
+
+
+def crawl(
+    settings: Settings,
+    *,
+    quiet: bool,
+    report: Reporter | None = None,
+    stop_signals: tuple[signal.Signals, ...] = STOP_SIGNALS,
+) -> tuple[int, Stats]:
     """Crawl with progress bars (unless ``quiet``) and a summary; returns (exit code, stats).
 
     With ``report`` (a fetcher of ``--fetchers N``), progress goes to it and Ctrl-C is
-    not announced here: the parent says it once for all its fetchers.
+    not announced here: the parent says it once for all its fetchers. ``stop_signals``:
+    the signals that stop it (a fetcher takes only what its parent passes on).
     """
     lost: list[ClusterLost] = []
     stats = Stats(done_before=_done_before(settings))
@@ -53,7 +64,9 @@ def crawl(settings: Settings, *, quiet: bool, report: Reporter | None = None) ->
         sinks=_terminal_sinks(settings, quiet=quiet),
     )
     with asyncio.Runner(loop_factory=crawler.runtime.event_loop_factory()) as runner:
-        stats = runner.run(_crawl_async(job, quiet=quiet, lost=lost, report=report))
+        stats = runner.run(
+            _crawl_async(job, quiet=quiet, lost=lost, report=report, stop_signals=stop_signals)
+        )
     if not quiet:
         where = records_line(settings)
         for line in [*stats.summary_lines(), job.executor_summary(stats), where]:
@@ -102,6 +115,7 @@ async def _crawl_async(
     quiet: bool,
     lost: list[ClusterLost],
     report: Reporter | None,
+    stop_signals: tuple[signal.Signals, ...],
 ) -> Stats:
     settings, stats = job.settings, job.stats
     job.check()
@@ -143,7 +157,7 @@ async def _crawl_async(
     crawl = asyncio.create_task(job.run())
     ticking = asyncio.get_running_loop().create_task(refresh())
     try:
-        with signals_stop(job, crawl, stats, notes=report is None):
+        with signals_stop(job, crawl, stats, notes=report is None, signums=stop_signals):
             try:
                 await crawl
             except asyncio.CancelledError:
@@ -164,7 +178,12 @@ async def _crawl_async(
 
 @contextlib.contextmanager
 def signals_stop(
-    job: Crawl, crawl: asyncio.Task[Stats], stats: Stats, *, notes: bool = True
+    job: Crawl,
+    crawl: asyncio.Task[Stats],
+    stats: Stats,
+    *,
+    notes: bool = True,
+    signums: tuple[signal.Signals, ...] = STOP_SIGNALS,
 ) -> Iterator[None]:
     """First Ctrl-C (or SIGTERM): finish in-flight pages and stop. Second: stop now."""
     loop = asyncio.get_running_loop()
@@ -183,12 +202,12 @@ def signals_stop(
         stats.interrupted = True
         job.stop()
 
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in signums:
         loop.add_signal_handler(signum, on_signal, signum)
     try:
         yield
     finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in signums:
             loop.remove_signal_handler(signum)
 
 

@@ -37,7 +37,7 @@ from crawler.settings import Settings, build_settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
 from pipelines.executors import ExecutorFactory, local_label
-from pipelines.sinks import JsonlSink, MemorySink, Sink, sinks_for
+from pipelines.sinks import MemorySink, OutputSink, Sink, sinks_for
 from pipelines.stage import ProcessStage
 from pipelines.worker import PageProcessor, ParseFn
 
@@ -319,7 +319,7 @@ class Crawl:
 
     def _outputs(
         self, settings: Settings, state: CrawlState | None, *, append: bool, in_place: bool
-    ) -> tuple[list[Sink], list[Any]]:
+    ) -> tuple[list[OutputSink], list[Any]]:
         """The sinks of ``settings.output``, and with a resumed state the records written
         after its last checkpoint (the output files made to agree with them)."""
         resume = state is not None and state.resumed
@@ -333,20 +333,25 @@ class Crawl:
         recovered: list[Any] = []
         if state is None:
             return outputs, recovered
-        files = [s for s in outputs if isinstance(s, JsonlSink) and not s.to_stdout]
-        if files:
-            state.track(files[0])
+        # Each output says how it is resumed. The file whose lines are records comes first:
+        # what it recovers is what the others' missing rows are made of.
+        files = [file for sink in outputs if (file := sink.resumable) is not None]
+        records_file = next((file for file in files if file.row_ends is None), None)
+        if records_file is not None:
+            state.track(records_file.file)
             if resume:
-                recovered = state.recover(files[0].path)
-        if settings.output.csv is not None:
-            from pipelines.sinks import CsvSink, row_ends  # noqa: PLC0415
-
-            for table in (s for s in outputs if isinstance(s, CsvSink)):
-                state.track(table)
-                if resume:  # after the JSON Lines: it has what the CSV file may lack
-                    missing = state.reconcile(table.path, row_ends, recovered, header_rows=1)
-                    table.backfill(missing)
-        if not files and settings.output.sqlite is None and settings.output.csv is None:
+                recovered = state.recover(str(records_file.file.path))
+        for file in files:
+            if file.row_ends is None:
+                continue
+            state.track(file.file)
+            if resume:
+                missing = state.reconcile(
+                    file.file.path, file.row_ends, recovered, header_rows=file.header_rows
+                )
+                if file.backfill is not None:
+                    file.backfill(missing)
+        if not files and settings.output.sqlite is None:
             log.warning(
                 "with a state file, write records to a JSON Lines, CSV or SQLite file: "
                 "records on stdout cannot be reconciled after a crash"

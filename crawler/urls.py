@@ -230,10 +230,10 @@ class ParamFilter:
     """Drops query parameters whose names match glob patterns (``utm_*``, ``fbclid``).
 
     Tracking and session parameters would make one page many URLs and carry into records.
-    Applied to a URL as it enters the crawl (a seed, a link, a redirect target), so the
-    seen set and the records see the same bare URL. Names match case-sensitively after
-    percent-decoding; the other parameters keep their order and spelling. With no patterns
-    it costs one truth test per URL.
+    Applied to a URL as it enters the crawl (a seed, a link, a sitemap's page, a redirect
+    target), so the seen set and the records see the same bare URL. Names match
+    case-sensitively after percent-decoding; the other parameters keep their order and
+    spelling. With no patterns it costs one truth test per URL.
     """
 
     def __init__(self, patterns: Iterable[str] = ()) -> None:

@@ -9,7 +9,7 @@ from cli.argtypes import positive_int
 from cli.commands.flags import add_crawl_flags, add_output
 from cli.commands.report import report_beside
 from cli.crawl_settings import settings_from_args, warn_robots_ignored
-from cli.session import crawl
+from cli.fetchers import run_crawl
 from cli.view import note
 from crawler.api import make_settings
 from crawler.demo import SiteServer, SyntheticSite
@@ -52,5 +52,5 @@ class DemoCommand:
             # A site crawl starts from the home page; a list crawl takes every URL it has.
             start = [server.url("/")] if settings.follow else site.urls(server.base_url)
             demo = make_settings(settings, seeds=start)
-            code, _ = crawl(demo, quiet=args.quiet)
-        return code
+            # As `crawl` does: --fetchers N starts N processes, which reach the server too.
+            return run_crawl(demo, quiet=args.quiet)

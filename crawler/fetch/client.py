@@ -6,14 +6,12 @@ It builds the client; requests, redirects and failures are the fetcher's.
 from __future__ import annotations
 
 import logging
-import urllib.request
-from collections.abc import Callable
-from http import cookiejar
-from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
+from http.cookiejar import CookieJar
 
 import httpx
 
 from crawler.admission import AddressGuard
+from crawler.fetch.cookies import OriginCookiePolicy
 from crawler.fetch.decoding import accept_encoding
 from crawler.fetch.proxies import ProxyRoutes
 from crawler.fetch.tls import ssl_context
@@ -24,25 +22,6 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_S = 5.0
 """How long an idle connection is kept (httpx's own default)."""
-
-_REQUEST_PORT: Callable[[urllib.request.Request], str] = getattr(cookiejar, "request_port")  # noqa: B009
-
-
-class OriginCookiePolicy(DefaultCookiePolicy):
-    """Cookies go back only to the host and port that set them.
-
-    The standard rules match cookies by domain and ignore ports, so one shared client
-    would hand a cookie set by one site to another service on the same host.
-    """
-
-    def set_ok(self, cookie: Cookie, request: urllib.request.Request) -> bool:
-        if not super().set_ok(cookie, request):
-            return False
-        if not all(part.isascii() for part in (cookie.name, cookie.value or "", cookie.path)):
-            return False  # it could never be sent back: a header is ASCII
-        cookie.port = _REQUEST_PORT(request)
-        cookie.port_specified = True
-        return True
 
 
 def build_client(

@@ -20,6 +20,7 @@ from crawler.admission import AddressGuard
 from crawler.errors import BodyTooLarge, FetchError, InvalidUrl
 from crawler.fetch.bodies import decoded_body
 from crawler.fetch.client import build_client
+from crawler.fetch.cookies import cookie_header
 from crawler.fetch.exchange import Exchange, redirect_target
 from crawler.fetch.failures import classify_httpx_error, internal_failure, log_internal
 from crawler.fetch.passthrough import Relayed, relay
@@ -362,12 +363,16 @@ class Fetcher:
 
     def _extras(self, url: str, conditions: dict[str, str] | None = None) -> dict[str, Any]:
         """The ``auth`` and ``headers`` a request to ``url`` goes with: a seed's credentials
-        for its origin, the ``sites`` rules matching it, and a recrawl's ``conditions``."""
+        for its origin, the ``sites`` rules matching it (their cookies with the site's own),
+        and a recrawl's ``conditions``."""
         site = self._sites.extras(url)
         auth = self._credentials.get(host_key(url)) if self._credentials else None
         if auth is None and site.credentials is not None:
             auth = httpx.BasicAuth(*site.credentials)
         headers = {**site.headers, **conditions} if conditions else site.headers or None
+        if site.cookies:
+            jar = self._client.cookies.jar
+            headers = {**(headers or {}), "Cookie": cookie_header(jar, url, site.cookies)}
         return {"auth": auth, "headers": headers}
 
 

@@ -90,8 +90,9 @@ def check_browser(settings: RenderSettings) -> None:
 
 
 class BrowserSession:
-    """One launched Chromium. Pages are opened in its current context; a context is
-    replaced after ``pages_per_context`` pages and closed once its last page is."""
+    """One launched Chromium. Pages are opened in its current context, one spare tab ahead;
+    a context is replaced after ``pages_per_context`` pages and closed once its last page
+    is."""
 
     def __init__(self, browser: Browser, settings: RenderSettings, marker: str) -> None:
         self.browser = browser
@@ -103,6 +104,8 @@ class BrowserSession:
         self._pages = 0
         self._open: dict[BrowserContext, int] = {}
         self._closing: set[asyncio.Task[bool]] = set()
+        self._opening = asyncio.Lock()
+        self._spare: asyncio.Future[Page] | None = None
         browser.on("disconnected", lambda _browser: self.gone.set())
 
     @classmethod
@@ -136,7 +139,7 @@ class BrowserSession:
                 handle_sighup=False,
             )
         except Error as exc:
-            end_processes(marker)
+            await asyncio.to_thread(end_processes, marker)
             first_line = (str(exc).strip().splitlines() or ["no reason given"])[0]
             raise BrowserMissing(
                 f"rendering needs Chromium: {path} did not start ({first_line})"
@@ -144,20 +147,37 @@ class BrowserSession:
         return cls(browser, settings, marker)
 
     async def new_page(self) -> Page:
-        """A new page in the current context, a fresh context after ``pages_per_context``."""
-        if self._context is None or self._pages >= self._settings.pages_per_context:
-            await self._retire()
-            self._context = await self.browser.new_context(
-                service_workers="block",  # their requests would pass the page's route
-            )
-            # A page's own route answers its requests (its workers' too); a popup it
-            # opens has none: this one refuses all it asks, and the popup is closed.
-            await self._context.route("**/*", _refuse)
-            self._open[self._context] = 0
-            self._pages = 0
-        context = self._context
-        self._pages += 1
-        self._open[context] += 1
+        """A new page in the current context, a fresh context after ``pages_per_context``.
+
+        The page after it is opened meanwhile: a tab costs Chromium a new renderer
+        process, up to half a second on a busy machine, which then overlaps a render.
+        """
+        spare, self._spare = self._spare, None
+        page = None
+        if spare is not None:
+            with contextlib.suppress(Exception):  # the browser went, say: open one anew
+                page = await spare
+        if page is None:
+            page = await self._open_page()
+        if not self.gone.is_set():
+            self._spare = asyncio.ensure_future(self._open_page())
+        return page
+
+    async def _open_page(self) -> Page:
+        async with self._opening:  # one context at a time, however many pages ask
+            if self._context is None or self._pages >= self._settings.pages_per_context:
+                await self._retire()
+                context = await self.browser.new_context(
+                    service_workers="block",  # their requests would pass the page's route
+                )
+                # A page's own route answers its requests (its workers' too); a popup it
+                # opens has none: this one refuses all it asks, and the popup is closed.
+                await context.route("**/*", _refuse)
+                self._context, self._pages = context, 0
+                self._open[context] = 0
+            context = self._context
+            self._pages += 1
+            self._open[context] += 1
         try:
             page = await context.new_page()
         except BaseException:
@@ -180,6 +200,9 @@ class BrowserSession:
 
     async def close(self) -> None:
         """Close the browser, and end by force whatever of it is left."""
+        if self._spare is not None:
+            self._spare.cancel()
+            await asyncio.gather(self._spare, return_exceptions=True)
         if not self.gone.is_set():
             await _closed(self.browser.close())
         left = await asyncio.to_thread(end_processes, self._marker)

@@ -101,7 +101,7 @@ class RequestGuard:
                 await self._navigate(route)
                 return
             if urlsplit(request.url).scheme in UNTOUCHED_SCHEMES:
-                await route.fallback()
+                await route.continue_()
                 return
             if (reason := self.refusal(request.url, request.resource_type)) is not None:
                 await self._refuse(route, reason)
@@ -133,8 +133,9 @@ class RequestGuard:
             status, headers, body = answer
             self.served += 1
             await route.fulfill(status=status, headers=_joined(headers), body=body)
-        except Error:
-            pass  # the page closed, crashed or timed out meanwhile: nothing to answer
+        except Error:  # the page closed, crashed or timed out meanwhile, most likely
+            with contextlib.suppress(Error):
+                await route.abort("failed")
         except Exception:  # the boundary: one request, never the page or the crawl
             log.warning("render request %s failed unexpectedly", request.url, exc_info=True)
             with contextlib.suppress(Error):

@@ -17,8 +17,9 @@ from crawler.settings import RenderSettings
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-COMPLETE = "document.readyState === 'complete'"
-POLL_MS = 50
+COMPLETE = """() => document.readyState === 'complete' ||
+  new Promise(done => addEventListener('load', () => done(true), {once: true}))"""
+"""Resolves once the document is complete: at its load event, or at once if it was."""
 IDLE_S = 0.5
 """Network idle: no request of the page open for this long (Playwright's measure too)."""
 
@@ -76,7 +77,7 @@ class PageSteps:
         # route refused (a script's location = ...) interrupted the first: the page's own
         # readyState and the route's count of requests say the same and always arrive.
         await page.goto(url, wait_until="commit")
-        await page.wait_for_function(COMPLETE, polling=POLL_MS)
+        await page.evaluate(COMPLETE)
         if settings.wait == "networkidle":
             self.stage = "waiting for network idle"
             await self._settled(IDLE_S, settings.idle_cap_s)

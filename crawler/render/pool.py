@@ -18,6 +18,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from crawler.errors import BrowserMissing
+from crawler.fetch import internal_failure, log_internal
 from crawler.models import FetchFailure, FetchResult
 from crawler.render.browser import (
     CLOSE_TIMEOUT_S,
@@ -85,14 +86,15 @@ class BrowserPool:
             return
         import_playwright()
         find_browser(self._settings)
-        from playwright.async_api import Error, async_playwright  # noqa: PLC0415
+        from playwright.async_api import async_playwright  # noqa: PLC0415 (optional extra)
 
         self._marker = tempfile.mkdtemp(prefix="parcrawl-render-")
         try:
             try:
                 self._playwright = await async_playwright().start()
-            except Error as exc:
-                raise BrowserMissing(f"rendering needs Playwright's driver: {exc}") from exc
+            except Exception as exc:  # its driver (a Node.js program) did not start
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise BrowserMissing(f"rendering needs Playwright's driver: {first_line}") from exc
             self._session = await BrowserSession.launch(
                 self._playwright, self._settings, self._marker
             )
@@ -102,7 +104,10 @@ class BrowserPool:
 
     async def render(self, result: FetchResult, *, wait_for: str | None = None) -> RenderedPage:
         """Render the fetched page ``result`` (its body is the document; nothing is fetched
-        again) and return its DOM, or why not. Never raises for the page's own failure."""
+        again) and return its DOM, or why not: ``render_timeout``, ``render_crash`` (or
+        ``internal``, a bug of parcrawl's). Never raises: a browser that cannot be
+        started again makes each page's record a ``render_crash`` saying so.
+        """
         async with self._slots:
             started = time.perf_counter()
             try:
@@ -114,6 +119,10 @@ class BrowserPool:
             self._drained.clear()
             try:
                 return await self._render(session, result, wait_for, started)
+            except Exception as exc:  # the boundary: a bug costs this page, not the crawl
+                failure = internal_failure(exc)
+                log_internal(result.final_url, failure)
+                return RenderedPage(None, failure, 0, {}, _since(started))
             finally:
                 self._in_flight -= 1
                 if self._in_flight == 0:

@@ -50,7 +50,8 @@ class SitemapSeeder:
         self._stats = stats
 
     async def requests(self, seed: str) -> AsyncIterator[FetchRequest]:
-        """The pages ``seed``'s site lists in its sitemaps, in order, each one in scope.
+        """The pages ``seed``'s site lists in its sitemaps, in order, each one in scope and
+        without its ``strip_params`` parameters.
 
         The sitemaps are those robots.txt names, or else a guessed ``/sitemap.xml``, which
         may be absent without that being an error.
@@ -77,8 +78,10 @@ class SitemapSeeder:
             return await self._fetch(sitemap_url, seed, site)
 
         async for listed in iter_sitemap_urls(starts, fetch, on_error=report):
-            # A sitemap's word is no credential: a user:password@ it lists is dropped.
-            url, _ = split_credentials(listed)
+            # A sitemap's word is no credential: a user:password@ it lists is dropped. Its
+            # tracking parameters go as a seed's and a link's do, so the page it lists is
+            # the one URL (one seen-set key, one record) the crawl knows that page by.
+            url, _ = split_credentials(self._fetcher.strip_params(listed))
             if site is not None and self._admission.sitemap_page_in_scope(url, site):
                 yield FetchRequest(url, 0, reading)
 

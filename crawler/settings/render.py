@@ -29,6 +29,13 @@ RenderWait = Literal["load", "networkidle"]
 BLOCKED_BY_DEFAULT = ("image", "media", "font")
 """Resource types a rendered page never downloads: its text does not need them."""
 
+RESOURCE_TYPES = (
+    "document", "stylesheet", "image", "media", "font", "script", "texttrack", "xhr",
+    "fetch", "eventsource", "manifest", "other",
+)  # fmt: skip
+"""The resource types a browser names its requests by (Playwright's); WebSockets are
+always refused (they would bypass the crawl's client)."""
+
 
 class RenderRule(Section):
     """An override for the pages of one site: ``host`` (its subdomains too) or ``match`` (a
@@ -112,6 +119,14 @@ class RenderSettings(Section):
     sample: int = Field(
         3, ge=1, le=1_000, description="Auto mode: pages per host rendered to learn if it needs it."
     )
+
+    @field_validator("block")
+    @classmethod
+    def _types(cls, value: list[str]) -> list[str]:
+        for kind in value:
+            if kind not in RESOURCE_TYPES:
+                raise ValueError(f"not a resource type: {kind!r} ({', '.join(RESOURCE_TYPES)})")
+        return value
 
     @field_validator("allow_origins")
     @classmethod

@@ -90,10 +90,12 @@ class SiteExtras:
     """What the rules matching one URL add to its request."""
 
     headers: dict[str, str]
+    cookies: dict[str, str]
+    """Sent along with the cookies the site set itself, not instead of them."""
     credentials: tuple[str, str] | None
 
 
-NO_EXTRAS = SiteExtras({}, None)
+NO_EXTRAS = SiteExtras({}, {}, None)
 
 
 class Sites:
@@ -113,7 +115,7 @@ class Sites:
         return bool(self._rules)
 
     def extras(self, url: str) -> SiteExtras:
-        """The headers (a ``Cookie`` header for the cookies) and credentials for ``url``."""
+        """The headers, cookies and credentials for ``url``."""
         if not self._rules:
             return NO_EXTRAS
         host = ascii_host(urlsplit(url).hostname or "")
@@ -129,9 +131,9 @@ class Sites:
             cookies.update(rule.cookies)
             if rule.username is not None:
                 credentials = (rule.username, rule.password or "")
-        if cookies:
-            headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in cookies.items())
-        return SiteExtras(headers, credentials) if headers or credentials else NO_EXTRAS
+        if headers or cookies or credentials:
+            return SiteExtras(headers, cookies, credentials)
+        return NO_EXTRAS
 
 
 def url_pattern(value: str | None) -> str | None:

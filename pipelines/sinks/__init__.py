@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -44,9 +45,12 @@ __all__ = [
     "FORMATS",
     "UPSERT",
     "CsvSink",
+    "FileOffsets",
     "JsonlSink",
     "MemorySink",
+    "OutputSink",
     "PageLines",
+    "ResumableFile",
     "Sink",
     "SqliteSink",
     "is_stream",
@@ -89,6 +93,49 @@ class Sink(Protocol):
         """Finish the destination; safe to call twice and after a failed ``open``."""
 
 
+class FileOffsets(Protocol):
+    """An output file as a crawl state checkpoints it: where it is, how much it holds."""
+
+    @property
+    def path(self) -> str | Path: ...
+
+    @property
+    def offset(self) -> int:
+        """How many bytes of the file hold whole records (a header row included)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ResumableFile:
+    """How a crawl state keeps a sink's file in step with its checkpoints and, after a
+    crash or a stop, makes it agree with the last one before the sink appends to it.
+
+    A file whose lines read back into records (JSON Lines: ``row_ends`` None) is where a
+    resumed crawl recovers the records written past the checkpoint. One that cannot be read
+    back (CSV) is cut back to the rows those records account for, and the records it lacks
+    go to ``backfill``, to be written first.
+    """
+
+    file: FileOffsets
+    row_ends: Callable[[bytes], list[int]] | None = None
+    """Where each whole row of a chunk of the file ends; None: its lines are records."""
+    header_rows: int = 0
+    """Rows the file starts with that are not records."""
+    backfill: Callable[[Sequence[Record]], None] | None = None
+    """Takes the records the file lacks, to write them first when it opens."""
+
+
+class OutputSink(Sink, Protocol):
+    """A sink of a crawl's own outputs (what ``sinks_for`` makes), which also says whether
+    and how a crawl state resumes it."""
+
+    @property
+    def resumable(self) -> ResumableFile | None:
+        """Its file as a crawl state resumes it; None when there is nothing to resume: a
+        stream, a database that upserts, a folder of files each written whole."""
+        ...
+
+
 async def make_parent_folder(path: str | Path) -> None:
     """Create the folder an output file goes in, as ``mkdir -p`` would.
 
@@ -110,7 +157,7 @@ def sinks_for(
     resume: bool = False,
     in_place: bool = False,
     content: ContentSettings | None = None,
-) -> list[Sink]:
+) -> list[OutputSink]:
     """The sinks ``output`` asks for; JSON Lines on stdout when it asks for none. With
     ``content`` asking for a Markdown folder or llms.txt, the Markdown sink comes first, so
     that the records the others write name their Markdown file.
@@ -123,7 +170,7 @@ def sinks_for(
 
     Imports are local so that a JSONL-only crawl never loads the CSV or SQLite code.
     """
-    sinks: list[Sink] = []
+    sinks: list[OutputSink] = []
     if output.jsonl:
         from pipelines.sinks.jsonl import JsonlSink  # noqa: PLC0415
 

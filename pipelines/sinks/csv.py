@@ -21,7 +21,7 @@ import aiofiles.os
 
 from crawler.errors import OutputError
 from crawler.models import Record, value_at
-from pipelines.sinks import make_parent_folder
+from pipelines.sinks import ResumableFile, make_parent_folder
 from pipelines.sinks.tails import cut_torn_row
 
 PARTIAL_SUFFIX = ".partial"
@@ -116,6 +116,14 @@ class CsvSink:
     def offset(self) -> int:
         """How many bytes of the file hold whole rows (header included)."""
         return self._good_size
+
+    @property
+    def resumable(self) -> ResumableFile | None:
+        """Written in place, its rows are cut back to a checkpoint and backfilled; via
+        ``.partial`` it is replaced whole at the end, and nothing is resumed."""
+        if not self.in_place:
+            return None
+        return ResumableFile(self, row_ends, header_rows=1, backfill=self.backfill)
 
     def backfill(self, records: Sequence[Record]) -> None:
         """Write ``records`` first when the sink opens (a resumed crawl's missing rows)."""

@@ -23,7 +23,7 @@ import orjson
 
 from crawler.errors import OutputClosed, OutputError
 from crawler.models import Record
-from pipelines.sinks import is_stream, make_parent_folder
+from pipelines.sinks import ResumableFile, is_stream, make_parent_folder
 from pipelines.sinks.tails import cut_torn_line
 
 STDOUT = "-"
@@ -99,6 +99,12 @@ class JsonlSink:
         A stream cannot be read back, so a crawl state does not track its offset.
         """
         return self._stream
+
+    @property
+    def resumable(self) -> ResumableFile | None:
+        """A regular file, whose lines read back into records: the one a crawl state
+        recovers from. A stream is never read back."""
+        return None if self._stream else ResumableFile(self)
 
     async def open(self) -> None:
         """Open the output; a missing folder or no permission is a usage error (exit 2)."""

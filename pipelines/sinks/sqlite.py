@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from crawler.errors import OutputError
 from crawler.models import Record
-from pipelines.sinks import make_parent_folder
+from pipelines.sinks import ResumableFile, make_parent_folder
 
 T = TypeVar("T")
 
@@ -107,6 +107,12 @@ class SqliteSink:
         self._executor: ThreadPoolExecutor | None = None
         # Touched only from the executor's one thread, which sqlite3 insists on.
         self._connection: sqlite3.Connection | None = None
+
+    @property
+    def resumable(self) -> ResumableFile | None:
+        """None: a record upserted again is the same row, so a crawl state has nothing
+        to repair or carry on in the database."""
+        return None
 
     async def open(self) -> None:
         """Open or create the database and its table.

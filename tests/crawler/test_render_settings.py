@@ -36,6 +36,7 @@ def test_sizes_take_units() -> None:
         ({"wait": "idle"}, "render.wait: must be 'load' or 'networkidle', got 'idle'"),
         ({"memory_limit": "lots"}, "render.memory_limit: not a size: 'lots'"),
         ({"allow_origins": ["cdn.example.com"]}, "render.allow_origins: not an origin"),
+        ({"block": ["images"]}, "render.block: not a resource type: 'images' (document, "),
         ({"rules": [{"mode": "always"}]}, "render.rules[0]: a render rule needs host or match"),
         ({"rules": [{"match": "("}]}, "render.rules[0].match: not a valid regex"),
         ({"rules": [{"host": "a.example", "wait": "load"}]}, "render.rules[0].wait: unknown"),

@@ -185,3 +185,20 @@ def test_a_recrawl_keeps_the_folder_in_step_with_the_site(tmp_path: Path) -> Non
     assert (folder / "_gone.txt").read_text() == server.url("/b") + "\n"
     assert server.url("/b") not in llms.read_text()
     assert server.url("/a") in llms.read_text()
+
+
+@pytest.mark.parametrize("command", ["crawl", "run"])
+def test_a_bare_content_flag_before_the_url_or_job_file_leaves_it_as_such(
+    command: str, tmp_path: Path
+) -> None:
+    with RouteServer({"/story": page(ARTICLE)}) as server:
+        target = server.url("/story")
+        if command == "run":
+            target = str(tmp_path / "job.toml")
+            Path(target).write_text(f"seeds = [{server.url('/story')!r}]\n")
+        out = tmp_path / "pages.jsonl"
+        result = parcrawl(command, "--content", target, "-w", "0", "-o", str(out), "-q")
+
+    assert result.returncode == 0, result.stderr
+    [story] = records_of(out).values()
+    assert "salmon have been seen spawning" in story["content"]  # the precise engine's

@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.cli import PARCRAWL, checkout_env, parcrawl
+from crawler.demo import SyntheticSite
+from tests.support.cli import PARCRAWL, checkout_env, parcrawl, started_parcrawl
 from tests.support.redis_server import RedisServer, redis_server, running_redis
 from tests.support.routes import Reply, Route, RouteServer, page
 
@@ -106,6 +107,15 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"never happened: {what}"
         time.sleep(0.02)
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the process group ``pgid`` is still running."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def crawl_exists(redis: RedisServer, crawl_id: str) -> bool:
@@ -273,6 +283,22 @@ def test_fetchers_run_several_processes_on_one_crawl(
     assert f"31 records from {outputs[0]}, {outputs[1]};" in report.read_text()
 
 
+def test_demo_runs_as_many_fetchers_as_asked(redis_server: RedisServer, tmp_path: Path) -> None:
+    out = tmp_path / "demo.jsonl"
+    result = parcrawl(
+        "demo", "--pages", "30", "--fetchers", "2", "--frontier", redis_server.url,
+        "--crawl-id", "demo", "-w", "0", "-o", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    outputs = [tmp_path / "demo-1.jsonl", tmp_path / "demo-2.jsonl"]
+    records = [url for path in outputs for url in read_urls(path)]
+    site = SyntheticSite(pages=30)
+    assert len(records) == len(set(records)) == len(site.all_paths())
+    assert "fetcher 1: exit 0" in result.stderr
+    assert "fetcher 2: exit 0" in result.stderr
+    assert f"report written to {tmp_path / 'demo-report.html'}" in result.stderr
+
+
 def test_ctrl_c_hands_leases_back_and_a_rerun_finishes_the_crawl(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
@@ -291,6 +317,29 @@ def test_ctrl_c_hands_leases_back_and_a_rerun_finishes_the_crawl(
     records = read_urls(first_out) + read_urls(rest_out)
     assert sorted(records) == sorted(site.urls())
     assert set(site.fetch_counts().values()) == {1}
+
+
+def test_sigint_to_the_parent_alone_stops_every_fetcher_cleanly(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "site.jsonl"
+    outputs = [tmp_path / "site-1.jsonl", tmp_path / "site-2.jsonl"]
+    with serving(Site(60, delay_s=0.2)) as site:
+        parent = started_parcrawl(
+            "crawl", site.url(), "--follow", "--frontier", redis_server.url,
+            "--crawl-id", "stopped", "--fetchers", "2", "-w", "0", "-q", "-o", str(out),
+            stdout=subprocess.DEVNULL, start_new_session=True,  # to see every process end
+        )  # fmt: skip
+        wait_for(lambda: sum(len(read_urls(path)) for path in outputs) >= 4, "records written")
+        # As `kill -INT PID` from another shell or a supervisor: the fetchers get nothing.
+        os.kill(parent.pid, signal.SIGINT)
+        _, stderr = parent.communicate(timeout=DEADLINE_S)
+        wait_for(lambda: not group_alive(parent.pid), "every fetcher ends")
+        fetched = set(site.fetch_counts())
+    assert parent.returncode == 130, stderr
+    records = [url for path in outputs for url in read_urls(path)]  # whole JSON lines only
+    assert len(records) == len(set(records)) < len(site.paths)  # stopped mid-crawl
+    assert set(records) == fetched - {site.url("/robots.txt")}  # pages in flight written
 
 
 def test_status_counts_the_links_every_process_skipped(

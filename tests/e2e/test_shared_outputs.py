@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_redis_crawl import DEADLINE_S, Site, read_urls, serving, wait_for
+from tests.e2e.test_redis_crawl import (
+    DEADLINE_S,
+    Site,
+    group_alive,
+    read_urls,
+    serving,
+    wait_for,
+)
 from tests.support.cli import parcrawl, started_parcrawl
 from tests.support.redis_server import RedisServer, redis_server
 from tests.support.warcs import of_type, read_warc
@@ -80,7 +87,7 @@ def test_running_a_stopped_shared_crawl_again_keeps_every_record(
         wait_for(lambda: sum(len(urls_of(f, torn_ok=True)) for f in files) >= 4, "records written")
         os.killpg(first.pid, stop)
         _, stderr = first.communicate(timeout=DEADLINE_S)
-        wait_for(lambda: not _group_alive(first.pid), "every process of the first run ends")
+        wait_for(lambda: not group_alive(first.pid), "every process of the first run ends")
         if stop == signal.SIGINT:
             assert first.returncode == 130, stderr
         before = {path: urls_of(path, torn_ok=True) for path in files}
@@ -92,14 +99,6 @@ def test_running_a_stopped_shared_crawl_again_keeps_every_record(
     for path in files:  # the first run's records are still there, first
         assert after[path][: len(before[path])] == before[path]
     assert {url for urls in after.values() for url in urls} == site.urls()
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def earlier_files(folder: Path) -> dict[str, bytes]:

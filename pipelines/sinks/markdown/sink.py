@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.errors import InvalidUrl
 from crawler.models import Record
@@ -22,6 +22,9 @@ from pipelines.sinks.markdown.folder import MarkdownFolder
 from pipelines.sinks.markdown.front_matter import front_matter
 from pipelines.sinks.markdown.llms_output import write_llms_files
 from pipelines.sinks.markdown.paths import markdown_path
+
+if TYPE_CHECKING:
+    from pipelines.sinks import ResumableFile
 
 GONE, UNCHANGED = "gone", "unchanged"
 """The values of a recrawl's ``change`` that leave a page's file as it is."""
@@ -60,6 +63,11 @@ class MarkdownSink:
         self._gone: dict[str, None] = {}
         self._gone_read: frozenset[str] = frozenset()
         self._closed = False
+
+    @property
+    def resumable(self) -> ResumableFile | None:
+        """None: each page's file is written whole, again on a resumed crawl."""
+        return None
 
     async def open(self) -> None:
         """Create the folder (or a temporary one) and read its gone list.

@@ -68,6 +68,24 @@ async def test_a_url_pattern_limits_a_rule_to_the_urls_it_matches():
     assert "x-token" not in sent["/public"]
 
 
+async def test_a_sites_cookies_go_with_the_cookies_it_set_itself_and_win_a_clash():
+    rule = {"host": "127.0.0.1", "cookies": {"token": SECRET, "theme": "dark"}}
+    login = Reply(body=b"<p>in</p>", headers={"Set-Cookie": "session=s1; Path=/"})
+    routes = {
+        "/login": lambda _: login,
+        "/theme": lambda _: Reply(body=b"<p>t</p>", headers={"Set-Cookie": "theme=light"}),
+        "/account": page("<p>account</p>"),
+    }
+    with RouteServer(routes) as site:
+        async with Fetcher(settings(rule)) as fetcher:
+            for path in ("/login", "/theme", "/account"):
+                assert (await fetch(fetcher, site.url(path))).status == 200
+    sent = dict(site.request_headers)
+    cookies = sorted(sent["/account"]["cookie"].split("; "))
+    # The session the site set is kept; its own theme cookie yields to the configured one.
+    assert cookies == ["session=s1", "theme=dark", f"token={SECRET}"]
+
+
 def test_subdomains_belong_to_a_host_rule_and_lookalikes_do_not():
     sites = Sites([SiteRule(host="example.org", headers={"X-A": "1"})])
     assert sites.extras("https://www.example.org/").headers == {"X-A": "1"}

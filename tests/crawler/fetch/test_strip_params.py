@@ -67,3 +67,35 @@ async def test_without_strip_params_the_parameters_stay():
     with RouteServer(routes) as site:
         records, _ = await run_crawl([site.url("/")], workers=0, follow=True)
     assert {record["url"] for record in records} == {site.url("/"), site.url("/a?utm_source=x")}
+
+
+async def test_pages_a_sitemap_lists_are_fetched_and_recorded_without_their_tracking_parameters():
+    listed = ["/?utm_source=sitemap", "/a?utm_source=x&id=1", "/a?id=1&fbclid=y", "/b?sessionid=s9"]
+    with RouteServer() as site:
+        entries = "".join(
+            f"<url><loc>{site.url(path).replace('&', '&amp;')}</loc></url>" for path in listed
+        )
+        site.routes.update(
+            {
+                "/robots.txt": page(
+                    f"Sitemap: {site.url('/sitemap.xml')}\n", content_type="text/plain"
+                ),
+                "/sitemap.xml": page(
+                    f'<?xml version="1.0"?><urlset>{entries}</urlset>',
+                    content_type="application/xml",
+                ),
+                "/": page("<title>home</title>"),
+                "/a": page("<title>A</title>"),
+                "/b": page("<title>B</title>"),
+            }
+        )
+        records, stats = await run_crawl(
+            [site.url("/")], workers=0, sitemaps=True, fetch={"strip_params": STRIP}
+        )
+        fetched = [path for path in site.page_requests if path != "/sitemap.xml"]
+    # The seed's page and /a are each listed twice: one record and one request each, bare.
+    assert sorted(record["url"] for record in records) == [
+        site.url(path) for path in ("/", "/a?id=1", "/b")
+    ]
+    assert sorted(fetched) == ["/", "/a?id=1", "/b"]
+    assert stats.sitemap_urls == 2

@@ -116,11 +116,15 @@ async def test_a_browser_killed_mid_render_costs_that_page_and_is_started_again(
 
 
 async def test_a_browser_past_its_memory_limit_is_replaced_and_nothing_is_left_after(site):
-    async with started_pool(memory_limit="64MiB", wait="load") as (browser, fetcher):
+    limits = {"timeout_s": TIMEOUT_S, "page_heap": "32MiB", "wait": "load"}
+    async with started_pool(memory_limit="64MiB", **limits) as (browser, fetcher):
         folder = pool_folder(browser.processes())
         for _ in range(6):  # measured after every 5 pages; replaced before the next
             await renders_fine(browser, fetcher, site)
         assert browser.restarts == 1
+        # a hung tab and a crashed one, in the browser to be closed
+        for path in ("/forever", "/greedy"):
+            assert (await browser.render(await fetched(fetcher, site.url(path)))).failure
         pids = browser.processes()
         assert pids
     assert browser.processes() == []

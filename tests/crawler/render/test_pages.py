@@ -75,6 +75,9 @@ class Gauge:
 
 gauge = Gauge()
 
+INLINE = """<html><body><script src="data:text/javascript,document.body.dataset.ran = 'yes'">
+</script><script>fetch('data:application/json,{"n": 7}').then(r => r.json())
+.then(d => { document.body.dataset.n = d.n; })</script></body></html>"""
 OPENER = "<html><body><p>opener</p><script>window.open('/popup')</script></body></html>"
 
 
@@ -98,6 +101,7 @@ def site(other: RouteServer, stranger: RouteServer) -> Iterator[RouteServer]:
         "/hold": page("<html><body><script>fetch('/slow')</script><p>held</p></body></html>"),
         "/slow": gauge.route,
         "/opener": page(OPENER),
+        "/inline": page(INLINE),
         "/popup": page("<p>popup</p>"),
         "/app": page(APP),
         "/app.js": script(APP_JS),
@@ -231,3 +235,13 @@ document.body.innerHTML = '<p id="n">' + n + '</p>';</script></body></html>"""
 
     seen = [html.split('<p id="n">')[1].split("<")[0] if html else None for html in counts]
     assert seen == ["1", "2", "1", "2", "1"]
+
+
+async def test_data_urls_are_the_pages_own_and_pass(pool, site):
+    browser, fetcher = pool
+    rendered = await browser.render(await fetched(fetcher, site.url("/inline")))
+
+    assert rendered.html is not None
+    assert 'data-ran="yes"' in rendered.html
+    assert 'data-n="7"' in rendered.html
+    assert rendered.blocked == {}

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from crawler.errors import OutputError
-from pipelines.sinks import Sink
+from crawler.settings import build_settings
+from pipelines.sinks import Sink, sinks_for
 from pipelines.sinks.csv import CsvSink
 from pipelines.sinks.jsonl import JsonlSink
 from pipelines.sinks.sqlite import SqliteSink, read_records
@@ -120,3 +121,32 @@ async def test_all_sinks_agree_on_urls_and_titles(tmp_path: Path) -> None:
     jsonl_lines = paths["jsonl"].read_text(encoding="utf-8").splitlines()
     jsonl_rows = [(r["url"], r["title"] or "") for r in map(json.loads, jsonl_lines)]
     assert csv_rows == sqlite_rows == jsonl_rows == expected
+
+
+def test_each_output_says_whether_a_crawl_state_can_resume_it(tmp_path: Path) -> None:
+    settings = build_settings(
+        {
+            "output": {
+                "jsonl": str(tmp_path / "o.jsonl"),
+                "csv": {"path": str(tmp_path / "o.csv")},
+                "sqlite": str(tmp_path / "o.db"),
+            },
+            "content": {"engine": "fast", "markdown_dir": str(tmp_path / "md")},
+        }
+    )
+    in_place = {
+        type(s).__name__: s.resumable
+        for s in sinks_for(settings.output, in_place=True, content=settings.content)
+    }
+    assert in_place["MarkdownSink"] is None  # pages written whole, again
+    assert in_place["SqliteSink"] is None  # upserted: nothing to repair
+    jsonl, csv = in_place["JsonlSink"], in_place["CsvSink"]
+    assert jsonl is not None
+    assert jsonl.row_ends is None  # its lines read back: the records others are made of
+    assert csv is not None
+    assert csv.row_ends is not None  # cut back to whole rows, and backfilled
+    assert csv.backfill is not None
+    assert csv.header_rows == 1
+    csv_via_partial = sinks_for(build_settings({"output": {"csv": {"path": "o.csv"}}}).output)
+    assert [s.resumable for s in csv_via_partial] == [None]  # replaced whole at the end
+    assert [s.resumable for s in sinks_for(build_settings({}).output)] == [None]  # stdout
