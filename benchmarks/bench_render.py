@@ -295,6 +295,33 @@ def pydocs(tmp: Path) -> None:
     )
 
 
+def pydocs_copies(tmp: Path, copies: int) -> None:
+    """The docs ``copies`` times on one host (``/v1/`` ...): the browser's fixed costs and
+    the host's sample spread over a longer crawl."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    print(f"pydocs x{copies}: the docs {copies} times on one host, auto against never")
+    www = tmp / "www-copies"
+    www.mkdir()
+    for n in range(1, copies + 1):
+        (www / f"v{n}").symlink_to(PYDOCS)
+    links = "".join(f'<a href="/v{n}/index.html">v{n}</a> ' for n in range(1, copies + 1))
+    (www / "index.html").write_text(f"<title>Docs</title><h1>Versions</h1>{links}")
+    nginx_tmp = tmp / "nginx-copies"
+    nginx_tmp.mkdir()
+    with nginx_serving(nginx, www, nginx_tmp) as (base, _):
+        runs: dict[str, list[Crawl]] = {"never": [], "auto": []}
+        for _ in range(2):
+            for mode, done in runs.items():
+                done.append(crawl(f"{base}/index.html", tmp, "--render", mode, "--workers", "2"))
+    never, auto = (min(done, key=lambda run: run.wall_s) for done in runs.values())
+    sampled = sum(1 for record in auto.records if record.get("render_reason") == "sample")
+    print(
+        f"never: {len(never.records)} pages, {never.pages_per_s:.1f} pages/s; "
+        f"auto: {auto.pages_per_s:.1f} pages/s ({auto.pages_per_s / never.pages_per_s:.2f}x), "
+        f"rendered for their records {len(auto.rendered)}, to learn {sampled}"
+    )
+
+
 def mixed(tmp: Path, pages: int) -> None:
     print(f"mixed: {pages} pages, every third built by script; --render auto against always")
     with serving(pages) as base:
@@ -332,6 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             throughput(tmp, args.pages)
         if args.only in (None, "pydocs"):
             pydocs(tmp)
+            pydocs_copies(tmp, 5)
         if args.only in (None, "mixed"):
             mixed(tmp, args.pages * 2)
     return 0
