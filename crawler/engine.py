@@ -15,7 +15,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from crawler.admission import Admission, RobotsCache, Verdict
-from crawler.errors import ClusterLost, OutputClosed, OutputError
+from crawler.errors import ClusterLost, OutputClosed
 from crawler.fetch import Fetcher, internal_failure, log_internal
 from crawler.frontier import (
     FETCHED,
@@ -369,26 +369,14 @@ class Engine:
 
     async def _to_parse(self, item: FetchResult | None) -> None:
         """Queue a fetched page (or the end) for ``_dispatch``, rendered first if the crawl
-        renders and the page needs it (the browser pool bounds how many at once)."""
-        if item is not None and self._renderer is not None:
-            item = await self._render(item)
-        await self._batches.put(item)
-
-    async def _render(self, result: FetchResult) -> FetchResult:
-        """``result`` through the renderer; an unexpected error is that URL's record.
+        renders and the page needs it (the browser pool bounds how many at once).
 
         Raises:
-            OutputError: the WARC archive cannot be written: the crawl ends.
+            OutputError: the WARC archive cannot take a rendered page: the crawl ends.
         """
-        assert self._renderer is not None
-        try:
-            return await self._renderer.render(result)
-        except OutputError:
-            raise
-        except Exception as exc:  # the boundary: one page's render never ends the crawl
-            failure = internal_failure(exc)
-            log_internal(result.request.url, failure)
-            return replace(result, failure=failure, body_kept=False)
+        if item is not None and self._renderer is not None:
+            item = await self._renderer.render(item)
+        await self._batches.put(item)
 
     async def _dispatch(self) -> None:
         """Send fetched pages to the stage in batches (``pipelines.batching``); pass the rest on."""

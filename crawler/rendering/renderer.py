@@ -12,6 +12,8 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
+from crawler.errors import OutputError
+from crawler.fetch import internal_failure, log_internal
 from crawler.models import FetchResult, Headers
 from crawler.rendering.detect import page_shape
 from crawler.rendering.learning import Decision, RenderPolicy, adds
@@ -83,9 +85,21 @@ class BrowserRenderer:
         A failed render keeps the page as fetched, its error ``render_timeout`` or
         ``render_crash`` (``render_failure``).
 
+        An unexpected error is that URL's record (``internal``), as in the fetcher.
+
         Raises:
             OutputError: the WARC archive cannot be written (the crawl ends).
         """
+        try:
+            return await self._render(result)
+        except OutputError:
+            raise
+        except Exception as exc:  # the boundary: one page's render never ends the crawl
+            failure = internal_failure(exc)
+            log_internal(result.request.url, failure)
+            return replace(result, failure=failure, body_kept=False)
+
+    async def _render(self, result: FetchResult) -> FetchResult:
         decision = self._policy.decide(result)
         if decision.probe:
             self._probe(result, decision)

@@ -122,3 +122,15 @@ async def test_a_crawl_that_never_renders_keeps_its_records_as_ever() -> None:
         records, stats = await crawl_with(StandInBrowser(), [server.url("/")])
     assert "rendered" not in records[server.url("/")]
     assert not any(line.startswith("render") for line in stats.summary_lines())
+
+
+class BrokenBrowser(StandInBrowser):
+    async def render(self, result: FetchResult, *, wait_for: str | None = None) -> Rendered:
+        raise RuntimeError("a bug in the pool")
+
+
+async def test_an_unexpected_error_in_a_render_is_that_pages_record() -> None:
+    with RouteServer({"/": page(SHELL)}) as server:
+        records, stats = await crawl_with(BrokenBrowser(), [server.url("/")], render="always")
+    assert records[server.url("/")]["error"]["code"] == "internal"
+    assert stats.errors == {"internal": 1}
