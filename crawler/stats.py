@@ -63,7 +63,8 @@ class Stats:
     rendered: Counter[str] = field(default_factory=Counter)
     """Pages rendered in the browser, by host."""
     render_probes: int = 0
-    """Sample pages rendered only to learn a host's verdict (their records are as fetched)."""
+    """Sample pages rendered only to learn a host's verdict (their records are as fetched);
+    probes still rendering when the crawl ends are dropped, uncounted."""
     render_failures: Counter[str] = field(default_factory=Counter)
     """Renders that failed, by error code (render_timeout, render_crash)."""
     render_requests: int = 0
