@@ -56,6 +56,7 @@ import psutil
 from crawl_report import (
     ALL_BENCHES,
     FOLLOW_STATE,
+    FOLLOW_UNTHROTTLED,
     FOLLOW_W0,
     FOLLOW_W2,
     ISSUE_16_BENCHES,
@@ -65,6 +66,7 @@ from crawl_report import (
     PARCRAWL_FAST,
     PARCRAWL_W0,
     PARCRAWL_W2,
+    PARCRAWL_W2_UNTHROTTLED,
     PARSE_1,
     PARSE_2,
     PARSE_COMPARE,
@@ -105,6 +107,8 @@ PYDOCS = "pydocs"
 SITES = (SYNTHETIC, PYDOCS)
 SAMPLE_INTERVAL_S = 0.05
 HTML_RATE = "HTML pages/s"
+UNTHROTTLED = frozenset({PARCRAWL_W2_UNTHROTTLED, FOLLOW_UNTHROTTLED})
+"""Benches run with --no-autothrottle, to measure what the autothrottle costs a healthy site."""
 URL_RATE = "URLs/s"
 MIB = 2**20
 FLATNESS_PAGES = (2_000, 20_000)
@@ -312,15 +316,19 @@ def build_benches(
         if name in SYNTHETIC_ONLY and site.name != SYNTHETIC:
             notes.append(f"{name}: skipped on {site.name} (it starts from the demo site's /)")
             continue
+        unthrottled = ["--no-autothrottle"] if name in UNTHROTTLED else []
         if name in (PARCRAWL_FAST, PARCRAWL_BS4, PARCRAWL, PARCRAWL_W0, PARCRAWL_W2):
             workers = "0" if name == PARCRAWL_W0 else "2"
             command = [*parcrawl, "-i", str(urls_file), "-o", str(output), "--workers", workers]
             if name in (PARCRAWL_FAST, PARCRAWL_BS4):
                 command += ["--parser", "lxml" if name == PARCRAWL_FAST else "bs4"]
             benches.append(Bench(name, [*command, "-q"], HTML_RATE, html, output))
-        elif name in (FOLLOW_W0, FOLLOW_W2, FOLLOW_STATE):
+        elif name == PARCRAWL_W2_UNTHROTTLED:
+            command = [*parcrawl, "-i", str(urls_file), "-o", str(output), "--workers", "2"]
+            benches.append(Bench(name, [*command, *unthrottled, "-q"], HTML_RATE, html, output))
+        elif name in (FOLLOW_W0, FOLLOW_W2, FOLLOW_STATE, FOLLOW_UNTHROTTLED):
             workers = "0" if name == FOLLOW_W0 else "2"
-            command = [*parcrawl, f"{base_url}/", "--follow", "-o", str(output), "-q"]
+            command = [*parcrawl, f"{base_url}/", "--follow", "-o", str(output), "-q", *unthrottled]
             if name == FOLLOW_STATE:  # a crash-safe crawl: every batch committed to SQLite
                 command += ["--state", str(tmp / f"{name}.crawl")]
             benches.append(

@@ -25,6 +25,8 @@ PARSE_COMPARE = "parse-compare"
 FOLLOW_W0 = "follow-w0"
 FOLLOW_W2 = "follow-w2"
 FOLLOW_STATE = "follow-w2-state"
+PARCRAWL_W2_UNTHROTTLED = "parcrawl-w2-no-autothrottle"  # parcrawl-w2 with --no-autothrottle
+FOLLOW_UNTHROTTLED = "follow-w2-no-autothrottle"  # follow-w2 with --no-autothrottle
 ISSUE_16_BENCHES = (PARCRAWL_FAST, PARCRAWL_BS4, SCRAPY_PARSEL, SCRAPY_BS4, NAIVE, PARSE_COMPARE)
 ALL_BENCHES = (
     *ISSUE_16_BENCHES,
@@ -33,14 +35,17 @@ ALL_BENCHES = (
     FOLLOW_W0,
     FOLLOW_W2,
     FOLLOW_STATE,
+    PARCRAWL_W2_UNTHROTTLED,
+    FOLLOW_UNTHROTTLED,
     WGET2,
     PARSE_1,
     PARSE_2,
 )
 PARCRAWL_BENCHES = frozenset(
     {PARCRAWL_FAST, PARCRAWL_BS4, PARCRAWL, PARCRAWL_W0, PARCRAWL_W2, FOLLOW_W0, FOLLOW_W2}
-) | {FOLLOW_STATE}
-SYNTHETIC_ONLY = frozenset({FOLLOW_W0, FOLLOW_W2, FOLLOW_STATE})  # start from / on the demo
+) | {FOLLOW_STATE, PARCRAWL_W2_UNTHROTTLED, FOLLOW_UNTHROTTLED}
+SYNTHETIC_ONLY = frozenset({FOLLOW_W0, FOLLOW_W2, FOLLOW_STATE, FOLLOW_UNTHROTTLED})
+"""Benches that start from / on the demo site."""
 
 
 @dataclass(slots=True)
@@ -87,6 +92,8 @@ RATIOS: tuple[tuple[str, str, str, float | None, float | None], ...] = (
     ("with --state / without", FOLLOW_STATE, FOLLOW_W2, 0.9, None),
     ("follow-w2 / workers=2 (list)", FOLLOW_W2, PARCRAWL_W2, None, None),
     ("workers=2 / two-core parse limit", PARCRAWL_W2, PARSE_2, None, None),
+    ("autothrottle on / off (list)", PARCRAWL_W2, PARCRAWL_W2_UNTHROTTLED, None, None),
+    ("autothrottle on / off (follow)", FOLLOW_W2, FOLLOW_UNTHROTTLED, None, None),
 )
 PARSE_SPEEDUP_TARGET = 5.0
 

@@ -33,6 +33,7 @@ OPTIONS: dict[str, Flag] = {
     "fetch.max_redirects": (("--max-redirects",), {"type": non_negative_int, "metavar": "N"}),
     "fetch.user_agent": (("--user-agent",), {"metavar": "UA"}),
     "fetch.delay_s": (("--delay",), {"type": non_negative_seconds, "metavar": "S"}),
+    "fetch.autothrottle": (("--autothrottle",), {"action": argparse.BooleanOptionalAction}),
     "workers": (("--workers", "-w"), {"type": non_negative_int, "metavar": "N"}),
     "batch_size": (("--batch-size",), {"type": positive_int, "metavar": "N"}),
     "parser": (("--parser",), {"choices": ("lxml", "bs4")}),
@@ -153,6 +154,8 @@ def option_help(path: str) -> str:
     action = keywords.get("action")
     if action == "store_const" and keywords["const"] is False:
         text += " (default on; this flag turns it off)"
+    elif action is argparse.BooleanOptionalAction:
+        text += f" (default {'on' if field.get_default() else 'off'})"
     elif action == "append":
         text += "; repeatable"
     elif action is None:

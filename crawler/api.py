@@ -156,7 +156,9 @@ class Crawl:
         shared = self._backend is not None and self._backend.shared
         appended = settings.state is not None or shared
         duration_s = None if appended else self.stats.elapsed_s
-        write_report([source], output.report, settings=settings, duration_s=duration_s)
+        write_report(
+            [source], output.report, settings=settings, duration_s=duration_s, stats=self.stats
+        )
         self.report_written = True
 
     @property

@@ -80,6 +80,7 @@ def open_backend(
             max_requests=settings.scope.max_pages,
             max_per_host=settings.scope.max_pages_per_host,
             max_hold_s=fetch.max_hold_s,
+            autothrottle=fetch.autothrottle,
         )
         return LocalBackend(frontier, owned_store=owned_store, page_memory=state)
     if state is not None:
@@ -90,6 +91,7 @@ def open_backend(
         per_host=fetch.per_host,
         delay_s=fetch.delay_s,
         max_per_host=settings.scope.max_pages_per_host,
+        autothrottle=fetch.autothrottle,
         seeding=more_seeds or bool(settings.seeds or settings.seeds_file or settings.sitemaps),
     )
     return open_shared_backend(
@@ -189,6 +191,7 @@ def crawl_fingerprint(settings: Settings) -> dict[str, Any]:
     values["robots.obey"] = settings.robots.obey
     values["fetch.per_host"] = settings.fetch.per_host
     values["fetch.delay_s"] = settings.fetch.delay_s
+    values["fetch.autothrottle"] = settings.fetch.autothrottle
     values["fetch.user_agent"] = settings.fetch.user_agent
     return values
 

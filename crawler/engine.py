@@ -333,6 +333,11 @@ class Engine:
         timing = self._timing
         answer = timing.read(result, now_epoch_s=time.time())
         hold_s = await self._frontier.heed(result.final_url, answer)
+        rate = await self._frontier.pace(result.final_url, answer)
+        if rate is not None:
+            host = host_key(result.final_url)
+            self.stats.rate_changed(host, rate.limit, rate.delay_s, slowed=rate.slowed)
+            log.info("autothrottle: %s now %d at once, +%.2f s", host, rate.limit, rate.delay_s)
         if answer.holds:
             log.info(
                 "%s answered %s: holding its host for %.1f s",

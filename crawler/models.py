@@ -94,6 +94,9 @@ class FetchResult:
     render_failure: FetchFailure | None = None
     """A render that failed (``render_timeout``, ``render_crash``): the record's error, its
     fields read from the page as fetched."""
+    answer_ms: float | None = None
+    """The server's answer time for the last hop: its request head sent to its response
+    head (the body's download aside); None when the transport does not tell (a mock)."""
 
     @classmethod
     def unfetched(cls, request: FetchRequest, failure: FetchFailure) -> FetchResult:

@@ -10,6 +10,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
+RATE_CHANGES_KEPT = 200
+"""Autothrottle changes kept per host (the first ones and the latest): a bounded series."""
+
+RATE_HOSTS_KEPT = 1_000
+"""Hosts whose autothrottle changes are kept; the others are only counted."""
+
+RateChange = tuple[float, int, float]
+"""(seconds into the crawl, requests in flight allowed, the autothrottle's delay in s)."""
+
 
 @dataclass
 class Stats:
@@ -75,6 +84,26 @@ class Stats:
     """Times the browser was restarted (it crashed, or outgrew its memory limit)."""
     worker_pids: set[int] = field(default_factory=set)
     interrupted: bool = False
+    rate_changes: dict[str, list[RateChange]] = field(default_factory=dict)
+    """Per host, each change the autothrottle made to its rate, in order (bounded)."""
+    slowdowns: Counter[str] = field(default_factory=Counter)
+    """Per host, how many times the autothrottle slowed it down."""
+
+    def rate_changed(self, host: str, limit: int, delay_s: float, *, slowed: int) -> None:
+        """The autothrottle set ``host``'s rate: ``limit`` in flight, ``delay_s`` between
+        starts (its own, over the floor), after ``slowed`` slow-downs in all."""
+        if slowed:
+            self.slowdowns[host] = max(self.slowdowns[host], slowed)
+        changes = self.rate_changes.get(host)
+        if changes is None:
+            if len(self.rate_changes) >= RATE_HOSTS_KEPT:
+                return
+            changes = self.rate_changes[host] = []
+        change = (round(time.monotonic() - self.started, 3), limit, delay_s)
+        if len(changes) >= RATE_CHANGES_KEPT:
+            changes[-1] = change
+        else:
+            changes.append(change)
 
     @classmethod
     def combined(cls, parts: Sequence[Stats]) -> Stats:
@@ -102,8 +131,21 @@ class Stats:
         whole.interrupted = any(part.interrupted for part in parts)
         whole.stop_reason = next((p.stop_reason for p in parts if p.stop_reason), None)
         whole.worker_pids = set().union(*(part.worker_pids for part in parts))
+        for part in parts:  # every process saw the shared rate: its slow-downs are counted once
+            for host, changes in part.rate_changes.items():
+                whole.rate_changes.setdefault(host, []).extend(changes)
+                whole.rate_changes[host].sort()
+        whole.slowdowns = Counter()
+        for part in parts:
+            for host, slowed in part.slowdowns.items():
+                whole.slowdowns[host] = max(whole.slowdowns[host], slowed)
         whole.duplicate_seeds = 0
         return whole
+
+    @property
+    def started_epoch_s(self) -> float:
+        """When the crawl started, as Unix time (``started`` is the monotonic clock's)."""
+        return time.time() - (time.monotonic() - self.started)
 
     @property
     def elapsed_s(self) -> float:
@@ -173,6 +215,7 @@ class Stats:
         if self.skipped:
             kinds = ", ".join(f"{code} {n}" for code, n in self.skipped.most_common())
             lines.append(f"skipped: {kinds}")
+        lines.extend(self.throttle_lines())
         if self.stop_reason == "output_closed":
             lines.append("stopped early: the output's reader closed the pipe")
         elif self.stop_reason == "cluster_lost":
@@ -217,6 +260,24 @@ class Stats:
             kinds = ", ".join(f"{why} {n}" for why, n in self.render_blocked.most_common())
             requests += f", {blocked} blocked ({kinds})"
         return [line, requests]
+
+    def throttle_lines(self, most: int = 3) -> list[str]:
+        """One line per host the autothrottle slowed (the ``most`` slowed most), e.g.
+        ``autothrottle: a.example slowed 3 times, to 1 at once and 0.8 s apart; now 4 at once``."""
+        lines = []
+        for host, count in self.slowdowns.most_common(most):
+            changes = self.rate_changes.get(host)
+            if not changes:
+                continue
+            least = min(limit for _, limit, _ in changes)
+            longest_s = max(delay_s for _, _, delay_s in changes)
+            _, limit, delay_s = changes[-1]
+            low = f"to {least} at once" + (f" and {longest_s:.2g} s apart" if longest_s else "")
+            now = f"{limit} at once" + (f", {delay_s:.2g} s apart" if delay_s else "")
+            lines.append(f"autothrottle: {host} slowed {_count(count, 'time')}, {low}; now {now}")
+        if len(self.slowdowns) > most:
+            lines.append(f"autothrottle: {len(self.slowdowns) - most} more hosts slowed")
+        return lines
 
 
 def _count(number: int, noun: str, plural: str | None = None) -> str:

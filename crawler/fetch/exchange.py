@@ -6,6 +6,7 @@ request and response heads as they crossed the wire (for WARC); not the fetching
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -36,6 +37,8 @@ class Exchange:
         self.phase: str | None = None
         self.location: str | None = None
         self.wire: list[WireExchange] | None = None  # only when an archive asks
+        self.answer_ms: float | None = None
+        self._sent_at: float | None = None
 
     def capture(self, response: httpx.Response, body: bytes, truncated: str | None) -> None:
         """Keep this hop's request and response as they went over the wire (for WARC).
@@ -64,7 +67,11 @@ class Exchange:
         redirect's raw Location (httpx raises on a bad one before handing the response)."""
         if event.endswith(".started"):
             self.phase = event.removesuffix(".started")
+            if event.endswith("send_request_headers.started"):
+                self._sent_at = time.perf_counter()
         elif event.endswith("receive_response_headers.complete"):
+            if self._sent_at is not None:  # the answer time: what the autothrottle watches
+                self.answer_ms = round((time.perf_counter() - self._sent_at) * 1000, 1)
             # HTTP/1.1 returns (version, status, reason, headers), HTTP/2 (status, headers).
             returned = info.get("return_value") or (None, ())
             status, headers = returned[-3 if len(returned) == 4 else 0], returned[-1]

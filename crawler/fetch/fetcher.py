@@ -160,6 +160,7 @@ class Fetcher:
             body_kept=exchange.body_kept and failure is None,
             exchanges=tuple(exchange.wire) if exchange.wire else (),
             http_version=exchange.http_version,
+            answer_ms=exchange.answer_ms,
         )
 
     async def fetch_resource(

@@ -1,8 +1,9 @@
 """The frontier: URLs waiting to be fetched, the seen set, their stores, and host timing.
 
-Everything that decides *when* a request may start lives here; *whether* it may is
-:mod:`crawler.admission`'s, and fetching it is :mod:`crawler.fetch`'s. The engine drives a
-``Frontier`` (the lifecycle protocol): ``get`` a ``Lease``, ``end`` it, ``done`` its record.
+Everything that decides *when* a request may start lives here, the autothrottle too;
+*whether* it may is :mod:`crawler.admission`'s, and fetching it is :mod:`crawler.fetch`'s.
+The engine drives a ``Frontier`` (the lifecycle protocol): ``get`` a ``Lease``, ``end`` it,
+``done`` its record.
 A ``FrontierBackend`` is where the frontier lives: ``LocalBackend`` (a ``LocalFrontier``
 in this process) or ``open_shared_backend`` (a crawl shared through Redis, whose private
 package ``crawler.frontier.redis`` is imported only then).
@@ -44,13 +45,27 @@ from crawler.frontier.stores import (
     Outcome,
     SqliteFrontierStore,
 )
+from crawler.frontier.throttle import (
+    FASTER,
+    SLOWER,
+    START_LIMIT,
+    HostThrottle,
+    Proposal,
+    Rate,
+    Throttles,
+    Verdict,
+    next_rate,
+)
 
 __all__ = [
+    "FASTER",
     "FETCHED",
     "FETCHING",
     "HELD_BACK",
     "HOLD_STATUSES",
     "REFUSED",
+    "SLOWER",
+    "START_LIMIT",
     "UNFETCHED",
     "CrawlIdentity",
     "Ending",
@@ -61,19 +76,25 @@ __all__ = [
     "HeldBack",
     "HostAnswer",
     "HostSlot",
+    "HostThrottle",
     "Lease",
     "LocalBackend",
     "LocalFrontier",
     "MemoryFrontierStore",
     "Outcome",
+    "Proposal",
+    "Rate",
     "Refused",
     "RetryIn",
     "RetryTiming",
     "SharedCache",
     "SqliteFrontierStore",
+    "Throttles",
     "Turn",
     "Unfetched",
+    "Verdict",
     "backoff_s",
+    "next_rate",
     "open_shared_backend",
     "parse_retry_after",
     "shared_status_lines",

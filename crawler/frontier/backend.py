@@ -101,6 +101,7 @@ class CrawlIdentity:
     ``fingerprint`` holds the settings that define the crawl (scope, politeness) by key
     path; a process whose fingerprint differs is refused. ``seeding``: this process
     brings seeds (it may create the crawl, which is not over until it has read them).
+    ``autothrottle``: hosts' rates follow their servers, one shared rate per host.
     """
 
     fingerprint: dict[str, Any]
@@ -108,3 +109,4 @@ class CrawlIdentity:
     delay_s: float
     max_per_host: int | None
     seeding: bool
+    autothrottle: bool = False

@@ -28,6 +28,10 @@ RETRY_AFTER_MAX_S = 10**11
 HOLD_STATUSES = frozenset({429, 503})
 """Answers that mean "slow down": the host is held (Retry-After, or exponential back-off)."""
 
+STRAIN_FAILURES = frozenset({"timeout", "connect", "read", "protocol", "network"})
+"""Network failures that may mean the server is overwhelmed (the autothrottle slows down);
+a DNS or TLS failure, a body too large, a refusal say nothing of its load."""
+
 BACKOFF_BASE_S = 1.0
 """First hold of a host after a 429/503 without Retry-After; doubles with each one after."""
 
@@ -243,15 +247,28 @@ def parse_retry_after(value: str | None, *, now_epoch_s: float) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class HostAnswer:
-    """What one response says about its host's timing, its Retry-After read once."""
+    """What one response says about its host's timing, its Retry-After read once.
+
+    ``latency_s`` is how long the server took to answer (request head sent to response
+    head, else the whole fetch); None without an answer. ``strained``: a network failure
+    that may mean an overwhelmed server (``STRAIN_FAILURES``).
+    """
 
     status: int | None
     retry_after_s: float | None
+    latency_s: float | None = None
+    strained: bool = False
 
     @property
     def holds(self) -> bool:
         """True when the host asked us to slow down (429/503)."""
         return self.status in HOLD_STATUSES
+
+    @property
+    def trouble(self) -> bool:
+        """True when the answer says the server is struggling: 5xx, 429, or ``strained``."""
+        status = self.status
+        return self.strained or (status is not None and (status >= 500 or status == 429))
 
 
 class RetryTiming:
@@ -269,7 +286,11 @@ class RetryTiming:
     def read(self, result: FetchResult, *, now_epoch_s: float) -> HostAnswer:
         """The timing ``result`` carries: its status and Retry-After, parsed once."""
         retry_after_s = parse_retry_after(result.header("retry-after"), now_epoch_s=now_epoch_s)
-        return HostAnswer(result.status, retry_after_s)
+        failure = result.failure
+        strained = failure is not None and result.status is None and failure.code in STRAIN_FAILURES
+        answered_ms = result.answer_ms if result.answer_ms is not None else result.elapsed_ms
+        latency_s = answered_ms / 1000 if result.status is not None else None
+        return HostAnswer(result.status, retry_after_s, latency_s, strained)
 
     def retry_in_s(self, answer: HostAnswer, attempt: int) -> float | None:
         """Seconds until attempt ``attempt + 1``; None when Retry-After asks too long."""

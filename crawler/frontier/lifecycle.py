@@ -13,6 +13,7 @@ from typing import Protocol
 
 from crawler.frontier.hosts import HostAnswer, Turn
 from crawler.frontier.stores import Outcome
+from crawler.frontier.throttle import Rate
 from crawler.models import FetchRequest
 
 
@@ -137,6 +138,11 @@ class Frontier(Protocol):
 
     async def heed(self, url: str, answer: HostAnswer) -> float:
         """What a response of ``url``'s host said about timing; returns the hold it brought."""
+        ...
+
+    async def pace(self, url: str, answer: HostAnswer) -> Rate | None:
+        """Let the autothrottle read an answer of ``url``'s host: its new rate (requests in
+        flight, added delay) when that changed, else None (and always when it is off)."""
         ...
 
     @property

@@ -31,6 +31,7 @@ from crawler.frontier.lifecycle import (
 from crawler.frontier.recent import RecentKeys
 from crawler.frontier.rotation import HostRotation
 from crawler.frontier.stores import FrontierStore, MemoryFrontierStore, Outcome
+from crawler.frontier.throttle import Rate, Throttles
 from crawler.models import FetchRequest
 from crawler.urls import host_key, url_key
 
@@ -60,11 +61,11 @@ class LocalFrontier:
         max_requests: int | None = None,
         max_per_host: int | None = None,
         max_hold_s: float = 600.0,
+        autothrottle: bool = False,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        self._per_host = per_host
         self._delay_s = delay_s
         self._store = store or MemoryFrontierStore()
         self._window = memory_window
@@ -76,6 +77,7 @@ class LocalFrontier:
         self._rng = rng or random.Random()
         self._slots: dict[str, HostSlot] = {}
         self._host_delays: dict[str, float] = {}
+        self._throttles = Throttles(per_host=per_host, enabled=autothrottle)
         self._rotation = HostRotation()
         self._retries: DueQueue[FetchRequest] = DueQueue()
         self._recent = RecentKeys()
@@ -169,8 +171,8 @@ class LocalFrontier:
                 self._refill()
             if self._rotation.ready:
                 slot = self._rotation.pop(now, self._ledger.current_level)
-                if slot is None:
-                    continue
+                if slot is None or not slot.can_start():
+                    continue  # (its limit fell while it waited: its next end schedules it)
                 request = slot.start(now, self._rng)
                 self._store.start(request)
                 self._ledger.handed_out(slot.key)
@@ -292,7 +294,7 @@ class LocalFrontier:
         key = host_key(url)
         delay_s = max(self._delay_s, delay_s)
         self._host_delays[key] = delay_s
-        self._slot_for(key).slow_to(delay_s)
+        self._slot_for(key).slow_to(self._throttles.rate(key).delay_over(delay_s))
 
     async def heed(self, url: str, answer: HostAnswer) -> float:
         """Take in what a response from ``url``'s host said about timing; returns the hold.
@@ -305,6 +307,23 @@ class LocalFrontier:
         if slot is None:
             return 0.0
         return slot.heed(answer, self._clock(), self._rng, cap_s=self._max_hold_s)
+
+    async def pace(self, url: str, answer: HostAnswer) -> Rate | None:
+        """Let the autothrottle read an answer of ``url``'s host; its new rate when changed.
+
+        The rate caps the host's requests in flight and may add to its delay, never under
+        its floor (``--delay``, Crawl-delay); None when nothing changed, or the autothrottle
+        is off.
+        """
+        key = host_key(url)
+        floor_s = self._host_delays.get(key, self._delay_s)
+        rate = self._throttles.observe(key, answer, floor_s=floor_s)
+        if rate is not None and (slot := self._slots.get(key)) is not None:
+            slot.max_active = rate.limit
+            slot.slow_to(rate.delay_over(floor_s))
+            self._schedule(slot)
+            self._notify()
+        return rate
 
     # -- introspection ---------------------------------------------------------------
 
@@ -333,8 +352,9 @@ class LocalFrontier:
     def _slot_for(self, key: str) -> HostSlot:
         slot = self._slots.get(key)
         if slot is None:
-            delay_s = self._host_delays.get(key, self._delay_s)
-            slot = HostSlot(key=key, max_active=self._per_host, delay_s=delay_s)
+            rate = self._throttles.rate(key)
+            delay_s = rate.delay_over(self._host_delays.get(key, self._delay_s))
+            slot = HostSlot(key=key, max_active=rate.limit, delay_s=delay_s)
             self._slots[key] = slot
         return slot
 

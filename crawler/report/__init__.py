@@ -22,6 +22,7 @@ from crawler.report import collect, sections
 from crawler.report.charts import charts
 from crawler.report.render import render, vega_bundle
 from crawler.settings import OutputSettings, Settings
+from crawler.stats import Stats
 from crawler.version import __version__
 from pipelines.sinks import is_stream
 
@@ -52,12 +53,15 @@ def build_report(
     settings: Settings | None = None,
     duration_s: float | None = None,
     top: int = TOP,
+    stats: Stats | None = None,
 ) -> Report:
     """The report of the crawl outputs ``inputs`` (JSON Lines or SQLite, one or several).
 
     Args:
         settings: the crawl's settings, shown in the summary when known.
         duration_s: the crawl's own running time; default: first to last ``fetched_at``.
+        stats: the crawl's own stats, for what records do not say (the autothrottle's
+            changes to each host's rate).
 
     Raises:
         RecordsError: an input is missing or not parcrawl output.
@@ -75,6 +79,13 @@ def build_report(
         passes = iter((False, True))  # the second pass must not warn again
         collect.load(db, lambda: read_records(files, quiet=next(passes, True)))
         data = sections.build(db, top=top)
+        if stats is not None and stats.rate_changes:
+            data["autothrottle"] = sections.autothrottle(
+                stats.rate_changes,
+                stats.slowdowns,
+                started_epoch_s=stats.started_epoch_s,
+                top=top,
+            )
         vega_js = bundle.result()
     specs = charts(data)
     summary = data["summary"]
@@ -98,6 +109,7 @@ def write_report(
     settings: Settings | None = None,
     duration_s: float | None = None,
     top: int = TOP,
+    stats: Stats | None = None,
 ) -> Report:
     """Build the report of ``inputs`` and write it to ``output``, whole or not at all.
 
@@ -107,7 +119,7 @@ def write_report(
             name other than .html/.htm, a folder, a folder that cannot be made).
     """
     check_report_file(output)
-    report = build_report(inputs, settings=settings, duration_s=duration_s, top=top)
+    report = build_report(inputs, settings=settings, duration_s=duration_s, top=top, stats=stats)
     write_atomically(Path(output), lambda path: path.write_text(report.html, encoding="utf-8"))
     return report
 
@@ -133,6 +145,7 @@ def _settings_rows(settings: Settings | None) -> list[tuple[str, str]]:
         ("concurrency", str(settings.fetch.concurrency)),
         ("per host", str(settings.fetch.per_host)),
         ("delay", f"{settings.fetch.delay_s:g} s"),
+        ("autothrottle", "on" if settings.fetch.autothrottle else "off"),
         ("workers", str(settings.workers)),
         ("robots.txt", "obeyed" if settings.robots.obey else "ignored"),
     ]

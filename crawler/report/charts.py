@@ -21,6 +21,10 @@ def charts(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     content = data["content"]
     specs = {
         "timeline": _timeline(data["timeline"]["rows"]),
+        "host_rates": _per_host(data["host_rates"]["rows"], "pages_per_s", "pages/s"),
+        "autothrottle": _per_host(
+            data.get("autothrottle", {}).get("changes", []), "limit", "requests at once", step=True
+        ),
         "statuses": _bars(
             [{"label": row["status"], "count": row["count"]} for row in data["statuses"]],
             "HTTP status",
@@ -75,13 +79,7 @@ def _timeline(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         **_base(values),
         "mark": {"type": "line", "point": len(rows) <= 60, "interpolate": "monotone"},
         "encoding": {
-            "x": {
-                "field": "time",
-                "type": "temporal",
-                "title": "time (UTC)",
-                "scale": {"type": "utc"},
-                "axis": {"format": _time_format(rows), "labelOverlap": True},
-            },
+            "x": _time_axis(rows),
             "y": {"field": "value", "type": "quantitative", "title": "per second"},
             "color": {
                 "field": "series",
@@ -99,6 +97,51 @@ def _timeline(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
                 {"field": "value", "type": "quantitative", "format": ".2f"},
             ],
         },
+    }
+
+
+def _per_host(
+    rows: list[dict[str, Any]], field: str, title: str, *, step: bool = False
+) -> dict[str, Any] | None:
+    """One line per host over time: its pages/s, or (``step``) the autothrottle's limit,
+    which holds from each change to the next."""
+    if not rows:
+        return None
+    mark = {"type": "line", "point": len(rows) <= 60 or step}
+    mark["interpolate"] = "step-after" if step else "monotone"
+    return {
+        **_base(rows),
+        "mark": mark,
+        "encoding": {
+            "x": _time_axis(rows),
+            "y": {"field": field, "type": "quantitative", "title": title},
+            "color": {"field": "host", "type": "nominal", "title": None},
+            "tooltip": [
+                {
+                    "field": "time",
+                    "type": "temporal",
+                    "timeUnit": "utcyearmonthdatehoursminutesseconds",
+                },
+                {"field": "host", "type": "nominal"},
+                {"field": field, "type": "quantitative", "format": ".2f"},
+                *(
+                    [{"field": "delay_s", "type": "quantitative", "title": "added delay s"}]
+                    if step
+                    else []
+                ),
+            ],
+        },
+    }
+
+
+def _time_axis(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The x channel of a chart over time: UTC, labelled as ``_time_format`` says."""
+    return {
+        "field": "time",
+        "type": "temporal",
+        "title": "time (UTC)",
+        "scale": {"type": "utc"},
+        "axis": {"format": _time_format(rows), "labelOverlap": True},
     }
 
 

@@ -32,6 +32,14 @@ MAX_BUCKETS = 40
 """Buckets over the crawl at most: a crawl of any length gets 16 to 40 (from 1.6 s on), few
 enough that a small crawl's pages do not stand alone as spikes between empty buckets."""
 
+HOST_LINES = 6
+"""Hosts drawn in the rate-per-host chart: those with the most records."""
+
+BUSIEST_HOSTS = (
+    "SELECT host FROM pages WHERE host IS NOT NULL AND t IS NOT NULL "
+    "GROUP BY host ORDER BY count(*) DESC, host LIMIT ?"
+)
+
 Table = dict[str, Any]
 """A capped table: ``rows`` (at most ``top``) and ``total``, the rows there would be."""
 
@@ -42,6 +50,7 @@ def build(connection: sqlite3.Connection, *, top: int) -> dict[str, Any]:
     return {
         "summary": query.summary(),
         "timeline": query.timeline(),
+        "host_rates": query.host_rates(),
         "statuses": query.statuses(),
         "errors": query.errors(),
         "response_times": query.response_times(),
@@ -114,6 +123,38 @@ class _Query:
                 }
             )
         return {"bucket_s": bucket_s, "bucket": _duration(bucket_ms), "rows": rows}
+
+    def host_rates(self) -> dict[str, Any]:
+        """Each of the busiest hosts' pages per second over time, in the timeline's buckets:
+        the rate a site actually got (what ``--per-host``, delays and the autothrottle let)."""
+        first, last = self._db.execute("SELECT min(t), max(t) FROM pages").fetchone()
+        hosts = [host for (host,) in self._all(BUSIEST_HOSTS, HOST_LINES)]
+        if first is None or not hosts:
+            return {"bucket": None, "hosts": [], "rows": []}
+        bucket_ms = _bucket_ms(round((last - first) * 1000))
+        counts = {
+            (host, index): pages
+            for host, index, pages in self._all(
+                "SELECT host, CAST(round((t - ?) * 1000) AS INTEGER) / ? AS b, count(*) "
+                "FROM pages WHERE t IS NOT NULL AND host IN ("
+                + BUSIEST_HOSTS
+                + ") GROUP BY host, b",
+                first,
+                bucket_ms,
+                HOST_LINES,
+            )
+        }
+        buckets = max((index for _, index in counts), default=0) + 1
+        rows = [
+            {
+                "time": _iso(first + index * bucket_ms / 1000),
+                "host": host,
+                "pages_per_s": counts.get((host, index), 0) / (bucket_ms / 1000),
+            }
+            for host in hosts
+            for index in range(buckets)
+        ]
+        return {"bucket": _duration(bucket_ms), "hosts": hosts, "rows": rows}
 
     def statuses(self) -> list[dict[str, Any]]:
         counts = self._all(
@@ -359,6 +400,40 @@ class _Query:
             f"SELECT count(*) FROM ({groups})",  # noqa: S608
             f"SELECT value, n, example FROM ({groups}) ORDER BY n DESC, value",  # noqa: S608
         )
+
+
+def autothrottle(
+    rate_changes: dict[str, list[tuple[float, int, float]]],
+    slowdowns: dict[str, int],
+    *,
+    started_epoch_s: float,
+    top: int,
+) -> dict[str, Any]:
+    """What the autothrottle did, from the crawl's stats (records do not say): per host it
+    changed, its slow-downs, lowest rate and last one; and every change, timed, to chart.
+
+    ``rate_changes``: per host, (seconds into the crawl, requests in flight, added delay).
+    """
+    hosts = sorted(rate_changes, key=lambda host: (-slowdowns.get(host, 0), host))
+    rows = []
+    for host in hosts[:top]:
+        changes = rate_changes[host]
+        rows.append(
+            {
+                "host": host,
+                "slowed": slowdowns.get(host, 0),
+                "least": min(limit for _, limit, _ in changes),
+                "longest_s": max(delay_s for _, _, delay_s in changes),
+                "limit": changes[-1][1],
+                "delay_s": changes[-1][2],
+            }
+        )
+    points = [
+        {"time": _iso(started_epoch_s + at_s), "host": host, "limit": limit, "delay_s": delay_s}
+        for host in hosts[:HOST_LINES]
+        for at_s, limit, delay_s in rate_changes[host]
+    ]
+    return {"hosts": {"rows": rows, "total": len(hosts), "top": top}, "changes": points}
 
 
 def _bucket_ms(span_ms: int) -> int:

@@ -36,6 +36,11 @@ class FetchSettings(Section):
     delay_s: float = Field(
         0.0, ge=0, description="Least time between two requests to one host, jittered x1-1.5."
     )
+    autothrottle: bool = Field(
+        True,
+        description="Follow the server: fewer requests in flight, then a delay, while its "
+        "answers slow down or fail; back up to per_host as it recovers.",
+    )
     max_hold_s: float = Field(
         600.0, gt=0, description="Cap on how long a 429/503 (Retry-After) holds a host."
     )

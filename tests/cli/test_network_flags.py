@@ -1,5 +1,6 @@
-"""The network flags: --proxy, --no-env-proxy, --ca-bundle, --insecure, --http2 and
---strip-params set their settings over a job file's, and a crawl goes through the proxy."""
+"""The network flags: --proxy, --no-env-proxy, --ca-bundle, --insecure, --http2,
+--strip-params and --autothrottle/--no-autothrottle set their settings over a job file's,
+and a crawl goes through the proxy."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import tomllib
 
+from crawler.api import make_settings
 from tests.support.cli import parcrawl
 from tests.support.proxy import TinyProxy
 from tests.support.routes import RouteServer, page
@@ -39,6 +41,25 @@ def test_the_network_flags_set_their_settings_and_check_shows_them(tmp_path):
     assert (fetch["env_proxy"], fetch["insecure"], fetch["http2"]) == (False, True, True)
     assert fetch["strip_params"] == ["utm_*", "fbclid"]  # the flags replace the file's list
     assert SECRET not in result.stdout + result.stderr
+
+
+def test_the_autothrottle_is_on_by_default_and_a_job_file_or_a_flag_turns_it(tmp_path):
+    job = tmp_path / "job.toml"
+    job.write_text("seeds = ['https://example.org/']\n")
+    off = tmp_path / "off.toml"
+    off.write_text("seeds = ['https://example.org/']\n[fetch]\nautothrottle = false\n")
+
+    def autothrottle(*args: str) -> bool:
+        result = parcrawl("check", *args)
+        assert result.returncode == 0, result.stderr
+        value: bool = tomllib.loads(result.stdout)["fetch"]["autothrottle"]
+        return value
+
+    assert autothrottle(str(job)) is True
+    assert autothrottle(str(off)) is False
+    assert autothrottle(str(off), "--autothrottle") is True  # the flag over the file
+    assert autothrottle(str(job), "--no-autothrottle") is False
+    assert make_settings(fetch={"autothrottle": False}).fetch.autothrottle is False  # the API
 
 
 def test_a_bad_proxy_flag_is_one_line_and_exit_2():

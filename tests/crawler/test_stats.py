@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from crawler.stats import Stats
+from crawler.stats import RATE_CHANGES_KEPT, Stats
 
 
 def finished_stats(**counts: object) -> Stats:
@@ -87,3 +87,25 @@ def test_renders_get_their_lines_per_host_and_combine_across_fetchers() -> None:
     ) in lines
     assert "render requests: 10 served, 5 blocked (type 3, origin 2)" in lines
     assert not any(line.startswith("render") for line in Stats().summary_lines())
+
+
+def test_the_summary_says_which_hosts_the_autothrottle_slowed_and_where_they_are_now() -> None:
+    stats = Stats()
+    stats.rate_changed("http://a.test", 2, 0.0, slowed=0)  # slow start: no line for it
+    assert not [line for line in stats.summary_lines() if line.startswith("autothrottle")]
+    stats.rate_changed("http://a.test", 1, 0.0, slowed=1)
+    stats.rate_changed("http://a.test", 1, 0.8, slowed=2)
+    stats.rate_changed("http://a.test", 4, 0.0, slowed=2)
+    lines = [line for line in stats.summary_lines() if line.startswith("autothrottle")]
+    assert lines == [
+        "autothrottle: http://a.test slowed 2 times, to 1 at once and 0.8 s apart; now 4 at once"
+    ]
+
+
+def test_rate_changes_are_kept_bounded_per_host() -> None:
+    stats = Stats()
+    for n in range(RATE_CHANGES_KEPT + 50):
+        stats.rate_changed("http://a.test", 1 + n % 2, 0.0, slowed=n)
+    changes = stats.rate_changes["http://a.test"]
+    assert len(changes) == RATE_CHANGES_KEPT
+    assert changes[-1][1] == 1 + (RATE_CHANGES_KEPT + 49) % 2  # the latest is kept

@@ -147,9 +147,12 @@ def test_second_ctrl_c_stops_at_once_without_a_partial_line(tmp_path):
     with slow_site(100, delay_s=slow_s) as server:
         urls = tmp_path / "urls.txt"
         urls.write_text("\n".join(server.url(f"/p{n}") for n in range(100)))
+        # 8 in flight at once from the start: the autothrottle would start this host at 2
+        # and wait for 20 s answers before it grew.
         with started_parcrawl(
-            "crawl", "-i", str(urls), "-o", str(out), "-c", "8", "--per-host", "8", "-w", "0"
-        ) as process:
+            "crawl", "-i", str(urls), "-o", str(out), "-c", "8", "--per-host", "8", "-w", "0",
+            "--no-autothrottle",
+        ) as process:  # fmt: skip
             stderr = StderrLines(process)
             # Both signals come while requests are in flight: none of them can have answered.
             _wait_until(lambda: len(server.page_requests) >= 8, "requests in flight")

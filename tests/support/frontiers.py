@@ -49,6 +49,7 @@ async def open_frontier(
     max_requests: int | None = None,
     max_per_host: int | None = None,
     max_hold_s: float = 600.0,
+    autothrottle: bool = False,
 ) -> Frontier:
     """The one place a test frontier is built, as the crawl builds it, for each backend."""
     if backend == "local":
@@ -58,6 +59,7 @@ async def open_frontier(
             max_requests=max_requests,
             max_per_host=max_per_host,
             max_hold_s=max_hold_s,
+            autothrottle=autothrottle,
         )
     assert server is not None
     identity = CrawlIdentity(
@@ -66,6 +68,7 @@ async def open_frontier(
         delay_s=delay_s,
         max_per_host=max_per_host,
         seeding=True,
+        autothrottle=autothrottle,
     )
     backend = open_redis_backend(
         server.url, "t", identity, max_requests=max_requests, max_hold_s=max_hold_s

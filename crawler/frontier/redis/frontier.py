@@ -36,6 +36,13 @@ from crawler.frontier.redis.memory import RedisPageMemory
 from crawler.frontier.redis.scripts import decode_request, encode_request
 from crawler.frontier.redis.session import RedisSession, text
 from crawler.frontier.stores import Outcome
+from crawler.frontier.throttle import (
+    MAX_DELAY_S,
+    MIN_DELAY_S,
+    START_LIMIT,
+    HostThrottle,
+    Rate,
+)
 from crawler.models import FetchRequest
 from crawler.urls import host_key, url_key
 
@@ -110,6 +117,11 @@ class RedisFrontier:
         self._granted: dict[str, str] = {}  # host -> url whose first hop may start at once
         self._timed_at: dict[str, float] = {}  # host -> when its timing last changed here
         self._held_hosts: set[str] = set()
+        self._autothrottle = identity.autothrottle
+        self._start_rate = Rate(min(START_LIMIT, identity.per_host))
+        self._per_host = identity.per_host
+        self._throttles: dict[str, HostThrottle] = {}
+        self._rate_versions: dict[str, int] = {}  # host -> version of its rate in Redis
         self._getters = 0
         self._next_take = 0.0
         self._pending = 0
@@ -387,6 +399,40 @@ class RedisFrontier:
             hold_ms = int(min(answer.retry_after_s, self._max_hold_s) * 1000)
             return await self._hold(host, "hold", hold_ms) / 1000
         return await self._hold(host, "backoff", int(BACKOFF_BASE_S * 1000)) / 1000
+
+    async def pace(self, url: str, answer: HostAnswer) -> Rate | None:
+        """The autothrottle reads an answer of ``url``'s host: its new rate when changed.
+
+        Each process measures its own answers, but the rate is the host's, one for the
+        crawl, in Redis: a proposal applies only if the rate's version is still the one
+        its window was measured under (else another process acted first; this one learns).
+        """
+        if not self._autothrottle:
+            return None
+        host = host_key(url)
+        throttle = self._throttles.get(host)
+        if throttle is None:
+            throttle = self._throttles[host] = HostThrottle(self._start_rate)
+        proposal = throttle.observe(answer, per_host=self._per_host)
+        if proposal is None:
+            return None
+        args: list[Arg] = [
+            self._keys.prefix,
+            host,
+            proposal.verdict,
+            int(proposal.latency_s * 1000),
+            self._rate_versions.get(host, 0),
+            int(MIN_DELAY_S * 1000),
+            int(MAX_DELAY_S * 1000),
+        ]
+        limit, delay_ms, slowed, changed, version = await self._link.run("throttle", args)
+        self._rate_versions[host] = int(version)
+        throttle.changed(rate := Rate(int(limit), int(delay_ms) / 1000, int(slowed)))
+        if not int(changed):
+            return None
+        self._timed_at[host] = time.monotonic()  # leases taken before: ask may_start
+        self._notify()
+        return rate
 
     async def _hold(self, host: str, kind: str, ms: int) -> float:
         args: list[Arg] = [

@@ -4,13 +4,14 @@ the frontier's.
 
 Each script is atomic: add links, take leases, end a fetch, finish records, renew and release
 leases, begin or end a recrawl run; host timing (``begin``, ``sent``, ``hold``,
-``may_start``). Every script but ``join`` starts with ``lua/prelude.lua``: the crawl's key
-prefix (``ARGV[1]``, see :mod:`.keys`), Redis's clock, the crawl's settings and the helpers
-they share (scheduling a host, counting, leases).
+``may_start``, the autothrottle's ``throttle``). Every script but ``join`` starts with
+``lua/prelude.lua``: the crawl's key prefix (``ARGV[1]``, see :mod:`.keys`), Redis's clock,
+the crawl's settings and the helpers they share (scheduling a host, counting, leases).
 
 Keys under the prefix: ``seen`` SET of 16-byte digests; ``q:<host>`` ZSET request -> depth x
 1e12 + sequence; ``h:<host>`` HASH active/next/held/open/sending/last/delay/backoff/started
-(ms; ``next`` paces hand-outs, ``open`` the gate, ``sending`` a start not on the wire yet);
+and the autothrottle's cap/tdelay/slowed/ver (ms; ``next`` paces hand-outs, ``open`` the
+gate, ``sending`` a start not on the wire yet);
 ``hosts`` ZSET of hosts with work and a free slot -> the time they may start; ``lease`` HASH
 token -> request; ``leases`` ZSET token -> expiry; ``retries`` ZSET request -> due; ``levels``
 HASH depth -> requests queued or leased; ``outcome`` HASH digest -> status or error code;
@@ -38,6 +39,7 @@ NAMES = (
     "sent",
     "hold",
     "may_start",
+    "throttle",
     "recrawl",
     "finish",
 )

@@ -27,6 +27,7 @@ from crawler.frontier.backend import CrawlIdentity
 from crawler.frontier.redis.keys import CrawlKeys, scrub
 from crawler.frontier.redis.link import CALL_TIMEOUT_S, PERMANENT, TRANSIENT, Arg, RedisLink
 from crawler.frontier.redis.memory import RedisPageMemory
+from crawler.frontier.throttle import START_LIMIT
 from crawler.settings import redact_url
 from crawler.urls import host_key
 
@@ -113,6 +114,7 @@ class RedisSession:
                         int(identity.delay_s * 1000),
                         identity.max_per_host or 0,
                         int(time.time()),
+                        min(START_LIMIT, identity.per_host) if identity.autothrottle else 0,
                     ]
                     stored = await self.link.script("join")(keys=[keys.meta], args=meta)
                 else:

@@ -4,12 +4,13 @@ The host timing every frontier keeps (delay, Crawl-delay, holds, back-off): test
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from crawler.frontier import HostAnswer, HostSlot, RetryTiming, backoff_s, parse_retry_after
-from crawler.models import FetchRequest, FetchResult, utc_now
+from crawler.models import FetchFailure, FetchRequest, FetchResult, utc_now
 from crawler.settings import FetchSettings
 
 
@@ -76,9 +77,25 @@ def test_back_off_jitter_never_goes_below_half_the_ceiling() -> None:
 def test_a_host_answer_reads_retry_after_once_from_the_response() -> None:
     timing = RetryTiming(FetchSettings())
     answer = timing.read(result_with(503, {"Retry-After": "12"}), now_epoch_s=0.0)
-    assert answer == HostAnswer(503, 12.0)
+    assert answer == HostAnswer(503, 12.0, latency_s=0.001)  # no answer time: the whole fetch
     assert answer.holds
+    assert answer.trouble
     assert not timing.read(result_with(500), now_epoch_s=0.0).holds
+
+
+def test_a_host_answer_tells_the_autothrottle_its_answer_time_and_any_trouble() -> None:
+    timing = RetryTiming(FetchSettings())
+    answered = replace(result_with(200), elapsed_ms=900.0, answer_ms=40.0)
+    assert timing.read(answered, now_epoch_s=0.0) == HostAnswer(200, None, latency_s=0.04)
+    assert not timing.read(answered, now_epoch_s=0.0).trouble
+    assert timing.read(result_with(500), now_epoch_s=0.0).trouble
+    assert timing.read(result_with(429), now_epoch_s=0.0).trouble
+    assert not timing.read(result_with(404), now_epoch_s=0.0).trouble
+    request = FetchRequest("http://a.test/")
+    timed_out = FetchResult.unfetched(request, FetchFailure("timeout", "no answer"))
+    assert timing.read(timed_out, now_epoch_s=0.0) == HostAnswer(None, None, strained=True)
+    refused = FetchResult.unfetched(request, FetchFailure("robots_disallowed", "no"))
+    assert not timing.read(refused, now_epoch_s=0.0).trouble
 
 
 def test_a_retry_waits_its_retry_after_or_the_back_off_of_its_attempt() -> None:

@@ -14,7 +14,17 @@ import time
 
 import pytest
 
-from crawler.frontier import FETCHED, HELD_BACK, REFUSED, UNFETCHED, Frontier, HostAnswer, RetryIn
+from crawler.frontier import (
+    FETCHED,
+    HELD_BACK,
+    REFUSED,
+    UNFETCHED,
+    Frontier,
+    HostAnswer,
+    Lease,
+    Rate,
+    RetryIn,
+)
 from crawler.models import FetchRequest
 from tests.support.frontiers import (
     BLOCKED_S,
@@ -482,3 +492,91 @@ async def test_back_off_holds_longer_after_each_503_in_a_row_until_an_answer(
     assert await frontier.heed(f"{A}/x", HostAnswer(200, None)) == 0.0  # it starts over
     assert within(await frontier.heed(f"{A}/x", HostAnswer(503, None)), 1.0)
     assert within(await frontier.heed(f"{B}/x", HostAnswer(503, None)), 1.0)  # per host
+
+
+# -- host timing: the autothrottle -------------------------------------------------------------
+
+FAST = HostAnswer(200, None, 0.02)
+SLOW = HostAnswer(200, None, DELAY_S)
+"""Against a 20 ms baseline, 300 ms is slow: over 2x and over baseline + 50 ms."""
+
+
+async def pace_all(frontier: Frontier, answers: list[HostAnswer]) -> list[Rate]:
+    """Every rate change ``answers`` of host A bring, in order."""
+    changes = []
+    for answer in answers:
+        rate = await frontier.pace(f"{A}/x", answer)
+        if rate is not None:
+            changes.append(rate)
+    return changes
+
+
+async def in_flight_at_once(frontier: Frontier, want: int) -> list[Lease]:
+    """Leases ``get`` hands out before it blocks (at most ``want``); the blocked get cancelled."""
+    leases = []
+    while len(leases) < want:
+        task = asyncio.ensure_future(frontier.get())
+        if await blocks(task):
+            task.cancel()
+            break
+        lease = task.result()
+        assert lease is not None
+        leases.append(lease)
+    return leases
+
+
+async def test_autothrottle_starts_a_host_at_two_in_flight_and_fast_answers_raise_it(
+    make_frontier: MakeFrontier,
+) -> None:
+    frontier = await make_frontier(per_host=8, autothrottle=True)
+    await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(12)])
+    assert len(await in_flight_at_once(frontier, 8)) == 2
+    assert await pace_all(frontier, [FAST] * 4) == [Rate(4)]
+    assert len(await in_flight_at_once(frontier, 8)) == 2  # two more beside the first two
+    assert await pace_all(frontier, [FAST] * 10) == [Rate(8)]  # after 2 skipped: a window of 8
+    assert len(await in_flight_at_once(frontier, 8)) == 4
+
+
+async def test_autothrottle_halves_the_requests_in_flight_when_answers_slow_down(
+    make_frontier: MakeFrontier,
+) -> None:
+    frontier = await make_frontier(per_host=4, autothrottle=True)
+    assert await pace_all(frontier, [FAST] * 4) == [Rate(4)]
+    assert await pace_all(frontier, [SLOW] * 10) == [Rate(2, slowed=1)]  # 2 skipped, then 8
+    await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(8)])
+    assert len(await in_flight_at_once(frontier, 4)) == 2
+    failing = [FAST] * 4 + [HostAnswer(500, None, 0.01)]  # after the 4 sent under the old rate
+    assert await pace_all(frontier, failing) == [Rate(1, slowed=2)]
+
+
+async def test_autothrottle_adds_delay_at_one_in_flight_and_recovers_to_the_crawl_delay(
+    make_frontier: MakeFrontier,
+) -> None:
+    frontier = await make_frontier(per_host=1, autothrottle=True)
+    await frontier.set_delay(f"{A}/", DELAY_S / 3)  # a Crawl-delay: the floor
+    await pace_all(frontier, [FAST] * 4)
+    (slowed,) = await pace_all(frontier, [SLOW] * 4)
+    assert slowed.limit == 1
+    assert slowed.delay_s == pytest.approx(DELAY_S, abs=CLOCK_SLACK_S)  # one answer time
+    first = await asyncio.wait_for(frontier.wait_turn(f"{A}/1"), SOON_S)
+    before_sent = time.monotonic()
+    await first.sent()
+    second = await asyncio.wait_for(frontier.wait_turn(f"{A}/2"), SOON_S)
+    assert since(before_sent) >= DELAY_S - CLOCK_SLACK_S
+    await second.sent()
+    recovered = await pace_all(frontier, [FAST] * 10)
+    assert recovered[-1] == Rate(1, 0.0, 1)  # the autothrottle's delay gone: the floor stays
+    turn = await asyncio.wait_for(frontier.wait_turn(f"{A}/3"), SOON_S)
+    before_sent = time.monotonic()
+    await turn.sent()
+    await asyncio.wait_for(frontier.wait_turn(f"{A}/4"), SOON_S)
+    assert since(before_sent) >= DELAY_S / 3 - CLOCK_SLACK_S
+
+
+async def test_without_the_autothrottle_a_host_has_per_host_at_once_whatever_it_answers(
+    make_frontier: MakeFrontier,
+) -> None:
+    frontier = await make_frontier(per_host=3)
+    assert await pace_all(frontier, [SLOW] * 10 + [HostAnswer(503, None, 0.01)]) == []
+    await frontier.add_many([FetchRequest(f"{A}/{n}") for n in range(5)])
+    assert len(await in_flight_at_once(frontier, 5)) == 3

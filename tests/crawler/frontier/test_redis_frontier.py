@@ -21,6 +21,7 @@ from crawler.frontier import (
     HostAnswer,
     Lease,
     Outcome,
+    Rate,
 )
 from crawler.frontier.redis import (
     RedisBackend,
@@ -50,13 +51,21 @@ SOON_S = 10.0
 FINGERPRINT = {"scope.include": [], "fetch.per_host": 1}
 
 
-def identity(*, seeding: bool = True, per_host: int = 1, delay_s: float = 0.0, **fp: Any):
+def identity(
+    *,
+    seeding: bool = True,
+    per_host: int = 1,
+    delay_s: float = 0.0,
+    autothrottle: bool = False,
+    **fp: Any,
+) -> CrawlIdentity:
     return CrawlIdentity(
         fingerprint={**FINGERPRINT, **fp},
         per_host=per_host,
         delay_s=delay_s,
         max_per_host=None,
         seeding=seeding,
+        autothrottle=autothrottle,
     )
 
 
@@ -177,6 +186,36 @@ async def test_a_hold_from_one_process_holds_the_host_for_all(redis_server: Redi
         await asyncio.wait_for(two.wait_turn(f"{A}/y"), SOON_S)
         assert time.monotonic() - started >= 0.45
         await asyncio.wait_for(two.wait_turn(f"{B}/y"), 0.3)  # other hosts are not held
+
+
+async def test_the_autothrottle_keeps_one_rate_per_host_for_every_process(
+    redis_server: RedisServer,
+) -> None:
+    fast, slow = HostAnswer(200, None, 0.02), HostAnswer(200, None, 0.5)
+    who = identity(per_host=4, autothrottle=True)
+    async with shared(redis_server, who=who) as one, shared(redis_server, who=who) as two:
+        assert [await one.pace(f"{A}/x", fast) for _ in range(4)][-1] == Rate(4)
+        await two.add_many([FetchRequest(f"{A}/{n}") for n in range(8)])
+        leases = [await get_soon(two) for _ in range(4)]  # process two: the host's 4 at once
+        fifth = asyncio.ensure_future(two.get())
+        assert await blocks(fifth)
+        fifth.cancel()
+        for _ in range(4):  # process two's first window, under the rate it assumed: refused
+            assert await two.pace(f"{A}/x", fast) is None
+        for _ in range(9):  # it learnt the rate (4): 2 skipped, then 7 slow
+            assert await two.pace(f"{A}/x", slow) is None
+        answers = [await one.pace(f"{A}/x", slow) for _ in range(10)]
+        assert answers[-1] == Rate(2, 0.0, 1)  # process one slowed the host down
+        # Process two's window, slow too, was measured under the rate before that change:
+        # refused, not applied a second time.
+        assert await two.pace(f"{A}/x", slow) is None
+        for lease in leases:
+            assert lease is not None
+            await two.end(lease, FETCHED)
+        assert [await get_soon(two) for _ in range(2)]
+        third = asyncio.ensure_future(two.get())
+        assert await blocks(third)  # two at once, for process two too
+        third.cancel()
 
 
 async def test_a_dead_process_leases_return_with_the_attempt_counted(

@@ -4,8 +4,8 @@
 -- other may begin until then. Every start to a host passes here, in any process.
 local h, jitter, window = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local hk = p .. 'h:' .. h
-local st = redis.call('HMGET', hk, 'open', 'sending', 'delay')
-local open, sending, delay = num(st[1]), num(st[2]), math.max(num(st[3]), base_delay)
+local st = redis.call('HMGET', hk, 'open', 'sending')
+local open, sending, delay = num(st[1]), num(st[2]), host_delay(hk)
 if sending > now and delay > 0 then return math.min(sending - now, 20) end
 if open > now then return math.ceil(open - now) end
 started(hk, delay * jitter)

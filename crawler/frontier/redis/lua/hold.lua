@@ -11,7 +11,7 @@ if kind == 'reset' then
 elseif kind == 'delay' then
   redis.call('HSET', hk, 'delay', ms)
   local last = redis.call('HGET', hk, 'last')
-  if last then until_ms = tonumber(last) + ms end
+  if last then until_ms = tonumber(last) + host_delay(hk) end
 elseif kind == 'hold' then
   until_ms = now + ms
 elseif kind == 'backoff' then

@@ -3,14 +3,28 @@
 local p = ARGV[1]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local meta = redis.call('HMGET', p .. 'meta', 'per_host', 'max_per_host', 'delay')
+local meta = redis.call('HMGET', p .. 'meta', 'per_host', 'max_per_host', 'delay', 'throttle')
 local per_host = tonumber(meta[1] or '1')
 local max_per_host = tonumber(meta[2] or '0')
 local base_delay = tonumber(meta[3] or '0')
+local start_limit = tonumber(meta[4] or '0')
 local LEVEL = 1e12
 local LEVEL_RETRY_MS = 250
 
 local function num(v) return tonumber(v or '0') or 0 end
+
+-- The host's limit on requests in flight: the autothrottle's ('cap'; before the host's first
+-- answer its start limit), never above per_host. Off (start limit 0): per_host.
+local function host_limit(hk)
+  if start_limit == 0 then return per_host end
+  local cap = tonumber(redis.call('HGET', hk, 'cap') or start_limit)
+  return math.min(cap, per_host)
+end
+
+-- The host's delay floor (--delay, Crawl-delay) in ms, and its delay: the floor or the
+-- autothrottle's ('tdelay'), whichever is longer.
+local function host_floor(hk) return math.max(num(redis.call('HGET', hk, 'delay')), base_delay) end
+local function host_delay(hk) return math.max(host_floor(hk), num(redis.call('HGET', hk, 'tdelay'))) end
 
 local function count(field, by) redis.call('HINCRBY', p .. 'counts', field, by) end
 
@@ -19,8 +33,9 @@ local function schedule(h)
     redis.call('ZREM', p .. 'hosts', h)
     return
   end
-  local st = redis.call('HMGET', p .. 'h:' .. h, 'active', 'next', 'held')
-  if num(st[1]) >= per_host then
+  local hk = p .. 'h:' .. h
+  local st = redis.call('HMGET', hk, 'active', 'next', 'held')
+  if num(st[1]) >= host_limit(hk) then
     redis.call('ZREM', p .. 'hosts', h)
     return
   end

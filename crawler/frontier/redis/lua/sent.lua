@@ -4,7 +4,7 @@ local h, jitter = ARGV[2], tonumber(ARGV[3])
 local hk = p .. 'h:' .. h
 redis.call('HDEL', hk, 'sending')
 if ARGV[4] == '1' then
-  started(hk, math.max(num(redis.call('HGET', hk, 'delay')), base_delay) * jitter)
+  started(hk, host_delay(hk) * jitter)
 end
 schedule(h)
 return 1

@@ -68,7 +68,7 @@ if limited == 0 and want > 0 then
     elseif level == nil or math.floor(tonumber(head[2]) / LEVEL) <= level then
       redis.call('ZPOPMIN', p .. 'q:' .. h)
       local r = cjson.decode(head[1])
-      local delay = math.max(num(redis.call('HGET', hk, 'delay')), base_delay)
+      local delay = host_delay(hk)
       local nxt = math.max(num(redis.call('HGET', hk, 'next')), now + delay * jitter)
       redis.call('HINCRBY', hk, 'active', 1)
       redis.call('HINCRBY', hk, 'started', 1)
