@@ -76,6 +76,8 @@ OPTIONS: dict[str, Flag] = {
     ),
     "content.markdown_dir": (("--markdown-dir",), {"metavar": "DIR"}),
     "content.llms_txt": (("--llms-txt",), {"metavar": "FILE"}),
+    "render.mode": (("--render",), {"choices": ("never", "auto", "always")}),
+    "render.concurrency": (("--render-concurrency",), {"type": positive_int, "metavar": "N"}),
 }
 
 BINARY_UNITS = (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024))

@@ -11,19 +11,21 @@ import contextlib
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from crawler.assembly import (
     build_engine,
+    check_browser_choice,
     check_frontier_choice,
     executor_factory_for,
     start_backend,
+    started_browser,
 )
 from crawler.engine import Engine
 from crawler.errors import ConfigError, UsageError
-from crawler.fetch import Conditions, Fetcher
+from crawler.fetch import Fetcher
 from crawler.frontier import FrontierBackend
 from crawler.jobfile import merge
 from crawler.models import Record
@@ -38,9 +40,6 @@ from pipelines.executors import ExecutorFactory, local_label
 from pipelines.sinks import MemorySink, OutputSink, Sink, sinks_for
 from pipelines.stage import ProcessStage
 from pipelines.worker import PageProcessor, ParseFn
-
-if TYPE_CHECKING:
-    from crawler.archive import Archive
 
 Seeds = Iterable[str] | AsyncIterable[str]
 
@@ -116,8 +115,9 @@ class Crawl:
     def check(self) -> None:
         """Fail early, touching no file: seed files that cannot be read (``InputError``), a
         report with no records file to read or a state file for a shared crawl
-        (``ConfigError``), a content engine whose extra is missing (``ExtraMissing``), a file
-        the crawl could not write (``OutputError``, exit 2)."""
+        (``ConfigError``), a content engine whose extra is missing (``ExtraMissing``), no
+        Playwright or Chromium for a crawl that renders (``BrowserMissing``), a file the
+        crawl could not write (``OutputError``, exit 2)."""
         self._seed_reader.check()
         output = self.settings.output
         if output.report is not None and report_source(output) is None:
@@ -134,6 +134,7 @@ class Crawl:
             check_engine_installed(content.engine)
             if content.pdf:
                 check_engine_installed("pdf")
+        check_browser_choice(self.settings)
         check_crawl_files(self.settings)
 
     def write_report(self) -> None:
@@ -241,46 +242,69 @@ class Crawl:
     ) -> Stats:
         backend = await start_backend(settings, state, more_seeds=self._extra_seeds != ())
         self._backend = backend
+        try:
+            return await self._open_and_crawl(settings, state, stage, backend)
+        finally:
+            if self._engine is None:  # never built: it closes no backend
+                await backend.aclose()
+
+    async def _open_and_crawl(
+        self,
+        settings: Settings,
+        state: CrawlState | None,
+        stage: ProcessStage,
+        backend: FrontierBackend,
+    ) -> Stats:
+        """The fetcher and the browser, then the outputs, then the crawl: a browser that
+        cannot start refuses the crawl before any output file is opened."""
         recrawl = self._recrawl(settings, state, backend)
+        conditions = recrawl.conditions if recrawl is not None and recrawl.active else None
         # A resumed state, and any process of a shared crawl (joining, resuming), appends to
         # its outputs: the URLs of the records they hold are done, no one fetches them again.
         append = (state is not None and state.resumed) or backend.shared
-        try:
+        async with (
+            Fetcher(
+                settings.fetch,
+                client=self._client,
+                transport=self._transport,
+                conditions=conditions,
+                capture=settings.output.warc is not None,
+            ) as fetcher,
+            started_browser(settings, fetcher=fetcher, stats=self.stats) as browser,
+        ):
             outputs, recovered = self._outputs(
                 settings, state, append=append, in_place=state is not None or backend.shared
             )
             archive = None
-            if settings.output.warc is not None:
-                from crawler.archive import Archive  # noqa: PLC0415 (warcio only when asked for)
+            try:
+                if settings.output.warc is not None:
+                    from crawler.archive import Archive  # noqa: PLC0415 (warcio when asked)
 
-                archive = Archive(
-                    settings.output.warc,
+                    archive = Archive(
+                        settings.output.warc,
+                        settings,
+                        max_size=settings.output.warc_max_size,
+                        append=append,
+                    )
+                    await archive.open()
+                engine = build_engine(
                     settings,
-                    max_size=settings.output.warc_max_size,
-                    append=append,
+                    fetcher=fetcher,
+                    stage=stage,
+                    sinks=[*outputs, *self._extra_sinks],
+                    stats=self.stats,
+                    state=state,
+                    recovered=recovered,
+                    recrawl=recrawl,
+                    archive=archive,
+                    more_seeds=self._extra_seeds != (),
+                    backend=backend,
+                    browser=browser,
                 )
-                await archive.open()
-        except BaseException:
-            await backend.aclose()  # from here on the engine closes it as the crawl ends
-            raise
-        conditions = recrawl.conditions if recrawl is not None and recrawl.active else None
-        try:
-            return await self._crawl(
-                settings,
-                state,
-                stage=stage,
-                backend=backend,
-                outputs=outputs,
-                recovered=recovered,
-                recrawl=recrawl,
-                archive=archive,
-                conditions=conditions,
-            )
-        finally:
-            if self._engine is None:  # never built (the fetcher failed): it closes no backend
-                await backend.aclose()
-            if archive is not None:
-                await archive.close()
+                return await self._crawl(engine, state)
+            finally:
+                if archive is not None:
+                    await archive.close()
 
     def _recrawl(
         self, settings: Settings, state: CrawlState | None, backend: FrontierBackend
@@ -336,49 +360,17 @@ class Crawl:
             )
         return outputs, recovered
 
-    async def _crawl(
-        self,
-        settings: Settings,
-        state: CrawlState | None,
-        *,
-        stage: ProcessStage,
-        backend: FrontierBackend,
-        outputs: Sequence[Sink],
-        recovered: Sequence[Record],
-        recrawl: Recrawl | None,
-        archive: Archive | None,
-        conditions: Conditions | None,
-    ) -> Stats:
-        async with Fetcher(
-            settings.fetch,
-            client=self._client,
-            transport=self._transport,
-            conditions=conditions,
-            capture=archive is not None,
-        ) as fetcher:
-            engine = build_engine(
-                settings,
-                fetcher=fetcher,
-                stage=stage,
-                sinks=[*outputs, *self._extra_sinks],
-                stats=self.stats,
-                state=state,
-                recovered=recovered,
-                recrawl=recrawl,
-                archive=archive,
-                more_seeds=self._extra_seeds != (),
-                backend=backend,
-            )
-            self._engine = engine
-            if self._stop_requested:
-                engine.stop()
-            try:
-                stats = await engine.run(self._all_seeds())
-            finally:
-                self.stats.invalid_seeds = self._seed_reader.invalid
-            if state is not None and not stats.interrupted:
-                state.finish()
-            return stats
+    async def _crawl(self, engine: Engine, state: CrawlState | None) -> Stats:
+        self._engine = engine
+        if self._stop_requested:
+            engine.stop()
+        try:
+            stats = await engine.run(self._all_seeds())
+        finally:
+            self.stats.invalid_seeds = self._seed_reader.invalid
+        if state is not None and not stats.interrupted:
+            state.finish()
+        return stats
 
     async def _all_seeds(self) -> AsyncIterator[str]:
         extra = self._extra_seeds

@@ -8,7 +8,8 @@ everything after asks the ``FrontierBackend``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crawler.admission import Admission, RobotsCache, RobotsResponse, Scope, shared_robots
@@ -25,7 +26,8 @@ from crawler.frontier import (
 )
 from crawler.models import Record
 from crawler.recrawl import Recrawl
-from crawler.settings import Settings
+from crawler.rendering import BrowserRenderer, RenderPolicy
+from crawler.settings import RenderRules, Settings
 from crawler.state import CrawlState
 from crawler.stats import Stats
 from pipelines.dedupe import CrawlDedupe
@@ -33,8 +35,9 @@ from pipelines.executors import ExecutorFactory
 from pipelines.sinks import Sink
 from pipelines.stage import ProcessStage
 
-if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
+if TYPE_CHECKING:  # warcio and playwright are imported only by crawls that use them
     from crawler.archive import Archive
+    from crawler.render import BrowserPool
 
 
 STATE_AND_FRONTIER = (
@@ -206,9 +209,16 @@ def build_engine(
     archive: Archive | None = None,
     more_seeds: bool = False,
     backend: FrontierBackend | None = None,
+    browser: BrowserPool | None = None,
 ) -> Engine:
     """An engine for one crawl with every part ``settings`` asks for (``more_seeds``: seeds
-    come from elsewhere too; ``backend``: the frontier backend, started; see ``build_parts``)."""
+    come from elsewhere too; ``backend``: the frontier backend, started; see ``build_parts``;
+    ``browser``: the started browser pool of a crawl that may render)."""
+    stats = stats or Stats()
+    renderer = None
+    if browser is not None and renders(settings):
+        policy = RenderPolicy(settings.render)
+        renderer = BrowserRenderer(browser, policy, stats=stats, archive=archive)
     return Engine(
         settings,
         parts=build_parts(
@@ -226,7 +236,54 @@ def build_engine(
         recovered=recovered,
         recrawl=recrawl,
         archive=archive,
+        renderer=renderer,
     )
+
+
+# -- the browser of a crawl that renders ([render], issue 25) --------------------------------
+
+
+def renders(settings: Settings) -> bool:
+    """True when a page of this crawl may be rendered: the mode, or a rule, is not never."""
+    return RenderRules(settings.render).renders
+
+
+def check_browser_choice(settings: Settings) -> None:
+    """Refuse rendering without Playwright or a Chromium, cheaply: nothing is started.
+
+    Raises:
+        BrowserMissing: one line saying what to install or set (exit 2).
+    """
+    if renders(settings):
+        from crawler.render import check_browser  # noqa: PLC0415 (only crawls that render)
+
+        check_browser(settings.render)
+
+
+@contextlib.asynccontextmanager
+async def started_browser(
+    settings: Settings, *, fetcher: Fetcher, stats: Stats
+) -> AsyncIterator[BrowserPool | None]:
+    """The browser pool of a crawl that may render, started; None for one that does not.
+
+    Started before any output is opened (a missing browser touches no file) and closed
+    however the crawl ends, Chromium with it; its restarts are counted in ``stats``.
+
+    Raises:
+        BrowserMissing: Playwright or Chromium cannot run.
+    """
+    if not renders(settings):
+        yield None
+        return
+    from crawler.render import BrowserPool  # noqa: PLC0415 (only crawls that render)
+
+    pool = BrowserPool(settings.render, fetcher=fetcher, allow_private=settings.fetch.allow_private)
+    try:
+        await pool.start()
+        yield pool
+    finally:
+        stats.browser_restarts += pool.restarts
+        await pool.aclose()
 
 
 # -- the process stage's executor ([cluster] executor, issue 13) ----------------------------

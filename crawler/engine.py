@@ -43,6 +43,7 @@ from pipelines.stage import ProcessStage
 
 if TYPE_CHECKING:  # warcio is imported only by crawls that write WARC
     from crawler.archive import Archive
+    from crawler.rendering import PageRenderer
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,12 @@ class Engine:
         recovered: Sequence[Record] = (),
         recrawl: Recrawl | None = None,
         archive: Archive | None = None,
+        renderer: PageRenderer | None = None,
     ) -> None:
         self.settings = settings
         self._recrawl = recrawl
         self._archive = archive
+        self._renderer = renderer
         self.stats = stats or Stats()
         self._parts = parts
         self._frontier = parts.frontier
@@ -184,6 +187,8 @@ class Engine:
             self.stats.seen = self._frontier.seen_count
             if self._frontier.limit_reached and self.stats.stop_reason is None:
                 self.stats.stop_reason = "max_pages"
+            if self._renderer is not None:
+                await self._renderer.aclose()
             await self._parts.aclose()
             for sink in opened:
                 await sink.close()
@@ -312,7 +317,9 @@ class Engine:
             recrawl = self._recrawl
             previous = recrawl.previous(result.request.url) if recrawl is not None else None
             capture = await self._archive.add(result, previous)
-            result = replace(result, exchanges=())  # the workers need none of it
+            # the workers need none of it; a rendered DOM's record refers to the response
+            archived_as = capture.warc_id if capture is not None else None
+            result = replace(result, exchanges=(), archived_as=archived_as)
         if self._recrawl is not None:
             self._recrawl.fetched(result, capture)
         return result
@@ -366,7 +373,14 @@ class Engine:
             await self._to_parse(last)
 
     async def _to_parse(self, item: FetchResult | None) -> None:
-        """Queue a fetched page (or the end) for ``_dispatch``."""
+        """Queue a fetched page (or the end) for ``_dispatch``, rendered first if the crawl
+        renders and the page needs it (the browser pool bounds how many at once).
+
+        Raises:
+            OutputError: the WARC archive cannot take a rendered page: the crawl ends.
+        """
+        if item is not None and self._renderer is not None:
+            item = await self._renderer.render(item)
         await self._batches.put(item)
 
     async def _dispatch(self) -> None:

@@ -85,6 +85,15 @@ class FetchResult:
     """Each hop's request and response as on the wire; only when an archive asks."""
     http_version: str | None = None
     """The protocol of the last response (``HTTP/1.1``, ``HTTP/2``); None when none came."""
+    archived_as: str | None = None
+    """The WARC record id of the page's response, when an archive wrote it whole."""
+    rendered: bool | None = None
+    """True when ``body`` is the DOM a browser rendered; None when the crawl renders nothing."""
+    render_reason: str | None = None
+    """Why the page was rendered (``sample``, ``empty_root``...) or not (``static_html``...)."""
+    render_failure: FetchFailure | None = None
+    """A render that failed (``render_timeout``, ``render_crash``): the record's error, its
+    fields read from the page as fetched."""
     answer_ms: float | None = None
     """The server's answer time for the last hop: its request head sent to its response
     head (the body's download aside); None when the transport does not tell (a mock)."""
@@ -164,6 +173,10 @@ class Record(PageFields):
     error: dict[str, str] | None
     http_version: NotRequired[str | None]
     """``HTTP/1.1`` or ``HTTP/2``: the protocol of the last response; None when none came."""
+    rendered: NotRequired[bool]
+    """Only in a crawl that may render: True when the fields come from the rendered DOM."""
+    render_reason: NotRequired[str]
+    """Only in a crawl that may render: why the page was rendered or not."""
     fields: NotRequired[dict[str, Any]]
     change: NotRequired[str | None]
     """Only in a recrawl: ``new``, ``changed``, ``unchanged``, ``gone``; None when unknown."""
@@ -191,9 +204,10 @@ def record_from(
     """Build the output record of ``result``, with parsed ``page`` fields when there are some.
 
     ``failure`` overrides the fetch's own failure (a page that fetched but failed to parse);
-    a content engine's failure (``page["failure"]``) becomes the error with the fields kept.
+    a failed render (``result.render_failure``), then a content engine's failure
+    (``page["failure"]``), becomes the error with the fields kept.
     """
-    failure = failure or result.failure
+    failure = failure or result.failure or result.render_failure
     request = result.request
     record = Record(
         url=request.url,
@@ -218,6 +232,9 @@ def record_from(
         error=failure.as_dict() if failure else page.get("failure"),
         http_version=result.http_version,
     )
+    if result.render_reason is not None:  # a crawl that may render says what it did
+        record["rendered"] = bool(result.rendered)
+        record["render_reason"] = result.render_reason
     if "content" in page:  # a content engine read the page
         for key in CONTENT_KEYS:
             record[key] = page.get(key)  # type: ignore[literal-required]

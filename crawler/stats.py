@@ -69,6 +69,19 @@ class Stats:
     stopped_reason: str | None = None
     """Why a crawl that failed midway stopped, in words (a Dask scheduler lost for good);
     None when it ended, reached a limit or was interrupted."""
+    rendered: Counter[str] = field(default_factory=Counter)
+    """Pages rendered in the browser, by host."""
+    render_probes: int = 0
+    """Sample pages rendered only to learn a host's verdict (their records are as fetched);
+    probes still rendering when the crawl ends are dropped, uncounted."""
+    render_failures: Counter[str] = field(default_factory=Counter)
+    """Renders that failed, by error code (render_timeout, render_crash)."""
+    render_requests: int = 0
+    """Requests rendered pages made that the crawl's client served (scripts, data, styles)."""
+    render_blocked: Counter[str] = field(default_factory=Counter)
+    """Requests of rendered pages refused, by reason: type, origin, private, cap, navigation."""
+    browser_restarts: int = 0
+    """Times the browser was restarted (it crashed, or outgrew its memory limit)."""
     worker_pids: set[int] = field(default_factory=set)
     interrupted: bool = False
     rate_changes: dict[str, list[RateChange]] = field(default_factory=dict)
@@ -191,6 +204,7 @@ class Stats:
         if self.errors:
             kinds = ", ".join(f"{code} {n}" for code, n in self.errors.most_common())
             lines.append(f"errors: {kinds}")
+        lines.extend(self._render_lines())
         if self.sitemap_errors:
             lines.append(f"sitemaps: {_count(self.sitemap_errors, 'sitemap')} could not be read")
         if self.discovered or self.sitemap_urls:
@@ -223,6 +237,29 @@ class Stats:
         if skipped:
             lines.append("seeds skipped: " + ", ".join(skipped))
         return lines
+
+    def _render_lines(self) -> list[str]:
+        """What the browser did: pages rendered per host, failures, its pages' requests."""
+        rendered = sum(self.rendered.values())
+        if not (rendered or self.render_probes or self.render_failures or self.browser_restarts):
+            return []
+        hosts = ", ".join(f"{host} {n}" for host, n in self.rendered.most_common(5))
+        more = len(self.rendered) - 5
+        line = f"render: {_count(rendered, 'page')} rendered" + (f" ({hosts}" if hosts else "")
+        line += (f", {more} more hosts)" if more > 0 else ")") if hosts else ""
+        if self.render_probes:
+            line += f", {self.render_probes} more to learn (sample pages, records as fetched)"
+        if self.render_failures:
+            kinds = ", ".join(f"{code} {n}" for code, n in self.render_failures.most_common())
+            line += f", {sum(self.render_failures.values())} failed ({kinds})"
+        if self.browser_restarts:
+            line += f", browser restarted {_count(self.browser_restarts, 'time')}"
+        requests = f"render requests: {self.render_requests} served"
+        blocked = sum(self.render_blocked.values())
+        if blocked:
+            kinds = ", ".join(f"{why} {n}" for why, n in self.render_blocked.most_common())
+            requests += f", {blocked} blocked ({kinds})"
+        return [line, requests]
 
     def throttle_lines(self, most: int = 3) -> list[str]:
         """One line per host the autothrottle slowed (the ``most`` slowed most), e.g.

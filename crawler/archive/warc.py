@@ -26,7 +26,7 @@ from warcio.warcwriter import WARCWriter
 
 from crawler.archive.files import Opener, WarcFiles, open_file
 from crawler.errors import OutputError
-from crawler.models import FetchResult, WireExchange
+from crawler.models import FetchResult, WireExchange, utc_now
 from crawler.recrawl import Capture, PageMemory
 from crawler.settings import Settings
 from crawler.version import __version__
@@ -38,6 +38,9 @@ NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modif
 IDENTICAL_PROFILE = RecordBuilder.REVISIT_PROFILE_1_1
 TRUNCATED = {"length": "length", "unread": "unspecified"}
 """Our reasons for a partial body, as WARC-Truncated says them."""
+
+RENDERED_TYPE = "text/html; charset=utf-8"
+"""A conversion record's content: the rendered DOM, serialized as UTF-8 HTML."""
 
 HANDOFF = 64
 """Fetches waiting for the writer thread at most; past that a fetch waits for room."""
@@ -58,6 +61,16 @@ class _Job:
     record_id: str
     digest: str | None
     revisit: _Revisit | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Conversion:
+    """A rendered page's DOM to write: a ``conversion`` record of the page's response."""
+
+    url: str
+    refers_to: str | None
+    date: str
+    html: bytes
 
 
 class Archive:
@@ -85,7 +98,7 @@ class Archive:
         self._max_size = max_size
         self._append = append
         self._opener = opener or open_file
-        self._jobs: queue.SimpleQueue[list[_Job] | None] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[list[_Job] | _Conversion | None] = queue.SimpleQueue()
         self._room: asyncio.Semaphore | None = None
         self._thread: threading.Thread | None = None
         self._files: WarcFiles | None = None
@@ -157,6 +170,19 @@ class Archive:
         self._jobs.put(jobs)
         return capture
 
+    async def add_conversion(self, url: str, refers_to: str | None, html: bytes) -> None:
+        """Queue a rendered page's DOM (UTF-8 HTML) as a ``conversion`` record, referring to
+        the page's response record (``refers_to``) when it was archived whole.
+
+        Raises:
+            OutputError: the archive could not be written (disk full); the crawl ends.
+        """
+        self._check()
+        if self._room is None:
+            return
+        await self._room.acquire()
+        self._jobs.put(_Conversion(url, refers_to, utc_now(), html))
+
     async def close(self) -> None:
         """Write what is queued, close the file and stop the thread.
 
@@ -186,8 +212,12 @@ class Archive:
             while (jobs := self._jobs.get()) is not None:
                 if self._failure is None:
                     try:
-                        files.write(b"".join(map(self._pair, jobs)))
-                        self.records += 2 * len(jobs)
+                        if isinstance(jobs, _Conversion):
+                            files.write(self._conversion(jobs))
+                            self.records += 1
+                        else:
+                            files.write(b"".join(map(self._pair, jobs)))
+                            self.records += 2 * len(jobs)
                     except OSError as exc:  # reported on the loop, by the next add or close
                         self._failure = exc
                 with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
@@ -223,6 +253,25 @@ class Archive:
             length=len(wire.request_head),
         )
         writer.write_request_response_pair(request, response)
+        return out.getvalue()
+
+    @staticmethod
+    def _conversion(job: _Conversion) -> bytes:
+        """The ``conversion`` record of a rendered DOM, gzipped on its own."""
+        out = io.BytesIO()
+        writer = WARCWriter(out, gzip=True, warc_version=WARC_VERSION)
+        headers = {"WARC-Date": job.date}
+        if job.refers_to is not None:
+            headers["WARC-Refers-To"] = job.refers_to
+        record = writer.create_warc_record(
+            job.url,
+            "conversion",
+            payload=io.BytesIO(job.html),
+            length=len(job.html),
+            warc_headers_dict=headers,
+            warc_content_type=RENDERED_TYPE,
+        )
+        writer.write_record(record)
         return out.getvalue()
 
     @staticmethod
@@ -275,7 +324,7 @@ def _warcinfo(settings: Settings) -> dict[str, str]:
     """The ``warcinfo`` fields: parcrawl, its version, and the settings (seeds left out:
     they may carry credentials)."""
     shown = settings.model_dump(
-        mode="json", include={"follow", "recrawl", "parser", "fetch", "scope", "robots"}
+        mode="json", include={"follow", "recrawl", "parser", "fetch", "scope", "robots", "render"}
     )
     return {
         "software": f"parcrawl/{__version__}",

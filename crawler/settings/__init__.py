@@ -396,6 +396,14 @@ class Settings(Section):
         defaults = DEFAULT_ACCEPT_TYPES, DEFAULT_SKIP_EXTENSIONS
         return expand_content(data, accept_types=defaults[0], skip_extensions=defaults[1])
 
+    @model_validator(mode="before")
+    @classmethod
+    def _render_spelt_out(cls, data: Any) -> Any:
+        # `render = "auto"` (a job file's, or `crawl(url, render="auto")`) is render.mode
+        if isinstance(data, dict) and isinstance(data.get("render"), str):
+            return {**data, "render": {"mode": data["render"]}}
+        return data
+
     @model_validator(mode="after")
     def _sources_to_compare(self) -> Settings:
         # `cluster` comes after `recrawl` and `state`, so only the whole can tell; each

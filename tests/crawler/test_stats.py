@@ -74,6 +74,21 @@ def test_a_resumed_crawl_counts_earlier_runs_and_no_duplicate_seeds() -> None:
     assert "seeds skipped: 1 seen before (an earlier run's, or repeated)" in lines
 
 
+def test_renders_get_their_lines_per_host_and_combine_across_fetchers() -> None:
+    one = Stats(rendered=Counter({"https://app.test:443": 4}), render_requests=10)
+    one.render_failures["render_timeout"] = 1
+    two = Stats(rendered=Counter({"https://app.test:443": 2, "https://b.test:443": 1}))
+    two.render_blocked.update({"origin": 2, "type": 3})
+    two.browser_restarts = 1
+    lines = Stats.combined([one, two]).summary_lines()
+    assert (
+        "render: 7 pages rendered (https://app.test:443 6, https://b.test:443 1), "
+        "1 failed (render_timeout 1), browser restarted 1 time"
+    ) in lines
+    assert "render requests: 10 served, 5 blocked (type 3, origin 2)" in lines
+    assert not any(line.startswith("render") for line in Stats().summary_lines())
+
+
 def test_the_summary_says_which_hosts_the_autothrottle_slowed_and_where_they_are_now() -> None:
     stats = Stats()
     stats.rate_changed("http://a.test", 2, 0.0, slowed=0)  # slow start: no line for it

@@ -309,3 +309,19 @@ def test_a_file_that_is_no_warc_is_never_cut(tmp_path):
 def test_warc_max_size_is_read_as_people_write_sizes(text, size):
     settings = build_settings({"output": {"warc": "a.warc.gz", "warc_max_size": text}})
     assert settings.output.warc_max_size == size
+
+
+async def test_a_rendered_dom_is_a_conversion_record_referring_to_its_response(tmp_path):
+    warc = tmp_path / "render.warc.gz"
+    archive = Archive(warc, build_settings({}))
+    await archive.open()
+    html = "<html><body><p>built by script, café</p></body></html>".encode()
+    await archive.add_conversion("http://a.test/p", "<urn:uuid:1234>", html)
+    await archive.add_conversion("http://a.test/q", None, html)
+    await archive.close()
+    first, second = of_type(read_warc(warc), "conversion")
+    assert first.headers["WARC-Target-URI"] == "http://a.test/p"
+    assert first.headers["WARC-Refers-To"] == "<urn:uuid:1234>"
+    assert first.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert first.payload == html
+    assert "WARC-Refers-To" not in second.headers
