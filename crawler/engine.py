@@ -303,7 +303,7 @@ class Engine:
         admission.settled(request)
         if too_long is not None:
             result = replace(result, failure=too_long, body_kept=False)
-        self._count_fetch(result)
+        self.stats.count_fetch(result.size, answered=result.status is not None)
         await self._to_parse(result)
 
     async def _observe(self, result: FetchResult) -> FetchResult:
@@ -369,7 +369,7 @@ class Engine:
             if last is None:
                 continue
             self._admission.settled(request)
-            self._count_fetch(last)
+            self.stats.count_fetch(last.size, answered=last.status is not None)
             await self._to_parse(last)
 
     async def _to_parse(self, item: FetchResult | None) -> None:
@@ -441,9 +441,9 @@ class Engine:
             for sink in self._sinks:
                 await sink.write(records)
         except OutputClosed as exc:  # the lines that reached the pipe count as written
-            self._count_written(records[: exc.complete])
+            self.stats.count_written(_error_codes(records[: exc.complete]))
             raise
-        self._count_written(records)
+        self.stats.count_written(_error_codes(records))
 
     async def _follow_links(self, records: list[Record]) -> None:
         """Queue the in-scope links of ``records``, unless the frontier would drop them."""
@@ -467,23 +467,6 @@ class Engine:
         if self._state is not None:
             self._state.checkpoint()
 
-    def _count_written(self, records: Sequence[Record]) -> None:
-        stats = self.stats
-        stats.written += len(records)
-        for record in records:
-            error = record["error"]
-            if error is None:
-                stats.written_ok += 1
-            else:
-                stats.errors[error["code"]] += 1
-
-    def _count_fetch(self, result: FetchResult) -> None:
-        stats = self.stats
-        stats.fetched += 1
-        stats.bytes += result.size or 0
-        if result.status is not None:
-            stats.responses += 1
-
     def _cancel_fetches(self) -> None:
         for task in self._fetch_tasks:
             if not task.done():
@@ -494,6 +477,10 @@ def _outcome(record: Record) -> Outcome:
     error = record["error"]
     code = error["code"] if error else None
     return Outcome(record["url"], record["status"], code, record["depth"])
+
+
+def _error_codes(records: Sequence[Record]) -> list[str | None]:
+    return [error["code"] if (error := record["error"]) else None for record in records]
 
 
 def _dropped_outcome(record: Record) -> Outcome:

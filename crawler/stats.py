@@ -89,6 +89,23 @@ class Stats:
     slowdowns: Counter[str] = field(default_factory=Counter)
     """Per host, how many times the autothrottle slowed it down."""
 
+    def count_fetch(self, size: int | None, *, answered: bool) -> None:
+        """One URL fetched for good (no retry to come): ``size`` bytes, ``answered`` when a
+        response came."""
+        self.fetched += 1
+        self.bytes += size or 0
+        if answered:
+            self.responses += 1
+
+    def count_written(self, error_codes: Sequence[str | None]) -> None:
+        """Records written, one error code each (None: no error); the summary adds them up."""
+        self.written += len(error_codes)
+        for code in error_codes:
+            if code is None:
+                self.written_ok += 1
+            else:
+                self.errors[code] += 1
+
     def rate_changed(self, host: str, limit: int, delay_s: float, *, slowed: int) -> None:
         """The autothrottle set ``host``'s rate: ``limit`` in flight, ``delay_s`` between
         starts (its own, over the floor), after ``slowed`` slow-downs in all."""
