@@ -8,6 +8,8 @@ import json
 import os
 import tomllib
 
+import pytest
+
 from crawler.api import make_settings
 from tests.support.cli import parcrawl
 from tests.support.proxy import TinyProxy
@@ -43,6 +45,7 @@ def test_the_network_flags_set_their_settings_and_check_shows_them(tmp_path):
     assert SECRET not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_the_autothrottle_is_on_by_default_and_a_job_file_or_a_flag_turns_it(tmp_path):
     job = tmp_path / "job.toml"
     job.write_text("seeds = ['https://example.org/']\n")

@@ -60,6 +60,7 @@ async def test_duplicate_spellings_of_a_seed_are_fetched_once():
     assert stats.duplicate_seeds == 2
 
 
+@pytest.mark.slow
 async def test_slow_pages_are_fetched_concurrently():
     site = SyntheticSite(pages=20)
     with SiteServer(site, delay_s=0.5) as server:

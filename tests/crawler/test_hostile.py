@@ -611,6 +611,7 @@ def _authorizations(server: RouteServer) -> list[str | None]:
     return [headers.get("authorization") for _, headers in server.request_headers]
 
 
+@pytest.mark.slow
 def test_credentials_go_to_their_origin_only_and_the_password_is_never_shown(tmp_path):
     with RouteServer() as site, RouteServer() as other:
         site.routes["/private"] = page("<title>private</title>")
@@ -664,6 +665,7 @@ async def test_a_retry_after_over_the_cap_ends_the_url_at_once_with_a_warning(
     assert any(url in message and "Retry-After" in message for message in caplog.messages)
 
 
+@pytest.mark.slow
 async def test_a_retry_after_over_the_cap_still_holds_the_host_for_its_other_urls(hostile):
     held = hostile.script("/held-host/first", RawReply(429, ((b"Retry-After", b"999999"),)))
     later = hostile.script("/held-host/second", RawReply(200, body=_html("second")))
@@ -733,6 +735,7 @@ def _silent_listener() -> Iterator[int]:
         listener.close()
 
 
+@pytest.mark.slow
 async def test_a_tls_handshake_timeout_says_it_was_the_handshake():
     with _silent_listener() as port:
         fetch = {"connect_timeout_s": 0.5, "retries": 0}

@@ -131,6 +131,7 @@ async def test_crawl_delay_spaces_requests_to_the_host():
     assert min(gaps) >= 0.35  # 0.4 s, less the server's and the clock's slack
 
 
+@pytest.mark.slow
 async def test_a_robots_txt_server_error_blocks_the_host_and_a_404_allows_it():
     blocked = {"/robots.txt": lambda _p: Reply(status=503), "/": page("<a href='/x'>x</a>")}
     with RouteServer(blocked) as server:
@@ -212,6 +213,7 @@ async def test_a_hostile_sitemap_is_rejected_and_the_crawl_goes_on():
     assert stats.sitemap_errors == 1
 
 
+@pytest.mark.slow
 async def test_retry_after_holds_one_host_while_others_go_on():
     calls = Counter()
 

@@ -348,13 +348,15 @@ def test_a_refused_connection_is_an_error_not_a_response(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
-    fetched = parcrawl("crawl", url, "--ignore-robots", "-o", str(tmp_path / "o.jsonl"))
+    fetched = parcrawl(
+        "crawl", url, "--ignore-robots", "--retries", "0", "-o", str(tmp_path / "o.jsonl")
+    )
     assert fetched.returncode == 0, fetched.stderr
     assert "1 record written (0 ok, 1 error)" in fetched.stderr
     assert "fetch: 0 responses, 1 failed without one" in fetched.stderr
     assert Summary.parse(fetched.stderr).balances()
     # With robots.txt obeyed, its fetch fails first: the page is refused, not fetched.
-    refused = parcrawl("crawl", url, "-o", str(tmp_path / "o.jsonl"))
+    refused = parcrawl("crawl", url, "--retries", "0", "-o", str(tmp_path / "o.jsonl"))
     assert "1 record written (0 ok, 1 error)" in refused.stderr
     assert "fetch: 0 responses, 1 refused before fetching" in refused.stderr
     assert Summary.parse(refused.stderr).balances()

@@ -67,9 +67,8 @@ def urls_of(path: Path, *, torn_ok: bool = False) -> list[str]:
 @pytest.mark.parametrize(
     ("stop", "fetchers", "extension"),
     [
+        # Each stop with one and with two fetchers, each format once with each.
         (signal.SIGINT, 1, ".jsonl"),
-        (signal.SIGKILL, 1, ".jsonl"),
-        (signal.SIGINT, 2, ".jsonl"),
         (signal.SIGKILL, 2, ".jsonl"),
         (signal.SIGKILL, 1, ".csv"),
         (signal.SIGINT, 2, ".csv"),

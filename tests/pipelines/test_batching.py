@@ -16,6 +16,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 from crawler.assembly import build_engine
 from crawler.fetch import Fetcher
@@ -102,6 +103,7 @@ def many_pages(count: int) -> tuple[MockSite, list[str]]:
     return site, [site.url(f"/{n}") for n in range(count)]
 
 
+@pytest.mark.slow
 async def test_while_a_batch_is_out_the_next_ones_go_full() -> None:
     site, urls = many_pages(60)
     executor = HeldExecutor()
@@ -118,6 +120,7 @@ async def test_while_a_batch_is_out_the_next_ones_go_full() -> None:
     assert sum(executor.sizes) == 60
 
 
+@pytest.mark.slow
 async def test_a_remote_executor_gets_batches_of_at_least_its_min_batch() -> None:
     site, urls = many_pages(80)
     executor = RemoteHeldExecutor(min_batch=12)

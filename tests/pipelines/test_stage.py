@@ -49,6 +49,7 @@ THIN = "<title>thin</title><a href='/next'>next</a>"
 MANY_LINKS = "<title>many</title>" + "".join(f"<a href='/p{n}'>{n}</a>" for n in range(120_000))
 
 
+@pytest.mark.slow
 def test_a_page_that_outgrows_the_worker_memory_limit_is_its_own_error_record():
     site = MockSite({"/": "<title>home</title>", "/many": MANY_LINKS, "/after": "<title>a</title>"})
     seeds = [site.url(path) for path in ("/", "/many", "/after")]

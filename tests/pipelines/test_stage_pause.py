@@ -102,6 +102,7 @@ async def crawl(site: Site, executor: Executor, stats: Stats) -> MemorySink:
     return sink
 
 
+@pytest.mark.slow
 async def test_fetching_waits_while_the_executor_is_paused_and_goes_on_after() -> None:
     executor = PausingExecutor()
 

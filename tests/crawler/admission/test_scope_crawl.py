@@ -6,6 +6,7 @@ the others are real loopback servers that count what they receive.
 
 from __future__ import annotations
 
+import pytest
 import respx
 
 from tests.support.crawling import run_crawl
@@ -40,6 +41,7 @@ async def test_an_http_seed_upgraded_to_https_crawls_its_https_site_and_no_other
     assert stats.skipped["offsite"] == 1
 
 
+@pytest.mark.slow
 async def test_a_followed_link_to_another_port_of_the_seed_host_is_not_crawled():
     with RouteServer({"/page": page("other")}) as other_port, RouteServer() as site:
         site.routes["/"] = page(

@@ -224,6 +224,7 @@ def test_retry_after_asks_once_to_wait(hostile: HostileServer) -> None:
 @pytest.mark.parametrize(
     ("path", "encoding"), [("/gzip-bomb", "gzip"), ("/gzip-gzip-bomb", "gzip, gzip")]
 )
+@pytest.mark.slow
 def test_served_bombs_are_small_on_the_wire_and_stopped_by_the_decoder(
     hostile: HostileServer, path: str, encoding: str
 ) -> None:

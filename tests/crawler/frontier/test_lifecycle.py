@@ -359,6 +359,7 @@ async def test_a_lease_whose_host_started_something_since_waits_out_of_its_fetch
 # -- host timing: a Crawl-delay learned from robots.txt ----------------------------------------
 
 
+@pytest.mark.slow
 async def test_a_crawl_delay_learned_after_the_hand_out_sends_the_lease_back(
     make_frontier: MakeFrontier,
 ) -> None:
@@ -550,6 +551,7 @@ async def test_autothrottle_halves_the_requests_in_flight_when_answers_slow_down
     assert await pace_all(frontier, failing) == [Rate(1, slowed=2)]
 
 
+@pytest.mark.slow
 async def test_autothrottle_adds_delay_at_one_in_flight_and_recovers_to_the_crawl_delay(
     make_frontier: MakeFrontier,
 ) -> None:

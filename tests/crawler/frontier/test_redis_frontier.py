@@ -131,6 +131,7 @@ CLOCK_SLACK_S = 0.005
 """Redis keeps time in whole milliseconds."""
 
 
+@pytest.mark.slow
 async def test_a_start_whose_process_died_before_sending_holds_the_host_a_lease_at_most(
     redis_server: RedisServer,
 ) -> None:
@@ -218,6 +219,7 @@ async def test_the_autothrottle_keeps_one_rate_per_host_for_every_process(
         third.cancel()
 
 
+@pytest.mark.slow
 async def test_a_dead_process_leases_return_with_the_attempt_counted(
     redis_server: RedisServer,
 ) -> None:

@@ -92,6 +92,7 @@ def test_a_page_memory_packs_and_unpacks_whole():
     )
 
 
+@pytest.mark.slow
 def test_a_recrawl_through_redis_says_exactly_what_changed(site, redis_server, tmp_path):
     first = run(site, redis_server, tmp_path / "day1.jsonl")
     assert all("change" not in record for record in first.records)
@@ -123,6 +124,7 @@ def test_a_recrawl_through_redis_says_exactly_what_changed(site, redis_server, t
     assert (tmp_path / "day3.jsonl").read_text() == ""
 
 
+@pytest.mark.slow
 def test_two_processes_recrawling_at_once_begin_one_run(site, redis_server, tmp_path):
     run(site, redis_server, tmp_path / "day1.jsonl", fetch={"delay_s": 0.05})
     site.pages["/b"] = "<title>B</title><p>second version</p>"
@@ -164,6 +166,7 @@ def test_two_processes_recrawling_at_once_begin_one_run(site, redis_server, tmp_
         meta.close()
 
 
+@pytest.mark.slow
 def test_a_recrawl_of_an_unfinished_crawl_resumes_it(site, redis_server, tmp_path):
     run(site, redis_server, tmp_path / "day1.jsonl")
     site.pages["/b"] = "<title>B</title><p>v2</p>"

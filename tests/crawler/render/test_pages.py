@@ -191,6 +191,7 @@ async def test_wait_for_waits_for_an_element_a_timer_adds(pool, site):
     assert '<p id="late">arrived</p>' in rendered.html
 
 
+@pytest.mark.slow
 async def test_a_page_that_polls_forever_is_read_when_the_idle_cap_is_reached(pool, site):
     browser, fetcher = pool
     started = time.monotonic()
@@ -203,6 +204,7 @@ async def test_a_page_that_polls_forever_is_read_when_the_idle_cap_is_reached(po
     assert rendered.requests >= 2
 
 
+@pytest.mark.slow
 async def test_no_more_pages_render_at_once_than_the_concurrency(pool, site):
     browser, fetcher = pool  # concurrency = 2
     results = [await fetched(fetcher, site.url("/hold")) for _ in range(4)]

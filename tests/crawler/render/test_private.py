@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import socket
 
+import pytest
+
 from crawler.models import FetchRequest, FetchResult, utc_now
 from tests.support.rendering import started_pool
 from tests.support.routes import RouteServer, page
@@ -23,6 +25,7 @@ def public_page(html: str) -> FetchResult:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 async def test_private_addresses_are_refused_by_address_and_by_name():
     name = socket.gethostname()  # a name, not an IP literal, resolving to this machine
     with RouteServer({"/secret.js": page("window.leak = 1")}) as intranet:

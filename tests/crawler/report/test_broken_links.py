@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import pytest
 from lxml import html as lxml_html
 
 from crawler import crawl
@@ -23,6 +24,7 @@ def links(*hrefs: str) -> str:
     return "<title>t</title>" + "".join(f'<a href="{href}">x</a>' for href in hrefs)
 
 
+@pytest.mark.slow
 def test_report_lists_exactly_the_broken_targets_with_exactly_their_referrers(
     tmp_path: Path,
 ) -> None:

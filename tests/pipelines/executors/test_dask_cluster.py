@@ -36,6 +36,7 @@ def test_a_dask_executor_is_chosen_only_when_asked_for() -> None:
         executor_factory_for(build_settings({"workers": 0, "cluster": {"executor": "dask"}}))
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_clear_error_within_the_connect_timeout() -> None:
     with socket.socket() as sock:  # a loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))

@@ -54,6 +54,7 @@ async def crawl_records(executor: str, factory: DaskExecutorFactory | None = Non
     )
 
 
+@pytest.mark.slow
 async def test_a_dask_cluster_writes_the_same_records_as_the_local_pool() -> None:
     factory = DaskExecutorFactory(ClusterSpec("dask", 2))
     on_dask = await crawl_records("dask", factory)
@@ -68,6 +69,7 @@ async def test_a_dask_cluster_writes_the_same_records_as_the_local_pool() -> Non
     assert factory.executor.summary(42)[-1].endswith("KiB moved per page")
 
 
+@pytest.mark.slow
 async def test_a_page_that_kills_its_dask_worker_costs_that_page_only() -> None:
     # A 1 MB step option makes the processor big: sent with every batch, it would show.
     steps = [
@@ -96,6 +98,7 @@ async def test_a_page_that_kills_its_dask_worker_costs_that_page_only() -> None:
     assert factory.executor.traffic.bytes_sent < 2_000_000
 
 
+@pytest.mark.slow
 async def test_a_page_over_the_worker_memory_limit_costs_that_page_only() -> None:
     # As with the local pool, worker_memory_mb bounds a local cluster's workers: the page
     # that outgrows it is its own error record; without the limit it would take 600 MB.

@@ -341,6 +341,7 @@ def test_a_site_crawl_writes_the_same_records_with_either_parser() -> None:
         }
 
 
+@pytest.mark.slow
 def test_the_command_line_and_job_files_take_the_parser(tmp_path: Path) -> None:
     job = tmp_path / "job.toml"
     job.write_text('seeds = ["http://127.0.0.1:9/"]\nparser = "bs4"\n')

@@ -148,6 +148,7 @@ def test_no_url_leads_outside_the_folder_or_to_an_unsafe_name(url: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(URLS, min_size=2, max_size=6, unique=True))
+@pytest.mark.slow
 def test_distinct_urls_get_distinct_files_even_on_a_case_blind_system(urls: list[str]) -> None:
     # the same resource spelt two ways (a host's case) is one page; anything else is two
     identities = {_identity(url) for url in urls}

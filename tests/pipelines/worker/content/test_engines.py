@@ -109,6 +109,7 @@ def test_garbage_bytes_give_some_text_and_no_exception(engine: Engine) -> None:
     assert "\x00" not in page.content
 
 
+@pytest.mark.slow
 def test_a_paragraph_of_200_000_links_is_text_in_seconds() -> None:
     # html-to-markdown needs 25 s for it, in Rust, where no time limit reaches
     hostile = "<p>" + '<a href="/x">link</a> word ' * 200_000 + "</p>"
