@@ -24,16 +24,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import psutil
+from content_crawl import running
 from nginx_server import nginx_serving
 from process_tree import ROOT, exited, kill_tree, local_env
 
@@ -166,16 +166,9 @@ def static_page(data: dict[str, Any]) -> bytes:
     ).encode()
 
 
-@contextmanager
-def serving(pages: int) -> Iterator[str]:
-    server = SiteServer(pages)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def serving(pages: int) -> AbstractContextManager[str]:
+    """The script-built site of ``pages`` pages, served from a thread; yields its base URL."""
+    return running(SiteServer(pages))
 
 
 def browser_pss(root: psutil.Process) -> int:
