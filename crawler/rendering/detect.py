@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urldefrag, urljoin
 
 from lxml import etree, html
+
+from crawler.errors import InvalidUrl
+from crawler.urls import request_url
 
 LITTLE_TEXT = 200
 """Visible body text (characters, blanks left out) below which a page with scripts is
@@ -118,14 +120,12 @@ def page_shape(body: bytes | str, base_url: str) -> PageShape:
     links = set()
     for anchor in root.iter("a"):
         href = anchor.get("href")
-        if not href or href.startswith(("#", "javascript:", "mailto:")):
+        if not href or href.startswith("#"):
             continue
-        try:
-            url = urldefrag(urljoin(base_url, href.strip()))[0]
-        except ValueError:
+        try:  # as the crawl would request it, so both shapes of a page compare alike
+            links.add(request_url(href, base=base_url))
+        except InvalidUrl:  # javascript:, mailto:, a broken link: nothing to follow
             continue
-        if url.startswith(("http://", "https://")):
-            links.add(url)
     text = visible_text_length(page_body if page_body is not None else root)
     return PageShape(text, frozenset(links))
 
