@@ -22,8 +22,9 @@ class Ledger:
     fetched, so a hand-out that ends without a fetch (held back, refused, unfetched,
     retried) gives its place back. ``levels`` counts, by depth, the requests queued or in
     flight; retries waiting out their time are outside them (a host may ask for minutes,
-    and the crawl must not wait for it to go one level deeper). ``on_level_done`` is called
-    whenever a level empties: hosts parked behind it may go.
+    and the crawl must not wait for it to go one level deeper), and so are pages that left
+    early (``left_level``: a browser renders them, seconds each) though still outstanding.
+    ``on_level_done`` is called whenever a level empties: hosts parked behind it may go.
 
     Args:
         levels: requests a resumed crawl had not finished, by depth.
@@ -142,10 +143,17 @@ class Ledger:
         self.pending -= 1
         self.outstanding += 1
 
-    def done(self, depths: Iterable[int]) -> None:
-        """Leases of these depths are finished for good (their records are written)."""
+    def left_level(self, depth: int) -> None:
+        """A lease of ``depth`` leaves its level before it is done (its page renders in a
+        browser, seconds each): the next depth need not wait for it. It stays outstanding,
+        so the crawl is not over until it is ``done`` (with ``early``)."""
+        self._leave(depth)
+
+    def done(self, depths: Iterable[int], *, early: int = 0) -> None:
+        """Leases of these depths are finished for good (their records are written), and
+        ``early`` more that had left their levels already (``left_level``)."""
         finished = Counter(depths)
-        self.outstanding -= finished.total()
+        self.outstanding -= finished.total() + early
         for depth, count in finished.items():
             self._leave(depth, count)
 

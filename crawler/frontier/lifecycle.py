@@ -75,9 +75,11 @@ class Frontier(Protocol):
 
     A request goes: ``put``/``add_many`` (deduplicated) -> ``get`` (a ``Lease``, once its
     host may be contacted) -> ``end`` (how the fetch ended, which frees the host) ->
-    ``done`` (its record is written: finished for good). The crawl is over when input is
-    closed and nothing is queued or leased-and-not-done. Methods that a shared store needs
-    IO for are coroutines; the counts are what the frontier last knew.
+    ``done`` (its record is written: finished for good). Breadth first, a request of depth
+    d+1 goes only once depth d is done; a page to be rendered (seconds) may ``leave_level``
+    between ``end`` and ``done`` so that the next depth does not wait for it. The crawl is
+    over when input is closed and nothing is queued or leased-and-not-done. Methods that a
+    shared store needs IO for are coroutines; the counts are what the frontier last knew.
     """
 
     skipped: Counter[str]
@@ -117,6 +119,12 @@ class Frontier(Protocol):
 
     async def done(self, outcomes: Sequence[Outcome]) -> None:
         """These URLs' records are written (or dropped by a step): finished for good."""
+        ...
+
+    async def leave_level(self, request: FetchRequest) -> None:
+        """``request`` (handed out, fetched, its record not yet done) will be long in coming:
+        its page renders in a browser. Its level stops waiting for it, as for a retry; its
+        ``done`` still finishes it (without leaving the level again)."""
         ...
 
     async def restore(self, outcomes: Sequence[Outcome]) -> None:

@@ -22,6 +22,7 @@ from crawler.frontier.hosts import HostAnswer, HostSlot, Turn
 from crawler.frontier.ledger import Ledger
 from crawler.frontier.lifecycle import (
     Ending,
+    Fetched,
     HeldBack,
     Lease,
     Refused,
@@ -81,6 +82,8 @@ class LocalFrontier:
         self._rotation = HostRotation()
         self._retries: DueQueue[FetchRequest] = DueQueue()
         self._recent = RecentKeys()
+        # Request URL whose record follows (as ``done`` will name it) -> it left its level.
+        self._recording: dict[str, bool] = {}
         self._input_closed = False
         self._stopped = False
         self._changed = asyncio.Event()
@@ -214,6 +217,8 @@ class LocalFrontier:
             self._to_slot(request, retry=True)
             self._notify()
             return
+        if isinstance(how, Fetched | Unfetched):  # its record follows (``done``)
+            self._recording[request.url] = False
         if isinstance(how, Unfetched):
             self._ledger.unfetched(key)
         self._free(slot)
@@ -229,12 +234,24 @@ class LocalFrontier:
         """These URLs' records are written (or dropped by a step): finished for good.
 
         A durable store forgets them (a resume will not fetch them again); the levels and
-        the outstanding count move on, which may end the crawl.
+        the outstanding count move on, which may end the crawl. A request that left its
+        level (``leave_level``) is not taken from it twice.
         """
         if self._store.durable:
             self._store.mark_done(outcomes)
-        self._ledger.done(outcome.depth for outcome in outcomes)
+        depths = [o.depth for o in outcomes if not self._recording.pop(o.url, False)]
+        self._ledger.done(depths, early=len(outcomes) - len(depths))
         self._notify()
+
+    async def leave_level(self, request: FetchRequest) -> None:
+        """``request`` (fetched, its record not yet done) renders in a browser: its level
+        stops waiting for it, as for a retry, so one slow page does not stall the crawl's
+        next depth. It stays outstanding until ``done``. A second call does nothing, and so
+        does one before its ``end`` or after its ``done``: its level loses it once."""
+        if self._recording.get(request.url) is False:
+            self._recording[request.url] = True
+            self._ledger.left_level(request.depth)
+            self._notify()
 
     async def restore(self, outcomes: Sequence[Outcome]) -> None:
         """URLs a crashed run finished (their records are in the output): not to be fetched.
@@ -457,4 +474,5 @@ class LocalFrontier:
         drained = self._retries.drain()
         for request in drained:
             self._ledger.drained_retry(request.depth)
+            self._recording[request.url] = False
         return drained

@@ -22,18 +22,10 @@ import redis.asyncio as aioredis
 
 from crawler.frontier.backend import CrawlIdentity
 from crawler.frontier.hosts import BACKOFF_BASE_S, HostAnswer, Turn
-from crawler.frontier.lifecycle import (
-    Ending,
-    Fetched,
-    HeldBack,
-    Lease,
-    Refused,
-    RetryIn,
-    Unfetched,
-)
+from crawler.frontier.lifecycle import Ending, Lease
 from crawler.frontier.redis.link import Arg
 from crawler.frontier.redis.memory import RedisPageMemory
-from crawler.frontier.redis.scripts import decode_request, encode_request
+from crawler.frontier.redis.scripts import decode_request, encode_ending, encode_request
 from crawler.frontier.redis.session import RedisSession, text
 from crawler.frontier.stores import Outcome
 from crawler.frontier.throttle import (
@@ -302,18 +294,7 @@ class RedisFrontier:
     async def end(self, lease: Lease, how: Ending) -> None:
         """The fetch of ``lease`` is over, ended ``how``: its host's slot is free again."""
         request = lease.request
-        kind, retry_ms, retry_at = "fetched", 0, 0.0
-        if isinstance(how, HeldBack):
-            kind = "held"
-        elif isinstance(how, Unfetched):
-            kind = "unfetched"
-        elif isinstance(how, Refused):
-            kind = "refused"
-        elif isinstance(how, RetryIn):
-            kind, retry_ms, retry_at = "retry", int(how.delay_s * 1000), time.time() + how.delay_s
-        elif not isinstance(how, Fetched):
-            raise TypeError(f"unknown ending {how!r}")
-        reason = how.reason if isinstance(how, Refused) else ""
+        kind, retry_ms, retry_at, reason = encode_ending(how)
         args: list[Arg] = [self._keys.prefix, lease.token, kind, retry_ms, retry_at]
         kept = await self._link.run("end", [*args, url_key(request.url), reason])
         if kind in ("held", "refused", "retry"):
@@ -344,6 +325,15 @@ class RedisFrontier:
             args += [token if token is not None else "", url_key(outcome.url), code, int(failed)]
         await self._link.run("done", args)
         self._notify()
+
+    async def leave_level(self, request: FetchRequest) -> None:
+        """``request`` (fetched, its record not yet done) renders in a browser: its level
+        stops waiting for it, for every process, so one slow page does not stall the next
+        depth. Its lease stays (renewed, ``done`` ends it); a lease that goes back to the
+        queue (released, expired) rejoins its level. Once per lease, after its ``end``."""
+        token = self._tokens.get(request.url)  # ``done`` still needs it
+        if token is not None and int(await self._link.run("leave", [self._keys.prefix, token])):
+            self._notify()
 
     async def restore(self, outcomes: Sequence[Outcome]) -> None:
         """URLs finished elsewhere (records already written): seen, and never fetched."""

@@ -2,19 +2,22 @@
 data), and how a request is packed for them. It owns the data changes; when to call them is
 the frontier's.
 
-Each script is atomic: add links, take leases, end a fetch, finish records, renew and release
-leases, begin or end a recrawl run; host timing (``begin``, ``sent``, ``hold``,
-``may_start``, the autothrottle's ``throttle``). Every script but ``join`` starts with
-``lua/prelude.lua``: the crawl's key prefix (``ARGV[1]``, see :mod:`.keys`), Redis's clock,
-the crawl's settings and the helpers they share (scheduling a host, counting, leases).
+Each script is atomic: add links, take leases, end a fetch, let a lease leave its level early
+(``leave``: its page renders), finish records, renew and release leases, begin or end a
+recrawl run; host timing (``begin``, ``sent``, ``hold``, ``may_start``, the autothrottle's
+``throttle``). Every script but ``join`` starts with ``lua/prelude.lua``: the crawl's key
+prefix (``ARGV[1]``, see :mod:`.keys`), Redis's clock, the crawl's settings and the helpers
+they share (scheduling a host, counting, leases).
 
 Keys under the prefix: ``seen`` SET of 16-byte digests; ``q:<host>`` ZSET request -> depth x
 1e12 + sequence; ``h:<host>`` HASH active/next/held/open/sending/last/delay/backoff/started
 and the autothrottle's cap/tdelay/slowed/ver (ms; ``next`` paces hand-outs, ``open`` the
 gate, ``sending`` a start not on the wire yet);
 ``hosts`` ZSET of hosts with work and a free slot -> the time they may start; ``lease`` HASH
-token -> request; ``leases`` ZSET token -> expiry; ``retries`` ZSET request -> due; ``levels``
-HASH depth -> requests queued or leased; ``outcome`` HASH digest -> status or error code;
+token -> request (with its host ``h``, process ``p``, ``e`` 1 once its fetch ended with a
+record to follow, ``x`` 1 once it left its level); ``leases`` ZSET token -> expiry;
+``retries`` ZSET request -> due; ``levels`` HASH depth -> requests queued or leased
+(leases that left it aside); ``outcome`` HASH digest -> status or error code;
 ``counts``, ``procs``, ``feeders``, ``meta``. Times are Redis's own clock (ms), the one clock
 every process shares.
 """
@@ -22,9 +25,11 @@ every process shares.
 from __future__ import annotations
 
 import json
+import time
 from functools import cache
 from importlib.resources import files
 
+from crawler.frontier.lifecycle import Ending, Fetched, HeldBack, Refused, RetryIn, Unfetched
 from crawler.models import FetchRequest
 
 NAMES = (
@@ -32,6 +37,7 @@ NAMES = (
     "add",
     "take",
     "end",
+    "leave",
     "done",
     "renew",
     "release",
@@ -81,3 +87,17 @@ def decode_request(raw: bytes) -> FetchRequest:
     """A request as the scripts hand it back."""
     item = json.loads(raw)
     return FetchRequest(item["u"], int(item["d"]), item["r"] or None, int(item["a"]), item["n"])
+
+
+def encode_ending(how: Ending) -> tuple[str, int, float, str]:
+    """How a lease ended, as ``end.lua`` takes it: its kind (fetched, unfetched, refused,
+    retry, held), a retry's delay (ms) and wall-clock time (epoch s), a refusal's reason."""
+    if isinstance(how, RetryIn):
+        return "retry", int(how.delay_s * 1000), time.time() + how.delay_s, ""
+    if isinstance(how, Refused):
+        return "refused", 0, 0.0, how.reason
+    kinds = {Fetched: "fetched", Unfetched: "unfetched", HeldBack: "held"}
+    kind = kinds.get(type(how))
+    if kind is None:
+        raise TypeError(f"unknown ending {how!r}")
+    return kind, 0, 0.0, ""

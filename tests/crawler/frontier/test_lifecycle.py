@@ -47,6 +47,8 @@ __all__ = ["backend", "frontier", "make_frontier"]  # the fixtures, imported for
 
 A = "http://a.example"
 B = "http://b.example"
+C = "http://c.example"
+D = "http://d.example"
 
 
 # -- the seen set and the end of the crawl ---------------------------------------------------
@@ -201,6 +203,65 @@ async def test_a_long_retry_does_not_hold_the_next_depth_back(
     await finish(frontier, page)
     deeper = await get_soon(frontier)  # depth 1 goes while the retry waits
     assert deeper.request.depth == 1
+
+
+async def test_a_page_that_leaves_its_level_lets_the_next_depth_go_before_its_done(
+    frontier: Frontier,
+) -> None:
+    await frontier.put(FetchRequest(f"{A}/"))
+    frontier.close_input()
+    page = await get_soon(frontier)
+    await frontier.add_many([FetchRequest(f"{B}/deeper", depth=1)])
+    await frontier.end(page, FETCHED)
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)  # fetched, but its record is still to come
+    await frontier.leave_level(page.request)  # it renders in a browser: seconds
+    deeper = await asyncio.wait_for(waiting, SOON_S)
+    assert deeper is not None
+    assert deeper.request.url == f"{B}/deeper"
+    await finish(frontier, deeper)
+    ending = asyncio.ensure_future(frontier.get())
+    assert await blocks(ending)  # the rendered page's record (and links) still to come
+    await frontier.done([outcome(page)])
+    assert await asyncio.wait_for(ending, SOON_S) is None
+
+
+async def test_a_page_leaves_its_level_once_however_often_it_is_asked(
+    frontier: Frontier,
+) -> None:
+    await frontier.add_many([FetchRequest(f"{A}/rendered", depth=1)])
+    await frontier.add_many([FetchRequest(f"{B}/plain", depth=1)])
+    rendered, plain = await get_soon(frontier), await get_soon(frontier)
+    await frontier.end(rendered, FETCHED)
+    await frontier.leave_level(rendered.request)
+    await frontier.leave_level(rendered.request)
+    # Each link deeper on a host of its own, so it is looked at at once.
+    await frontier.add_many([FetchRequest(f"{C}/deeper", depth=2)])
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)  # depth 1 still has the plain page in flight
+    await frontier.done([outcome(rendered)])
+    await frontier.leave_level(rendered.request)  # after its done: nothing happens
+    await frontier.add_many([FetchRequest(f"{D}/deeper", depth=2)])
+    assert await blocks(waiting)  # its done did not take it from its level again
+    await finish(frontier, plain)
+    deeper = await asyncio.wait_for(waiting, SOON_S)
+    assert deeper is not None
+    assert deeper.request.depth == 2
+
+
+async def test_a_page_leaves_its_level_only_once_its_fetch_ended(frontier: Frontier) -> None:
+    await frontier.add_many([FetchRequest(f"{A}/retried", depth=1)])
+    await frontier.add_many([FetchRequest(f"{B}/plain", depth=1)])
+    retried, plain = await get_soon(frontier), await get_soon(frontier)
+    await frontier.leave_level(retried.request)  # too early: nothing happens
+    await frontier.end(retried, RetryIn(600))  # which leaves its level, once
+    await frontier.add_many([FetchRequest(f"{C}/deeper", depth=2)])
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)  # depth 1 still has the plain page in flight
+    await finish(frontier, plain)
+    deeper = await asyncio.wait_for(waiting, SOON_S)
+    assert deeper is not None
+    assert deeper.request.url == f"{C}/deeper"
 
 
 async def test_max_pages_stops_the_hand_outs(make_frontier: MakeFrontier) -> None:

@@ -240,6 +240,51 @@ async def test_a_dead_process_leases_return_with_the_attempt_counted(
         await doomed.session.link.client.aclose()
 
 
+async def test_a_page_that_left_its_level_rejoins_it_when_its_process_stops(
+    redis_server: RedisServer,
+) -> None:
+    async with shared(redis_server) as survivor:
+        async with shared(redis_server) as stopping:
+            await stopping.put(FetchRequest(f"{A}/"))
+            page = await get_soon(stopping)
+            assert page is not None
+            await stopping.end(page, FETCHED)
+            await stopping.leave_level(page.request)  # rendering when the process stops
+        await held_back_until_done(survivor, page)
+
+
+async def test_a_page_that_left_its_level_rejoins_it_when_its_lease_expires(
+    redis_server: RedisServer,
+) -> None:
+    async with shared(redis_server) as survivor:
+        doomed = redis_frontier(redis_server.url, "t", identity(), lease_s=0.3)
+        await doomed.put(FetchRequest(f"{A}/"))
+        page = await get_soon(doomed)
+        assert page is not None
+        await doomed.end(page, FETCHED)
+        await doomed.leave_level(page.request)
+        # As after kill -9 while it renders: no more renewals, no goodbye.
+        assert doomed.session._heartbeat is not None
+        doomed.session._heartbeat.cancel()
+        await held_back_until_done(survivor, page)
+        await doomed.session.link.client.aclose()
+
+
+async def held_back_until_done(frontier: Frontier, left: Lease) -> None:
+    """``left``'s page, back in the queue, is handed out by ``frontier`` and holds a link one
+    level deeper back until it is done: it is in its level again."""
+    again = await get_soon(frontier)
+    assert again is not None
+    assert again.request.url == left.request.url
+    await frontier.add_many([FetchRequest(f"{B}/deeper", depth=left.request.depth + 1)])
+    waiting = asyncio.ensure_future(frontier.get())
+    assert await blocks(waiting)
+    await finish(frontier, again)
+    deeper = await asyncio.wait_for(waiting, SOON_S)
+    assert deeper is not None
+    assert deeper.request.url == f"{B}/deeper"
+
+
 async def test_max_pages_counts_every_process(redis_server: RedisServer) -> None:
     async with (
         shared(redis_server, max_requests=2) as one,

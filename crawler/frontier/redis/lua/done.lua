@@ -13,7 +13,7 @@ for i = 4 + pages * 2, #ARGV, 4 do
       schedule(l.h)
     end
     drop_lease(tok, l)
-    level_add(l.d, -1)
+    if l.x ~= 1 then level_add(l.d, -1) end  -- else it left already (leave.lua)
     local kind = 'done'
     if ARGV[i + 3] == '1' then kind = 'failed' end
     count(kind, 1)

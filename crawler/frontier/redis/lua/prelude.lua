@@ -70,6 +70,12 @@ local function request_of(l)
   return cjson.encode({u = l.u, d = l.d, r = l.r, a = l.a, n = l.n})
 end
 
+-- A lease back in the queue (released, expired) is in its level again if it had left it
+-- (leave.lua): breadth first holds the next depth back until it is done.
+local function rejoin_level(l)
+  if l.x == 1 then level_add(l.d, 1) end
+end
+
 local function drop_lease(tok, l)
   redis.call('HDEL', p .. 'lease', tok)
   redis.call('ZREM', p .. 'leases', tok)

@@ -9,6 +9,7 @@ for i = 3, #ARGV do
     drop_lease(tok, l)
     give_back_place(l.h)
     enqueue(l.h, l.d, request_of(l))
+    rejoin_level(l)
     schedule(l.h)
   end
 end

@@ -16,6 +16,7 @@ for _, tok in ipairs(redis.call('ZRANGEBYSCORE', p .. 'leases', '-inf', now, 'LI
     give_back_place(l.h)
     l.a = l.a + 1
     enqueue(l.h, l.d, request_of(l))
+    rejoin_level(l)
     count('requeued', 1)
     schedule(l.h)
   end
