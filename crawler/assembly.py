@@ -266,8 +266,12 @@ async def started_browser(
 ) -> AsyncIterator[BrowserPool | None]:
     """The browser pool of a crawl that may render, started; None for one that does not.
 
-    Started before any output is opened (a missing browser touches no file) and closed
-    however the crawl ends, Chromium with it; its restarts are counted in ``stats``.
+    A crawl that renders every page (``always``) launches Chromium before any output is
+    opened: a browser that does not start touches no file. Any other launches it when a
+    page first needs it: a static site may need none, and a launch costs a second of CPU
+    (``check_browser_choice`` has already found Playwright and a Chromium; a browser
+    that then fails to start fails each render, saying why). The pool is closed however
+    the crawl ends, Chromium with it; its restarts are counted in ``stats``.
 
     Raises:
         BrowserMissing: Playwright or Chromium cannot run.
@@ -279,7 +283,8 @@ async def started_browser(
 
     pool = BrowserPool(settings.render, fetcher=fetcher, allow_private=settings.fetch.allow_private)
     try:
-        await pool.start()
+        if settings.render.mode == "always":
+            await pool.start()
         yield pool
     finally:
         stats.browser_restarts += pool.restarts

@@ -380,7 +380,9 @@ class Engine:
             OutputError: the WARC archive cannot take a rendered page: the crawl ends.
         """
         if item is not None and self._renderer is not None:
-            item = await self._renderer.render(item)
+            # a render takes seconds: its level need not wait for it (a retry's does not)
+            leave = partial(self._frontier.leave_level, item.request)
+            item = await self._renderer.render(item, on_render=leave)
         await self._batches.put(item)
 
     async def _dispatch(self) -> None:

@@ -72,8 +72,8 @@ class Stats:
     rendered: Counter[str] = field(default_factory=Counter)
     """Pages rendered in the browser, by host."""
     render_probes: int = 0
-    """Sample pages rendered only to learn a host's verdict (their records are as fetched);
-    probes still rendering when the crawl ends are dropped, uncounted."""
+    """Probes: pages that look static, rendered only to check that (their records are as
+    fetched); probes still rendering when the crawl ends are dropped, uncounted."""
     render_failures: Counter[str] = field(default_factory=Counter)
     """Renders that failed, by error code (render_timeout, render_crash)."""
     render_requests: int = 0
@@ -265,7 +265,7 @@ class Stats:
         line = f"render: {_count(rendered, 'page')} rendered" + (f" ({hosts}" if hosts else "")
         line += (f", {more} more hosts)" if more > 0 else ")") if hosts else ""
         if self.render_probes:
-            line += f", {self.render_probes} more to learn (sample pages, records as fetched)"
+            line += f", {self.render_probes} more to learn (probes, records as fetched)"
         if self.render_failures:
             kinds = ", ".join(f"{code} {n}" for code, n in self.render_failures.most_common())
             line += f", {sum(self.render_failures.values())} failed ({kinds})"

@@ -28,7 +28,12 @@ from crawler.render.browser import (
 )
 from crawler.render.guard import RequestGuard
 from crawler.render.page import PageSteps, RenderedPage
-from crawler.render.processes import browser_processes, end_processes
+from crawler.render.processes import (
+    browser_processes,
+    driver_processes,
+    end_processes,
+    lower_priority,
+)
 from crawler.settings import RenderSettings
 
 if TYPE_CHECKING:
@@ -70,6 +75,7 @@ class BrowserPool:
         self._drained.set()
         self._replace = False
         self._since_check = 0
+        self._unstartable: BrowserMissing | None = None
         self.restarts = 0
         """Browsers replaced: crashed, killed, stuck or past the memory limit."""
         self.crashes = 0
@@ -95,6 +101,8 @@ class BrowserPool:
             except Exception as exc:  # its driver (a Node.js program) did not start
                 first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise BrowserMissing(f"rendering needs Playwright's driver: {first_line}") from exc
+            if self._settings.nice:  # Chromium, started by the driver, inherits its priority
+                lower_priority(driver_processes(), self._settings.nice)
             self._session = await BrowserSession.launch(
                 self._playwright, self._settings, self._marker
             )
@@ -113,7 +121,7 @@ class BrowserPool:
             try:
                 session = await self._session_for_a_page()
             except BrowserMissing as exc:
-                failure = FetchFailure("render_crash", f"the browser did not restart: {exc}")
+                failure = FetchFailure("render_crash", f"the browser did not start: {exc}")
                 return RenderedPage(None, failure, 0, {}, _since(started))
             self._in_flight += 1
             self._drained.clear()
@@ -128,6 +136,16 @@ class BrowserPool:
                 if self._in_flight == 0:
                     self._drained.set()
                 await self._check_memory(session)
+
+    async def _keep_priority_low(self) -> None:
+        """Lower the priority of the browser's processes that are not yet (its renderers
+        are started as pages open). Run by root, Chromium sets its threads' priority back
+        to normal, some above; run by anyone else, it cannot, and they keep the driver's.
+        Renders then use the CPU the crawl leaves: on a busy machine, the crawl's own
+        process is not kept waiting for a core by a page's layout."""
+        if self._settings.nice and self._marker is not None:
+            pids = await asyncio.to_thread(browser_processes, self._marker)
+            await asyncio.to_thread(lower_priority, pids, self._settings.nice)
 
     def processes(self) -> list[int]:
         """The ids of every process of this pool's browser, live now (none once closed)."""
@@ -167,6 +185,7 @@ class BrowserPool:
         try:
             async with asyncio.timeout(limit):
                 page = await session.new_page()
+                await self._keep_priority_low()  # its tab's renderer too
                 page.on("crash", lambda _page: crashed.set())
                 await page.route("**/*", guard.handle)
                 await page.route_web_socket("**/*", guard.refuse_socket)
@@ -202,8 +221,15 @@ class BrowserPool:
     async def _session_for_a_page(self) -> BrowserSession:
         """The browser to render in: replaced first if it went away or is due (memory)."""
         async with self._launching:
-            if self._playwright is None:
-                await self.start()
+            if self._unstartable is not None:
+                raise self._unstartable
+            try:
+                if self._playwright is None:  # the first page to render launches it
+                    await self.start()
+            except BrowserMissing as exc:  # every page would wait for the same failure
+                log.warning("no page will be rendered: %s", exc)
+                self._unstartable = exc
+                raise
             playwright, marker, session = self._playwright, self._marker, self._session
             if playwright is None or marker is None:  # start() sets both, or raises
                 raise BrowserMissing("rendering did not start")

@@ -17,6 +17,9 @@ MARKER_ENV = "PARCRAWL_RENDER_DIR"
 """Set in the browser's environment to the pool's own folder: how its processes are known
 (Playwright launches Chromium itself and does not say its process id)."""
 
+DRIVER_MARK = b"run-driver"
+"""The argument Playwright's driver (a Node.js program) is started with."""
+
 NAMES = (b"chrom", b"headless_shell")
 """What the processes of a Chromium are called (``comm``): chromium, chrome_crashpad_handler."""
 
@@ -42,6 +45,27 @@ def browser_processes(marker: str) -> list[int]:
                 found.add(pid)
                 grown = True
     return sorted(found - ended)
+
+
+def driver_processes() -> list[int]:
+    """The ids of the Playwright drivers this process started (``node ... run-driver``)."""
+    me = os.getpid()
+    return [
+        pid
+        for pid, ppid, _name, state in _processes()
+        if ppid == me and state != b"Z" and DRIVER_MARK in _read(pid, "cmdline").split(b"\0")
+    ]
+
+
+def lower_priority(pids: list[int], by: int) -> None:
+    """Make every thread of ``pids`` at least ``by`` nicer than this process (at most 19);
+    what they start afterwards inherits it. A process gone, or not ours, is left alone."""
+    nice = min(19, os.getpriority(os.PRIO_PROCESS, 0) + by)
+    for pid in pids:
+        for entry in _listdir(PROC / str(pid) / "task"):
+            with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
+                if os.getpriority(os.PRIO_PROCESS, int(entry)) < nice:
+                    os.setpriority(os.PRIO_PROCESS, int(entry), nice)
 
 
 def memory_bytes(pids: list[int]) -> int:
@@ -83,6 +107,13 @@ def _processes() -> list[tuple[int, int, bytes, bytes]]:
         name = stat[opening + 1 : closing]
         listed.append((int(entry.name), int(fields[1]), name, fields[0]))
     return listed
+
+
+def _listdir(path: Path) -> list[str]:
+    try:
+        return [entry.name for entry in path.iterdir()]
+    except OSError:  # the process ended
+        return []
 
 
 def _read(pid: int, name: str) -> bytes:

@@ -11,13 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from crawler.models import FetchResult, media_type
-from crawler.rendering.detect import PageShape, script_built
+from crawler.rendering.detect import LITTLE, NOSCRIPT, PageShape, script_built
 from crawler.settings import RenderRules, RenderSettings
 from crawler.urls import host_key
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
-SAMPLE = "sample"
+PROBE = "probe"
 ALWAYS = "always"
 NEVER = "never"
 RULE = "rule"
@@ -27,10 +27,6 @@ STATIC_HTML = "static_html"
 NOT_HTML = "not_html"
 NOT_OK = "not_ok"
 
-QUIET_AFTER = 3
-"""On a host found static: flagged pages in a row whose render added nothing, after which
-the host's pages are no longer rendered at all (``host_static``)."""
-
 TEXT_GAIN = 200
 """Characters of visible text a render must add (and a fifth more than the page had) to
 count as adding: a date or a cookie notice filled in by script is not the page."""
@@ -38,41 +34,47 @@ count as adding: a date or a cookie notice filled in by script is not the page."
 LINK_GAIN = 3
 """New links a render must add to count as adding (one is enough on a page that had none)."""
 
+WEAK_SIGNS = frozenset({NOSCRIPT, LITTLE})
+"""What the detector says of a page that may just hold a widget built by script (a search
+box, a map) or be a stub: on a host whose first pages looked static, not worth a browser.
+An empty application root or framework markers say the page itself is the script's."""
+
 LEARNING = "learning"
 STATIC = "static"
 DYNAMIC = "dynamic"
 MIXED = "mixed"
-QUIET = "quiet"
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
     """Whether to render a page, why (its record's ``render_reason``) and what to wait for.
 
-    ``sample``: the page is one of its host's learning sample: what its render adds
-    decides the host's verdict. A sample page not rendered for its record is a probe: it
-    goes on as fetched, and is rendered beside the crawl only to learn from.
+    ``learn``: what the render adds teaches the host's verdict: a flagged page of the
+    host's sample (rendered for its record), or a probe (a page that looks static,
+    rendered beside the crawl only to check the guess: its record is the page as fetched).
     """
 
     render: bool
     reason: str
     wait_for: str | None = None
-    sample: bool = False
+    learn: bool = False
 
     @property
     def probe(self) -> bool:
         """Render beside the crawl, to learn only: the record is the page as fetched."""
-        return self.sample and not self.render
+        return self.learn and not self.render
 
 
 @dataclass(slots=True)
 class _Host:
-    """What one host has shown: sample renders handed out and their outcomes, the verdict."""
+    """What one host has shown: renders handed out to learn, their outcomes, the verdict."""
 
     sampled: int = 0
+    probed: int = 0
+    opening: list[bool] = field(default_factory=list)
+    """Whether the detector flagged each of the host's first pages (``sample`` of them)."""
     outcomes: list[bool | None] = field(default_factory=list)
     verdict: str = LEARNING
-    idle_streak: int = 0
 
 
 def adds(static: PageShape, rendered: PageShape) -> bool:
@@ -91,19 +93,24 @@ def adds(static: PageShape, rendered: PageShape) -> bool:
 class RenderPolicy:
     """Decides, page by page, whether to render; in ``auto`` mode it learns per host.
 
-    ``auto``: a host's first ``sample`` HTML pages are rendered and compared with their
-    static HTML. Those the detector flags are rendered for their records (its reason); the
-    others are probes (``sample``): their records are the pages as fetched, and they are
-    rendered beside the crawl only to learn from, so that learning never holds the crawl
-    back (the frontier goes one level deeper only once a level is done). None added
-    anything: the host is static, and only pages the detector flags are rendered, until
-    ``QUIET_AFTER`` of them in a row add nothing: then none is (``host_static``). All
-    added: every page of the host is rendered (``host_dynamic``). Some did: the detector
-    decides page by page (its reason, or ``static_html``). A render that failed teaches
-    nothing.
+    ``auto``: a page is rendered when the detector says it looks built by script; a
+    host's first ``sample`` such renders are compared with their static HTML. All added
+    text or links: every page of the host goes to the browser (``host_dynamic``). None
+    did: the host is rendered no more (``host_static``). Some did: the detector decides
+    page by page. A render that failed teaches nothing.
+
+    A host whose first ``sample`` pages looked static is taken for a static site: a page
+    of it with only a weak sign (a ``<noscript>`` asking for JavaScript, little text) is
+    a widget's page (a search page, a map) and is not rendered (``host_static``); an
+    empty application root or framework markers still are. So a static site costs a scan
+    of each page's bytes, and no browser starts for it.
+
+    The detector can miss a page built by script. ``probe`` (off by default) renders a
+    host's first pages that look static beside the crawl, their records the pages as
+    fetched: one that gains text or links sends the host's every page to the browser.
 
     Args:
-        settings: the ``[render]`` section (mode, sample, rules).
+        settings: the ``[render]`` section (mode, sample, probe, rules).
         detect: says why a static page looks built by script, or None.
     """
 
@@ -116,6 +123,7 @@ class RenderPolicy:
         self._mode = settings.mode
         self._rules = RenderRules(settings)
         self._sample = settings.sample
+        self._probes = settings.probe
         self._detect = detect
         self._hosts: dict[str, _Host] = {}
 
@@ -135,49 +143,46 @@ class RenderPolicy:
         host = self._hosts.setdefault(host_key(url), _Host())
         if host.verdict == DYNAMIC:
             return Decision(True, HOST_DYNAMIC, wait_for)
-        if host.verdict == QUIET:
+        if host.verdict == STATIC:
             return Decision(False, HOST_STATIC)
+        learning = host.verdict == LEARNING
         reason = self._detect(result.body)
-        sample = host.verdict == LEARNING and host.sampled < self._sample
-        if sample:
-            host.sampled += 1
-        if reason is None:
-            return Decision(False, SAMPLE if sample else STATIC_HTML, wait_for, sample)
-        return Decision(True, reason, wait_for, sample)
+        if len(host.opening) < self._sample:
+            host.opening.append(reason is not None)
+        if reason is not None:
+            opened_static = len(host.opening) == self._sample and not any(host.opening)
+            if reason in WEAK_SIGNS and opened_static:
+                return Decision(False, HOST_STATIC)
+            sample = learning and host.sampled < self._sample
+            host.sampled += sample
+            return Decision(True, reason, wait_for, sample)
+        if learning and host.probed < self._probes:
+            host.probed += 1
+            return Decision(False, PROBE, wait_for, learn=True)
+        return Decision(False, STATIC_HTML)
 
     def forgo(self, url: str, decision: Decision) -> None:
-        """A probe that could not be rendered (too many at once): a later page samples."""
+        """A probe that could not be rendered (too many at once): a later page probes."""
         host = self._hosts.get(host_key(url))
-        if host is not None and decision.sample and host.verdict == LEARNING:
-            host.sampled -= 1
-
-    def learns_from(self, decision: Decision) -> bool:
-        """True when the render of this decision teaches the host's verdict something: it
-        is then worth comparing with the static page."""
-        return decision.sample or (
-            decision.render and decision.reason not in (ALWAYS, RULE, HOST_DYNAMIC)
-        )
+        if host is not None and decision.probe:
+            host.probed -= 1
 
     def learn(self, url: str, decision: Decision, added: bool | None) -> None:
         """What a render ``decision`` led to: it ``added`` to the static page or not; None:
         the render failed."""
         host = self._hosts.get(host_key(url))
-        if host is None or not self.learns_from(decision):
+        if host is None or not decision.learn:
             return
-        if decision.sample:
-            host.outcomes.append(added)
-            if len(host.outcomes) >= self._sample and host.verdict == LEARNING:
-                host.verdict = _verdict(host.outcomes)
+        if decision.probe:  # the detector missed a page built by script: it will again
+            if added:
+                host.verdict = DYNAMIC
             return
-        if host.verdict != STATIC or added is None:
-            return
-        host.idle_streak = 0 if added else host.idle_streak + 1
-        if host.idle_streak >= QUIET_AFTER:
-            host.verdict = QUIET
+        host.outcomes.append(added)
+        if len(host.outcomes) >= self._sample and host.verdict == LEARNING:
+            host.verdict = _verdict(host.outcomes)
 
     def verdict(self, url: str) -> str:
-        """What auto mode has learnt of ``url``'s host: learning, static, dynamic, mixed, or
-        quiet (static, and its flagged pages added nothing either)."""
+        """What auto mode has learnt of ``url``'s host: learning, static, dynamic or mixed."""
         host = self._hosts.get(host_key(url))
         return host.verdict if host is not None else LEARNING
 

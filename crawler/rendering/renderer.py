@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # playwright and warcio are imported only by crawls that use 
 log = logging.getLogger(__name__)
 
 MAX_PROBES = 8
-"""Sample pages rendered beside the crawl at once, at most; past it a later page samples."""
+"""Probes rendered beside the crawl at once, at most; past it a later page probes."""
 
 RENDERED_TYPE = "text/html; charset=utf-8"
 """A rendered page's content type: the DOM is serialized as UTF-8, whatever the page was."""
@@ -36,9 +37,12 @@ RENDERED_TYPE = "text/html; charset=utf-8"
 class PageRenderer(Protocol):
     """What the engine asks of rendering: a fetched page's result, rendered or not."""
 
-    async def render(self, result: FetchResult) -> FetchResult:
+    async def render(
+        self, result: FetchResult, *, on_render: Callable[[], Awaitable[None]] | None = None
+    ) -> FetchResult:
         """``result``, its body the rendered DOM when the page was rendered; never raises
-        for one page (a failed render is the record's error)."""
+        for one page (a failed render is the record's error). ``on_render`` is awaited
+        first when the page will be rendered for its record: it will be long in coming."""
         ...
 
     async def aclose(self) -> None:
@@ -79,8 +83,11 @@ class BrowserRenderer:
         self._archive = archive
         self._probes: set[asyncio.Task[None]] = set()
 
-    async def render(self, result: FetchResult) -> FetchResult:
-        """``result`` rendered if its page needs it, with ``rendered`` and ``render_reason``.
+    async def render(
+        self, result: FetchResult, *, on_render: Callable[[], Awaitable[None]] | None = None
+    ) -> FetchResult:
+        """``result`` rendered if its page needs it, with ``rendered`` and ``render_reason``;
+        ``on_render`` is awaited first when it will be (the frontier lets its level go on).
 
         A failed render keeps the page as fetched, its error ``render_timeout`` or
         ``render_crash`` (``render_failure``).
@@ -91,7 +98,7 @@ class BrowserRenderer:
             OutputError: the WARC archive cannot be written (the crawl ends).
         """
         try:
-            return await self._render(result)
+            return await self._render(result, on_render)
         except OutputError:
             raise
         except Exception as exc:  # the boundary: one page's render never ends the crawl
@@ -99,12 +106,16 @@ class BrowserRenderer:
             log_internal(result.request.url, failure)
             return replace(result, failure=failure, body_kept=False)
 
-    async def _render(self, result: FetchResult) -> FetchResult:
+    async def _render(
+        self, result: FetchResult, on_render: Callable[[], Awaitable[None]] | None
+    ) -> FetchResult:
         decision = self._policy.decide(result)
         if decision.probe:
             self._probe(result, decision)
         if not decision.render:
             return replace(result, rendered=False, render_reason=decision.reason)
+        if on_render is not None:
+            await on_render()
         page = await self._rendered(result, decision)
         stats = self._stats
         url = result.final_url
@@ -145,7 +156,7 @@ class BrowserRenderer:
         return page
 
     def _probe(self, result: FetchResult, decision: Decision) -> None:
-        """Render a sample page beside the crawl, to learn from: its record goes on now."""
+        """Render a probe beside the crawl, to learn from: its record goes on now."""
         if len(self._probes) >= MAX_PROBES:
             self._policy.forgo(result.final_url, decision)
             return
@@ -167,7 +178,7 @@ class BrowserRenderer:
 
     async def _learn(self, result: FetchResult, decision: Decision, rendered: str) -> None:
         """Tell the policy whether the render added to the static page, when that teaches it."""
-        if not self._policy.learns_from(decision):
+        if not decision.learn:
             return
         # Two parses of a page: off the event loop, which fetches meanwhile.
         added = await asyncio.to_thread(_adds, result.body, rendered, result.final_url)

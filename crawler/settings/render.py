@@ -117,7 +117,25 @@ class RenderSettings(Section):
         "or google-chrome-stable on PATH).",
     )
     sample: int = Field(
-        3, ge=1, le=1_000, description="Auto mode: pages per host rendered to learn if it needs it."
+        3,
+        ge=1,
+        le=1_000,
+        description="Auto mode: a host's pages that look built by script, rendered and "
+        "compared with their HTML: all gain, every page is rendered; none, none is.",
+    )
+    probe: int = Field(
+        0,
+        ge=0,
+        le=1_000,
+        description="Auto mode: a host's pages that look static, rendered beside the crawl "
+        "to check the guess: one that gains sends every page to the browser (0: none).",
+    )
+    nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How much lower the browser's CPU priority is than the crawl's (Unix "
+        "nice): renders use the CPU the crawl leaves; 0: the same priority.",
     )
 
     @field_validator("block")

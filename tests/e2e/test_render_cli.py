@@ -23,6 +23,7 @@ from tests.support.spa import APP_PAGES, STATIC_PAGES, app_server, static_server
 from tests.support.warcs import of_type, read_warc
 
 SAMPLE = 3
+PROBES = 2
 
 
 @dataclass
@@ -61,6 +62,7 @@ content = "fast"
 [render]
 mode = "auto"
 sample = {SAMPLE}
+probe = {PROBES}
 timeout_s = 3.0
 idle_cap_s = 1.0
 
@@ -111,15 +113,15 @@ def test_the_application_host_goes_straight_to_the_browser(crawled: Crawled) -> 
     assert len(reasons) == APP_PAGES  # every page but the one whose script never ends
 
 
-def test_static_pages_are_read_as_fetched_the_sample_rendered_only_to_learn(
+def test_static_pages_are_read_as_fetched_the_probes_rendered_only_to_learn(
     crawled: Crawled,
 ) -> None:
     pages = static_pages(crawled)
     assert len(pages) == STATIC_PAGES
     assert not any(r["rendered"] for r in pages.values())
     reasons = [r["render_reason"] for r in pages.values()]
-    assert 1 <= reasons.count("sample") <= SAMPLE
-    assert set(reasons) <= {"sample", "static_html", "host_static"}
+    assert reasons.count("probe") == PROBES
+    assert set(reasons) == {"probe", "static_html"}
     assert all(r["fields"]["price"].endswith("50 EUR") for r in pages.values())
 
 
@@ -138,7 +140,7 @@ def test_the_summary_counts_rendered_pages_per_host(crawled: Crawled) -> None:
     render = next(line for line in lines if line.startswith("render:"))
     assert f"{crawled.app.base_url.removeprefix('http://')}" in render
     assert "render_timeout 1" in render
-    assert "more to learn" in render  # the static host's sample
+    assert f"{PROBES} more to learn" in render  # the static host's probes
     served = next(line for line in lines if line.startswith("render requests:"))
     assert int(served.split()[2]) >= APP_PAGES  # each page's script and its data
 

@@ -59,6 +59,15 @@ def test_a_static_page_is_not(body: str) -> None:
     assert script_built(page(body)) is None
 
 
+@pytest.mark.parametrize("offset", [0, 10_000, 16_000, 16_380, 30_000])
+def test_text_inside_a_long_inline_script_is_never_read_as_the_pages(offset: int) -> None:
+    # the page's bytes are read a window at a time: a script across a window's edge
+    state = "<script>window.state = '" + "data of the application " * 4000 + "';</script>"
+    padding = "<div class='x'></div>" * (offset // 21)  # tags, no text: moves the script
+    shell = page(f"{padding}<div class='spinner'>Loading...</div>{state}")
+    assert script_built(shell) == "little_text"
+
+
 def test_markup_that_is_no_page_is_not() -> None:
     assert script_built(b"") is None
     assert script_built(b"  \n") is None

@@ -3,7 +3,7 @@ what a render does to a page's record, its links, the stats; what a failed one d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,7 @@ from crawler.settings import build_settings
 from crawler.stats import Stats
 from pipelines.sinks import MemorySink
 from pipelines.stage import ProcessStage
+from tests.support.rendering import eventually
 from tests.support.routes import RouteServer, page
 
 SHELL = "<title>Shell</title><div id=root></div><script src=/app.js></script>"
@@ -98,22 +99,49 @@ async def test_a_rendered_page_is_parsed_from_its_dom_and_its_links_followed() -
     assert any(line.startswith("render: 2 pages rendered") for line in stats.summary_lines())
 
 
-async def test_auto_mode_learns_a_static_host_from_its_sample() -> None:
+async def test_auto_mode_renders_nothing_of_a_static_site_unless_asked_to_probe() -> None:
     text = "<p>" + "plain static text " * 60 + "</p>"
     routes = {"/": page(text + "".join(f"<a href=/{n}>{n}</a>" for n in range(1, 6)))}
     routes |= {f"/{n}": page(text) for n in range(1, 6)}
     with RouteServer(routes) as server:
         browser = StandInBrowser(echo=True)
-        records, _ = await crawl_with(
-            browser,
+        records, stats = await crawl_with(
+            browser, [server.url("/")], follow=True, render="auto", fetch={"concurrency": 1}
+        )
+        assert [r["render_reason"] for r in records.values()] == ["static_html"] * 6
+        assert browser.rendered == []
+        assert not any(line.startswith("render") for line in stats.summary_lines())
+
+        probing = StandInBrowser(echo=True)
+        records, stats = await crawl_with(
+            probing,
             [server.url("/")],
             follow=True,
-            render={"mode": "auto", "sample": 2},
+            render={"mode": "auto", "probe": 2},
             fetch={"concurrency": 1},
         )
     reasons = sorted(record["render_reason"] for record in records.values())
-    assert reasons == ["sample"] * 2 + ["static_html"] * 4
-    assert len(browser.rendered) == 2
+    assert reasons == ["probe"] * 2 + ["static_html"] * 4
+    assert not any(record["rendered"] for record in records.values())  # records as fetched
+    assert len(probing.rendered) == 2
+
+
+async def test_a_page_being_rendered_lets_the_crawl_go_a_level_deeper() -> None:
+    # / links to /slow (rendered: its render waits until /deep/2, a level deeper, is
+    # fetched) and /1 -> /deep/2: without leaving its level the crawl would never get there
+    routes = {
+        "/": page("<a href=/slow>slow</a><a href=/1>one</a>"),
+        "/slow": page(SHELL),
+        "/1": page("<p>" + "text " * 600 + "</p><a href=/deep/2>deeper</a>"),
+        "/deep/2": page("<p>" + "text " * 600 + "</p>"),
+    }
+    with RouteServer(routes) as server:
+        browser = WaitingBrowser(until=lambda: "/deep/2" in server.page_requests)
+        records, _ = await crawl_with(
+            browser, [server.url("/")], follow=True, render={"mode": "auto", "timeout_s": 5}
+        )
+    assert records[server.url("/slow")]["rendered"] is True
+    assert records[server.url("/deep/2")]["depth"] == 2
 
 
 async def test_a_crawl_that_never_renders_keeps_its_records_as_ever() -> None:
@@ -122,6 +150,18 @@ async def test_a_crawl_that_never_renders_keeps_its_records_as_ever() -> None:
         records, stats = await crawl_with(StandInBrowser(), [server.url("/")])
     assert "rendered" not in records[server.url("/")]
     assert not any(line.startswith("render") for line in stats.summary_lines())
+
+
+class WaitingBrowser(StandInBrowser):
+    """Renders a page only once ``until`` holds (within 10 s, else the test fails)."""
+
+    def __init__(self, *, until: Callable[[], bool]) -> None:
+        super().__init__()
+        self.until = until
+
+    async def render(self, result: FetchResult, *, wait_for: str | None = None) -> Rendered:
+        await eventually(self.until)
+        return await super().render(result, wait_for=wait_for)
 
 
 class BrokenBrowser(StandInBrowser):
