@@ -73,6 +73,8 @@ class _Host:
     probed: int = 0
     opening: list[bool] = field(default_factory=list)
     """Whether the detector flagged each of the host's first pages (``sample`` of them)."""
+    looked_static: int = 0
+    """Pages the detector passed as static, so far."""
     outcomes: list[bool | None] = field(default_factory=list)
     verdict: str = LEARNING
 
@@ -95,9 +97,10 @@ class RenderPolicy:
 
     ``auto``: a page is rendered when the detector says it looks built by script; a
     host's first ``sample`` such renders are compared with their static HTML. All added
-    text or links: every page of the host goes to the browser (``host_dynamic``). None
-    did: the host is rendered no more (``host_static``). Some did: the detector decides
-    page by page. A render that failed teaches nothing.
+    text or links, and none of the host's pages looked static: an application, every page
+    of it goes to the browser (``host_dynamic``). None added: the host is rendered no more
+    (``host_static``). Otherwise the detector decides page by page. A render that failed
+    teaches nothing.
 
     A host whose first ``sample`` pages looked static is taken for a static site: a page
     of it with only a weak sign (a ``<noscript>`` asking for JavaScript, little text) is
@@ -156,6 +159,7 @@ class RenderPolicy:
             sample = learning and host.sampled < self._sample
             host.sampled += sample
             return Decision(True, reason, wait_for, sample)
+        host.looked_static += 1
         if learning and host.probed < self._probes:
             host.probed += 1
             return Decision(False, PROBE, wait_for, learn=True)
@@ -179,7 +183,7 @@ class RenderPolicy:
             return
         host.outcomes.append(added)
         if len(host.outcomes) >= self._sample and host.verdict == LEARNING:
-            host.verdict = _verdict(host.outcomes)
+            host.verdict = _verdict(host.outcomes, static_pages=host.looked_static)
 
     def verdict(self, url: str) -> str:
         """What auto mode has learnt of ``url``'s host: learning, static, dynamic or mixed."""
@@ -187,10 +191,13 @@ class RenderPolicy:
         return host.verdict if host is not None else LEARNING
 
 
-def _verdict(outcomes: list[bool | None]) -> str:
+def _verdict(outcomes: list[bool | None], *, static_pages: int) -> str:
+    """The host's verdict from its sample's ``outcomes`` and the pages of it that looked
+    static so far: flagged pages that gain only say the guess is right, so a host goes
+    straight to the browser only when none of its pages looked static (an application)."""
     known = [added for added in outcomes if added is not None]
     if known and all(known):
-        return DYNAMIC
+        return DYNAMIC if static_pages == 0 else MIXED
     if known and not any(known):
         return STATIC
     return MIXED

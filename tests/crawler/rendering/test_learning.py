@@ -87,6 +87,16 @@ def test_a_mixed_host_lets_the_detector_decide_page_by_page() -> None:
     assert run(auto, result("http://m.test/4", SHELL), added=True) == (True, "empty_root")
 
 
+def test_a_host_with_static_pages_whose_shells_all_gain_still_goes_page_by_page() -> None:
+    # the shells gaining only says the guess is right: its static pages need no browser
+    auto = policy(sample=2)
+    run(auto, result("http://m.test/shell", SHELL), added=True)
+    run(auto, result("http://m.test/static"), added=None)
+    run(auto, result("http://m.test/shell2", SHELL), added=True)
+    assert auto.verdict("http://m.test/") == "mixed"
+    assert run(auto, result("http://m.test/static2"), added=None) == (False, "static_html")
+
+
 def test_a_host_that_opened_static_does_not_render_a_page_with_only_a_weak_sign() -> None:
     auto = policy(sample=2)
     run(auto, result("http://s.test/1"), added=None)
