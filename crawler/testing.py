@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 DEFAULT_BASE_URL = "http://site.test"
 
+SHUTDOWN_POLL_S = 0.05
+"""How often a loopback server's loop looks for its stop: a test waits this long at most
+(the standard library's 0.5 s, once per server, was a good part of the whole suite)."""
+
 
 @dataclass(frozen=True)
 class MockPage:
@@ -165,7 +169,9 @@ class LoopbackServer:
     def __enter__(self) -> LoopbackServer:
         self._server = _LoopbackHTTPServer(self.respond, self._host, self._wanted_port)
         self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(SHUTDOWN_POLL_S,), daemon=True
+        )
         self._thread.start()
         return self
 

@@ -156,6 +156,7 @@ def _rss(process: psutil.Process) -> int:
         return 0
 
 
+@pytest.mark.slow  # 3.5 s: a crawl of bombs in a child process, its memory sampled
 def test_gzip_bombs_end_as_too_large_and_memory_stays_flat(hostile, tmp_path):
     # Built here, before the clock starts: the server would build them on first request.
     gzip_bomb(BOMB_DECODED_BYTES, 1)

@@ -120,7 +120,9 @@ class TlsServer:
 
     def __enter__(self) -> TlsServer:
         self._server = _Server(self._context, self.requests)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         return self
 

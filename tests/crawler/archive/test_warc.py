@@ -176,7 +176,7 @@ def file_server(tmp_path: Path) -> Iterator[str]:
     (root / "a.html").write_text("<title>A</title><p>a page</p>")
     handler = functools.partial(QuietFiles, directory=str(root))
     with ThreadingHTTPServer(("127.0.0.1", 0), handler) as httpd:
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         try:
             yield f"http://127.0.0.1:{httpd.server_address[1]}"
