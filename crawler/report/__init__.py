@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.outputs import check_report_file, open_outputs, read_records, write_atomically
-from crawler.report import collect, sections
+from crawler.report import collect, rendering, sections
 from crawler.report.charts import charts
 from crawler.report.render import render, vega_bundle
 from crawler.settings import OutputSettings, Settings
@@ -61,7 +61,7 @@ def build_report(
         settings: the crawl's settings, shown in the summary when known.
         duration_s: the crawl's own running time; default: first to last ``fetched_at``.
         stats: the crawl's own stats, for what records do not say (the autothrottle's
-            changes to each host's rate).
+            changes to each host's rate; the browser's requests, probes and restarts).
 
     Raises:
         RecordsError: an input is missing or not parcrawl output.
@@ -86,6 +86,9 @@ def build_report(
                 started_epoch_s=stats.started_epoch_s,
                 top=top,
             )
+        # Only a crawl that may render gets the section: the others' reports are unchanged.
+        if (rendered := rendering.section(db, top=top, stats=stats)) is not None:
+            data["rendering"] = rendered
         vega_js = bundle.result()
     specs = charts(data)
     summary = data["summary"]

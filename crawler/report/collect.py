@@ -56,7 +56,8 @@ SCHEMA = (
         error_code TEXT, error_message TEXT, ok INTEGER, broken INTEGER, elapsed_ms REAL,
         bytes INTEGER, depth INTEGER, referrer TEXT, media TEXT, t REAL, title TEXT,
         description TEXT, html INTEGER, near_duplicate_of TEXT, content_words INTEGER,
-        lang TEXT, lang_known INTEGER, has_description INTEGER, has_canonical INTEGER)""",
+        lang TEXT, lang_known INTEGER, has_description INTEGER, has_canonical INTEGER,
+        rendered INTEGER, render_reason TEXT)""",
     "CREATE TABLE broken (url TEXT PRIMARY KEY) WITHOUT ROWID",
     "CREATE TABLE refs (target TEXT, source TEXT, PRIMARY KEY (target, source)) WITHOUT ROWID",
 )
@@ -65,7 +66,7 @@ INDEXES = (
     "CREATE INDEX pages_host_elapsed ON pages (host, elapsed_ms)",
     "CREATE INDEX pages_url ON pages (url)",
 )
-_INSERT = f"INSERT INTO pages VALUES ({', '.join('?' * 24)})"  # noqa: S608
+_INSERT = f"INSERT INTO pages VALUES ({', '.join('?' * 26)})"  # noqa: S608
 # A link is kept only when its target is broken: the scratch file holds the report's
 # links, not the crawl's.
 _INSERT_REF = (
@@ -157,6 +158,7 @@ def _row(seq: int, record: dict[str, Any]) -> tuple[Any, ...]:
         int(error is None and media in ("text/html", "application/xhtml+xml")),
         _text(record.get("near_duplicate_of")),
         *_page_facts(record),
+        *_render_facts(record),
     )
 
 
@@ -179,6 +181,17 @@ def _page_facts(
         _present(record, meta, "description"),
         _present(record, meta, "canonical"),
     )
+
+
+def _render_facts(record: dict[str, Any]) -> tuple[int | None, str | None]:
+    """Whether the page was rendered and why: both None for a record without ``rendered`` (a
+    crawl that never renders, a fetch that failed before the renderer saw it), so the
+    Rendering section counts only the records that say and is left out when none does.
+    """
+    rendered = record.get("rendered")
+    if not isinstance(rendered, bool):
+        return None, None
+    return int(rendered), _text(record.get("render_reason"))
 
 
 def _present(record: dict[str, Any], meta: dict[str, Any], key: str) -> int | None:
