@@ -95,7 +95,10 @@ def run_fetchers(settings: Settings, *, quiet: bool) -> int:
         sources = [report_source(child.output) for child in outputs]
         written = [source for source in sources if source and Path(source).exists()]
         if written:
-            write_report(written, settings.output.report, settings=settings)
+            heard = [f.stats for f in fetchers if f.stats is not None]
+            # what records do not say (the browser's requests, the autothrottle's changes)
+            stats = Stats.combined(heard) if heard else None
+            write_report(written, settings.output.report, settings=settings, stats=stats)
             if not quiet:
                 note(f"report written to {settings.output.report}")
     content = settings.content

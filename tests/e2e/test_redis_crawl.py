@@ -280,7 +280,10 @@ def test_fetchers_run_several_processes_on_one_crawl(
     assert "31 records written (31 ok, 0 errors)" in result.stderr  # all fetchers together
     # One report of both fetchers' records, written once by the parent.
     assert f"report written to {report}" in result.stderr
-    assert f"31 records from {outputs[0]}, {outputs[1]};" in report.read_text()
+    html = report.read_text()
+    assert f"31 records from {outputs[0]}, {outputs[1]};" in html
+    # and what records do not say, from the fetchers' stats together: the autothrottle
+    assert "Requests in flight the autothrottle allowed each host" in html
 
 
 def test_demo_runs_as_many_fetchers_as_asked(redis_server: RedisServer, tmp_path: Path) -> None:
