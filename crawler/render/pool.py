@@ -29,6 +29,7 @@ from crawler.render.browser import (
 from crawler.render.guard import RequestGuard
 from crawler.render.page import PageSteps, RenderedPage
 from crawler.render.processes import (
+    alive,
     browser_processes,
     driver_processes,
     end_processes,
@@ -76,6 +77,7 @@ class BrowserPool:
         self._replace = False
         self._since_check = 0
         self._unstartable: BrowserMissing | None = None
+        self._drivers: list[int] = []
         self.restarts = 0
         """Browsers replaced: crashed, killed, stuck or past the memory limit."""
         self.crashes = 0
@@ -96,13 +98,15 @@ class BrowserPool:
 
         self._marker = tempfile.mkdtemp(prefix="parcrawl-render-")
         try:
+            others = set(driver_processes())  # another pool's, in this process
             try:
                 self._playwright = await async_playwright().start()
             except Exception as exc:  # its driver (a Node.js program) did not start
                 first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 raise BrowserMissing(f"rendering needs Playwright's driver: {first_line}") from exc
+            self._drivers = [pid for pid in driver_processes() if pid not in others]
             if self._settings.nice:  # Chromium, started by the driver, inherits its priority
-                lower_priority(driver_processes(), self._settings.nice)
+                lower_priority(self._drivers, self._settings.nice)
             self._session = await BrowserSession.launch(
                 self._playwright, self._settings, self._marker
             )
@@ -153,6 +157,7 @@ class BrowserPool:
 
     async def aclose(self) -> None:
         """Close the browser and Playwright; no Chromium process of this pool is left."""
+        self._drivers = []
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -224,6 +229,11 @@ class BrowserPool:
             if self._unstartable is not None:
                 raise self._unstartable
             try:
+                if self._drivers and not any(map(alive, self._drivers)):
+                    # every call would fail at once, the browser with it: all of it anew
+                    log.warning("Playwright's driver went away: starting it and the browser again")
+                    await self.aclose()
+                    self.restarts += 1
                 if self._playwright is None:  # the first page to render launches it
                     await self.start()
             except BrowserMissing as exc:  # every page would wait for the same failure

@@ -57,6 +57,13 @@ def driver_processes() -> list[int]:
     ]
 
 
+def alive(pid: int) -> bool:
+    """True while ``pid`` runs: it exists and has not ended (a zombie has)."""
+    stat = _read(pid, "stat")
+    closing = stat.rfind(b")")
+    return closing > 0 and stat[closing + 2 : closing + 3] not in (b"Z", b"X", b"")
+
+
 def lower_priority(pids: list[int], by: int) -> None:
     """Make every thread of ``pids`` at least ``by`` nicer than this process (at most 19);
     what they start afterwards inherits it. A process gone, or not ours, is left alone."""

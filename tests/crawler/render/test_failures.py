@@ -17,6 +17,7 @@ import pytest_asyncio
 from crawler.fetch import Fetcher
 from crawler.models import FetchFailure
 from crawler.render import BrowserPool, RenderedPage
+from crawler.render.processes import alive, driver_processes
 from tests.support.rendering import eventually, fetched, started_pool
 from tests.support.routes import RouteServer, page
 
@@ -113,6 +114,24 @@ async def test_a_browser_killed_mid_render_costs_that_page_and_is_started_again(
     )
     await renders_fine(browser, fetcher, site)
     assert browser.restarts == restarts + 1
+
+
+async def test_a_dead_playwright_driver_is_started_again_with_its_browser(site):
+    others = set(driver_processes())  # the module's pool's
+    async with started_pool(timeout_s=TIMEOUT_S, wait="load") as (browser, fetcher):
+        await renders_fine(browser, fetcher, site)
+        (driver,) = set(driver_processes()) - others
+        first_browser = browser.processes()
+        os.kill(driver, signal.SIGKILL)
+        await eventually(lambda: not alive(driver))
+
+        await renders_fine(browser, fetcher, site)  # not a render_crash, page after page
+        await renders_fine(browser, fetcher, site)
+
+        assert browser.restarts == 1
+        assert live(first_browser) == []  # the old Chromium is gone, not left behind
+        assert driver not in driver_processes()
+        assert set(driver_processes()) - others  # a new one
 
 
 async def test_a_browser_past_its_memory_limit_is_replaced_and_nothing_is_left_after(site):
