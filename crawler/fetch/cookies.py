@@ -33,12 +33,17 @@ class OriginCookiePolicy(DefaultCookiePolicy):
         return True
 
 
-def cookie_header(jar: CookieJar, url: str, configured: Mapping[str, str]) -> str:
-    """The ``Cookie`` header for ``url``: the cookies ``jar`` holds for it, then ``configured``.
+def cookie_header(
+    jar: CookieJar, url: str, configured: Mapping[str, str], browser: str = ""
+) -> str:
+    """The ``Cookie`` header for ``url``: the cookies ``jar`` holds for it, then those of
+    ``browser`` (a rendered page's own ``Cookie`` header), then ``configured``.
 
     A request that carries its own ``Cookie`` header gets none from httpx's jar, so sending
     the configured cookies alone would drop those the site set (its session) on every
-    request to it. Both go; a configured cookie replaces the site's of the same name.
+    request to it. All go; each replaces the cookies of the same name before it: a page's
+    script (``document.cookie``) set its cookies after the site's responses did, and a
+    configured cookie is the operator's word over both.
 
     Raises:
         httpx.InvalidURL: ``url`` cannot be requested at all.
@@ -47,19 +52,42 @@ def cookie_header(jar: CookieJar, url: str, configured: Mapping[str, str]) -> st
     # stand-in request is only read by the jar, never opened.
     probe = urllib.request.Request(str(httpx.URL(url)))  # noqa: S310
     jar.add_cookie_header(probe)
-    pairs: list[str] = []
+    pairs = _pairs(probe.get_header("Cookie") or "")
+    for layer in (_pairs(browser), [f"{name}={value}" for name, value in configured.items()]):
+        if layer:
+            pairs = [*_without(pairs, {_name(pair) for pair in layer}), *layer]
+    return "; ".join(pairs)
+
+
+def cookie_names(set_cookies: list[str]) -> frozenset[str]:
+    """The names of the cookies ``Set-Cookie`` header lines set."""
+    return frozenset(_name(line.partition(";")[0]) for line in set_cookies) - {""}
+
+
+def without_cookies(header: str, names: frozenset[str]) -> str:
+    """A ``Cookie`` header less the cookies named ``names``."""
+    return "; ".join(_without(_pairs(header), names))
+
+
+def _pairs(header: str) -> list[str]:
+    return [pair for part in header.split(";") if _name(pair := part.strip())]
+
+
+def _name(pair: str) -> str:
+    return pair.partition("=")[0].strip()
+
+
+def _without(pairs: list[str], names: set[str] | frozenset[str]) -> list[str]:
+    kept_pairs: list[str] = []
     kept = True
-    for pair in (probe.get_header("Cookie") or "").split("; "):
-        name = pair.partition("=")[0].strip()
-        if not name:
-            continue
+    for pair in pairs:
+        name = _name(pair)
         # An RFC 2965 cookie's $Path/$Domain follow it: they go or stay with it.
         if name.startswith("$") and name != "$Version":
             if kept:
-                pairs.append(pair)
+                kept_pairs.append(pair)
             continue
-        kept = name not in configured
+        kept = name not in names
         if kept:
-            pairs.append(pair)
-    pairs.extend(f"{name}={value}" for name, value in configured.items())
-    return "; ".join(pairs)
+            kept_pairs.append(pair)
+    return kept_pairs

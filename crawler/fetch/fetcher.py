@@ -218,10 +218,13 @@ class Fetcher:
         headers: Mapping[str, str],
         body: bytes | None = None,
         *,
+        cookies: str | None = None,
         check_redirect: RedirectCheck | None = None,
     ) -> Relayed | FetchFailure:
         """Relay a rendering browser's request: the crawl's client, site rules and limits.
 
+        ``cookies`` is the browser's ``Cookie`` header for it (a page's script may set
+        cookies the site's API asks for): sent merged with the crawl's jar, never kept in it.
         The answer is the status, headers and decoded body (at most ``max_bytes``), or the
         failure; redirects are followed here, each target vetted by ``check_redirect``.
         Bounded by the fetch timeout; never raises for the request's own failure.
@@ -232,11 +235,12 @@ class Fetcher:
             url,
             headers=headers,
             body=body,
-            extras=self._extras,
+            extras=lambda target, browser: self._extras(target, browser_cookies=browser),
             max_bytes=self._max_bytes,
             timeout_s=self._settings.timeout_s,
             max_redirects=self._settings.max_redirects,
             vet=check_redirect,
+            cookies=cookies or "",
         )
 
     async def _follow(
@@ -362,18 +366,22 @@ class Fetcher:
             self._credentials[host_key(bare)] = httpx.BasicAuth(*credentials)
         return bare
 
-    def _extras(self, url: str, conditions: dict[str, str] | None = None) -> dict[str, Any]:
+    def _extras(
+        self, url: str, conditions: dict[str, str] | None = None, *, browser_cookies: str = ""
+    ) -> dict[str, Any]:
         """The ``auth`` and ``headers`` a request to ``url`` goes with: a seed's credentials
-        for its origin, the ``sites`` rules matching it (their cookies with the site's own),
-        and a recrawl's ``conditions``."""
+        for its origin, the ``sites`` rules matching it (their cookies and a rendering
+        browser's with the site's own), and a recrawl's ``conditions``."""
         site = self._sites.extras(url)
         auth = self._credentials.get(host_key(url)) if self._credentials else None
         if auth is None and site.credentials is not None:
             auth = httpx.BasicAuth(*site.credentials)
         headers = {**site.headers, **conditions} if conditions else site.headers or None
-        if site.cookies:
+        if site.cookies or browser_cookies:
+            # httpx sends none of its jar with a request that has its own Cookie header
             jar = self._client.cookies.jar
-            headers = {**(headers or {}), "Cookie": cookie_header(jar, url, site.cookies)}
+            cookie = cookie_header(jar, url, site.cookies, browser_cookies)
+            headers = {**(headers or {}), "Cookie": cookie}
         return {"auth": auth, "headers": headers}
 
 

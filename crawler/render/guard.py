@@ -106,12 +106,15 @@ class RequestGuard:
             if (reason := self.refusal(request.url, request.resource_type)) is not None:
                 await self._refuse(route, reason)
                 return
+            # request.headers leaves out the cookies the browser sends (document.cookie's)
+            cookies = await request.header_value("cookie")
             relayed = asyncio.ensure_future(
                 self._fetcher.passthrough(
                     request.method,
                     request.url,
                     request.headers,
                     request.post_data_buffer,
+                    cookies=cookies,
                     check_redirect=self._vet,
                 )
             )

@@ -83,3 +83,47 @@ async def test_a_body_past_max_bytes_or_a_dead_server_is_a_failure_not_an_except
     assert big.code == "too_large"
     assert isinstance(gone, FetchFailure)
     assert gone.code == "connect"
+
+
+async def test_the_browsers_cookies_go_merged_with_the_jars_and_are_never_kept():
+    login = Reply(headers={"Set-Cookie": "session=s1; Path=/"})
+    routes = {"/login": lambda _: login, "/api": page("{}"), "/after": page("{}")}
+    with RouteServer(routes) as server:
+        async with fetcher() as crawl:
+            await crawl.passthrough("GET", server.url("/login"), {})
+            cookies = "consent=yes; session=from-script"
+            await crawl.passthrough("GET", server.url("/api"), BROWSER, cookies=cookies)
+            await crawl.passthrough("GET", server.url("/after"), {})
+
+    sent = dict(server.request_headers)
+    # the browser's value wins a clash (its script's is the newest); "from=browser", the
+    # raw Cookie header of BROWSER, is not what the browser sends: it is not forwarded
+    assert sorted(sent["/api"]["cookie"].split("; ")) == ["consent=yes", "session=from-script"]
+    assert sent["/after"]["cookie"] == "session=s1"  # the jar kept none of the browser's
+
+
+async def test_a_redirect_keeps_the_browsers_cookies_on_its_origin_less_those_it_sets():
+    with RouteServer({"/elsewhere": page("{}")}) as other:
+        away = Reply(status=302, headers={"Location": other.url("/elsewhere")})
+        moved = Reply(status=302, headers={"Location": "/new", "Set-Cookie": "theme=light"})
+        routes = {"/old": lambda _: moved, "/new": page("{}"), "/away": lambda _: away}
+        with RouteServer(routes) as server:
+            async with fetcher() as crawl:
+                cookies = "consent=yes; theme=dark"
+                await crawl.passthrough("GET", server.url("/old"), {}, cookies=cookies)
+                await crawl.passthrough("GET", server.url("/away"), {}, cookies=cookies)
+
+    sent = dict(server.request_headers)
+    assert sorted(sent["/new"]["cookie"].split("; ")) == ["consent=yes", "theme=light"]
+    assert "cookie" not in dict(other.request_headers)["/elsewhere"]
+
+
+async def test_a_sites_configured_cookie_wins_over_the_browsers():
+    rule = {"host": "127.0.0.1", "cookies": {"token": "configured"}}
+    with RouteServer({"/api": page("{}")}) as server:
+        async with fetcher(sites=[rule]) as crawl:
+            cookies = "token=from-script; consent=yes"
+            await crawl.passthrough("GET", server.url("/api"), {}, cookies=cookies)
+
+    [(_, sent)] = server.request_headers
+    assert sorted(sent["cookie"].split("; ")) == ["consent=yes", "token=configured"]

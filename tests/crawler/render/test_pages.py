@@ -81,6 +81,21 @@ INLINE = """<html><body><script src="data:text/javascript,document.body.dataset.
 OPENER = "<html><body><p>opener</p><script>window.open('/popup')</script></body></html>"
 
 
+def consenting(name: str, value: str, api: str) -> str:
+    """A page whose script sets a cookie, then shows what an API gated on it answers."""
+    return f"""<html><body><p id="answer">none</p><script>
+document.cookie = "{name}={value}; path=/";
+fetch("{api}").then(r => r.text()).then(t => {{
+  document.getElementById("answer").textContent = t;
+  const done = document.createElement("p"); done.id = "done"; document.body.appendChild(done);
+}});</script></body></html>"""
+
+
+def with_cookie(name: str, value: str) -> Reply:
+    """An answer that sets a cookie in the crawl's jar (the browser never sees it)."""
+    return Reply(body=b"<p>in</p>", headers={"Set-Cookie": f"{name}={value}; Path=/"})
+
+
 @pytest.fixture(scope="module")
 def site(other: RouteServer, stranger: RouteServer) -> Iterator[RouteServer]:
     with_others = f"""<html><body><p id="out">none</p>
@@ -113,6 +128,12 @@ def site(other: RouteServer, stranger: RouteServer) -> Iterator[RouteServer]:
         "/late": page(late),
         "/polling": page(polling),
         "/poll": page("{}", content_type="application/json"),
+        "/login": lambda _: with_cookie("session", "s1"),
+        "/consent": page(consenting("consent", "yes", "/api/items")),
+        "/api/items": page("the items", content_type="text/plain"),
+        "/light": lambda _: with_cookie("theme", "light"),
+        "/dark": page(consenting("theme", "dark", "/api/theme")),
+        "/api/theme": page("themed", content_type="text/plain"),
     }
     routes.update({f"/n/{i}": page("{}", content_type="application/json") for i in range(9)})
     with RouteServer(routes) as server:
@@ -247,3 +268,35 @@ async def test_data_urls_are_the_pages_own_and_pass(pool, site):
     assert 'data-ran="yes"' in rendered.html
     assert 'data-n="7"' in rendered.html
     assert rendered.blocked == {}
+
+
+def cookies_sent(site: RouteServer, path: str) -> list[str]:
+    return [headers.get("cookie", "") for sent, headers in site.request_headers if sent == path]
+
+
+async def test_a_cookie_the_script_set_goes_with_its_requests_with_the_crawls_own(pool, site):
+    browser, fetcher = pool
+    await fetched(fetcher, site.url("/login"))  # the crawl's jar: session=s1, for the site
+
+    rendered = await browser.render(await fetched(fetcher, site.url("/consent")), wait_for="#done")
+
+    assert rendered.html is not None
+    assert '<p id="answer">the items</p>' in rendered.html
+    [cookie] = cookies_sent(site, "/api/items")
+    assert {"consent=yes", "session=s1"} <= set(cookie.split("; "))
+    # sent with the page's request only: the crawl's jar does not take a cookie a script set
+    await fetched(fetcher, site.url("/login"))
+    assert "consent" not in cookies_sent(site, "/login")[-1]
+
+
+async def test_a_cookie_in_the_browser_and_the_jar_goes_once_with_the_browsers_value(pool, site):
+    browser, fetcher = pool
+    await fetched(fetcher, site.url("/light"))  # the crawl's jar: theme=light
+
+    rendered = await browser.render(await fetched(fetcher, site.url("/dark")), wait_for="#done")
+
+    assert rendered.html is not None
+    assert '<p id="answer">themed</p>' in rendered.html
+    [cookie] = cookies_sent(site, "/api/theme")
+    assert cookie.split("; ").count("theme=dark") == 1
+    assert "theme=light" not in cookie
