@@ -32,7 +32,7 @@ from crawler.frontier.lifecycle import (
 from crawler.frontier.recent import RecentKeys
 from crawler.frontier.rotation import HostRotation
 from crawler.frontier.stores import FrontierStore, MemoryFrontierStore, Outcome
-from crawler.frontier.throttle import Rate, Throttles
+from crawler.frontier.throttle import MAX_HOSTS, Rate, Throttles
 from crawler.models import FetchRequest
 from crawler.urls import host_key, url_key
 
@@ -49,6 +49,7 @@ class LocalFrontier:
     (leased by ``get`` and not yet ``done``), or when ``max_requests`` were handed out.
     Its counts are a ``Ledger``, moved once per lifecycle event; ``clock`` is its only clock (the
     wall clock of a retry's ``not_before``, kept across restarts, is read as ``wall_clock``).
+    The autothrottle keeps the controllers of ``max_hosts`` hosts, those answered last.
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class LocalFrontier:
         max_per_host: int | None = None,
         max_hold_s: float = 600.0,
         autothrottle: bool = False,
+        max_hosts: int = MAX_HOSTS,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -78,7 +80,7 @@ class LocalFrontier:
         self._rng = rng or random.Random()
         self._slots: dict[str, HostSlot] = {}
         self._host_delays: dict[str, float] = {}
-        self._throttles = Throttles(per_host=per_host, enabled=autothrottle)
+        self._throttles = Throttles(per_host=per_host, enabled=autothrottle, max_hosts=max_hosts)
         self._rotation = HostRotation()
         self._retries: DueQueue[FetchRequest] = DueQueue()
         self._recent = RecentKeys()

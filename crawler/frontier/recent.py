@@ -1,5 +1,7 @@
-"""The seen keys a process remembers in memory, so links repeated on every page (a site's
-menu) skip the store. Only a shortcut: the store's seen set is the truth."""
+"""What a process remembers of the recent past in memory, bounded by the two-generation
+trick: the seen keys repeated on every page (a site's menu), so they skip the store; when
+each host's timing last changed (the Redis frontier's). Only shortcuts: the store, or
+Redis, holds the truth."""
 
 from __future__ import annotations
 
@@ -25,3 +27,39 @@ class RecentKeys:
             self._old = self._new
             self._new = set()
         self._new.add(key)
+
+
+class RecentTimes:
+    """When each of about the most recent ``limit`` hosts was last given a time (monotonic
+    seconds, only ever later), in two generations like ``RecentKeys``.
+
+    A host forgotten reads as the latest time forgotten, never earlier than its own: the
+    Redis frontier asks Redis whether a lease may start when its host's timing changed
+    after the lease was taken, so a forgotten host's lease taken before then asks once more
+    than needed (a round trip), never once less. None: nothing known nor forgotten.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._new: dict[str, float] = {}
+        self._old: dict[str, float] = {}
+        self._forgotten: float | None = None
+
+    def get(self, host: str) -> float | None:
+        """``host``'s time, or the latest forgotten (None while none was)."""
+        at = self._new.get(host)
+        if at is None:
+            at = self._old.get(host, self._forgotten)
+        return at
+
+    def __setitem__(self, host: str, at: float) -> None:
+        if len(self._new) >= self._limit and host not in self._new:
+            if self._old:
+                latest = max(self._old.values())
+                self._forgotten = max(latest, self._forgotten or latest)
+            self._old = self._new
+            self._new = {}
+        self._new[host] = at
+
+    def __len__(self) -> int:
+        return len(self._new) + len(self._old)

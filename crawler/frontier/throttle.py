@@ -8,6 +8,7 @@ mirrored by ``lua/throttle.lua`` for a shared crawl. Applying a rate is the fron
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,6 +54,13 @@ MIN_DELAY_S = 0.05
 
 MAX_DELAY_S = 10.0
 """The largest extra delay the autothrottle adds (a Crawl-delay may be longer: it stands)."""
+
+MAX_HOSTS = 10_000
+"""Controllers a process keeps: those of the hosts answered last. A crawl of a URL list may
+reach millions of hosts, and memory must stay flat however many; a host not answered while
+10,000 others were is idle for now (far more hosts than fetches ever run at once), and
+coming back it starts over at slow start: the cautious end, 2 at once, doubling while its
+answers stay fast. Some hundreds of bytes each: a few MB."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +136,11 @@ class HostThrottle:
       quartile, not a mean: a stall of our own (a busy event loop, a CPU shared with other
       work) delays every answer in flight at once, at most ``limit`` of a window's
       ``2 x limit`` and more; a struggling server delays them all.
+
+    ``version`` is the version of ``rate`` where rates are shared (a crawl through Redis
+    counts a host's changes there): a proposal names it, and applies only if it is still the
+    host's. 0 until learnt: a controller made afresh names a stale one unless the host's
+    rate never changed, and the refusal teaches it the rate and its version.
     """
 
     __slots__ = (
@@ -138,10 +151,12 @@ class HostThrottle:
         "_slowed_for",
         "_troubles",
         "rate",
+        "version",
     )
 
     def __init__(self, rate: Rate) -> None:
         self.rate = rate
+        self.version = 0
         self._baseline_s: float | None = None
         self._own_trouble_share = 0.0
         self._skip = 0
@@ -233,17 +248,61 @@ class HostThrottle:
         return samples[len(samples) // 4] if samples else None
 
 
+class ThrottleRegistry:
+    """The controllers of the ``max_hosts`` hosts answered last, one per host: both
+    frontiers' (``Throttles``, and ``RedisFrontier`` for a shared crawl).
+
+    Bounded, so memory stays flat over millions of hosts: an answer makes its host the most
+    recent, and past the bound the least recently answered one is forgotten with all this
+    process knew of it (its controller, and with it the version of its shared rate). Coming
+    back, it starts over at ``start``, slow start: locally its rate is that again; in a
+    shared crawl the rate stays in Redis, and the new controller's first proposal, naming
+    version 0, is refused unless the rate never changed: the refusal teaches it the rate and
+    version, and its next proposal applies (the frontier's ``may_start`` keeps its own,
+    separately bounded record of when hosts' timing changed).
+    """
+
+    __slots__ = ("_hosts", "_max_hosts", "_start")
+
+    def __init__(self, start: Rate, *, max_hosts: int = MAX_HOSTS) -> None:
+        self._start = start
+        self._max_hosts = max(max_hosts, 1)
+        self._hosts: OrderedDict[str, HostThrottle] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._hosts)
+
+    def get(self, host: str) -> HostThrottle | None:
+        """``host``'s controller if it is kept (asking does not keep it longer)."""
+        return self._hosts.get(host)
+
+    def answered(self, host: str) -> HostThrottle:
+        """The controller of ``host``, which just answered: now the most recent host, made
+        at slow start if it had none (forgetting the least recent past the bound)."""
+        throttle = self._hosts.get(host)
+        if throttle is not None:
+            self._hosts.move_to_end(host)
+            return throttle
+        throttle = self._hosts[host] = HostThrottle(self._start)
+        if len(self._hosts) > self._max_hosts:
+            self._hosts.popitem(last=False)
+        return throttle
+
+
 class Throttles:
     """The controllers of one process's hosts, and their rates (the local frontier's).
 
     Kept apart from the host slots, which are dropped when idle: a host's rate outlives
-    them. One small controller per host answered; off, every host keeps ``per_host``.
+    them, as long as the registry keeps the host (``MAX_HOSTS``: a host forgotten is at
+    slow start again; a slot still open keeps the rate it has until the new controller
+    changes it). Off, every host keeps ``per_host``.
     """
 
-    def __init__(self, *, per_host: int, enabled: bool) -> None:
+    def __init__(self, *, per_host: int, enabled: bool, max_hosts: int = MAX_HOSTS) -> None:
         self._per_host = per_host
         self._enabled = enabled
-        self._hosts: dict[str, HostThrottle] = {}
+        self._start = Rate(min(START_LIMIT, per_host) if enabled else per_host)
+        self._hosts = ThrottleRegistry(self._start, max_hosts=max_hosts)
 
     @property
     def enabled(self) -> bool:
@@ -253,17 +312,13 @@ class Throttles:
     def rate(self, host: str) -> Rate:
         """``host``'s rate now: slow start until it answered (``per_host`` when off)."""
         throttle = self._hosts.get(host)
-        if throttle is not None:
-            return throttle.rate
-        return Rate(min(START_LIMIT, self._per_host) if self._enabled else self._per_host)
+        return self._start if throttle is None else throttle.rate
 
     def observe(self, host: str, answer: HostAnswer, *, floor_s: float) -> Rate | None:
         """Take in one answer of ``host``; its new rate when it changed, else None."""
         if not self._enabled:
             return None
-        throttle = self._hosts.get(host)
-        if throttle is None:
-            throttle = self._hosts[host] = HostThrottle(self.rate(host))
+        throttle = self._hosts.answered(host)
         proposal = throttle.observe(answer, per_host=self._per_host)
         if proposal is None:
             return None

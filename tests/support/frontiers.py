@@ -22,6 +22,7 @@ from crawler.frontier import (
     Outcome,
 )
 from crawler.frontier.redis import open_redis_backend
+from crawler.frontier.throttle import MAX_HOSTS
 from tests.support.redis_server import RedisServer, running_redis
 
 BLOCKED_S = 0.1
@@ -50,6 +51,7 @@ async def open_frontier(
     max_per_host: int | None = None,
     max_hold_s: float = 600.0,
     autothrottle: bool = False,
+    max_hosts: int = MAX_HOSTS,
 ) -> Frontier:
     """The one place a test frontier is built, as the crawl builds it, for each backend."""
     if backend == "local":
@@ -60,6 +62,7 @@ async def open_frontier(
             max_per_host=max_per_host,
             max_hold_s=max_hold_s,
             autothrottle=autothrottle,
+            max_hosts=max_hosts,
         )
     assert server is not None
     identity = CrawlIdentity(
@@ -71,7 +74,12 @@ async def open_frontier(
         autothrottle=autothrottle,
     )
     backend = open_redis_backend(
-        server.url, "t", identity, max_requests=max_requests, max_hold_s=max_hold_s
+        server.url,
+        "t",
+        identity,
+        max_requests=max_requests,
+        max_hold_s=max_hold_s,
+        max_hosts=max_hosts,
     )
     closing.push_async_callback(backend.aclose)
     await backend.start()  # joins the crawl: its settings are known before any call

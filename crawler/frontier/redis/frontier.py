@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from crawler.frontier.backend import CrawlIdentity
 from crawler.frontier.hosts import BACKOFF_BASE_S, HostAnswer, Turn
 from crawler.frontier.lifecycle import Ending, Lease
+from crawler.frontier.recent import RecentTimes
 from crawler.frontier.redis.link import Arg
 from crawler.frontier.redis.memory import RedisPageMemory
 from crawler.frontier.redis.scripts import decode_request, encode_ending, encode_request
@@ -30,10 +31,11 @@ from crawler.frontier.redis.session import RedisSession, text
 from crawler.frontier.stores import Outcome
 from crawler.frontier.throttle import (
     MAX_DELAY_S,
+    MAX_HOSTS,
     MIN_DELAY_S,
     START_LIMIT,
-    HostThrottle,
     Rate,
+    ThrottleRegistry,
 )
 from crawler.models import FetchRequest
 from crawler.urls import host_key, url_key
@@ -58,6 +60,8 @@ class RedisFrontier:
     every ``lease_s / 3``; a process that dies stops renewing, and its URLs go back to the
     queue with the attempt counted. Counts (``pending``, ``seen_count``) are what Redis
     said last. Everything starts on the first call (``start``), inside the crawl's loop.
+    What it keeps per host is bounded (``max_hosts``, the ones it dealt with last): a host
+    forgotten costs a round trip or a refused proposal, never a wrong start.
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class RedisFrontier:
         rng: random.Random | None = None,
         memory: RedisPageMemory | None = None,
         recrawl: bool = False,
+        max_hosts: int = MAX_HOSTS,
     ) -> None:
         self._tokens: dict[str, int] = {}  # url -> token of the lease this process holds
         self.session = RedisSession(
@@ -107,13 +112,12 @@ class RedisFrontier:
         self._buffer: deque[Lease] = deque()
         self._taken_at: dict[int, float] = {}
         self._granted: dict[str, str] = {}  # host -> url whose first hop may start at once
-        self._timed_at: dict[str, float] = {}  # host -> when its timing last changed here
+        self._timed_at = RecentTimes(max_hosts)  # host -> when its timing last changed here
         self._held_hosts: set[str] = set()
         self._autothrottle = identity.autothrottle
-        self._start_rate = Rate(min(START_LIMIT, identity.per_host))
         self._per_host = identity.per_host
-        self._throttles: dict[str, HostThrottle] = {}
-        self._rate_versions: dict[str, int] = {}  # host -> version of its rate in Redis
+        start = Rate(min(START_LIMIT, identity.per_host))
+        self._throttles = ThrottleRegistry(start, max_hosts=max_hosts)
         self._getters = 0
         self._next_take = 0.0
         self._pending = 0
@@ -400,9 +404,7 @@ class RedisFrontier:
         if not self._autothrottle:
             return None
         host = host_key(url)
-        throttle = self._throttles.get(host)
-        if throttle is None:
-            throttle = self._throttles[host] = HostThrottle(self._start_rate)
+        throttle = self._throttles.answered(host)  # forgotten: slow start, version 0
         proposal = throttle.observe(answer, per_host=self._per_host)
         if proposal is None:
             return None
@@ -411,12 +413,12 @@ class RedisFrontier:
             host,
             proposal.verdict,
             int(proposal.latency_s * 1000),
-            self._rate_versions.get(host, 0),
+            throttle.version,
             int(MIN_DELAY_S * 1000),
             int(MAX_DELAY_S * 1000),
         ]
         limit, delay_ms, slowed, changed, version = await self._link.run("throttle", args)
-        self._rate_versions[host] = int(version)
+        throttle.version = int(version)
         throttle.changed(rate := Rate(int(limit), int(delay_ms) / 1000, int(slowed)))
         if not int(changed):
             return None
