@@ -7,6 +7,7 @@ why a page looks built by script (``crawler.rendering.detect`` does).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -38,6 +39,11 @@ WEAK_SIGNS = frozenset({NOSCRIPT, LITTLE})
 """What the detector says of a page that may just hold a widget built by script (a search
 box, a map) or be a stub: on a host whose first pages looked static, not worth a browser.
 An empty application root or framework markers say the page itself is the script's."""
+
+LEARNED_HOSTS = 10_000
+"""Hosts whose learning is kept, those last decided: a crawl of a list over millions of
+hosts keeps its memory flat. A host forgotten learns again if it comes back (at most
+``sample`` renders more)."""
 
 LEARNING = "learning"
 STATIC = "static"
@@ -115,6 +121,7 @@ class RenderPolicy:
     Args:
         settings: the ``[render]`` section (mode, sample, probe, rules).
         detect: says why a static page looks built by script, or None.
+        max_hosts: hosts whose learning is kept (``LEARNED_HOSTS``).
     """
 
     def __init__(
@@ -122,13 +129,15 @@ class RenderPolicy:
         settings: RenderSettings,
         *,
         detect: Callable[[bytes], str | None] = script_built,
+        max_hosts: int = LEARNED_HOSTS,
     ) -> None:
         self._mode = settings.mode
         self._rules = RenderRules(settings)
         self._sample = settings.sample
         self._probes = settings.probe
         self._detect = detect
-        self._hosts: dict[str, _Host] = {}
+        self._hosts: OrderedDict[str, _Host] = OrderedDict()
+        self._max_hosts = max_hosts
 
     def decide(self, result: FetchResult) -> Decision:
         """Whether to render ``result``'s page, and why (never raises for a page's bytes)."""
@@ -143,7 +152,7 @@ class RenderPolicy:
             return Decision(True, RULE if ruled else ALWAYS, wait_for)
         if mode == NEVER:
             return Decision(False, RULE if ruled else NEVER)
-        host = self._hosts.setdefault(host_key(url), _Host())
+        host = self._host(host_key(url))
         if host.verdict == DYNAMIC:
             return Decision(True, HOST_DYNAMIC, wait_for)
         if host.verdict == STATIC:
@@ -164,6 +173,18 @@ class RenderPolicy:
             host.probed += 1
             return Decision(False, PROBE, wait_for, learn=True)
         return Decision(False, STATIC_HTML)
+
+    def _host(self, key: str) -> _Host:
+        """``key``'s learning, made the most recent; the least recent forgotten past the
+        bound."""
+        host = self._hosts.get(key)
+        if host is None:
+            host = self._hosts[key] = _Host()
+            if len(self._hosts) > self._max_hosts:
+                self._hosts.popitem(last=False)
+        else:
+            self._hosts.move_to_end(key)
+        return host
 
     def forgo(self, url: str, decision: Decision) -> None:
         """A probe that could not be rendered (too many at once): a later page probes."""

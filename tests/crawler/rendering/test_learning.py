@@ -204,3 +204,22 @@ def test_a_probe_that_could_not_go_leaves_its_place() -> None:
     probe = auto.decide(result("http://s.test/1"))
     auto.forgo("http://s.test/1", probe)
     assert auto.decide(result("http://s.test/2")).probe
+
+
+def test_only_the_hosts_decided_last_are_remembered() -> None:
+    auto = RenderPolicy(RenderSettings(mode="auto", sample=1), detect=flags_shells, max_hosts=2)
+    run(auto, result("http://a.test/", SHELL), added=False)  # a.test: static
+    run(auto, result("http://b.test/", SHELL), added=False)
+    assert auto.verdict("http://a.test/") == "static"
+    run(auto, result("http://a.test/2"), added=None)  # a.test decided again: the most recent
+    run(auto, result("http://c.test/", SHELL), added=False)  # b.test, the oldest, forgotten
+    assert auto.verdict("http://a.test/") == "static"
+    assert auto.verdict("http://b.test/") == "learning"
+    assert run(auto, result("http://b.test/2", SHELL), added=True) == (True, "empty_root")
+
+
+def test_learning_stays_bounded_over_many_hosts() -> None:
+    auto = policy()
+    for n in range(30_000):
+        auto.decide(result(f"http://h{n}.test/"))
+    assert len(auto._hosts) == 10_000  # what the bound is about: what the policy holds
