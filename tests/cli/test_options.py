@@ -4,10 +4,11 @@ help shows the schema's description and default (one table, the schema's)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
-from cli import OPTIONS
+from cli import OPTIONS, main
 from cli.options import schema_field
 from crawler.settings import Settings
 from crawler.settings.sizes import parse_size
@@ -100,3 +101,24 @@ def test_switches_and_repeatable_flags_say_so_instead_of_a_default(
     assert crawl_help["--ignore-robots"].lower() == (
         f"--ignore-robots {described('robots.obey')} (default on; this flag turns it off)"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["crawl", "--cont", "http://127.0.0.1:9/"],  # was --content, the URL its engine
+        ["crawl", "--max-p", "3", "http://127.0.0.1:9/"],
+    ],
+)
+def test_a_flag_cut_short_is_refused_in_one_line_before_anything_is_written(
+    argv: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(SystemExit) as stopped:
+        main([*argv, "-o", str(out)])
+
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"parcrawl: error: unrecognized arguments: {argv[1]}")
+    assert "\n" not in error
+    assert not out.exists()
