@@ -13,10 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from crawler.admission.addresses import AddressGuard
-from crawler.admission.robots import RobotsCache, RobotsVerdict
+from crawler.admission.robots import ROBOTS_HOSTS, RobotsCache, RobotsVerdict
 from crawler.admission.scope import Scope, Skip, site_key
 from crawler.errors import InvalidUrl
 from crawler.frontier import Frontier, Turn
+from crawler.frontier.recent import RecentKeys
 from crawler.models import FetchFailure, FetchRequest, Record
 from crawler.urls import as_request_url, url_key
 
@@ -71,7 +72,8 @@ class Admission:
         self._robots = robots
         self._frontier = frontier
         self._log_skipped = log_skipped
-        self._delay_known: set[str] = set()
+        # Bounded: forgetting a host only reads its Crawl-delay again (applied twice: harmless)
+        self._delay_known = RecentKeys(ROBOTS_HOSTS)
         # Redirect targets each request in progress marked seen, so that its retry may
         # follow its own chain again (only requests that were redirected are here).
         self._reached: dict[str, set[bytes]] = {}
@@ -214,7 +216,7 @@ class Admission:
         return await self._frontier.wait_turn(url)
 
     async def _apply_crawl_delay(self, robots: RobotsCache, url: str) -> None:
-        key = robots.robots_url(url)
+        key = robots.robots_url(url).encode()
         if key in self._delay_known:
             return
         delay_s = await robots.crawl_delay_s(url)

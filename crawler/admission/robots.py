@@ -11,6 +11,7 @@ import math
 import random
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,6 +26,12 @@ from crawler.urls import CRAWLABLE_SCHEMES, DEFAULT_PORTS, ascii_host, host_key
 logger = logging.getLogger(__name__)
 
 ROBOTS_PATH = "/robots.txt"
+
+ROBOTS_HOSTS = 10_000
+"""Hosts whose robots.txt is kept, those asked about last. A parsed robots.txt takes some
+10 KB (far more for a long one): a list over a million hosts kept them all, gigabytes. A
+host forgotten has its robots.txt fetched again if it comes back; a crawl rotates over
+far fewer hosts at a time than this."""
 
 # RFC 9309 2.2.1: a product token is letters, "-" and "_" only.
 _PRODUCT_TOKEN = re.compile(r"[A-Za-z_-]+")
@@ -73,7 +80,9 @@ class RobotsCache:
     refuses the host's URLs until ``settings.retry_after_error_s`` has passed, then the next
     call fetches it again. A network error that pages would retry (``retry.retry_errors``,
     e.g. a refused connection or a timeout) is first retried like a page: up to
-    ``retry.retries`` more attempts, with the same jittered exponential back-off.
+    ``retry.retries`` more attempts, with the same jittered exponential back-off. It keeps
+    the ``max_hosts`` hosts asked about last (``ROBOTS_HOSTS``): memory stays flat over a
+    list of any number of hosts.
     """
 
     def __init__(
@@ -85,6 +94,7 @@ class RobotsCache:
         retry: FetchSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        max_hosts: int = ROBOTS_HOSTS,
     ) -> None:
         self._fetch = fetch
         self._settings = settings
@@ -94,7 +104,8 @@ class RobotsCache:
         match = _PRODUCT_TOKEN.match(user_agent.strip())
         # Without a product token only the "*" group can apply, which an empty name gives.
         self._token = match.group() if match else ""
-        self._hosts: dict[str, asyncio.Task[_HostRules]] = {}
+        self._hosts: OrderedDict[str, asyncio.Task[_HostRules]] = OrderedDict()
+        self._max_hosts = max_hosts
 
     def robots_url(self, url: str) -> str:
         """``scheme://host[:port]/robots.txt`` for ``url``'s host; credentials are dropped."""
@@ -157,8 +168,19 @@ class RobotsCache:
         if task is None or self._expired(task):
             task = asyncio.create_task(self._load(self.robots_url(url)), name=f"robots {key}")
             self._hosts[key] = task
+            self._forget_oldest()
+        self._hosts.move_to_end(key)
         # Shielded: one caller being cancelled must not cancel the fetch the others await.
         return await asyncio.shield(task)
+
+    def _forget_oldest(self) -> None:
+        """Past ``max_hosts``, drop the hosts asked about least recently, once fetched (one
+        still loading is awaited, and ``aclose`` must find it)."""
+        while len(self._hosts) > self._max_hosts:
+            oldest = next(iter(self._hosts.values()))
+            if not oldest.done():
+                return
+            self._hosts.popitem(last=False)
 
     def _expired(self, task: asyncio.Task[_HostRules]) -> bool:
         if not task.done():

@@ -419,3 +419,27 @@ async def _until(condition: Callable[[], bool], deadline_s: float = 30.0) -> Non
     while not condition():
         assert time.monotonic() < deadline, "the situation under test never arose"
         await asyncio.sleep(0.001)
+
+
+async def test_only_the_hosts_asked_about_last_keep_their_robots_txt() -> None:
+    fetch = FakeFetch()
+    cache = RobotsCache(fetch, user_agent=UA, settings=RobotsSettings(), max_hosts=2)
+    for host in ("a", "b", "a", "c"):  # a asked again: b is the one asked least recently
+        await cache.verdict(f"https://{host}.test/page")
+    await cache.verdict("https://a.test/other")  # kept: no second fetch
+    await cache.verdict("https://b.test/other")  # forgotten: fetched again
+    assert fetch.calls == [
+        "https://a.test/robots.txt",
+        "https://b.test/robots.txt",
+        "https://c.test/robots.txt",
+        "https://b.test/robots.txt",
+    ]
+
+
+async def test_robots_txt_kept_stay_bounded_over_many_hosts() -> None:
+    fetch = FakeFetch()
+    cache = RobotsCache(fetch, user_agent=UA, settings=RobotsSettings(), max_hosts=100)
+    for n in range(2_000):
+        assert await cache.verdict(f"https://h{n}.test/") == ALLOWED
+    assert len(cache._hosts) == 100  # what the bound is about: what the cache holds
+    await cache.aclose()
