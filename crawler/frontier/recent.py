@@ -1,9 +1,16 @@
-"""What a process remembers of the recent past in memory, bounded by the two-generation
-trick: the seen keys repeated on every page (a site's menu), so they skip the store; when
-each host's timing last changed (the Redis frontier's). Only shortcuts: the store, or
-Redis, holds the truth."""
+"""What a process remembers of the recent past in memory, bounded: the seen keys repeated
+on every page (a site's menu), so they skip the store; when each host's timing last changed
+(the Redis frontier's), both by the two-generation trick; and what is learnt per host of
+the hosts dealt with last (``RecentlyUsed``). Only shortcuts: the store, or Redis, holds
+the truth, or the host is learnt again."""
 
 from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+V = TypeVar("V")
 
 RECENT_KEYS = 200_000
 """Seen keys remembered, at least (up to twice as many are held)."""
@@ -63,3 +70,34 @@ class RecentTimes:
 
     def __len__(self) -> int:
         return len(self._new) + len(self._old)
+
+
+class RecentlyUsed(Generic[V]):
+    """A value per key for the ``limit`` keys used last: using a key makes it the most
+    recent, and past the bound the least recently used is forgotten. For what a process
+    learns per host (the autothrottle's controllers, auto rendering's verdicts), so that
+    memory stays flat over a list of millions of hosts; a key forgotten starts afresh."""
+
+    __slots__ = ("_limit", "_values")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = max(limit, 1)
+        self._values: OrderedDict[str, V] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, key: str) -> V | None:
+        """``key``'s value if it is kept (looking does not keep it longer)."""
+        return self._values.get(key)
+
+    def used(self, key: str, make: Callable[[], V]) -> V:
+        """``key``'s value, made if it had none; ``key`` is now the most recent."""
+        value = self._values.get(key)
+        if value is not None:
+            self._values.move_to_end(key)
+            return value
+        value = self._values[key] = make()
+        if len(self._values) > self._limit:
+            self._values.popitem(last=False)
+        return value

@@ -8,11 +8,11 @@ mirrored by ``lua/throttle.lua`` for a shared crawl. Applying a rate is the fron
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
 from crawler.frontier.hosts import HostAnswer
+from crawler.frontier.recent import RecentlyUsed
 
 Verdict = Literal["slower", "faster"]
 SLOWER: Verdict = "slower"
@@ -262,12 +262,11 @@ class ThrottleRegistry:
     separately bounded record of when hosts' timing changed).
     """
 
-    __slots__ = ("_hosts", "_max_hosts", "_start")
+    __slots__ = ("_hosts", "_start")
 
     def __init__(self, start: Rate, *, max_hosts: int = MAX_HOSTS) -> None:
         self._start = start
-        self._max_hosts = max(max_hosts, 1)
-        self._hosts: OrderedDict[str, HostThrottle] = OrderedDict()
+        self._hosts: RecentlyUsed[HostThrottle] = RecentlyUsed(max_hosts)
 
     def __len__(self) -> int:
         return len(self._hosts)
@@ -279,14 +278,7 @@ class ThrottleRegistry:
     def answered(self, host: str) -> HostThrottle:
         """The controller of ``host``, which just answered: now the most recent host, made
         at slow start if it had none (forgetting the least recent past the bound)."""
-        throttle = self._hosts.get(host)
-        if throttle is not None:
-            self._hosts.move_to_end(host)
-            return throttle
-        throttle = self._hosts[host] = HostThrottle(self._start)
-        if len(self._hosts) > self._max_hosts:
-            self._hosts.popitem(last=False)
-        return throttle
+        return self._hosts.used(host, lambda: HostThrottle(self._start))
 
 
 class Throttles:

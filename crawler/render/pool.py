@@ -148,8 +148,8 @@ class BrowserPool:
         Renders then use the CPU the crawl leaves: on a busy machine, the crawl's own
         process is not kept waiting for a core by a page's layout."""
         if self._settings.nice and self._marker is not None:
-            pids = await asyncio.to_thread(browser_processes, self._marker)
-            await asyncio.to_thread(lower_priority, pids, self._settings.nice)
+            marker, nice = self._marker, self._settings.nice
+            await asyncio.to_thread(lambda: lower_priority(browser_processes(marker), nice))
 
     def processes(self) -> list[int]:
         """The ids of every process of this pool's browser, live now (none once closed)."""

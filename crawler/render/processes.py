@@ -59,9 +59,8 @@ def driver_processes() -> list[int]:
 
 def alive(pid: int) -> bool:
     """True while ``pid`` runs: it exists and has not ended (a zombie has)."""
-    stat = _read(pid, "stat")
-    closing = stat.rfind(b")")
-    return closing > 0 and stat[closing + 2 : closing + 3] not in (b"Z", b"X", b"")
+    stat = _stat(pid)
+    return stat is not None and stat[2] not in (b"Z", b"X")
 
 
 def lower_priority(pids: list[int], by: int) -> None:
@@ -104,16 +103,19 @@ def _processes() -> list[tuple[int, int, bytes, bytes]]:
     """(pid, parent pid, name, state) of every process the system shows."""
     listed = []
     for entry in PROC.iterdir() if PROC.is_dir() else ():
-        if not entry.name.isdigit():
-            continue
-        stat = _read(int(entry.name), "stat")
-        opening, closing = stat.find(b"("), stat.rfind(b")")
-        fields = stat[closing + 2 :].split()
-        if opening < 0 or len(fields) < 2:
-            continue  # gone meanwhile
-        name = stat[opening + 1 : closing]
-        listed.append((int(entry.name), int(fields[1]), name, fields[0]))
+        if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
+            listed.append((int(entry.name), *stat))
     return listed
+
+
+def _stat(pid: int) -> tuple[int, bytes, bytes] | None:
+    """(parent pid, name, state) of ``pid``; None when it is gone."""
+    stat = _read(pid, "stat")
+    opening, closing = stat.find(b"("), stat.rfind(b")")
+    fields = stat[closing + 2 :].split()
+    if opening < 0 or len(fields) < 2:
+        return None
+    return int(fields[1]), stat[opening + 1 : closing], fields[0]
 
 
 def _listdir(path: Path) -> list[str]:

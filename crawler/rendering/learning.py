@@ -7,10 +7,10 @@ why a page looks built by script (``crawler.rendering.detect`` does).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crawler.frontier.recent import RecentlyUsed
 from crawler.models import FetchResult, media_type
 from crawler.rendering.detect import LITTLE, NOSCRIPT, PageShape, script_built
 from crawler.settings import RenderRules, RenderSettings
@@ -136,8 +136,7 @@ class RenderPolicy:
         self._sample = settings.sample
         self._probes = settings.probe
         self._detect = detect
-        self._hosts: OrderedDict[str, _Host] = OrderedDict()
-        self._max_hosts = max_hosts
+        self._hosts: RecentlyUsed[_Host] = RecentlyUsed(max_hosts)
 
     def decide(self, result: FetchResult) -> Decision:
         """Whether to render ``result``'s page, and why (never raises for a page's bytes)."""
@@ -152,7 +151,7 @@ class RenderPolicy:
             return Decision(True, RULE if ruled else ALWAYS, wait_for)
         if mode == NEVER:
             return Decision(False, RULE if ruled else NEVER)
-        host = self._host(host_key(url))
+        host = self._hosts.used(host_key(url), _Host)
         if host.verdict == DYNAMIC:
             return Decision(True, HOST_DYNAMIC, wait_for)
         if host.verdict == STATIC:
@@ -173,18 +172,6 @@ class RenderPolicy:
             host.probed += 1
             return Decision(False, PROBE, wait_for, learn=True)
         return Decision(False, STATIC_HTML)
-
-    def _host(self, key: str) -> _Host:
-        """``key``'s learning, made the most recent; the least recent forgotten past the
-        bound."""
-        host = self._hosts.get(key)
-        if host is None:
-            host = self._hosts[key] = _Host()
-            if len(self._hosts) > self._max_hosts:
-                self._hosts.popitem(last=False)
-        else:
-            self._hosts.move_to_end(key)
-        return host
 
     def forgo(self, url: str, decision: Decision) -> None:
         """A probe that could not be rendered (too many at once): a later page probes."""
